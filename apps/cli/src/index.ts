@@ -1,0 +1,2 @@
+/** @farmer/cli: filled in by its own issue. */
+export {};

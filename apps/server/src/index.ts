@@ -1,0 +1,2 @@
+/** @farmer/server: filled in by its own issue. */
+export {};

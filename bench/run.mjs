@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// `npm run bench`: every package's benchmarks, each printing ratios measured side by side.
+// Pass section names to run a subset: `npm run bench -- core`.
+import { benchCore } from './core.mjs';
+
+const sections = { core: benchCore };
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const [name, fn] of Object.entries(sections)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  await fn();
+}

@@ -1,0 +1,2 @@
+/** @farmer/ar-gmm: filled in by its own issue. */
+export {};

@@ -1,0 +1,135 @@
+import { existsSync, mkdtempSync, promises as fs, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkTensorShapes, makeCheckpointConfig, readCheckpoint, writeCheckpoint, type CheckpointData } from './checkpoint.js';
+import { isFarmerError, type FarmerErrorCode } from './errors.js';
+import { f32 } from './safetensors.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'farmer-ckpt-'));
+
+function sample(step = 1): CheckpointData {
+  return {
+    config: makeCheckpointConfig('test', { width: 4 }, { training: { step } }),
+    tensors: {
+      model: { 'a.weight': f32([1, 2, 3, 4, 5, 6], [2, 3]), 'a.bias': f32([step, 0], [2]) },
+      optimizer: { 'm.a.weight': f32(new Float32Array(6), [2, 3]), step: { dtype: 'I64', shape: [], data: BigInt64Array.from([BigInt(step)]) } },
+    },
+  };
+}
+
+async function expectError(p: Promise<unknown>, code: FarmerErrorCode, re: RegExp): Promise<void> {
+  const e = await p.then(() => undefined, (err) => err);
+  expect(isFarmerError(e, code), `expected ${code}, got ${e}`).toBe(true);
+  expect((e as Error).message).toMatch(re);
+}
+
+describe('checkpoints', () => {
+  it('round-trips config, weights and optional parts with a checksum manifest', async () => {
+    const dir = join(tmp(), 'ck');
+    await writeCheckpoint(dir, sample(3));
+    expect(readdirSync(dir).sort()).toEqual(['config.json', 'manifest.json', 'model.safetensors', 'optimizer.safetensors']);
+    const ck = await readCheckpoint(dir);
+    expect(ck.config.kind).toBe('test');
+    expect(ck.config.training).toEqual({ step: 3 });
+    expect(ck.parts.sort()).toEqual(['model', 'optimizer']);
+    expect(Array.from(ck.tensors.model['a.weight'].data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(ck.tensors.optimizer.step.data).toEqual(BigInt64Array.from([3n]));
+    expect(Object.keys(ck.manifest.files).sort()).toEqual(['config.json', 'model.safetensors', 'optimizer.safetensors']);
+    const only = await readCheckpoint(dir, { parts: ['model'] });
+    expect(Object.keys(only.tensors)).toEqual(['model']);
+  });
+
+  it('replaces an existing checkpoint atomically and leaves no temp files', async () => {
+    const parent = tmp();
+    const dir = join(parent, 'ck');
+    await writeCheckpoint(dir, sample(1));
+    await writeCheckpoint(dir, sample(2));
+    expect(readdirSync(parent)).toEqual(['ck']);
+    expect((await readCheckpoint(dir)).config.training).toEqual({ step: 2 });
+  });
+
+  it('keeps the old checkpoint when a write fails part-way', async () => {
+    const parent = tmp();
+    const dir = join(parent, 'ck');
+    await writeCheckpoint(dir, sample(1));
+    const broken = sample(2);
+    // An invalid part name fails after config.json and model.safetensors are in the temp dir.
+    (broken.tensors as Record<string, unknown>)['Bad Part'] = {};
+    await expect(writeCheckpoint(dir, broken)).rejects.toThrow(/part name/);
+    expect(readdirSync(parent)).toEqual(['ck']);
+    expect((await readCheckpoint(dir)).config.training).toEqual({ step: 1 });
+  });
+
+  it('recovers the previous checkpoint after a crash between the two renames', async () => {
+    const parent = tmp();
+    const dir = join(parent, 'ck');
+    await writeCheckpoint(dir, sample(1));
+    await fs.rename(dir, `${dir}.old-123-abcd`);
+    expect(existsSync(dir)).toBe(false);
+    expect((await readCheckpoint(dir)).config.training).toEqual({ step: 1 });
+    expect(readdirSync(parent)).toEqual(['ck']);
+  });
+
+  it('names the file when a checkpoint is missing, corrupt or truncated', async () => {
+    const base = tmp();
+    await expectError(readCheckpoint(join(base, 'nope')), 'FARMER_E_NOT_FOUND', /does not exist/);
+
+    const corrupt = join(base, 'corrupt');
+    await writeCheckpoint(corrupt, sample());
+    const file = join(corrupt, 'model.safetensors');
+    const bytes = await fs.readFile(file);
+    bytes[bytes.length - 1] ^= 0xff;
+    await fs.writeFile(file, bytes);
+    await expectError(readCheckpoint(corrupt), 'FARMER_E_CORRUPT', /model\.safetensors fails its SHA-256 check/);
+
+    const truncated = join(base, 'truncated');
+    await writeCheckpoint(truncated, sample());
+    const tf = join(truncated, 'optimizer.safetensors');
+    await fs.writeFile(tf, (await fs.readFile(tf)).subarray(0, 20));
+    await expectError(readCheckpoint(truncated), 'FARMER_E_CORRUPT', /optimizer\.safetensors is 20 bytes, the manifest says/);
+
+    const missing = join(base, 'missing');
+    await writeCheckpoint(missing, sample());
+    await fs.rm(join(missing, 'model.safetensors'));
+    await expectError(readCheckpoint(missing), 'FARMER_E_NOT_FOUND', /missing model\.safetensors/);
+  });
+
+  it('detects a corrupt safetensors body even without checksums', async () => {
+    const dir = join(tmp(), 'ck');
+    await writeCheckpoint(dir, sample());
+    const file = join(dir, 'model.safetensors');
+    const bytes = await fs.readFile(file);
+    bytes.fill(0x7b, 8, 12); // garbage in the JSON header
+    await fs.writeFile(file, bytes);
+    await expectError(readCheckpoint(dir, { verify: false }), 'FARMER_E_CORRUPT', /model\.safetensors: header is not valid JSON/);
+  });
+
+  it('refuses a newer format version and an invalid config', async () => {
+    const dir = join(tmp(), 'ck');
+    await writeCheckpoint(dir, sample());
+    const cfg = JSON.parse(await fs.readFile(join(dir, 'config.json'), 'utf8'));
+    cfg.formatVersion = 99;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+    await expectError(readCheckpoint(dir, { verify: false }), 'FARMER_E_VERSION', /format version 99.*Upgrade farmer-ts/);
+    cfg.formatVersion = 1;
+    delete cfg.kind;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+    await expectError(readCheckpoint(dir, { verify: false }), 'FARMER_E_CORRUPT', /config\.json is invalid: kind/);
+  });
+
+  it('reports missing, unexpected and mismatched tensors by name', () => {
+    const t = sample().tensors.model;
+    expect(() => checkTensorShapes(t, { 'a.weight': [2, 3], 'a.bias': [2] }, 'm.safetensors')).not.toThrow();
+    expect(() => checkTensorShapes(t, { 'a.weight': [3, 2], 'a.bias': [2] }, 'm.safetensors')).toThrow(/m\.safetensors: tensor 'a\.weight' has shape \[2,3\], the config needs \[3,2\]/);
+    expect(() => checkTensorShapes(t, { 'a.weight': [2, 3], 'a.bias': [2], 'b.weight': [1] }, 'm.safetensors')).toThrow(/missing tensor 'b\.weight'/);
+    expect(() => checkTensorShapes(t, { 'a.weight': [2, 3] }, 'm.safetensors')).toThrow(/unexpected tensor 'a\.bias'/);
+    let code;
+    try {
+      checkTensorShapes(t, { 'a.weight': [1] }, 'm');
+    } catch (e) {
+      code = (e as { code: string }).code;
+    }
+    expect(code).toBe('FARMER_E_SHAPE');
+  });
+});

@@ -1,0 +1,247 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { FarmerError } from './errors.js';
+import { decodeSafetensors, encodeSafetensors, type TensorMap } from './safetensors.js';
+
+/**
+ * The checkpoint format every farmer package, the CLI and the server share:
+ * a directory holding
+ * - `config.json`: versioned, validated on load (model config + training metadata);
+ * - `model.safetensors`: weights named as in the method doc, Linear weights [out, in];
+ * - optional `<part>.safetensors` (optimizer, ema, student, ...);
+ * - `manifest.json`: SHA-256 and size of every other file.
+ */
+export const CHECKPOINT_FORMAT = 'farmer-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+export const CheckpointConfigSchema = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
+  formatVersion: z.number().int().positive(),
+  /** What the weights are: 'farmer' (AF + AR-GMM), 'flow' (AF only), ... */
+  kind: z.string().min(1),
+  /** The model's own config, validated by the package that owns the kind. */
+  model: z.record(z.string(), z.unknown()),
+  /** Training state and provenance (step, RNG, data order, metrics). */
+  training: z.record(z.string(), z.unknown()).optional(),
+  /** Free-form provenance: creator, command, source checkpoint. */
+  meta: z.record(z.string(), z.unknown()).optional(),
+  createdAt: z.string(),
+});
+export type CheckpointConfig = z.infer<typeof CheckpointConfigSchema>;
+
+const ManifestSchema = z.object({
+  formatVersion: z.number().int(),
+  files: z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })),
+});
+export type CheckpointManifest = z.infer<typeof ManifestSchema>;
+
+/** Everything a checkpoint holds. `tensors.model` is required. */
+export interface CheckpointData {
+  config: CheckpointConfig;
+  /** Part name → tensors; each part is written to `<part>.safetensors`. */
+  tensors: { model: TensorMap } & Record<string, TensorMap>;
+}
+
+const PART_RE = /^[a-z][a-z0-9_-]*$/;
+
+/** Builds a config with the format fields filled in. */
+export function makeCheckpointConfig(kind: string, model: Record<string, unknown>, extra: Partial<Pick<CheckpointConfig, 'training' | 'meta'>> = {}): CheckpointConfig {
+  return { format: CHECKPOINT_FORMAT, formatVersion: CHECKPOINT_VERSION, kind, model, ...extra, createdAt: new Date().toISOString() };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function writeAndSync(path: string, bytes: Uint8Array | string): Promise<void> {
+  const fh = await fs.open(path, 'w');
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes one file atomically: temp file in the same directory, fsync, rename. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
+  await fs.mkdir(dirname(resolve(path)), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeAndSync(tmp, bytes);
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Writes a checkpoint directory atomically. Everything goes to a temp sibling
+ * directory first; then an existing `dir` is moved aside, the new one renamed
+ * into place, and the old one removed. A crash leaves either the old or the
+ * new checkpoint (or, between the two renames, the old one under `.old-*`,
+ * which `readCheckpoint` restores).
+ */
+export async function writeCheckpoint(dir: string, data: CheckpointData): Promise<void> {
+  const target = resolve(dir);
+  const config = CheckpointConfigSchema.parse(data.config);
+  if (!data.tensors.model) throw new FarmerError('FARMER_E_BAD_INPUT', 'a checkpoint needs model tensors');
+  await fs.mkdir(dirname(target), { recursive: true });
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = `${target}.tmp-${tag}`;
+  await fs.mkdir(tmp);
+  try {
+    const manifest: CheckpointManifest = { formatVersion: CHECKPOINT_VERSION, files: {} };
+    const put = async (name: string, bytes: Uint8Array) => {
+      await writeAndSync(join(tmp, name), bytes);
+      manifest.files[name] = { sha256: sha256(bytes), bytes: bytes.length };
+    };
+    await put('config.json', new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
+    for (const [part, tensors] of Object.entries(data.tensors)) {
+      if (!PART_RE.test(part)) throw new FarmerError('FARMER_E_BAD_INPUT', `checkpoint part name '${part}' must match ${PART_RE}`);
+      await put(`${part}.safetensors`, encodeSafetensors(tensors, { format: 'pt' }));
+    }
+    await writeAndSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    let old: string | undefined;
+    if (existsSync(target)) {
+      old = `${target}.old-${tag}`;
+      await fs.rename(target, old);
+    }
+    await fs.rename(tmp, target);
+    if (old) await fs.rm(old, { recursive: true, force: true });
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** If a crash struck between the two renames, put the previous checkpoint back. */
+async function recoverInterruptedWrite(target: string): Promise<void> {
+  if (existsSync(target)) return;
+  const parent = dirname(target);
+  const prefix = `${basename(target)}.old-`;
+  const entries = existsSync(parent) ? await fs.readdir(parent) : [];
+  const old = entries.filter((e) => e.startsWith(prefix)).sort();
+  if (old.length) await fs.rename(join(parent, old[old.length - 1]), target);
+}
+
+export interface ReadCheckpointOptions {
+  /** Which tensor parts to load (default: every `*.safetensors` in the manifest). */
+  parts?: string[];
+  /** Verify SHA-256 checksums against the manifest (default true). */
+  verify?: boolean;
+}
+
+export interface LoadedCheckpoint {
+  dir: string;
+  config: CheckpointConfig;
+  manifest: CheckpointManifest;
+  tensors: Record<string, TensorMap>;
+  /** Tensor parts present in the checkpoint, loaded or not. */
+  parts: string[];
+}
+
+/**
+ * Reads and validates a checkpoint directory. Errors name the file (and the
+ * tensor) at fault: a missing directory or file, a checksum mismatch, a
+ * truncated or corrupt safetensors file, an invalid or too-new config.json.
+ */
+export async function readCheckpoint(dir: string, options: ReadCheckpointOptions = {}): Promise<LoadedCheckpoint> {
+  const target = resolve(dir);
+  await recoverInterruptedWrite(target);
+  const stat = await fs.stat(target).catch(() => undefined);
+  if (!stat) throw new FarmerError('FARMER_E_NOT_FOUND', `checkpoint directory ${dir} does not exist; pass the directory that holds config.json and model.safetensors`, { file: dir });
+  if (!stat.isDirectory()) throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} is a file; a checkpoint is a directory holding config.json and model.safetensors`, { file: dir });
+  const readFile = async (name: string): Promise<Uint8Array> => {
+    try {
+      return new Uint8Array(await fs.readFile(join(target, name)));
+    } catch {
+      throw new FarmerError('FARMER_E_NOT_FOUND', `checkpoint ${dir} is missing ${name}`, { file: join(dir, name) });
+    }
+  };
+  const manifestPath = join(dir, 'manifest.json');
+  const manifestRaw = await readFile('manifest.json');
+  const manifest = parseJson(manifestRaw, manifestPath, ManifestSchema);
+  if (manifest.formatVersion > CHECKPOINT_VERSION) throw tooNew(manifestPath, manifest.formatVersion);
+  const verify = options.verify !== false;
+  const checked = async (name: string): Promise<Uint8Array> => {
+    const entry = manifest.files[name];
+    if (!entry) throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath} does not list ${name}`, { file: manifestPath });
+    const bytes = await readFile(name);
+    if (verify && bytes.length !== entry.bytes) {
+      throw new FarmerError('FARMER_E_CORRUPT', `${join(dir, name)} is ${bytes.length} bytes, the manifest says ${entry.bytes} (truncated or replaced)`, { file: join(dir, name) });
+    }
+    if (verify && sha256(bytes) !== entry.sha256) {
+      throw new FarmerError('FARMER_E_CORRUPT', `${join(dir, name)} fails its SHA-256 check (corrupted); restore it or re-export the checkpoint`, { file: join(dir, name) });
+    }
+    return bytes;
+  };
+  const configPath = join(dir, 'config.json');
+  const configJson = parseJson(await checked('config.json'), configPath, z.record(z.string(), z.unknown()));
+  if (typeof configJson.formatVersion === 'number' && configJson.formatVersion > CHECKPOINT_VERSION) throw tooNew(configPath, configJson.formatVersion);
+  const config = validate(configJson, configPath, CheckpointConfigSchema);
+  const parts = Object.keys(manifest.files).filter((f) => f.endsWith('.safetensors')).map((f) => f.slice(0, -'.safetensors'.length));
+  if (!parts.includes('model')) throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath} lists no model.safetensors`, { file: manifestPath });
+  const wanted = options.parts ?? parts;
+  const tensors: Record<string, TensorMap> = {};
+  for (const part of wanted) {
+    if (!parts.includes(part)) continue;
+    const name = `${part}.safetensors`;
+    tensors[part] = decodeSafetensors(await checked(name), join(dir, name)).tensors;
+  }
+  return { dir: target, config, manifest, tensors, parts };
+}
+
+function tooNew(file: string, v: number): FarmerError {
+  return new FarmerError(
+    'FARMER_E_VERSION',
+    `${file} has format version ${v}; this farmer-ts reads version ${CHECKPOINT_VERSION}. Upgrade farmer-ts to load it.`,
+    { file },
+  );
+}
+
+function parseJson<T>(bytes: Uint8Array, file: string, schema: z.ZodType<T>): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new FarmerError('FARMER_E_CORRUPT', `${file} is not valid JSON (${(e as Error).message})`, { file });
+  }
+  return validate(value, file, schema);
+}
+
+/** zod validation with an error that names the file and each bad field. */
+export function validate<T>(value: unknown, source: string, schema: z.ZodType<T>, code: 'FARMER_E_CORRUPT' | 'FARMER_E_BAD_CONFIG' | 'FARMER_E_BAD_INPUT' = 'FARMER_E_CORRUPT'): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new FarmerError(code, `${source} is invalid: ${formatZodIssues(r.error)}`, { file: source, issues: r.error.issues });
+}
+
+/** `a.b: message; c: message` from a zod error. */
+export function formatZodIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * Checks a loaded tensor map against expected shapes: every expected tensor
+ * is present with the right shape and no unexpected one is there. Errors
+ * name the file and the tensor.
+ */
+export function checkTensorShapes(tensors: TensorMap, expected: Record<string, number[]>, file: string, options: { allowExtra?: boolean } = {}): void {
+  for (const [name, shape] of Object.entries(expected)) {
+    const t = tensors[name];
+    if (!t) throw new FarmerError('FARMER_E_SHAPE', `${file}: missing tensor '${name}' (expected shape [${shape}])`, { file, tensor: name });
+    if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
+      throw new FarmerError('FARMER_E_SHAPE', `${file}: tensor '${name}' has shape [${t.shape}], the config needs [${shape}]`, { file, tensor: name });
+    }
+  }
+  if (!options.allowExtra) {
+    const extra = Object.keys(tensors).filter((k) => !(k in expected));
+    if (extra.length) {
+      throw new FarmerError('FARMER_E_SHAPE', `${file}: unexpected tensor${extra.length > 1 ? 's' : ''} ${extra.slice(0, 5).map((e) => `'${e}'`).join(', ')}${extra.length > 5 ? ', ...' : ''} (does the checkpoint match this model config?)`, { file, tensor: extra[0] });
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { existsSync, promises as fs } from 'node:fs';
+import { extname, join } from 'node:path';
+import sharp from 'sharp';
+import { FarmerError } from '../errors.js';
+import { makeDataset, type DatasetSplit, type ImageDataset } from './dataset.js';
+
+const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
+
+export interface ImageFolderOptions {
+  /** Output side length: images are resized (cover) and centre-cropped to size×size. */
+  imageSize: number;
+  /** 1 (grayscale) or 3 (RGB); default 3. */
+  channels?: 1 | 3;
+}
+
+/** Decodes any image file sharp reads into size×size×channels u8, resized to cover and centre-cropped. */
+export async function loadImageFile(file: string, size: number, channels: 1 | 3): Promise<Uint8Array> {
+  let pipeline = sharp(file).resize(size, size, { fit: 'cover', position: 'centre' }).removeAlpha();
+  pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  if (info.channels === channels) return new Uint8Array(data);
+  // sharp may hand back 3 channels for grayscale input (runtime-notes.md): take the first.
+  const out = new Uint8Array(size * size * channels);
+  for (let p = 0; p < size * size; p++) for (let c = 0; c < channels; c++) out[p * channels + c] = data[p * info.channels + Math.min(c, info.channels - 1)];
+  return out;
+}
+
+async function listClasses(root: string): Promise<{ className: string; files: string[] }[]> {
+  const entries = await fs.readdir(root, { withFileTypes: true });
+  const classes = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const out = [];
+  for (const className of classes) {
+    const files = (await fs.readdir(join(root, className))).filter((f) => EXTENSIONS.has(extname(f).toLowerCase())).sort();
+    out.push({ className, files: files.map((f) => join(root, className, f)) });
+  }
+  return out;
+}
+
+/**
+ * A folder with one sub-folder per class. If `dir/train` and `dir/test`
+ * exist they are the splits; otherwise, within each class (files sorted by
+ * name), file i is in the test split when i % 10 === 9.
+ */
+export async function loadImageFolderDataset(dir: string, split: DatasetSplit, options: ImageFolderOptions): Promise<ImageDataset> {
+  const size = options.imageSize;
+  const channels = options.channels ?? 3;
+  if (!Number.isInteger(size) || size <= 0) throw new FarmerError('FARMER_E_BAD_INPUT', `imageSize must be a positive integer, got ${size}`, { field: 'imageSize' });
+  if (!existsSync(dir)) throw new FarmerError('FARMER_E_NOT_FOUND', `image folder ${dir} does not exist`, { file: dir });
+  const hasSplits = existsSync(join(dir, 'train')) && existsSync(join(dir, 'test'));
+  const root = hasSplits ? join(dir, split) : dir;
+  const classes = await listClasses(root);
+  if (!classes.length) throw new FarmerError('FARMER_E_BAD_INPUT', `${root} has no class sub-folders; put each class's images in its own sub-folder`, { file: root });
+  const files: { file: string; label: number }[] = [];
+  classes.forEach(({ files: fs_, className }, label) => {
+    fs_.forEach((file, i) => {
+      if (hasSplits || (i % 10 === 9) === (split === 'test')) files.push({ file, label });
+    });
+    if (!fs_.length) throw new FarmerError('FARMER_E_BAD_INPUT', `class folder ${join(root, className)} has no PNG/JPEG/WebP images`, { file: join(root, className) });
+  });
+  const per = size * size * channels;
+  const data = new Uint8Array(files.length * per);
+  const labels = new Int32Array(files.length);
+  for (let i = 0; i < files.length; i++) {
+    try {
+      data.set(await loadImageFile(files[i].file, size, channels), i * per);
+    } catch (e) {
+      throw new FarmerError('FARMER_E_CORRUPT', `cannot decode image ${files[i].file}: ${(e as Error).message}`, { file: files[i].file });
+    }
+    labels[i] = files[i].label;
+  }
+  return makeDataset({
+    name: `folder:${dir}`,
+    split,
+    images: { data, count: files.length, height: size, width: size, channels },
+    labels,
+    numClasses: classes.length,
+    classNames: classes.map((c) => c.className),
+  });
+}

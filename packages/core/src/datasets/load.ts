@@ -1,0 +1,32 @@
+import { FarmerError } from '../errors.js';
+import { loadCifar10Dataset } from './cifar10.js';
+import type { DatasetSplit, ImageDataset } from './dataset.js';
+import { loadIdxDataset } from './idx.js';
+import { loadImageFolderDataset } from './image-folder.js';
+import { loadBuiltinMnist } from './mnist-builtin.js';
+
+export interface LoadDatasetOptions {
+  split?: DatasetSplit;
+  /** For `folder:` specs: output side length (default 32). */
+  imageSize?: number;
+  /** For `folder:` specs: 1 or 3 channels (default 3). */
+  channels?: 1 | 3;
+}
+
+export const DATASET_SPEC_HELP = "mnist (built-in), idx:DIR, cifar10:DIR or folder:DIR";
+
+/**
+ * Loads a dataset from a spec string: `mnist` (the built-in digits),
+ * `idx:DIR`, `cifar10:DIR` or `folder:DIR`.
+ */
+export async function loadDataset(spec: string, options: LoadDatasetOptions = {}): Promise<ImageDataset> {
+  const split = options.split ?? 'train';
+  if (split !== 'train' && split !== 'test') throw new FarmerError('FARMER_E_BAD_INPUT', `split must be train or test, got ${split}`, { field: 'split' });
+  if (spec === 'mnist') return loadBuiltinMnist(split);
+  const m = /^(idx|cifar10|folder):(.+)$/.exec(spec);
+  if (!m) throw new FarmerError('FARMER_E_BAD_INPUT', `unknown dataset '${spec}'; use ${DATASET_SPEC_HELP}`, { field: 'data' });
+  const [, kind, dir] = m;
+  if (kind === 'idx') return loadIdxDataset(dir, split);
+  if (kind === 'cifar10') return loadCifar10Dataset(dir, split);
+  return loadImageFolderDataset(dir, split, { imageSize: options.imageSize ?? 32, channels: options.channels });
+}

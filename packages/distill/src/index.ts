@@ -1,0 +1,2 @@
+/** @farmer/distill: filled in by its own issue. */
+export {};

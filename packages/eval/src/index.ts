@@ -1,0 +1,2 @@
+/** @farmer/eval: filled in by its own issue. */
+export {};

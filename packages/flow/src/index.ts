@@ -1,0 +1,2 @@
+/** @farmer/flow: filled in by its own issue. */
+export {};

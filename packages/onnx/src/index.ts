@@ -1,0 +1,2 @@
+/** @farmer/onnx: filled in by its own issue. */
+export {};

@@ -1,0 +1,2 @@
+/** @farmer/sampling: filled in by its own issue. */
+export {};
