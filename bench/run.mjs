@@ -2,8 +2,9 @@
 // `npm run bench`: every package's benchmarks, each printing ratios measured side by side.
 // Pass section names to run a subset: `npm run bench -- core`.
 import { benchCore } from './core.mjs';
+import { benchFlow } from './flow.mjs';
 
-const sections = { core: benchCore };
+const sections = { core: benchCore, flow: benchFlow };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, fn] of Object.entries(sections)) {
   if (wanted.length && !wanted.includes(name)) continue;

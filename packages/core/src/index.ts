@@ -66,3 +66,4 @@ export { decodeCifarRecords, loadCifar10Dataset } from './datasets/cifar10.js';
 export { loadImageFile, loadImageFolderDataset, type ImageFolderOptions } from './datasets/image-folder.js';
 export { DATASET_SPEC_HELP, loadDataset, type LoadDatasetOptions } from './datasets/load.js';
 export { decodePng, encodePng, imageGrid, type GridOptions } from './png.js';
+export { countParams, ParamStore } from './param-store.js';

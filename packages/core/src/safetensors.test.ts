@@ -77,6 +77,14 @@ describe('safetensors', () => {
     expect(toFloat32(back.tensors.bf16)[0]).toBeCloseTo(3.140625, 6);
   });
 
+  it('decodes from a Node Buffer that is a view into a larger pool', () => {
+    const bytes = encodeSafetensors({ w: { dtype: 'F32', shape: [2], data: Float32Array.from([1.5, -3]) } });
+    const pool = Buffer.alloc(bytes.length + 16);
+    pool.set(bytes, 5);
+    const view = pool.subarray(5, 5 + bytes.length);
+    expect(Array.from(decodeSafetensors(view).tensors.w.data as Float32Array)).toEqual([1.5, -3]);
+  });
+
   it('converts half precision both ways', () => {
     for (const v of [0, 1, -2, 0.5, 65504, 6.103515625e-5, 5.960464477539063e-8, -0.333251953125]) expect(f16ToF32(f32ToF16(v))).toBe(v);
     expect(f16ToF32(f32ToF16(1e6))).toBe(Infinity);

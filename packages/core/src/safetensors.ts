@@ -165,8 +165,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): { 
   const tensors: TensorMap = {};
   for (const [name, e] of entries) {
     const begin = dataStart + e.data_offsets[0];
-    // Copy into a fresh, aligned buffer; the source may be misaligned for the dtype.
-    const buf = bytes.slice(begin, dataStart + e.data_offsets[1]).buffer;
+    // Copy into a fresh, aligned buffer: the source may be misaligned for the dtype, and a
+    // Node Buffer's slice() is a view into a shared pool, not a copy.
+    const buf = new ArrayBuffer(e.data_offsets[1] - e.data_offsets[0]);
+    new Uint8Array(buf).set(bytes.subarray(begin, dataStart + e.data_offsets[1]));
     tensors[name] = { dtype: e.dtype, shape: e.shape, data: new CTORS[e.dtype](buf) };
   }
   return { tensors, metadata };

@@ -1,2 +1,42 @@
-/** @farmer/flow: filled in by its own issue. */
-export {};
+/**
+ * @farmer/flow: the autoregressive flow (AF) of FARMER, TARFlow-compatible
+ * (method doc §2), with KV-cached reverse and PyTorch TARFlow import.
+ */
+export { FlowConfigSchema, flowDims, parseFlowConfig, type FlowConfig, type FlowConfigInput } from './config.js';
+export { Flow, type FlowForwardResult, type FlowGuidance, type FlowReverseOptions, type Labels } from './flow.js';
+export { flowParamShapes, initFlowParams, initTensor } from './params.js';
+export { isFlipBlock, permutedIndex, permuteTokens } from './permutation.js';
+export {
+  alphaMu,
+  blockForward,
+  blockNet,
+  blockStep,
+  blockWeights,
+  classVector,
+  classWeights,
+  shiftRight,
+  type BlockNetOptions,
+  type BlockWeights,
+} from './block.js';
+export {
+  causalMaskBias,
+  geluExact,
+  KVCache,
+  layerNorm,
+  layerShapes,
+  layerWeights,
+  linear,
+  LN_EPS,
+  transformerLayer,
+  transformerLayerStep,
+  type LayerWeights,
+} from './transformer.js';
+export { FLOW_PREFIX, flowConfigOf, flowFromCheckpoint, loadFlow, saveFlowCheckpoint } from './flow-checkpoint.js';
+export {
+  importTarflowCheckpoint,
+  importTarflowStateDict,
+  TarflowHyperSchema,
+  tarflowToFlowConfig,
+  type ImportedTarflow,
+  type TarflowHyper,
+} from './tarflow-import.js';

@@ -1,0 +1,133 @@
+import { checkTensorShapes } from './checkpoint.js';
+import { FarmerError } from './errors.js';
+import { toFloat32, type TensorMap } from './safetensors.js';
+import { tf } from './tf.js';
+
+/**
+ * Named model weights. Names and checkpoint layouts follow PyTorch (method doc
+ * §2–§3), so checkpoints interoperate; Linear weights (rank-2 `*.weight`) are
+ * held transposed, [in, out], because tfjs-wasm multiplies untransposed
+ * operands about 5× faster (runtime-notes.md). The transpose happens only at
+ * the checkpoint boundary.
+ */
+export class ParamStore {
+  private readonly vars = new Map<string, tf.Variable>();
+
+  /** `shapes`: every parameter's PyTorch-layout shape, in a fixed order. */
+  constructor(readonly shapes: Record<string, number[]>) {}
+
+  /** True for Linear weights, which are stored [out, in] but held [in, out]. */
+  static isLinearWeight(name: string, torchShape: number[]): boolean {
+    return torchShape.length === 2 && name.endsWith('.weight');
+  }
+
+  /** The in-memory shape of a parameter. */
+  internalShape(name: string): number[] {
+    const s = this.shapes[name];
+    if (!s) throw new FarmerError('FARMER_E_INTERNAL', `unknown parameter '${name}'`);
+    return ParamStore.isLinearWeight(name, s) ? [s[1], s[0]] : s;
+  }
+
+  /** Creates every parameter with `init(name, internalShape)`, which returns a new tensor. */
+  initialise(init: (name: string, shape: number[]) => tf.Tensor): this {
+    for (const name of Object.keys(this.shapes)) {
+      const t = init(name, this.internalShape(name));
+      this.set(name, t);
+      t.dispose();
+    }
+    return this;
+  }
+
+  private set(name: string, value: tf.Tensor): void {
+    const want = this.internalShape(name);
+    if (value.shape.length !== want.length || value.shape.some((s, i) => s !== want[i])) {
+      throw new FarmerError('FARMER_E_SHAPE', `parameter '${name}': got [${value.shape}], expected [${want}]`, { tensor: name });
+    }
+    const existing = this.vars.get(name);
+    if (existing) existing.assign(value);
+    else this.vars.set(name, tf.variable(value, true));
+  }
+
+  /** The variable for `name` (in-memory layout). */
+  get(name: string): tf.Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new FarmerError('FARMER_E_INTERNAL', `parameter '${name}' is not initialised`);
+    return v;
+  }
+
+  has(name: string): boolean {
+    return this.vars.has(name);
+  }
+
+  /** Every parameter name, in the fixed order of `shapes`. */
+  names(): string[] {
+    return Object.keys(this.shapes);
+  }
+
+  /** Every variable, in the fixed order of `shapes`. */
+  variables(): tf.Variable[] {
+    return this.names().map((n) => this.get(n));
+  }
+
+  /** Total number of scalars (from shapes alone; nothing need be allocated). */
+  count(): number {
+    return countParams(this.shapes);
+  }
+
+  /** The weights as host tensors in PyTorch layout, names prefixed by `prefix`. */
+  toTensorMap(prefix = ''): TensorMap {
+    const out: TensorMap = {};
+    for (const name of this.names()) {
+      const torch = this.shapes[name];
+      const t = ParamStore.isLinearWeight(name, torch) ? tf.tidy(() => tf.transpose(this.get(name))) : this.get(name);
+      out[prefix + name] = { dtype: 'F32', shape: torch, data: Float32Array.from(t.dataSync() as Float32Array) };
+      if (t !== this.get(name)) t.dispose();
+    }
+    return out;
+  }
+
+  /**
+   * Loads PyTorch-layout host tensors (names under `prefix`). Every parameter
+   * must be present with its exact shape; `file` names the source in errors.
+   * Tensors outside the prefix are ignored; extra ones inside it are refused.
+   */
+  loadTensorMap(map: TensorMap, file: string, prefix = ''): this {
+    const mine: TensorMap = {};
+    for (const [k, v] of Object.entries(map)) if (k.startsWith(prefix)) mine[k.slice(prefix.length)] = v;
+    checkTensorShapes(mine, this.shapes, file, { allowExtra: false });
+    for (const name of this.names()) {
+      const host = mine[name];
+      const values = toFloat32(host);
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i])) {
+          throw new FarmerError('FARMER_E_CORRUPT', `${file}: tensor '${prefix}${name}' holds a non-finite value at index ${i}`, { file, tensor: prefix + name });
+        }
+      }
+      const t = tf.tidy(() => {
+        const raw = tf.tensor(values, host.shape, 'float32');
+        return ParamStore.isLinearWeight(name, host.shape) ? tf.transpose(raw) : raw;
+      });
+      this.set(name, t);
+      t.dispose();
+    }
+    return this;
+  }
+
+  /** Copies every value from another store with the same shapes. */
+  copyFrom(other: ParamStore): this {
+    for (const name of this.names()) this.set(name, other.get(name));
+    return this;
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+}
+
+/** Number of scalars in a shape table. */
+export function countParams(shapes: Record<string, number[]>): number {
+  let n = 0;
+  for (const s of Object.values(shapes)) n += s.reduce((a, b) => a * b, 1);
+  return n;
+}

@@ -1,0 +1,34 @@
+import { Rng, tf } from '@farmer/core';
+import { Flow, type FlowConfigInput } from '../src/index.js';
+
+/**
+ * A flow with random, non-trivial weights at scales that keep exp(α) in a
+ * moderate range, so inversion and Jacobian tests are meaningful.
+ */
+export function randomFlow(config: FlowConfigInput, seed = 1, outScale = 0.1): Flow {
+  const flow = Flow.create(config, seed);
+  const rng = new Rng(`randomize:${seed}`);
+  for (const name of flow.params.names()) {
+    const v = flow.params.get(name);
+    const std = /proj_out/.test(name) ? outScale / Math.sqrt(config.width) : /norm\.weight/.test(name) ? 0.1 : /\.weight$/.test(name) ? 1 / Math.sqrt(v.shape[0]) : 0.1;
+    const mean = /norm\.weight/.test(name) ? 1 : 0;
+    const t = tf.tidy(() => tf.add(rng.normalTensor(v.shape, std), mean));
+    v.assign(t);
+    t.dispose();
+  }
+  return flow;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** max |a−b| / (max |b| + tiny): error relative to the reference's scale. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < b.length; i++) s = Math.max(s, Math.abs(b[i]));
+  return maxAbsDiff(a, b) / (s + 1e-30);
+}
