@@ -96,3 +96,27 @@ export function selectGmmRows(g: GmmBatch, rows: ArrayLike<number>): GmmBatch {
   }
   return out;
 }
+
+/** softplus(u) = log(1 + e^u), stable for large |u|. */
+export function softplus(u: number): number {
+  return u > 0 ? u + Math.log1p(Math.exp(-u)) : Math.log1p(Math.exp(u));
+}
+
+/**
+ * Host twin of the tf `headToGmm`: raw head output [B, K(1+2·dim)] →
+ * GmmBatch, σ = softplus(u) + σ_min.
+ */
+export function headOutputToGmm(raw: ArrayLike<number>, batch: number, k: number, dim: number, sigmaMin: number): GmmBatch {
+  const width = k * (1 + 2 * dim);
+  if (raw.length !== batch * width) throw new FarmerError('FARMER_E_SHAPE', `head output has ${raw.length} values, expected B·K(1+2·dim) = ${batch}·${width}`);
+  const g: GmmBatch = { batch, k, dim, logits: new Float32Array(batch * k), means: new Float32Array(batch * k * dim), sigmas: new Float32Array(batch * k * dim) };
+  for (let b = 0; b < batch; b++) {
+    const o = b * width;
+    for (let c = 0; c < k; c++) g.logits[b * k + c] = raw[o + c];
+    for (let i = 0; i < k * dim; i++) {
+      g.means[b * k * dim + i] = raw[o + k + i];
+      g.sigmas[b * k * dim + i] = softplus(raw[o + k + k * dim + i]) + sigmaMin;
+    }
+  }
+  return g;
+}

@@ -7,9 +7,37 @@ export {
   gaussianLogPdf,
   gmmComponentLogLik,
   gmmLogDensity,
+  headOutputToGmm,
   logMixtureWeights,
   logSumExp,
   selectGmmRows,
+  softplus,
   type GmmBatch,
   type GmmTemperature,
 } from './gmm-host.js';
+export { gmmLogProb, headToGmm, type GmmTensors } from './gmm.js';
+export {
+  ArConfigSchema,
+  FarmerConfigSchema,
+  farmerDims,
+  FINAL_PERMUTES,
+  parseFarmerConfig,
+  type ArConfig,
+  type FarmerConfig,
+  type FarmerConfigInput,
+  type FarmerDims,
+  type FinalPermute,
+} from './config.js';
+export { arParamShapes, initArParams, INITIAL_MEAN_SPREAD, INITIAL_SIGMA } from './ar-params.js';
+export { finalPermuteFlips, toArOrder, toArOrderHost } from './final-permute.js';
+export { ArModel, TfArStream, type StepGmm } from './ar-model.js';
+export { AR_PREFIX, FARMER_KIND, farmerFromCheckpoint, FarmerModel, loadFarmer, saveFarmer, type FarmerNll } from './farmer-model.js';
+export { preset, PRESET_NAMES, type PresetName } from './presets.js';
+export { AdamW, type AdamWOptions } from './train/adamw.js';
+export { cosineLr } from './train/schedule.js';
+export { Ema } from './train/ema.js';
+export { parseTrainConfig, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './train/train-config.js';
+export { prepareBatch, shardBatch, type PreparedBatch } from './train/batch-prep.js';
+export { globalNorm, lossAndGrads, type LossAndGrads } from './train/loss.js';
+export { evaluateBpd, type BpdResult, type EvaluateOptions } from './train/evaluate.js';
+export { checkpointDirOf, localEngine, Trainer, type GradientEngine, type TrainerOptions, type TrainEvent, type TrainSummary } from './train/trainer.js';

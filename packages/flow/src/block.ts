@@ -1,7 +1,7 @@
 import { FarmerError, type ParamStore, tf } from '@farmer/core';
 import { flowDims, type FlowConfig } from './config.js';
 import { permuteTokens } from './permutation.js';
-import { KVCache, layerWeights, linear, transformerLayer, transformerLayerStep, type LayerWeights } from './transformer.js';
+import { KVCache, layerWeights, linear, transformerLayer, type LayerWeights } from './transformer.js';
 
 /** Everything one AF block needs, resolved once from the param store. */
 export interface BlockWeights {
@@ -67,7 +67,7 @@ export interface BlockNetOptions {
 export function blockNet(bw: BlockWeights, heads: number, xp: tf.Tensor3D, classVec: tf.Tensor3D | undefined, opts: BlockNetOptions = {}): tf.Tensor3D {
   let h = tf.add(linear(xp, bw.projInW, bw.projInB), permuteTokens(bw.t, bw.posEmbed, 0)) as tf.Tensor3D;
   if (classVec) h = tf.add(h, classVec);
-  for (const lw of bw.layers) h = transformerLayer(h, lw, heads, opts.causal, opts.attnTemp ?? 1);
+  for (const lw of bw.layers) h = transformerLayer(h, lw, heads, { mask: opts.causal, attnTemp: opts.attnTemp });
   return linear(h, bw.projOutW, bw.projOutB) as tf.Tensor3D;
 }
 
@@ -110,8 +110,8 @@ export function blockStep(bw: BlockWeights, heads: number, xi: tf.Tensor3D, i: n
   const row = bw.t % 2 === 1 ? n - 1 - i : i;
   let h = tf.add(linear(xi, bw.projInW, bw.projInB), tf.slice(bw.posEmbed, [row, 0], [1, -1])) as tf.Tensor3D;
   if (classVec) h = tf.add(h, classVec);
-  bw.layers.forEach((lw, l) => {
-    h = transformerLayerStep(h, lw, heads, cache, l, attnTemp);
+  bw.layers.forEach((lw, layer) => {
+    h = transformerLayer(h, lw, heads, { cache, layer, attnTemp });
   });
   return linear(h, bw.projOutW, bw.projOutB) as tf.Tensor3D;
 }

@@ -8,14 +8,15 @@ import { causalMaskBias, KVCache } from './transformer.js';
 /** Labels per sample: a class index, or -1 for the null label; null/undefined = all null. */
 export type Labels = ArrayLike<number> | null | undefined;
 
-export interface FlowForwardResult {
+// A type alias (not an interface) so that it is a TensorContainer and tf.tidy can return it.
+export type FlowForwardResult = {
   /** Final latent [B, N, d]. */
   z: tf.Tensor3D;
   /** log|det| of each block, each [B] (sum over tokens and dims). */
   logdets: tf.Tensor1D[];
   /** Latent after each block, [B, N, d] each (only with `keepLatents`). */
   latents?: tf.Tensor3D[];
-}
+};
 
 /** Guidance on (α, μ) in the reverse of a class-conditional AF (§2, TARFlow-style). */
 export interface FlowGuidance {

@@ -28,7 +28,7 @@ export {
   linear,
   LN_EPS,
   transformerLayer,
-  transformerLayerStep,
+  type LayerOptions,
   type LayerWeights,
 } from './transformer.js';
 export { FLOW_PREFIX, flowConfigOf, flowFromCheckpoint, loadFlow, saveFlowCheckpoint } from './flow-checkpoint.js';

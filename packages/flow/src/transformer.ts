@@ -1,4 +1,4 @@
-import { type ParamStore, tf } from '@farmer/core';
+import { FarmerError, type ParamStore, tf } from '@farmer/core';
 
 /**
  * The pre-norm Transformer layer shared by the AF (§2) and the AR (§3):
@@ -112,14 +112,33 @@ export function causalMaskBias(t: number): tf.Tensor2D {
   return tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, t]), -1, 0)), MASKED)) as tf.Tensor2D;
 }
 
+export interface LayerOptions {
+  /** [T, T] additive causal mask; omit for bidirectional attention or a one-token step. */
+  mask?: tf.Tensor2D;
+  /** Attention logits are divided by this (TARFlow's attention temperature). */
+  attnTemp?: number;
+  /** Append this call's keys/values to the cache and attend over all of it. */
+  cache?: KVCache;
+  /** Which layer of the cache. */
+  layer?: number;
+}
+
 /**
- * One full layer over a sequence. x [B, T, W]. `maskBias` [T, T] (causal) or
- * undefined (bidirectional, used by the distilled student).
+ * One pre-norm layer. x [B, T, W] → [B, T, W]. Without a cache this is the
+ * full-sequence (training) pass. With a cache it either prefills an empty
+ * cache with T tokens (causal mask required) or advances it by one token
+ * (T = 1, no mask: the cache holds only earlier tokens), costing O(t).
  */
-export function transformerLayer(x: tf.Tensor3D, w: LayerWeights, heads: number, maskBias?: tf.Tensor2D, attnTemp = 1): tf.Tensor3D {
+export function transformerLayer(x: tf.Tensor3D, w: LayerWeights, heads: number, opts: LayerOptions = {}): tf.Tensor3D {
   const hd = x.shape[2] / heads;
-  const [q, kT, v] = splitHeads(linear(layerNorm(x, w.normW, w.normB), w.qkvW, w.qkvB), heads);
-  const a = mergeHeads(attend(q, kT, v, 1 / (Math.sqrt(hd) * attnTemp), maskBias));
+  let [q, kT, v] = splitHeads(linear(layerNorm(x, w.normW, w.normB), w.qkvW, w.qkvB), heads);
+  if (opts.cache) {
+    if (opts.cache.lengthOf(opts.layer ?? 0) > 0 && x.shape[1] !== 1) {
+      throw new FarmerError('FARMER_E_INTERNAL', 'a non-empty KV cache advances one token at a time');
+    }
+    [kT, v] = opts.cache.append(opts.layer ?? 0, kT, v);
+  }
+  const a = mergeHeads(attend(q, kT, v, 1 / (Math.sqrt(hd) * (opts.attnTemp ?? 1)), opts.mask));
   const h = tf.add(x, linear(a, w.projW, w.projB));
   return tf.add(h, mlp(h, w)) as tf.Tensor3D;
 }
@@ -143,9 +162,14 @@ export class KVCache {
     this.v = new Array(layers).fill(undefined);
   }
 
-  /** Tokens cached so far. */
+  /** Tokens cached so far (in the last layer, which every step reaches). */
   get length(): number {
-    return this.v[0]?.shape[2] ?? 0;
+    return this.lengthOf(this.layers - 1);
+  }
+
+  /** Tokens cached so far in `layer`. */
+  lengthOf(layer: number): number {
+    return this.v[layer]?.shape[2] ?? 0;
   }
 
   /** Appends one step's kᵀ [B, H, hd, 1] and v [B, H, 1, hd] for `layer`; returns the full cache. */
@@ -180,15 +204,3 @@ export class KVCache {
   }
 }
 
-/**
- * One layer, one new token per stream: x1 [B, 1, W] attends to the cache plus
- * itself (no mask needed: the cache holds only earlier tokens). Costs O(t).
- */
-export function transformerLayerStep(x1: tf.Tensor3D, w: LayerWeights, heads: number, cache: KVCache, layer: number, attnTemp = 1): tf.Tensor3D {
-  const hd = x1.shape[2] / heads;
-  const [q, kT, v] = splitHeads(linear(layerNorm(x1, w.normW, w.normB), w.qkvW, w.qkvB), heads);
-  const [KT, V] = cache.append(layer, kT, v);
-  const a = mergeHeads(attend(q, KT, V, 1 / (Math.sqrt(hd) * attnTemp)));
-  const h = tf.add(x1, linear(a, w.projW, w.projB));
-  return tf.add(h, mlp(h, w)) as tf.Tensor3D;
-}

@@ -1,2 +1,18 @@
-/** @farmer/sampling: filled in by its own issue. */
-export {};
+/**
+ * @farmer/sampling: the host-side sampling math of method doc §5, on typed
+ * arrays: decoupled GMM sampling, resampling-based CFG (paper Algorithm 1),
+ * the naive CFG baseline and guidance schedules. No tensors, no model code.
+ */
+export { drawDecoupled, PAPER_UNGUIDED_DECOUPLED, sampleDecoupled, sampleDecoupledMany, type DecoupledOptions, type GmmDraws } from './decoupled.js';
+export {
+  PAPER_RESAMPLING_CFG,
+  resamplingCfgInformative,
+  resamplingCfgRedundant,
+  resolveResamplingCfgOptions,
+  type ResampledDraws,
+  type ResamplingCfgOptions,
+  type ResamplingDiagnostics,
+  type ResolvedResamplingCfgOptions,
+} from './resampling-cfg.js';
+export { naiveCfgGaussian, sampleNaiveCfg, type Gaussian1d, type NaiveCfgDraws, type NaiveCfgOptions } from './naive-cfg.js';
+export { guidanceWeight, guidanceWeights, type GuidanceSchedule } from './guidance-schedule.js';

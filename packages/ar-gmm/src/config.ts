@@ -1,0 +1,103 @@
+import { FarmerError, formatZodIssues } from '@farmer/core';
+import { flowDims, FlowConfigSchema, type FlowConfig } from '@farmer/flow';
+import { z } from 'zod';
+
+/** The AR-GMM backbone (method doc §3). */
+export const ArConfigSchema = z
+  .object({
+    /** Transformer width D. */
+    width: z.number().int().positive(),
+    /** Transformer layers. */
+    layers: z.number().int().positive(),
+    /** Attention head dim (heads = D / headDim). */
+    headDim: z.number().int().positive().default(64),
+    /** M: how many times the class embedding is repeated as a prefix (paper: 64). */
+    prefixLength: z.number().int().positive().default(4),
+    /** d_I: informative channels per token (the first d_I of each latent token). */
+    informativeDim: z.number().int().positive(),
+    /** K_I: mixture components of the informative head. */
+    componentsInformative: z.number().int().positive(),
+    /** K_R: mixture components of the shared redundant head (unused when d_I = d). */
+    componentsRedundant: z.number().int().positive().default(1),
+    /** σ = softplus(u) + sigmaMin: bounded below, linear above. */
+    sigmaMin: z.number().positive().default(1e-3),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.width % c.headDim) ctx.addIssue({ code: 'custom', path: ['headDim'], message: `width ${c.width} must be a multiple of headDim ${c.headDim}` });
+  });
+export type ArConfig = z.infer<typeof ArConfigSchema>;
+
+export const FINAL_PERMUTES = ['alternate', 'identity', 'flip'] as const;
+export type FinalPermute = (typeof FINAL_PERMUTES)[number];
+
+/**
+ * A FARMER model: AF + AR-GMM. The AF is unconditional (FARMER's default);
+ * class conditioning enters through the AR's class table of numClasses + 1
+ * rows (the last is the null label used for CFG and unconditional models).
+ */
+export const FarmerConfigSchema = z
+  .object({
+    flow: FlowConfigSchema,
+    ar: ArConfigSchema,
+    /** Classes of the AR class table; 0 = unconditional. */
+    numClasses: z.number().int().nonnegative(),
+    /**
+     * Token order the AR sees (method doc §3): 'alternate' permutes as if the AR
+     * were AF block n (flip when n is odd), 'identity' or 'flip' force one.
+     */
+    finalPermute: z.enum(FINAL_PERMUTES).default('alternate'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    let d: number | undefined;
+    try {
+      d = flowDims(c.flow).tokenDim;
+    } catch {
+      return;
+    }
+    if (c.ar.informativeDim > d) {
+      ctx.addIssue({ code: 'custom', path: ['ar', 'informativeDim'], message: `informativeDim ${c.ar.informativeDim} exceeds the ${d} dims of a token (C·p² = ${c.flow.inChannels}·${c.flow.patchSize}²)` });
+    }
+  });
+export type FarmerConfig = z.infer<typeof FarmerConfigSchema>;
+export type FarmerConfigInput = z.input<typeof FarmerConfigSchema>;
+
+export function parseFarmerConfig(input: unknown, source = 'model config'): FarmerConfig {
+  const r = FarmerConfigSchema.safeParse(input);
+  if (!r.success) throw new FarmerError('FARMER_E_BAD_CONFIG', `${source} is invalid: ${formatZodIssues(r.error)}`, { issues: r.error.issues });
+  return r.data;
+}
+
+/** Derived sizes of a FARMER config. */
+export interface FarmerDims {
+  /** N tokens. */
+  numTokens: number;
+  /** d dims per token. */
+  tokenDim: number;
+  /** d_I informative dims. */
+  dI: number;
+  /** d_R = d − d_I redundant dims (0: no redundant head). */
+  dR: number;
+  /** Width of the informative head: K_I·(1 + 2·d_I). */
+  headInformative: number;
+  /** Width of the redundant head: K_R·(1 + 2·d_R), or 0. */
+  headRedundant: number;
+  /** AR sequence length M + N. */
+  seqLen: number;
+}
+
+export function farmerDims(c: FarmerConfig): FarmerDims {
+  const { numTokens, tokenDim } = flowDims(c.flow as FlowConfig);
+  const dI = c.ar.informativeDim;
+  const dR = tokenDim - dI;
+  return {
+    numTokens,
+    tokenDim,
+    dI,
+    dR,
+    headInformative: c.ar.componentsInformative * (1 + 2 * dI),
+    headRedundant: dR > 0 ? c.ar.componentsRedundant * (1 + 2 * dR) : 0,
+    seqLen: c.ar.prefixLength + numTokens,
+  };
+}

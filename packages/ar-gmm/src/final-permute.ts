@@ -1,0 +1,26 @@
+import { isFlipBlock, permuteTokens } from '@farmer/flow';
+import type { tf } from '@farmer/core';
+import type { FarmerConfig } from './config.js';
+
+/**
+ * Method doc §3: the AR sees the latent tokens as if it were AF block n, so
+ * the direction keeps alternating ('alternate'), unless forced.
+ */
+export function finalPermuteFlips(c: FarmerConfig): boolean {
+  if (c.finalPermute === 'identity') return false;
+  if (c.finalPermute === 'flip') return true;
+  return isFlipBlock(c.flow.numBlocks);
+}
+
+/** AF order ↔ AR order for z [B, N, d] (an involution). */
+export function toArOrder<T extends tf.Tensor>(c: FarmerConfig, z: T): T {
+  return finalPermuteFlips(c) ? permuteTokens(1, z) : z;
+}
+
+/** The same on host arrays [B, N, d] (row-major): returns a new array. */
+export function toArOrderHost(c: FarmerConfig, z: Float32Array, batch: number, n: number, d: number): Float32Array {
+  if (!finalPermuteFlips(c)) return z.slice();
+  const out = new Float32Array(z.length);
+  for (let b = 0; b < batch; b++) for (let i = 0; i < n; i++) out.set(z.subarray((b * n + i) * d, (b * n + i + 1) * d), (b * n + (n - 1 - i)) * d);
+  return out;
+}

@@ -1,0 +1,244 @@
+import type { GmmBatch, GmmTemperature } from '@farmer/ar-gmm';
+import { FarmerError, type Rng } from '@farmer/core';
+import { effectiveSampleSize, searchCumulative, softmaxCumulative } from './categorical.js';
+import { proposeFromGmm } from './decoupled.js';
+import { GmmRowScorer } from './gmm-row-scorer.js';
+import { checkCount, checkGmmPair, checkNonNegative, checkPositive } from './option-checks.js';
+
+/**
+ * Resampling-based CFG (method doc §5, paper Algorithm 1). Every field is
+ * optional; defaults are the paper's 1.1B-p16 row ({@link PAPER_RESAMPLING_CFG}).
+ */
+export interface ResamplingCfgOptions {
+  /** Guidance w ≥ 0; the target is ∝ p_c^(w+1) / p_u^w. Default 2.5. */
+  w?: number;
+  /** Informative step: candidates proposed from G_c per row, integer ≥ 1. Default 5. */
+  sc?: number;
+  /** Informative step: candidates proposed from G_u per row, integer ≥ 0. Default 5. */
+  su?: number;
+  /** Proposal temperatures (T_π, T_σ): logits / pi, σ · sigma. Default { pi: 1.0, sigma: 0.9 }. */
+  proposal?: GmmTemperature;
+  /** Evaluation temperatures (T_π,v, T_σ,v) used to score candidates. Default { pi: 0.2, sigma: 0.9 }. */
+  evaluation?: GmmTemperature;
+  /** Sharpening T_s > 0: the index is drawn from softmax(T_s · logw). Default 1.1. */
+  sharpen?: number;
+  /** Redundant step: pool size drawn from G_c,N+1 per row, integer ≥ 1. Default 64. */
+  poolC?: number;
+  /** Redundant step: pool size drawn from G_u,N+1 per row, integer ≥ 0. Default 64. */
+  poolU?: number;
+}
+
+/** {@link ResamplingCfgOptions} with every default filled in and validated. */
+export interface ResolvedResamplingCfgOptions {
+  w: number;
+  sc: number;
+  su: number;
+  proposal: Required<GmmTemperature>;
+  evaluation: Required<GmmTemperature>;
+  sharpen: number;
+  poolC: number;
+  poolU: number;
+}
+
+/**
+ * Defaults: the paper's 1.1B-p16 settings (method doc §5). The redundant pool
+ * sizes are ours (the paper gives none): 64 + 64 candidates is "one larger
+ * pool" than the informative 5 + 5, and keeps the cost of scoring against
+ * K_R = 200, d_R = 640 mixtures at about 2·128·200·640 ≈ 33 M multiply-adds
+ * per image, small next to one AR step.
+ */
+export const PAPER_RESAMPLING_CFG: Readonly<ResolvedResamplingCfgOptions> = Object.freeze({
+  w: 2.5,
+  sc: 5,
+  su: 5,
+  proposal: Object.freeze({ pi: 1.0, sigma: 0.9 }),
+  evaluation: Object.freeze({ pi: 0.2, sigma: 0.9 }),
+  sharpen: 1.1,
+  poolC: 64,
+  poolU: 64,
+});
+
+const WHERE = 'resampling CFG';
+
+/** Fills defaults and validates; errors name the field and its allowed range. Call once at the edge and reuse. */
+export function resolveResamplingCfgOptions(options: ResamplingCfgOptions = {}): ResolvedResamplingCfgOptions {
+  const d = PAPER_RESAMPLING_CFG;
+  return {
+    w: checkNonNegative(WHERE, 'w', options.w ?? d.w),
+    sc: checkCount(WHERE, 'sc', options.sc ?? d.sc, 1),
+    su: checkCount(WHERE, 'su', options.su ?? d.su, 0),
+    proposal: {
+      pi: checkPositive(WHERE, 'proposal.pi', options.proposal?.pi ?? d.proposal.pi),
+      sigma: checkPositive(WHERE, 'proposal.sigma', options.proposal?.sigma ?? d.proposal.sigma),
+    },
+    evaluation: {
+      pi: checkPositive(WHERE, 'evaluation.pi', options.evaluation?.pi ?? d.evaluation.pi),
+      sigma: checkPositive(WHERE, 'evaluation.sigma', options.evaluation?.sigma ?? d.evaluation.sigma),
+    },
+    sharpen: checkPositive(WHERE, 'sharpen', options.sharpen ?? d.sharpen),
+    poolC: checkCount(WHERE, 'poolC', options.poolC ?? d.poolC, 1),
+    poolU: checkCount(WHERE, 'poolU', options.poolU ?? d.poolU, 0),
+  };
+}
+
+/**
+ * What a resampling step did, per row. Each row's pool holds P candidates:
+ * indices [0, fromCond) were proposed by G_c, [fromCond, P) by G_u.
+ */
+export interface ResamplingDiagnostics {
+  /** Candidates per row P. */
+  poolSize: number;
+  /** How many of them came from G_c (the first ones). */
+  fromCond: number;
+  /** The pool [B, P, dim]. */
+  candidates: Float32Array;
+  /** Log-weights [B, P] before sharpening; NaN marks an excluded candidate (non-finite vector or score). */
+  logWeights: Float64Array;
+  /** Selection probabilities [B, P] actually used (softmax(T_s · logw), or the fallback's). */
+  probabilities: Float64Array;
+  /** Chosen pool index of each output vector [B, count]. */
+  chosen: Int32Array;
+  /** 1 where the chosen candidate came from G_u [B, count]. */
+  fromUncond: Uint8Array;
+  /** Effective sample size (Σp)²/Σp² of `probabilities` [B]; near 1 means one candidate took all the mass. */
+  ess: Float64Array;
+  /** 1 for rows where no log-weight was usable and the row fell back to a conditional draw [B]. */
+  fallback: Uint8Array;
+}
+
+/** Output of a resampling step: the vectors and what produced them. */
+export interface ResampledDraws {
+  /** [B, dim] for the informative step, [B, n, dim] for the redundant step. */
+  z: Float32Array;
+  diagnostics: ResamplingDiagnostics;
+}
+
+/**
+ * Informative step of resampling CFG (method doc §5, Algorithm 1), one token
+ * for every row. Per row: propose sc candidates from G_c and su from G_u (each
+ * by decoupled sampling with T = proposal.pi, s = proposal.sigma); score each
+ * under both mixtures with the evaluation temperatures; log-weight
+ * w·(log p_c − log p_u) for G_c candidates, (w + 1)·(log p_c − log p_u) for
+ * G_u ones (self-normalised importance weights of p_c^(w+1)/p_u^w against the
+ * candidate's own proposal); draw one index from softmax(sharpen · logw).
+ * Feed the result to both AR streams.
+ *
+ * With all temperatures 1 and sharpen = 1 the output converges in distribution
+ * to ∝ p_c^(w+1)/p_u^w as sc, su → ∞ (w = 0: to p_c). With the paper's
+ * temperatures it is a deliberate, biased sharpening of that target.
+ *
+ * Numerics: a candidate whose vector, log p_c or log p_u is NaN, or whose
+ * log-weight is NaN, is excluded (weight 0); +∞ log-weights share the mass.
+ * A row with no usable weight falls back to a conditional draw: a uniform
+ * pick among its finite G_c candidates, which are draws from G_c at the
+ * proposal temperatures (flagged in `diagnostics.fallback`). If G_c itself
+ * gives no finite candidate, throws FARMER_E_NON_FINITE. Never returns NaN.
+ *
+ * @param cond G_c for every row: logits [B, K], means/sigmas [B, K, dim]
+ * @param uncond G_u, same B and dim
+ * @returns z [B, dim] and diagnostics (pool P = sc + su)
+ */
+export function resamplingCfgInformative(cond: GmmBatch, uncond: GmmBatch, rng: Rng, options: ResamplingCfgOptions = {}): ResampledDraws {
+  checkGmmPair(WHERE, cond, uncond, false);
+  const o = resolveResamplingCfgOptions(options);
+  return resamplePool(cond, uncond, o.sc, o.su, 1, o, rng);
+}
+
+/**
+ * Redundant step of resampling CFG (method doc §5): per row one pool of poolC
+ * candidates from G_c,N+1 and poolU from G_u,N+1, weighted exactly as in
+ * {@link resamplingCfgInformative}, then each of the n redundant vectors is an
+ * independent draw from that pool, with replacement. Duplicates are therefore
+ * expected, and when the weights are concentrated (small `diagnostics.ess`)
+ * most of the n vectors coincide; that is the algorithm, not a bug.
+ * Same numerics and fallback as the informative step.
+ *
+ * @param n redundant vectors per row (N, one per token), integer ≥ 1
+ * @returns z [B, n, dim] and diagnostics (pool P = poolC + poolU)
+ */
+export function resamplingCfgRedundant(cond: GmmBatch, uncond: GmmBatch, n: number, rng: Rng, options: ResamplingCfgOptions = {}): ResampledDraws {
+  checkGmmPair(WHERE, cond, uncond, false);
+  checkCount(WHERE, 'n', n, 1);
+  const o = resolveResamplingCfgOptions(options);
+  return resamplePool(cond, uncond, o.poolC, o.poolU, n, o, rng);
+}
+
+/**
+ * Shared body: propose nc + nu candidates per row, weight them, draw `count`
+ * indices with replacement. RNG use, in order: proposals from G_c, proposals
+ * from G_u, then B·count uniforms for the selections.
+ */
+function resamplePool(cond: GmmBatch, uncond: GmmBatch, nc: number, nu: number, count: number, o: ResolvedResamplingCfgOptions, rng: Rng): ResampledDraws {
+  const { batch, dim } = cond;
+  const pool = nc + nu;
+  const fromC = proposeFromGmm(cond, nc, o.proposal.pi, o.proposal.sigma, rng).z;
+  const fromU = nu > 0 ? proposeFromGmm(uncond, nu, o.proposal.pi, o.proposal.sigma, rng).z : new Float32Array(0);
+
+  const candidates = new Float32Array(batch * pool * dim);
+  const logWeights = new Float64Array(batch * pool);
+  const scoreC = new GmmRowScorer(cond, o.evaluation);
+  const scoreU = new GmmRowScorer(uncond, o.evaluation);
+  for (let r = 0; r < batch; r++) {
+    scoreC.setRow(r);
+    scoreU.setRow(r);
+    candidates.set(fromC.subarray(r * nc * dim, (r + 1) * nc * dim), r * pool * dim);
+    candidates.set(fromU.subarray(r * nu * dim, (r + 1) * nu * dim), (r * pool + nc) * dim);
+    for (let i = 0; i < pool; i++) {
+      const off = (r * pool + i) * dim;
+      const coef = i < nc ? o.w : o.w + 1;
+      logWeights[r * pool + i] = allFinite(candidates, off, dim) ? guidanceLogWeight(scoreC, scoreU, candidates, off, coef) : NaN;
+    }
+  }
+
+  const probabilities = new Float64Array(batch * pool);
+  const chosen = new Int32Array(batch * count);
+  const fromUncond = new Uint8Array(batch * count);
+  const ess = new Float64Array(batch);
+  const fallback = new Uint8Array(batch);
+  const z = new Float32Array(batch * count * dim);
+  const cum = new Float64Array(pool);
+  const uniformOverCond = new Float64Array(pool);
+  for (let r = 0; r < batch; r++) {
+    let total = softmaxCumulative(logWeights, r * pool, pool, o.sharpen, cum);
+    if (total === 0) {
+      fallback[r] = 1;
+      for (let i = 0; i < pool; i++) uniformOverCond[i] = i < nc && allFinite(candidates, (r * pool + i) * dim, dim) ? 0 : -Infinity;
+      total = softmaxCumulative(uniformOverCond, 0, pool, 1, cum);
+      if (total === 0) {
+        throw new FarmerError('FARMER_E_NON_FINITE', `${WHERE}: row ${r} of cond gives no finite candidate; check the conditional AR stream's GMM`, {
+          field: 'cond',
+          row: r,
+        });
+      }
+    }
+    for (let i = 0; i < pool; i++) probabilities[r * pool + i] = (cum[i] - (i > 0 ? cum[i - 1] : 0)) / total;
+    ess[r] = effectiveSampleSize(cum, pool);
+    for (let j = 0; j < count; j++) {
+      const pick = searchCumulative(cum, pool, total, rng.next());
+      chosen[r * count + j] = pick;
+      fromUncond[r * count + j] = pick >= nc ? 1 : 0;
+      z.set(candidates.subarray((r * pool + pick) * dim, (r * pool + pick + 1) * dim), (r * count + j) * dim);
+    }
+  }
+  return {
+    z,
+    diagnostics: { poolSize: pool, fromCond: nc, candidates, logWeights, probabilities, chosen, fromUncond, ess, fallback },
+  };
+}
+
+/**
+ * Algorithm 1's log-weight of one candidate: coef·(log p_c(z) − log p_u(z))
+ * under the evaluation temperatures, coef = w (from G_c) or w + 1 (from G_u).
+ * coef = 0 gives exactly 0 (the weight does not depend on p_u then, and
+ * 0·∞ must not become NaN).
+ */
+function guidanceLogWeight(scoreC: GmmRowScorer, scoreU: GmmRowScorer, z: Float32Array, off: number, coef: number): number {
+  if (coef === 0) return 0;
+  // NaN (excluded) when either density is NaN or both are the same infinity.
+  return coef * (scoreC.logDensity(z, off) - scoreU.logDensity(z, off));
+}
+
+function allFinite(a: Float32Array, off: number, len: number): boolean {
+  for (let j = 0; j < len; j++) if (!Number.isFinite(a[off + j])) return false;
+  return true;
+}
