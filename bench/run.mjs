@@ -3,8 +3,9 @@
 // Pass section names to run a subset: `npm run bench -- core`.
 import { benchCore } from './core.mjs';
 import { benchFlow } from './flow.mjs';
+import { benchTrain } from './train.mjs';
 
-const sections = { core: benchCore, flow: benchFlow };
+const sections = { core: benchCore, flow: benchFlow, train: benchTrain };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, fn] of Object.entries(sections)) {
   if (wanted.length && !wanted.includes(name)) continue;

@@ -47,6 +47,25 @@ export class FarmerModel {
     return new FarmerModel(c, flow, ar);
   }
 
+  /**
+   * A model whose weights are `values` in `variables()` order and in-memory
+   * layout (how data-parallel replicas start from the trainer's weights).
+   */
+  static fromValues(config: FarmerConfig | FarmerConfigInput, values: Float32Array[]): FarmerModel {
+    const c = parseFarmerConfig(config);
+    let i = 0;
+    const next = (_: string, shape: number[]) => tf.tensor(values[i++], shape);
+    const flow = new Flow(c.flow, new ParamStore(flowParamShapes(c.flow)).initialise(next));
+    const ar = new ArModel(c, new ParamStore(arParamShapes(c)).initialise(next));
+    if (i !== values.length) throw new FarmerError('FARMER_E_SHAPE', `fromValues: got ${values.length} arrays for ${i} variables`);
+    return new FarmerModel(c, flow, ar);
+  }
+
+  /** Copies of every variable's values, in `variables()` order and in-memory layout. */
+  variableValues(): Float32Array[] {
+    return this.variables().map((v) => Float32Array.from(v.dataSync() as Float32Array));
+  }
+
   /** Parameter counts from the config alone (nothing is allocated). */
   static countParams(config: FarmerConfig | FarmerConfigInput): { flow: number; ar: number; total: number } {
     const c = parseFarmerConfig(config);

@@ -33,7 +33,10 @@ export function checkGmmBatch(g: GmmBatch): void {
 /** log Σ exp(x_i) in float64, stable for huge and -Infinity entries. */
 export function logSumExp(xs: ArrayLike<number>, start = 0, length = xs.length - start): number {
   let max = -Infinity;
-  for (let i = start; i < start + length; i++) if (xs[i] > max) max = xs[i];
+  for (let i = start; i < start + length; i++) {
+    if (Number.isNaN(xs[i])) return NaN;
+    if (xs[i] > max) max = xs[i];
+  }
   if (max === -Infinity) return -Infinity;
   if (!Number.isFinite(max)) return max;
   let s = 0;

@@ -41,3 +41,5 @@ export { prepareBatch, shardBatch, type PreparedBatch } from './train/batch-prep
 export { globalNorm, lossAndGrads, type LossAndGrads } from './train/loss.js';
 export { evaluateBpd, type BpdResult, type EvaluateOptions } from './train/evaluate.js';
 export { checkpointDirOf, localEngine, Trainer, type GradientEngine, type TrainerOptions, type TrainEvent, type TrainSummary } from './train/trainer.js';
+export { weightedMean, type AllReduce, type NamedArrays } from './train/all-reduce.js';
+export { defaultWorkerCount, shardSizes, WorkerEngine, workerEngine, type EngineContext, type WorkerEngineOptions } from './train/worker-engine.js';

@@ -74,6 +74,7 @@ describe('GMM log-density (host, float64)', () => {
     expect(logSumExp([-Infinity, -Infinity])).toBe(-Infinity);
     expect(logSumExp([1000, 1000])).toBeCloseTo(1000 + Math.log(2), 10);
     expect(Number.isNaN(logSumExp([0, NaN]))).toBe(true);
+    expect(Number.isNaN(logSumExp([NaN, NaN]))).toBe(true);
   });
 
   it('applies temperatures as the method doc says (logits / T_π, σ · T_σ)', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatherExamples, initBackend, isFarmerError, loadDataset, readCheckpoint, tf, type ImageDataset } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateBpd, FarmerModel, localEngine, preset, Trainer, type GradientEngine, type TrainEvent } from '../src/index.js';
+import { evaluateBpd, FarmerModel, localEngine, preset, Trainer, type EngineContext, type GradientEngine, type TrainEvent } from '../src/index.js';
 
 let train: ImageDataset;
 let test: ImageDataset;
@@ -95,8 +95,8 @@ describe('Trainer', () => {
   it('skips non-finite steps, and stops with a clear error after too many in a row, leaving the last checkpoint intact', async () => {
     const dir = tmp();
     const model = FarmerModel.create(preset('mnist-tiny'), 4);
-    const poison = (bad: (step: number) => boolean) => (m: FarmerModel): GradientEngine => {
-      const inner = localEngine(m);
+    const poison = (bad: (step: number) => boolean) => (ctx: EngineContext): GradientEngine => {
+      const inner = localEngine(ctx);
       let n = 0;
       return {
         workers: 1,

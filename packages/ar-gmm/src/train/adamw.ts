@@ -52,6 +52,20 @@ export class AdamW {
     });
   }
 
+  /** Raw state (for replicas): m and v per variable, and the step. */
+  rawState(): { m: Float32Array[]; v: Float32Array[]; t: number } {
+    return { m: this.m.map((x) => Float32Array.from(x.dataSync() as Float32Array)), v: this.v.map((x) => Float32Array.from(x.dataSync() as Float32Array)), t: this.t };
+  }
+
+  /** Sets the raw state (m, v per variable in `vars` order, and the step). */
+  loadState(m: Float32Array[], v: Float32Array[], t: number): void {
+    this.vars.forEach((p, i) => {
+      this.m[i].assign(tf.tensor(m[i], p.shape));
+      this.v[i].assign(tf.tensor(v[i], p.shape));
+    });
+    this.t = t;
+  }
+
   /** State as host tensors: `m.<name>`, `v.<name>`, and the step count. */
   stateToTensorMap(): TensorMap {
     const out: TensorMap = { step: { dtype: 'I64', shape: [], data: BigInt64Array.from([BigInt(this.t)]) } };

@@ -20,6 +20,7 @@ import { Ema } from './ema.js';
 import { evaluateBpd, type BpdResult } from './evaluate.js';
 import { globalNorm, lossAndGrads } from './loss.js';
 import { cosineLr } from './schedule.js';
+import type { EngineContext } from './worker-engine.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
 
 /** Computes the mean loss and its gradients for a prepared batch: in-process, or across workers. */
@@ -32,10 +33,10 @@ export interface GradientEngine {
 }
 
 /** The default engine: one replica, this thread. */
-export function localEngine(model: FarmerModel): GradientEngine {
+export function localEngine(ctx: EngineContext): GradientEngine {
   return {
     workers: 1,
-    compute: async (b) => lossAndGrads(model, b),
+    compute: async (b) => lossAndGrads(ctx.model, b),
     dispose: () => undefined,
   };
 }
@@ -89,8 +90,8 @@ export interface TrainerOptions {
   handleSignals?: boolean;
   /** Provenance stored in the checkpoint (command line, dataset spec, ...). */
   meta?: Record<string, unknown>;
-  /** Gradient engine (default: this thread). */
-  engine?: (model: FarmerModel) => Promise<GradientEngine> | GradientEngine;
+  /** Gradient engine (default: this thread; see workerEngine for data parallelism). */
+  engine?: (ctx: EngineContext) => Promise<GradientEngine> | GradientEngine;
 }
 
 export interface TrainSummary {
@@ -245,7 +246,7 @@ export class Trainer {
   /** Runs until `steps`, the time budget, an abort or a signal; always ends with a checkpoint. */
   async run(): Promise<TrainSummary> {
     const c = this.config;
-    const engine = await (this.opts.engine ?? localEngine)(this.model);
+    const engine = await (this.opts.engine ?? localEngine)({ model: this.model, optimizer: this.opt });
     this.workers = engine.workers;
     const onSignal = () => {
       this.stopReason = 'signal';
