@@ -43,3 +43,4 @@ export { evaluateBpd, type BpdResult, type EvaluateOptions } from './train/evalu
 export { checkpointDirOf, localEngine, Trainer, type GradientEngine, type TrainerOptions, type TrainEvent, type TrainSummary } from './train/trainer.js';
 export { weightedMean, type AllReduce, type NamedArrays } from './train/all-reduce.js';
 export { defaultWorkerCount, shardSizes, WorkerEngine, workerEngine, type EngineContext, type WorkerEngineOptions } from './train/worker-engine.js';
+export { TfRunner, type ArStream, type Decoder, type DecodeOptions, type FarmerRunner, type StudentDecode } from './runner.js';

@@ -16,3 +16,12 @@ export {
 } from './resampling-cfg.js';
 export { naiveCfgGaussian, sampleNaiveCfg, type Gaussian1d, type NaiveCfgDraws, type NaiveCfgOptions } from './naive-cfg.js';
 export { guidanceWeight, guidanceWeights, type GuidanceSchedule } from './guidance-schedule.js';
+export {
+  generate,
+  resolveGenerateOptions,
+  type GenerateOptions,
+  type GenerateProgress,
+  type GenerateResult,
+  type ResolvedGenerateOptions,
+  type SamplerName,
+} from './generate.js';

@@ -127,8 +127,9 @@ export interface ResampledDraws {
  * to ∝ p_c^(w+1)/p_u^w as sc, su → ∞ (w = 0: to p_c). With the paper's
  * temperatures it is a deliberate, biased sharpening of that target.
  *
- * Numerics: a candidate whose vector, log p_c or log p_u is NaN, or whose
- * log-weight is NaN, is excluded (weight 0); +∞ log-weights share the mass.
+ * Numerics: a candidate whose vector, log p_c or log p_u is NaN (a NaN
+ * parameter, or a mixture row without a finite logit), or whose log-weight is
+ * NaN, is excluded (weight 0); +∞ log-weights share the mass.
  * A row with no usable weight falls back to a conditional draw: a uniform
  * pick among its finite G_c candidates, which are draws from G_c at the
  * proposal temperatures (flagged in `diagnostics.fallback`). If G_c itself
@@ -150,7 +151,9 @@ export function resamplingCfgInformative(cond: GmmBatch, uncond: GmmBatch, rng: 
  * {@link resamplingCfgInformative}, then each of the n redundant vectors is an
  * independent draw from that pool, with replacement. Duplicates are therefore
  * expected, and when the weights are concentrated (small `diagnostics.ess`)
- * most of the n vectors coincide; that is the algorithm, not a bug.
+ * most of the n vectors coincide; that is the algorithm, not a bug. (For
+ * two unrelated random mixtures at K = 200, d = 640 the ESS is ≈ 1, i.e. all
+ * n vectors of a row are the same candidate; check `ess` on a trained model.)
  * Same numerics and fallback as the informative step.
  *
  * @param n redundant vectors per row (N, one per token), integer ≥ 1

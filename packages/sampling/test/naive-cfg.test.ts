@@ -29,6 +29,7 @@ describe('naive CFG (baseline)', () => {
       // Grid of 40 001 nodes over ±12 closed-form sd: trapezoid error ≪ 1e-9 for a Gaussian.
       const half = 12 * g!.std;
       const d = tabulate((x) => (1 + w) * logNormal(x, muC, sigmaC) - w * logNormal(x, muU, sigmaU), g!.mean - half, g!.mean + half, 40_001);
+      console.log(`naive closed form w=${w}: |Δmean| ${Math.abs(d.mean - g!.mean).toExponential(1)}, |var ratio − 1| ${Math.abs(d.variance / g!.std ** 2 - 1).toExponential(1)} (≤ 1e-8)`);
       expect(Math.abs(d.mean - g!.mean)).toBeLessThan(1e-8 * Math.max(1, Math.abs(g!.mean)));
       expect(Math.abs(d.variance / g!.std ** 2 - 1)).toBeLessThan(1e-8);
       // Gaussian shape: kurtosis 3.
@@ -71,6 +72,10 @@ describe('naive CFG (baseline)', () => {
         expect(naiveCfgGaussian(cond.means[i], cond.sigmas[i], uncond.means[i], uncond.sigmas[i], w) === null).toBe(j === 1);
         const sd = s * g.std;
         const { mean, variance, n } = meanVar(xs);
+        console.log(
+          `naive sample c=${c} j=${j}${j === 1 ? ' (fallback)' : ''}: mean |z| ${(Math.abs(mean - g.mean) / (sd / Math.sqrt(n))).toFixed(2)}, ` +
+            `var |z| ${(Math.abs(variance - sd * sd) / (sd * sd * Math.sqrt(2 / (n - 1)))).toFixed(2)} (≤ 5)`,
+        );
         expect(Math.abs(mean - g.mean)).toBeLessThan((5 * sd) / Math.sqrt(n));
         expect(Math.abs(variance - sd * sd)).toBeLessThan(5 * sd * sd * Math.sqrt(2 / (n - 1)));
       }

@@ -1,0 +1,134 @@
+import { gatherExamples, initBackend, isFarmerError, loadDataset, tf } from '@farmer/core';
+import { FarmerModel, preset, TfRunner, Trainer } from '@farmer/ar-gmm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate, resolveGenerateOptions } from '../src/index.js';
+
+let model: FarmerModel;
+let runner: TfRunner;
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm' });
+  // A mnist-tiny model trained briefly in the test, so samples come from a real fit.
+  const all = await loadDataset('mnist');
+  const train = { ...all, ...gatherExamples(all, Int32Array.from({ length: 1024 }, (_, i) => i * 8)) };
+  model = FarmerModel.create(preset('mnist-tiny'), 11);
+  const t = Trainer.create({ model, train, config: { steps: 60, batchSize: 16, lr: 3e-3, warmupSteps: 5, evalEvery: 0, checkpointEvery: 0, ema: null } });
+  await t.run();
+  t.dispose();
+  runner = new TfRunner(model);
+});
+
+afterAll(() => model.dispose());
+
+describe('generate', () => {
+  it('draws images of the right shape and range, with mixed labels in one pass', async () => {
+    const r = await generate(runner, { count: 6, labels: [0, 1, 2, 3, 4, 5], seed: 1, cfg: { w: 1.5 } });
+    expect([r.images.count, r.images.height, r.images.width, r.images.channels]).toEqual([6, 28, 28, 1]);
+    expect(r.images.data.length).toBe(6 * 784);
+    expect(Array.from(r.labels)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(r.parameters.sampler).toBe('resampling-cfg');
+    expect(r.parameters.cfg).toMatchObject({ w: 1.5, sc: 5, su: 5, sharpen: 1.1, schedule: 'constant' });
+    // Real samples vary: not a constant image, and both dark and light pixels occur.
+    const px = Array.from(r.images.data);
+    expect(Math.max(...px) - Math.min(...px)).toBeGreaterThan(100);
+    expect(new Set(px).size).toBeGreaterThan(20);
+    expect(r.timings.arSeconds).toBeGreaterThan(0);
+    expect(r.timings.afSeconds).toBeGreaterThan(0);
+    expect(r.runtime).toBe('tfjs');
+  });
+
+  it('gives identical images for the same seed and different ones for another seed', async () => {
+    const a = await generate(runner, { count: 3, labels: [7, 7, 2], seed: 5 });
+    const b = await generate(runner, { count: 3, labels: [7, 7, 2], seed: 5 });
+    const c = await generate(runner, { count: 3, labels: [7, 7, 2], seed: 6 });
+    expect(b.images.data).toEqual(a.images.data);
+    expect(c.images.data).not.toEqual(a.images.data);
+  });
+
+  it('a batch equals one-at-a-time generation with the same per-image seeds', async () => {
+    for (const opts of [{ labels: [3, 1, 4, 1], sampler: 'resampling-cfg' as const }, { labels: null, sampler: 'decoupled' as const }]) {
+      const batch = await generate(runner, { count: 4, seed: 9, ...opts });
+      for (let i = 0; i < 4; i++) {
+        const one = await generate(runner, { count: 1, labels: opts.labels ? [opts.labels[i]] : null, imageSeeds: [`9:${i}`], sampler: opts.sampler });
+        expect(one.images.data, `${opts.sampler} image ${i}`).toEqual(batch.images.data.subarray(i * 784, (i + 1) * 784));
+      }
+    }
+  });
+
+  it('runs every sampler, and chunks a request into passes', async () => {
+    for (const sampler of ['decoupled', 'naive-cfg', 'resampling-cfg'] as const) {
+      const r = await generate(runner, { count: 5, labels: 3, seed: 2, sampler, batchSize: 2 });
+      expect(r.images.count).toBe(5);
+      expect(r.parameters.sampler).toBe(sampler);
+    }
+  });
+
+  it('uses the KV caches: no matMul ever reprocesses the prefix of the AR or the AF', async () => {
+    const B = 2;
+    const prof = await tf.profile(async () => {
+      await generate(runner, { count: B, labels: [1, 2], seed: 3 });
+    });
+    const { numTokens: N, seqLen } = model.dims;
+    const M = model.config.ar.prefixLength;
+    // Linear layers see [rows, in]: one token per stream per step (B rows), or the M-token class prefix once.
+    const rows = prof.kernels.filter((k) => k.name === 'BatchMatMul' && k.inputShapes[0].length === 2).map((k) => k.inputShapes[0][0]);
+    expect(rows.length).toBeGreaterThan(N);
+    for (const r of rows) expect([B, B * M]).toContain(r);
+    // Attention reads the cache: its key length grows by one per step and never exceeds the sequence.
+    const keyLens = prof.kernels.filter((k) => k.name === 'BatchMatMul' && k.inputShapes[0].length === 4).map((k) => k.inputShapes[1][3]);
+    expect(Math.max(...keyLens)).toBeLessThanOrEqual(seqLen);
+  });
+
+  it('does not grow the tensor count over repeated requests, and honours AbortSignal', async () => {
+    await generate(runner, { count: 2, labels: [1, 2], seed: 4 });
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) await generate(runner, { count: 2, labels: [1, 2], seed: 4 + i });
+    expect(tf.memory().numTensors).toBe(before);
+    const ac = new AbortController();
+    const err = await generate(runner, { count: 2, labels: [1, 2], signal: ac.signal, onProgress: (e) => e.phase === 'ar' && e.token === 5 && ac.abort() }).catch((e) => e);
+    expect(isFarmerError(err, 'FARMER_E_ABORTED')).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('reports progress through both phases', async () => {
+    const phases = new Set<string>();
+    let lastAr = 0;
+    await generate(runner, { count: 1, labels: [0], onProgress: (e) => (phases.add(e.phase), e.phase === 'ar' && (lastAr = e.token)) });
+    expect([...phases]).toEqual(['ar', 'af']);
+    expect(lastAr).toBe(model.dims.numTokens);
+  });
+
+  it('validates options with errors that name the field', () => {
+    const cases: [object, RegExp][] = [
+      [{ count: 0 }, /count/],
+      [{ count: 2, labels: [1] }, /labels must have one entry per image \(2\)/],
+      [{ count: 1, labels: [10] }, /labels\[0\] must be an integer class in \[0, 9\]/],
+      [{ count: 1, labels: [1], cfg: { w: -1 } }, /w/],
+      [{ count: 1, sampler: 'resampling-cfg' }, /needs class labels/],
+      [{ count: 1, informative: { temperature: 0 } }, /informative\.temperature/],
+      [{ count: 1, decoder: 'student' }, /decoder 'student' is not available/],
+      [{ count: 1, seed: -3 }, /seed must be a non-negative integer/],
+      [{ count: 1, labels: [1], cfg: { schedule: 'cubic' } }, /cfg\.schedule/],
+    ];
+    for (const [o, re] of cases) {
+      let err: unknown;
+      try {
+        resolveGenerateOptions(runner, o as never);
+      } catch (e) {
+        err = e;
+      }
+      expect(isFarmerError(err, 'FARMER_E_BAD_INPUT'), JSON.stringify(o)).toBe(true);
+      expect((err as Error).message).toMatch(re);
+    }
+  });
+
+  it('reports a non-finite result with its position instead of returning a broken image', async () => {
+    const broken = FarmerModel.create(preset('mnist-tiny'), 12);
+    const v = broken.ar.params.get('head_informative.bias');
+    v.assign(tf.fill(v.shape, NaN));
+    const err = await generate(new TfRunner(broken), { count: 1, sampler: 'decoupled' }).catch((e) => e);
+    expect(isFarmerError(err, 'FARMER_E_NON_FINITE')).toBe(true);
+    expect(err.message).toMatch(/row 0|token|image 0/);
+    broken.dispose();
+  });
+});
