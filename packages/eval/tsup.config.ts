@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { packageBuildConfig } from '../../tsup.shared.mjs';
 
-export default defineConfig(packageBuildConfig());
+// Two entries: `@farmer/eval` (pure metrics) and `@farmer/eval/onnx`, the only one that loads onnxruntime-node.
+export default defineConfig(packageBuildConfig({ entry: { index: 'src/index.ts', onnx: 'src/onnx/index.ts' } }));

@@ -4,8 +4,9 @@
  * C = A·Bᵀ, whose inner loops run along contiguous rows of both operands.
  */
 
-/** Rows of A and B handled per register block. */
+/** Rows of A and B handled per register block (4 × 4 accumulators). */
 const BLOCK = 4;
+/** Columns per k-tile and B rows per panel: a 64 × 256 float64 panel (128 KB) stays in L2. */
 const KC = 256;
 const NC = 64;
 
@@ -14,13 +15,10 @@ export interface GemmNTOptions {
   /** Add into `out` instead of overwriting it. Default false. */
   accumulate?: boolean;
   /**
-   * A and B are the same matrix, so C is symmetric: compute the upper
-   * triangle by blocks and mirror it. Default false.
+   * C is known to be symmetric (A = B, or A·Bᵀ = Fᵀ·S·F): compute only the
+   * blocks on and above the diagonal and mirror them. Default false.
    */
   symmetric?: boolean;
-  /** Row offset of A (in rows) and of B, to multiply sub-blocks without copying. */
-  aRow?: number;
-  bRow?: number;
   /**
    * Row r of B is zero in columns < r (B upper-trapezoidal), so each dot
    * product may start at the B row's index. Default false.
@@ -33,8 +31,8 @@ export interface GemmNTOptions {
 /**
  * C = A·Bᵀ (or C += A·Bᵀ) in float64.
  *
- * @param a - A, `[m, k]` row-major (read from row `aRow`).
- * @param b - B, `[n, k]` row-major (read from row `bRow`).
+ * @param a - A, `[m, k]` row-major (subarrays select row blocks without copying).
+ * @param b - B, `[n, k]` row-major.
  * @param out - C, `[m, n]` row-major float64.
  */
 export function gemmNT(
@@ -51,11 +49,9 @@ export function gemmNT(
   const aTrap = opts.aUpperTrapezoidal ?? false;
   const bTrap = opts.bUpperTrapezoidal ?? false;
   if (sym && m !== n) throw new RangeError(`gemmNT: symmetric needs a square result, got [${m}, ${n}]`);
-  if (a.length < ((opts.aRow ?? 0) + m) * k || b.length < ((opts.bRow ?? 0) + n) * k || out.length < m * n) {
+  if (a.length < m * k || b.length < n * k || out.length < m * n) {
     throw new RangeError(`gemmNT: operands too short for [${m}, ${k}]·[${n}, ${k}]ᵀ → [${m}, ${n}]`);
   }
-  const a0 = (opts.aRow ?? 0) * k;
-  const b0 = (opts.bRow ?? 0) * k;
   if (!acc) out.fill(0, 0, m * n);
   // Tiles of KC columns and NC rows of B keep the B panel in cache while all rows of A pass over it.
   for (let kk = 0; kk < k; kk += KC) {
@@ -70,8 +66,8 @@ export function gemmNT(
           // Zero columns of trapezoidal operands are skipped: a block's rows are all zero before its first row.
           const k0 = Math.max(kk, aTrap ? i : 0, bTrap ? j : 0);
           if (k0 >= kEnd) continue;
-          if (iEnd - i === BLOCK && jEnd - j === BLOCK) block4x4(a, b, a0 + i * k + k0, b0 + j * k + k0, kEnd - k0, k, out, i * n + j, n);
-          else blockEdge(a, b, a0 + k0, b0 + k0, i, iEnd, j, jEnd, kEnd - k0, k, out, n);
+          if (iEnd - i === BLOCK && jEnd - j === BLOCK) block4x4(a, b, i * k + k0, j * k + k0, kEnd - k0, k, out, i * n + j, n);
+          else blockEdge(a, b, k0, i, iEnd, j, jEnd, kEnd - k0, k, out, n);
         }
       }
     }
@@ -123,8 +119,7 @@ function block4x4(
 function blockEdge(
   a: Float64Array,
   b: Float64Array,
-  a0: number,
-  b0: number,
+  k0: number,
   i0: number,
   i1: number,
   j0: number,
@@ -135,9 +130,9 @@ function blockEdge(
   n: number,
 ): void {
   for (let i = i0; i < i1; i++) {
-    const pa = a0 + i * stride;
+    const pa = k0 + i * stride;
     for (let j = j0; j < j1; j++) {
-      const pb = b0 + j * stride;
+      const pb = k0 + j * stride;
       let s = 0;
       for (let t = 0; t < k; t++) s += a[pa + t] * b[pb + t];
       out[i * n + j] += s;
@@ -145,9 +140,22 @@ function blockEdge(
   }
 }
 
-/** Σ x[i]·y[i] over `len` entries starting at `px` and `py`, in float64. */
+/**
+ * Σ x[px + t]·y[py + t] for t < len, in float64. Four accumulators break the
+ * add-latency chain of a single running sum.
+ */
 export function dot(x: Float64Array, px: number, y: Float64Array, py: number, len: number): number {
-  let s = 0;
-  for (let t = 0; t < len; t++) s += x[px + t] * y[py + t];
-  return s;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let t = 0;
+  for (; t + 3 < len; t += 4) {
+    s0 += x[px + t] * y[py + t];
+    s1 += x[px + t + 1] * y[py + t + 1];
+    s2 += x[px + t + 2] * y[py + t + 2];
+    s3 += x[px + t + 3] * y[py + t + 3];
+  }
+  for (; t < len; t++) s0 += x[px + t] * y[py + t];
+  return s0 + s1 + (s2 + s3);
 }

@@ -1,2 +1,29 @@
-/** @farmer/eval: filled in by its own issue. */
-export {};
+/**
+ * @farmer/eval: sample-quality metrics on feature matrices (FID, KID,
+ * Inception Score, precision/recall), reference statistics tied to their
+ * extractor, and the feature-extractor contract. All math is float64 on typed
+ * arrays. The ONNX extractor lives behind `@farmer/eval/onnx`, so importing
+ * this entry never loads onnxruntime-node.
+ */
+export { checkFeatureMatrix, featureMatrix, type FeatureMatrix } from './feature-matrix.js';
+export { FeatureStatsAccumulator, featureStats, type FeatureStats } from './feature-stats.js';
+export { fid, frechetDistance, traceSqrtProduct } from './fid.js';
+export { drawKidSubsets, kid, kidOnSubsets, polynomialMmd2, type KidOptions, type KidResult, type KidSubset } from './kid.js';
+export { inceptionScore, softmaxRows, type InceptionScoreOptions, type InceptionScoreResult } from './inception-score.js';
+export { knnRadii, manifoldCoverage, precisionRecall, type PrecisionRecallOptions, type PrecisionRecallResult } from './precision-recall.js';
+export { hashParts, type ExtractOptions, type ExtractorIdentity, type FeatureExtractor } from './feature-extractor.js';
+export {
+  checkExtractorMatch,
+  computeReferenceStats,
+  decodeReferenceStats,
+  encodeReferenceStats,
+  loadReferenceStats,
+  REFERENCE_STATS_FORMAT,
+  REFERENCE_STATS_VERSION,
+  saveReferenceStats,
+  type ComputeReferenceStatsOptions,
+  type LoadReferenceStatsOptions,
+  type ReferenceStats,
+} from './reference-stats.js';
+export { symEigen, type SymEigen, type SymEigenOptions } from './sym-eigen.js';
+export { psdFactor, type PsdFactor, type PsdFactorOptions } from './psd-factor.js';
