@@ -1,8 +1,8 @@
-import { FarmerError, tf } from '@farmer/core';
+import { FarmerError, readCheckpoint, resolveCheckpointDir, tf } from '@farmer/core';
 import type { FlowReverseOptions } from '@farmer/flow';
 import type { FarmerConfig } from './config.js';
 import type { StepGmm } from './ar-model.js';
-import type { FarmerModel } from './farmer-model.js';
+import { farmerFromCheckpoint, type FarmerModel } from './farmer-model.js';
 
 /**
  * An AR stream as the samplers see it, whatever runtime backs it (tfjs here,
@@ -90,4 +90,15 @@ export class TfRunner implements FarmerRunner {
       zt.dispose();
     }
   }
+}
+
+/**
+ * Opens a FARMER checkpoint for inference on tfjs. Uses the EMA weights when
+ * the checkpoint has them (the weights training evaluates and ships), unless
+ * `ema: false`.
+ */
+export async function loadTfRunner(dir: string, options: { ema?: boolean; student?: StudentDecode } = {}): Promise<TfRunner> {
+  const ck = await readCheckpoint(resolveCheckpointDir(dir), { parts: ['model', 'ema'] });
+  const part = options.ema !== false && ck.tensors.ema ? 'ema' : 'model';
+  return new TfRunner(farmerFromCheckpoint(ck, part), options.student);
 }

@@ -1,4 +1,4 @@
-import { bitsPerDim, gatherExamples, noisyImages, Rng, tf, type ImageDataset } from '@farmer/core';
+import { bitsPerDim, gatherExamples, noisyImages, Rng, tf, type ImageDataset, type U8Images } from '@farmer/core';
 import type { FarmerModel } from '../farmer-model.js';
 
 export interface BpdResult {
@@ -24,6 +24,20 @@ export interface EvaluateOptions {
 }
 
 /**
+ * Bits/dim of each image [B] (method doc §4) under uniform dequantisation
+ * with noise from `rng`: BPD = (NLL per dim + ln 128)/ln 2. Labels: a class per
+ * image, or null for the null label.
+ */
+export function imagesBitsPerDim(model: FarmerModel, images: U8Images, labels: ArrayLike<number> | null, rng: Rng): Float64Array {
+  const { values } = noisyImages(images, { mode: 'uniform' }, rng);
+  const nll = tf.tidy(() => {
+    const x = tf.tensor4d(values, [images.count, images.channels, images.height, images.width]);
+    return model.nllImages(x, labels).nllPerDim.dataSync();
+  });
+  return Float64Array.from(nll, (v) => bitsPerDim(v));
+}
+
+/**
  * Test bits/dim: BPD = (NLL per dim + ln 128)/ln 2 under uniform
  * dequantisation x = 2(k + u)/256 − 1, one u per pixel, averaged per image.
  */
@@ -36,12 +50,8 @@ export async function evaluateBpd(model: FarmerModel, ds: ImageDataset, options:
     if (options.signal?.aborted) break;
     const idx = Int32Array.from({ length: Math.min(bs, total - start) }, (_, i) => start + i);
     const { images, labels } = gatherExamples(ds, idx);
-    const { values } = noisyImages(images, { mode: 'uniform' }, rng);
-    const nll = tf.tidy(() => {
-      const x = tf.tensor4d(values, [images.count, images.channels, images.height, images.width]);
-      return model.nllImages(x, options.conditional === false ? null : labels).nllPerDim.dataSync();
-    });
-    for (const v of nll) per.push(bitsPerDim(v));
+    const nll = imagesBitsPerDim(model, images, options.conditional === false ? null : labels, rng);
+    for (const v of nll) per.push(v);
     options.onProgress?.(Math.min(start + bs, total), total);
     await new Promise((r) => setImmediate(r));
   }
