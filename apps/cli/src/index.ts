@@ -1,2 +1,3 @@
-/** @farmer/cli: filled in by its own issue. */
-export {};
+/** @farmer/cli: the `farmer` command. Its commands are thin layers over the farmer packages. */
+export { buildProgram, run } from './program.js';
+export { describeError, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError } from './errors.js';

@@ -13,10 +13,14 @@ const PRESETS = {
     ar: { width: 32, layers: 1, headDim: 16, prefixLength: 2, informativeDim: 4, componentsInformative: 4, componentsRedundant: 2 },
     numClasses: 10,
   },
-  /** The demo and built-in model: MNIST 28×28, patch 4. */
+  /**
+   * The demo and built-in model: MNIST 28×28, patch 4 (N = 49, d = 16). Sized
+   * for CPU training: ~0.75M parameters, so a 2-core machine gets through
+   * thousands of steps in an hour or two.
+   */
   'mnist-small': {
     flow: { inChannels: 1, imageSize: 28, patchSize: 4, width: 64, numBlocks: 4, layersPerBlock: 2, headDim: 32 },
-    ar: { width: 128, layers: 4, headDim: 64, prefixLength: 4, informativeDim: 8, componentsInformative: 16, componentsRedundant: 4 },
+    ar: { width: 96, layers: 3, headDim: 48, prefixLength: 4, informativeDim: 8, componentsInformative: 16, componentsRedundant: 4 },
     numClasses: 10,
   },
   /** CIFAR-10 32×32×3, patch 4 (N = 64, d = 48). */

@@ -27,3 +27,4 @@ export {
 } from './reference-stats.js';
 export { symEigen, type SymEigen, type SymEigenOptions } from './sym-eigen.js';
 export { psdFactor, type PsdFactor, type PsdFactorOptions } from './psd-factor.js';
+export { separationExperiment, type SeparationOptions, type SeparationResult } from './diagnostics/separation.js';

@@ -1,0 +1,58 @@
+import { Command } from 'commander';
+import { DATASET_SPEC_HELP, loadDataset } from '@farmer/core';
+import { evaluateBpd } from '@farmer/ar-gmm';
+import type { CliContext } from '../context.js';
+import { choiceFlag, intFlag } from '../flags.js';
+import { openRunner } from '../model-open.js';
+
+export interface EvalBpdFlags {
+  checkpoint?: string;
+  data: string;
+  split: 'train' | 'test';
+  maxImages: number;
+  batchSize: number;
+  seed: number;
+  ema: boolean;
+  unconditional?: boolean;
+}
+
+export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<void> {
+  await ctx.initBackend();
+  const { runner, dir } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  try {
+    const f = runner.config.flow;
+    const ds = await loadDataset(flags.data, { split: flags.split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
+    const bar = ctx.progress('eval bpd', flags.maxImages ? Math.min(flags.maxImages, ds.images.count) : ds.images.count, 'images');
+    const r = await evaluateBpd(runner.model, ds, {
+      maxImages: flags.maxImages,
+      batchSize: flags.batchSize,
+      seed: flags.seed,
+      conditional: !flags.unconditional,
+      onProgress: (done) => bar.update(done),
+    });
+    bar.stop();
+    ctx.result(
+      `${r.bpd.toFixed(4)} ± ${r.stderr.toFixed(4)} bits/dim (mean ± standard error) on ${r.images} ${flags.split} images of ${flags.data}, uniform dequantisation, ${flags.unconditional ? 'null label' : 'true labels'}\ncheckpoint: ${dir}`,
+      { ...r, checkpoint: dir, data: flags.data, split: flags.split, conditional: !flags.unconditional },
+    );
+  } finally {
+    runner.model.dispose();
+  }
+}
+
+export function evalCommand(ctx: () => CliContext): Command {
+  const ev = new Command('eval').description('evaluate a checkpoint');
+  ev.command('bpd')
+    .description('test bits/dim (mean and standard error), uniform dequantisation')
+    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--data <spec>', `dataset: ${DATASET_SPEC_HELP}`, 'mnist')
+    .option('--split <name>', 'train or test', choiceFlag('--split', ['train', 'test'] as const), 'test')
+    .option('--max-images <n>', 'evaluate at most n images (0: all)', intFlag('--max-images', 0), 0)
+    .option('--batch-size <n>', 'images per pass', intFlag('--batch-size', 1), 100)
+    .option('--seed <n>', 'seed of the dequantisation noise', intFlag('--seed', 0), 0)
+    .option('--unconditional', 'score with the null label instead of the true labels')
+    .option('--no-ema', 'use the raw weights instead of the EMA weights')
+    .addHelpText('after', '\nExamples:\n  farmer eval bpd\n  farmer eval bpd --checkpoint runs/small --max-images 500 --json')
+    .action(async (flags: EvalBpdFlags) => runEvalBpd(ctx(), flags));
+  return ev;
+}

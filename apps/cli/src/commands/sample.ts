@@ -1,0 +1,181 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { encodePng, imageGrid, sliceImages, writeFileAtomic } from '@farmer/core';
+import { generate, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
+import type { FarmerRunner } from '@farmer/ar-gmm';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { choiceFlag, intFlag, intListFlag, numberFlag } from '../flags.js';
+import { openRunner } from '../model-open.js';
+
+export interface SampleFlags {
+  checkpoint?: string;
+  count?: number;
+  labels?: number[];
+  perClass?: number;
+  unconditional?: boolean;
+  seed: number;
+  sampler: GenerateOptions['sampler'];
+  temperature?: number;
+  scale?: number;
+  redundantTemperature?: number;
+  redundantScale?: number;
+  cfgW?: number;
+  cfgSc?: number;
+  cfgSu?: number;
+  cfgProposalPi?: number;
+  cfgProposalSigma?: number;
+  cfgEvalPi?: number;
+  cfgEvalSigma?: number;
+  cfgSharpen?: number;
+  cfgPoolC?: number;
+  cfgPoolU?: number;
+  cfgSchedule?: 'constant' | 'linear';
+  decoder: 'flow' | 'student';
+  batchSize?: number;
+  out: string;
+  separate?: string;
+  columns?: number;
+  ema: boolean;
+}
+
+/** Generation options from flags: one mapping shared by `sample` and `demo`. */
+export function generateOptionsFromFlags(flags: SampleFlags, numClasses: number): GenerateOptions {
+  let labels: number[] | null = null;
+  let count = flags.count;
+  const modes = [flags.labels !== undefined, flags.perClass !== undefined, Boolean(flags.unconditional)].filter(Boolean).length;
+  if (modes > 1) throw new UsageError('use one of --labels, --per-class and --unconditional');
+  if (flags.perClass !== undefined) {
+    if (numClasses === 0) throw new UsageError('--per-class needs a class-conditional model; this one is unconditional');
+    labels = Array.from({ length: numClasses * flags.perClass }, (_, i) => Math.floor(i / flags.perClass!));
+    count = labels.length;
+  } else if (flags.labels) {
+    labels = flags.labels;
+    count ??= labels.length;
+    if (labels.length === 1 && count > 1) labels = Array(count).fill(labels[0]);
+    if (labels.length !== count) throw new UsageError(`--labels gives ${labels.length} labels for --count ${count}`);
+  }
+  count ??= numClasses > 0 && !flags.unconditional ? numClasses : 16;
+  if (!labels && numClasses > 0 && !flags.unconditional && flags.count === undefined) labels = Array.from({ length: count }, (_, i) => i % numClasses);
+  const cfg: GenerateOptions['cfg'] = {
+    w: flags.cfgW,
+    sc: flags.cfgSc,
+    su: flags.cfgSu,
+    proposal: { pi: flags.cfgProposalPi, sigma: flags.cfgProposalSigma },
+    evaluation: { pi: flags.cfgEvalPi, sigma: flags.cfgEvalSigma },
+    sharpen: flags.cfgSharpen,
+    poolC: flags.cfgPoolC,
+    poolU: flags.cfgPoolU,
+    schedule: flags.cfgSchedule,
+  };
+  return {
+    count,
+    labels,
+    seed: flags.seed,
+    sampler: flags.sampler,
+    informative: { temperature: flags.temperature, scale: flags.scale },
+    redundant: { temperature: flags.redundantTemperature ?? flags.temperature, scale: flags.redundantScale ?? flags.scale },
+    cfg,
+    decoder: flags.decoder,
+    batchSize: flags.batchSize,
+  };
+}
+
+/** Runs generate with a progress bar over tokens and phases. */
+export async function generateWithProgress(ctx: CliContext, runner: FarmerRunner, options: GenerateOptions, label = 'sample'): Promise<GenerateResult> {
+  const bar = ctx.progress(label, options.count, 'images');
+  try {
+    return await generate(runner, {
+      ...options,
+      onProgress: (p) =>
+        bar.update(p.imagesDone, p.phase === 'ar' ? `AR token ${p.token}/${p.tokens}` : `AF block ${p.blocksDone + 1}/${p.blocks} token ${p.token}/${p.tokens}`),
+    });
+  } finally {
+    bar.stop();
+  }
+}
+
+/** Writes a grid (rows of `columns`) and optionally one PNG per image; returns the paths. */
+export async function writeSamples(result: GenerateResult, out: string, options: { separate?: string; columns?: number } = {}): Promise<{ grid: string; files: string[] }> {
+  const grid = resolve(out);
+  await writeFileAtomic(grid, encodePng(imageGrid(result.images, { columns: options.columns ?? Math.ceil(Math.sqrt(result.images.count)), padding: 2, background: 128 })));
+  const files: string[] = [];
+  if (options.separate) {
+    mkdirSync(options.separate, { recursive: true });
+    for (let i = 0; i < result.images.count; i++) {
+      const f = resolve(join(options.separate, `${String(i).padStart(4, '0')}-label${result.labels[i]}.png`));
+      await writeFileAtomic(f, encodePng(sliceImages(result.images, i, 1)));
+      files.push(f);
+    }
+  }
+  return { grid, files };
+}
+
+export async function runSample(ctx: CliContext, flags: SampleFlags): Promise<void> {
+  await ctx.initBackend();
+  const { runner, dir } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  try {
+    const options = generateOptionsFromFlags(flags, runner.config.numClasses);
+    const result = await generateWithProgress(ctx, runner, options);
+    const columns = flags.columns ?? (flags.perClass ? flags.perClass : undefined);
+    const { grid, files } = await writeSamples(result, flags.out, { separate: flags.separate, columns });
+    const sidecar = `${grid.replace(/\.png$/i, '')}.json`;
+    const meta = { checkpoint: dir, grid, files, labels: Array.from(result.labels), parameters: result.parameters, timings: result.timings, runtime: result.runtime, backend: ctx.backend?.name };
+    await writeFileAtomic(sidecar, `${JSON.stringify(meta, null, 2)}\n`);
+    const t = result.timings;
+    ctx.result(
+      `wrote ${result.images.count} samples (${result.parameters.sampler}) to ${grid}\nparameters: ${sidecar}\ntime: AR ${t.arSeconds.toFixed(2)} s, AF ${t.afSeconds.toFixed(2)} s (${(t.totalSeconds / result.images.count).toFixed(3)} s/image)`,
+      { ...meta, sidecar },
+    );
+  } finally {
+    runner.model.dispose();
+  }
+}
+
+export function addSamplerFlags(cmd: Command): Command {
+  return cmd
+    .option('--seed <n>', 'seed; the same seed and options give the same images', intFlag('--seed', 0), 0)
+    .option('--sampler <name>', 'auto (CFG with labels, else decoupled), decoupled, resampling-cfg or naive-cfg', choiceFlag('--sampler', ['auto', 'decoupled', 'resampling-cfg', 'naive-cfg'] as const), 'auto')
+    .option('--temperature <T>', 'decoupled: mixture-weight temperature of the informative head (default 1.3)', numberFlag('--temperature', { min: 0, exclusiveMin: true }))
+    .option('--scale <s>', 'decoupled: σ scale of the informative head (default 0.9)', numberFlag('--scale', { min: 0, exclusiveMin: true }))
+    .option('--redundant-temperature <T>', 'decoupled: temperature of the redundant head (default: --temperature)', numberFlag('--redundant-temperature', { min: 0, exclusiveMin: true }))
+    .option('--redundant-scale <s>', 'decoupled: σ scale of the redundant head (default: --scale)', numberFlag('--redundant-scale', { min: 0, exclusiveMin: true }))
+    .option('--cfg-w <w>', 'CFG guidance w (default 2.5)', numberFlag('--cfg-w', { min: 0 }))
+    .option('--cfg-sc <n>', 'CFG candidates from the class stream (default 5)', intFlag('--cfg-sc', 1))
+    .option('--cfg-su <n>', 'CFG candidates from the null stream (default 5)', intFlag('--cfg-su', 0))
+    .option('--cfg-proposal-pi <T>', 'CFG proposal temperature T_π (default 1.0)', numberFlag('--cfg-proposal-pi', { min: 0, exclusiveMin: true }))
+    .option('--cfg-proposal-sigma <T>', 'CFG proposal temperature T_σ (default 0.9)', numberFlag('--cfg-proposal-sigma', { min: 0, exclusiveMin: true }))
+    .option('--cfg-eval-pi <T>', 'CFG evaluation temperature T_π,v (default 0.2)', numberFlag('--cfg-eval-pi', { min: 0, exclusiveMin: true }))
+    .option('--cfg-eval-sigma <T>', 'CFG evaluation temperature T_σ,v (default 0.9)', numberFlag('--cfg-eval-sigma', { min: 0, exclusiveMin: true }))
+    .option('--cfg-sharpen <Ts>', 'CFG sharpening Ts (default 1.1)', numberFlag('--cfg-sharpen', { min: 0, exclusiveMin: true }))
+    .option('--cfg-pool-c <n>', 'CFG redundant pool from the class stream (default 64)', intFlag('--cfg-pool-c', 1))
+    .option('--cfg-pool-u <n>', 'CFG redundant pool from the null stream (default 64)', intFlag('--cfg-pool-u', 0))
+    .option('--cfg-schedule <kind>', 'CFG guidance over tokens: constant or linear', choiceFlag('--cfg-schedule', ['constant', 'linear'] as const))
+    .option('--decoder <name>', 'AF inverse: flow (exact) or student (distilled, one pass)', choiceFlag('--decoder', ['flow', 'student'] as const), 'flow')
+    .option('--batch-size <n>', 'images per pass (default 16)', intFlag('--batch-size', 1))
+    .option('--no-ema', 'use the raw weights instead of the EMA weights');
+}
+
+export function sampleCommand(ctx: () => CliContext): Command {
+  const cmd = new Command('sample')
+    .description('draw images from a checkpoint (default: the built-in model) into a grid PNG plus a JSON sidecar')
+    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--count <n>', 'number of images (default: one per class)', intFlag('--count', 1))
+    .option('--labels <list>', 'class labels, comma-separated (one per image, or one for all)', intListFlag('--labels'))
+    .option('--per-class <n>', 'n images of every class, one row per class', intFlag('--per-class', 1))
+    .option('--unconditional', 'draw without class labels')
+    .option('--out <file>', 'grid PNG', 'samples.png')
+    .option('--separate <dir>', 'also write one PNG per image into this directory')
+    .option('--columns <n>', 'grid columns', intFlag('--columns', 1));
+  return addSamplerFlags(cmd)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  farmer sample --per-class 4 --out digits.png
+  farmer sample --checkpoint runs/small --labels 3,3,7,7 --cfg-w 1.5 --seed 7
+  farmer sample --unconditional --count 16 --temperature 1.3 --scale 0.9 --separate out/`,
+    )
+    .action(async (flags: SampleFlags) => runSample(ctx(), flags));
+}

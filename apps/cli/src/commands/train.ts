@@ -1,0 +1,224 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { DATASET_SPEC_HELP, FarmerError, loadDataset, validate } from '@farmer/core';
+import {
+  checkpointDirOf,
+  defaultWorkerCount,
+  FarmerConfigSchema,
+  FarmerModel,
+  parseTrainConfig,
+  preset,
+  PRESET_NAMES,
+  Trainer,
+  workerEngine,
+  type FarmerConfig,
+  type TrainConfigInput,
+  type TrainEvent,
+} from '@farmer/ar-gmm';
+import { z } from 'zod';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { choiceFlag, intFlag, numberFlag } from '../flags.js';
+import { writeLossPlot } from '../plot.js';
+import { formatSeconds } from '../progress.js';
+
+/** A training config file: a model (preset name or full config) and training settings. */
+const TrainFileSchema = z
+  .object({
+    model: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+    train: z.record(z.string(), z.unknown()).optional(),
+    data: z.string().optional(),
+  })
+  .strict();
+
+export interface TrainFlags {
+  preset?: string;
+  config?: string;
+  data: string;
+  steps?: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  minLr?: number;
+  warmup?: number;
+  noise?: 'uniform' | 'gaussian';
+  sigmaStart?: number;
+  sigmaEnd?: number;
+  gradClip?: number | false;
+  ema?: number | false;
+  labelDrop?: number;
+  seed?: number;
+  workers?: number;
+  out: string;
+  resume?: boolean;
+  evalEvery?: number;
+  evalImages?: number;
+  checkpointEvery?: number;
+  timeBudget?: number;
+  imageSize?: number;
+  channels?: number;
+}
+
+/** Builds the trainer's settings from the file and the flags (flags win). */
+export function trainSettings(flags: TrainFlags, fileTrain: Record<string, unknown>, trainImages: number): TrainConfigInput {
+  const t: Record<string, unknown> = { ...fileTrain };
+  const set = (k: string, v: unknown) => v !== undefined && (t[k] = v);
+  set('batchSize', flags.batchSize);
+  set('lr', flags.lr);
+  set('minLr', flags.minLr);
+  set('warmupSteps', flags.warmup);
+  set('labelDrop', flags.labelDrop);
+  set('seed', flags.seed);
+  set('evalEvery', flags.evalEvery);
+  set('evalImages', flags.evalImages);
+  set('checkpointEvery', flags.checkpointEvery);
+  if (flags.timeBudget !== undefined) t.timeBudgetSeconds = flags.timeBudget * 60;
+  if (flags.gradClip === false) t.gradClip = null;
+  else set('gradClip', flags.gradClip);
+  if (flags.ema === false) t.ema = null;
+  else set('ema', flags.ema);
+  if (flags.noise === 'uniform') t.noise = { mode: 'uniform' };
+  else if (flags.noise === 'gaussian' || flags.sigmaStart !== undefined || flags.sigmaEnd !== undefined) {
+    t.noise = { mode: 'gaussian', sigmaStart: flags.sigmaStart ?? 0.1, sigmaEnd: flags.sigmaEnd ?? 0.005 };
+  }
+  if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
+  const bs = (t.batchSize as number | undefined) ?? 64;
+  if (flags.epochs !== undefined) t.steps = Math.max(1, Math.round((flags.epochs * trainImages) / bs));
+  else set('steps', flags.steps);
+  if (t.steps === undefined) t.steps = 2000;
+  return t as TrainConfigInput;
+}
+
+function modelConfig(flags: TrainFlags, fileModel: unknown, source: string): FarmerConfig {
+  if (flags.preset) return preset(flags.preset);
+  if (typeof fileModel === 'string') return preset(fileModel);
+  if (fileModel) return validate(fileModel, `${source} model`, FarmerConfigSchema, 'FARMER_E_BAD_CONFIG');
+  return preset('mnist-small');
+}
+
+/** `farmer train`: runs (or resumes) a training run through the library Trainer. */
+export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void> {
+  let file: z.infer<typeof TrainFileSchema> = {};
+  if (flags.config) {
+    if (!existsSync(flags.config)) throw new FarmerError('FARMER_E_NOT_FOUND', `config file ${flags.config} does not exist`, { file: flags.config });
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(flags.config, 'utf8'));
+    } catch (e) {
+      throw new FarmerError('FARMER_E_BAD_CONFIG', `${flags.config} is not valid JSON: ${(e as Error).message}`, { file: flags.config });
+    }
+    file = validate(raw, flags.config, TrainFileSchema, 'FARMER_E_BAD_CONFIG');
+  }
+  await ctx.initBackend();
+  const dataSpec = flags.data ?? file.data ?? 'mnist';
+  const outDir = resolve(flags.out);
+  const dataOpts = { imageSize: flags.imageSize, channels: flags.channels as 1 | 3 | undefined };
+  const train = await loadDataset(dataSpec, { ...dataOpts, split: 'train' });
+  const test = await loadDataset(dataSpec, { ...dataOpts, split: 'test' });
+  const settings = trainSettings(flags, file.train ?? {}, train.images.count);
+  const workers = flags.workers ?? defaultWorkerCount();
+  const engine = workerEngine({ workers });
+  const bar = ctx.progress('train', 0, 'steps');
+  let lastStep: Extract<TrainEvent, { type: 'step' }> | undefined;
+  const onEvent = (e: TrainEvent) => {
+    if (e.type === 'step') {
+      lastStep = e;
+      bar.setTotal(e.totalSteps);
+      bar.update(e.step, `loss ${e.loss.toFixed(3)} bpd ${e.bpd.toFixed(3)} ${e.imagesPerSec.toFixed(1)} img/s`);
+    } else if (e.type === 'eval') ctx.note(`\nstep ${e.step}: test ${e.bpd.toFixed(4)} ± ${e.stderr.toFixed(4)} bits/dim (${e.images} images, uniform dequantisation, ${e.weights} weights)`);
+    else if (e.type === 'skip') ctx.note(`\nstep ${e.step}: skipped a non-finite step (${e.reason}; ${e.inARow} in a row)`);
+  };
+  const meta = { command: process.argv.slice(1).join(' '), data: dataSpec };
+  let trainer: Trainer;
+  const ckDir = checkpointDirOf(outDir);
+  if (flags.resume) {
+    // A resumed run keeps its settings; only the run's length and bookkeeping may change.
+    const overrides: Partial<TrainConfigInput> = {};
+    if (flags.steps !== undefined || flags.epochs !== undefined) overrides.steps = settings.steps;
+    if (flags.timeBudget !== undefined) overrides.timeBudgetSeconds = settings.timeBudgetSeconds;
+    if (flags.evalEvery !== undefined) overrides.evalEvery = flags.evalEvery;
+    if (flags.evalImages !== undefined) overrides.evalImages = flags.evalImages;
+    if (flags.checkpointEvery !== undefined) overrides.checkpointEvery = flags.checkpointEvery;
+    if (flags.preset || flags.config) ctx.note('note: --resume takes the model and settings from the checkpoint; --preset/--config are ignored');
+    trainer = await Trainer.resume(outDir, { train, test, engine, onEvent, handleSignals: true, meta, config: overrides });
+    ctx.note(`resuming ${ckDir} at step ${trainer.currentStep}`);
+  } else {
+    if (existsSync(join(ckDir, 'config.json'))) {
+      throw new FarmerError('FARMER_E_BAD_INPUT', `${outDir} already holds a run; pass --resume to continue it, or choose another --out`, { field: 'out' });
+    }
+    const config = modelConfig(flags, file.model, flags.config ?? 'flags');
+    const cfg = parseTrainConfig(settings);
+    const model = FarmerModel.create(config, cfg.seed);
+    const counts = FarmerModel.countParams(config);
+    ctx.note(`training ${(counts.total / 1e6).toFixed(2)}M parameters (AF ${(counts.flow / 1e6).toFixed(2)}M, AR ${(counts.ar / 1e6).toFixed(2)}M) on ${dataSpec} (${train.images.count} images), ${cfg.steps} steps of ${cfg.batchSize}, ${workers} worker${workers > 1 ? 's' : ''}, ${cfg.noise.mode} noise → ${outDir}`);
+    trainer = Trainer.create({ model, config: cfg, train, test, outDir, engine, onEvent, handleSignals: true, meta });
+  }
+  try {
+    const summary = await trainer.run();
+    bar.stop();
+    const plot = await writeLossPlot(join(outDir, 'metrics.jsonl'), join(outDir, 'loss.png')).catch(() => undefined);
+    const how = summary.stoppedBy === 'signal' ? 'interrupted; checkpoint written (resume with --resume)' : summary.stoppedBy === 'time-budget' ? 'time budget reached' : 'done';
+    const ev = summary.lastEval;
+    ctx.result(
+      [
+        `${how} at step ${summary.steps} after ${formatSeconds(summary.elapsedSeconds)}`,
+        lastStep ? `last training loss ${lastStep.loss.toFixed(4)} nats/dim (${lastStep.bpd.toFixed(4)} bits/dim, ${lastStep.noise} noise)` : '',
+        ev ? `test bits/dim ${ev.bpd.toFixed(4)} ± ${ev.stderr.toFixed(4)} (${ev.images} images, uniform dequantisation)` : '',
+        `checkpoint: ${summary.checkpoint}`,
+        `metrics:    ${join(outDir, 'metrics.jsonl')}`,
+        plot ? `loss curve: ${plot}` : '',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+      { ...summary, metrics: join(outDir, 'metrics.jsonl'), lossPlot: plot, workers },
+    );
+  } finally {
+    trainer.dispose();
+    trainer.model.dispose();
+  }
+}
+
+export function trainCommand(ctx: () => CliContext): Command {
+  return new Command('train')
+    .description('train a FARMER model (or resume a run) on a dataset')
+    .option('--preset <name>', `model preset: ${PRESET_NAMES.join(', ')} (default mnist-small)`)
+    .option('--config <file>', 'JSON file: { "model": preset name or config, "train": {...}, "data": spec }; flags override it')
+    .option('--data <spec>', `training data: ${DATASET_SPEC_HELP}`, 'mnist')
+    .option('--steps <n>', 'optimizer steps (default 2000)', intFlag('--steps', 1))
+    .option('--epochs <n>', 'epochs instead of --steps', numberFlag('--epochs', { min: 0, exclusiveMin: true }))
+    .option('--batch-size <n>', 'global batch size (default 64)', intFlag('--batch-size', 1))
+    .option('--lr <x>', 'peak learning rate (default 1e-3)', numberFlag('--lr', { min: 0, exclusiveMin: true }))
+    .option('--min-lr <x>', 'final learning rate of the cosine schedule', numberFlag('--min-lr', { min: 0 }))
+    .option('--warmup <n>', 'linear warm-up steps', intFlag('--warmup', 0))
+    .option('--noise <mode>', 'training noise: uniform (dequantisation; exact bits/dim) or gaussian (cosine σ)', choiceFlag('--noise', ['uniform', 'gaussian'] as const))
+    .option('--sigma-start <x>', 'gaussian noise σ at the start (default 0.1)', numberFlag('--sigma-start', { min: 0 }))
+    .option('--sigma-end <x>', 'gaussian noise σ at the end (default 0.005)', numberFlag('--sigma-end', { min: 0 }))
+    .option('--grad-clip <x>', 'clip the global gradient norm (default 1)', numberFlag('--grad-clip', { min: 0, exclusiveMin: true }))
+    .option('--no-grad-clip', 'disable gradient clipping')
+    .option('--ema <decay>', 'EMA decay of the weights (default 0.999)', numberFlag('--ema', { min: 0, max: 1 }))
+    .option('--no-ema', 'disable the EMA weights')
+    .option('--label-drop <p>', 'probability of replacing a label by the null label (default 0.1)', numberFlag('--label-drop', { min: 0, max: 1 }))
+    .option('--seed <n>', 'seed of data order, noise and initialisation', intFlag('--seed', 0))
+    .option('--workers <n>', 'data-parallel worker threads (default: available cores)', intFlag('--workers', 1))
+    .option('--eval-every <n>', 'test bits/dim every N steps (0: only at the end)', intFlag('--eval-every', 0))
+    .option('--eval-images <n>', 'test images per evaluation (0: all)', intFlag('--eval-images', 0))
+    .option('--checkpoint-every <n>', 'checkpoint every N steps (0: only at the end and on Ctrl-C)', intFlag('--checkpoint-every', 0))
+    .option('--time-budget <minutes>', 'stop after this many minutes of training (checkpoint written)', numberFlag('--time-budget', { min: 0, exclusiveMin: true }))
+    .option('--image-size <n>', 'for folder: data, the side to resize to (default 32)', intFlag('--image-size', 1))
+    .option('--channels <n>', 'for folder: data, 1 or 3 channels', intFlag('--channels', 1, 3))
+    .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl, loss.png)')
+    .option('--resume', 'continue the run in --out from its checkpoint')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  farmer train --preset mnist-tiny --steps 200 --out runs/tiny
+  farmer train --preset mnist-small --noise gaussian --time-budget 30 --workers 2 --out runs/small
+  farmer train --out runs/small --resume --steps 8000
+  farmer train --config train.json --data idx:/usr/share/datasets/fashion-mnist --out runs/fashion
+
+Ctrl-C writes a checkpoint and exits; --resume continues the same run exactly.`,
+    )
+    .action(async (flags: TrainFlags) => runTrain(ctx(), flags));
+}

@@ -1,0 +1,26 @@
+import { FarmerError, USER_ERROR_CODES } from '@farmer/core';
+
+/** Exit codes: 0 success, 2 bad usage or bad input, 1 internal failure. */
+export const EXIT_OK = 0;
+export const EXIT_INTERNAL = 1;
+export const EXIT_USAGE = 2;
+
+/** A usage error raised by the CLI itself (a missing flag, an unparsable value). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Maps any error to an exit code and a one-line message (plus the stack with --verbose). */
+export function describeError(e: unknown, verbose: boolean): { code: number; message: string } {
+  const err = e instanceof Error ? e : new Error(String(e));
+  let code = EXIT_INTERNAL;
+  if (err instanceof UsageError) code = EXIT_USAGE;
+  else if (err instanceof FarmerError) code = USER_ERROR_CODES.has(err.code) ? EXIT_USAGE : err.code === 'FARMER_E_ABORTED' ? 130 : EXIT_INTERNAL;
+  else if ((err as { code?: string }).code?.startsWith?.('commander.')) code = EXIT_USAGE;
+  const head = err instanceof FarmerError ? `${err.message} [${err.code}]` : err.message;
+  const tail = code === EXIT_INTERNAL && !verbose ? '\n(run with --verbose for the stack trace; this looks like a bug, please report it)' : '';
+  return { code, message: `farmer: error: ${head}${verbose && err.stack ? `\n${err.stack}` : tail}` };
+}

@@ -1,0 +1,59 @@
+import { existsSync, readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic } from '@farmer/core';
+
+interface Point {
+  step: number;
+  bpd: number;
+  series: string;
+}
+
+/** Training bits/dim (per step) and test bits/dim (per evaluation) from a metrics.jsonl. */
+export function readCurve(metricsPath: string): Point[] {
+  if (!existsSync(metricsPath)) return [];
+  const points: Point[] = [];
+  for (const line of readFileSync(metricsPath, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    let e: { type?: string; step?: number; bpd?: number; noise?: string };
+    try {
+      e = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (e.type === 'step' && Number.isFinite(e.bpd)) points.push({ step: e.step!, bpd: e.bpd!, series: `train (${e.noise} noise)` });
+    else if (e.type === 'eval' && Number.isFinite(e.bpd)) points.push({ step: e.step!, bpd: e.bpd!, series: 'test (uniform)' });
+  }
+  return points;
+}
+
+/** Renders the curve as a PNG: vega-lite → SVG (headless) → PNG through sharp. */
+export async function renderCurvePng(points: Point[], title: string): Promise<Uint8Array> {
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 560,
+    height: 300,
+    background: 'white',
+    data: { values: points },
+    mark: { type: 'line', point: points.length < 60 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'bpd', type: 'quantitative', title: 'bits/dim', scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 300, orient: 'bottom' } },
+    },
+  };
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer());
+}
+
+/** Writes `loss.png` for a run; returns its path, or undefined when there is nothing to plot. */
+export async function writeLossPlot(metricsPath: string, outPath: string, title = 'FARMER training'): Promise<string | undefined> {
+  const points = readCurve(metricsPath);
+  if (points.length < 2) return undefined;
+  await writeFileAtomic(outPath, await renderCurvePng(points, title));
+  return outPath;
+}

@@ -1,0 +1,165 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodePng, initBackend, loadDataset, gatherExamples } from '@farmer/core';
+import { FarmerModel, preset, saveFarmer, Trainer } from '@farmer/ar-gmm';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = join(__dirname, '..', 'dist', 'bin.js');
+let work: string;
+let modelsDir: string;
+
+function farmer(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? work,
+    env: { ...process.env, FARMER_MODELS_DIR: modelsDir, FARMER_BACKEND: 'wasm', ...opts.env },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function png(path: string) {
+  return decodePng(new Uint8Array(readFileSync(path)), 3);
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'farmer-cli-'));
+  // A small stand-in for the built-in model: mnist-tiny, trained briefly, saved as models/mnist-small.
+  modelsDir = join(work, 'models');
+  mkdirSync(modelsDir);
+  await initBackend({ backend: 'wasm' });
+  const all = await loadDataset('mnist');
+  const train = { ...all, ...gatherExamples(all, Int32Array.from({ length: 512 }, (_, i) => i * 17)) };
+  const model = FarmerModel.create(preset('mnist-tiny'), 3);
+  const t = Trainer.create({ model, train, config: { steps: 30, batchSize: 16, lr: 3e-3, evalEvery: 0, checkpointEvery: 0, ema: null } });
+  await t.run();
+  t.dispose();
+  await saveFarmer(join(modelsDir, 'mnist-small'), model);
+  model.dispose();
+});
+
+describe('farmer --help', () => {
+  const commands = [[], ['demo'], ['train'], ['sample'], ['eval'], ['eval', 'bpd'], ['inspect'], ['import'], ['import', 'tarflow'], ['encode'], ['decode'], ['explore'], ['explore', 'separation'], ['export'], ['export', 'weights']];
+  it.each(commands.map((c) => [c.join(' ') || '(root)', c]))('%s --help exits 0 with usage', (_, c) => {
+    const r = farmer([...(c as string[]), '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: farmer/);
+  });
+});
+
+describe('train → sample → eval bpd', () => {
+  it('trains mnist-tiny, samples from it and evaluates it', () => {
+    const run = join(work, 'run1');
+    const tr = farmer(['train', '--preset', 'mnist-tiny', '--steps', '12', '--batch-size', '8', '--workers', '1', '--eval-images', '50', '--out', run]);
+    expect(tr.code, tr.stderr).toBe(0);
+    expect(tr.stdout).toMatch(/done at step 12/);
+    expect(tr.stdout).toMatch(/test bits\/dim \d+\.\d+ ± \d+\.\d+/);
+    expect(existsSync(join(run, 'checkpoint', 'model.safetensors'))).toBe(true);
+    expect(existsSync(join(run, 'metrics.jsonl'))).toBe(true);
+    const loss = png(join(run, 'loss.png'));
+    expect(loss.width).toBeGreaterThan(300);
+
+    const sa = farmer(['sample', '--checkpoint', run, '--labels', '1,2,3', '--seed', '4', '--out', 'three.png', '--separate', 'each', '--json']);
+    expect(sa.code, sa.stderr).toBe(0);
+    const meta = JSON.parse(sa.stdout);
+    expect(meta.labels).toEqual([1, 2, 3]);
+    expect(meta.parameters.sampler).toBe('resampling-cfg');
+    const grid = png(join(work, 'three.png'));
+    // 3 images → 2 columns × 2 rows of 28 px tiles with 2 px padding.
+    expect([grid.width, grid.height]).toEqual([2 + 2 * 30, 2 + 2 * 30]);
+    expect(meta.files).toHaveLength(3);
+    expect(png(meta.files[0]).width).toBe(28);
+    expect(JSON.parse(readFileSync(join(work, 'three.json'), 'utf8')).parameters.seed).toBe(4);
+
+    const ev = farmer(['eval', 'bpd', '--checkpoint', run, '--max-images', '40', '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const bpd = JSON.parse(ev.stdout);
+    expect(bpd.images).toBe(40);
+    expect(bpd.dequantization).toBe('uniform');
+    expect(bpd.bpd).toBeGreaterThan(0);
+
+    const ins = farmer(['inspect', run, '--json']);
+    expect(ins.code).toBe(0);
+    expect(JSON.parse(ins.stdout)).toMatchObject({ kind: 'farmer', checksums: expect.stringMatching(/^ok/), training: { step: 12 } });
+  });
+
+  it('resumes a run interrupted with SIGINT', async () => {
+    const run = join(work, 'run2');
+    const child = spawn(process.execPath, [BIN, 'train', '--preset', 'mnist-tiny', '--steps', '400', '--batch-size', '8', '--workers', '1', '--out', run], {
+      cwd: work,
+      env: { ...process.env, FARMER_BACKEND: 'wasm' },
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    await new Promise<void>((resolve) => {
+      const iv = setInterval(() => {
+        if (/train .* [3-9]\/400|\d\d\/400/.test(err)) {
+          clearInterval(iv);
+          child.kill('SIGINT');
+          resolve();
+        }
+      }, 100);
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    const step = JSON.parse(readFileSync(join(run, 'checkpoint', 'config.json'), 'utf8')).training.step;
+    expect(step).toBeGreaterThan(0);
+    expect(step).toBeLessThan(400);
+    const re = farmer(['train', '--out', run, '--resume', '--steps', String(step + 3), '--workers', '1']);
+    expect(re.code, re.stderr).toBe(0);
+    expect(re.stderr).toMatch(new RegExp(`resuming .* at step ${step}`));
+    expect(re.stdout).toMatch(new RegExp(`done at step ${step + 3}`));
+  });
+});
+
+describe('demo', () => {
+  it('samples a class grid from the built-in model and reports test bits/dim', () => {
+    const r = farmer(['demo', '--out', 'demo1', '--per-class', '2', '--eval-images', '30']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/test bits\/dim \d+\.\d+/);
+    expect(r.stdout).toMatch(/samples: .*samples\.png/);
+    const grid = png(join(work, 'demo1', 'samples.png'));
+    expect(grid.height).toBeGreaterThan(10 * 28);
+  });
+
+  it('--train also trains a fresh model and writes its checkpoint, loss.png and samples', () => {
+    const r = farmer(['demo', '--train', '0.05', '--out', 'demo2', '--per-class', '1', '--eval-images', '20', '--workers', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(existsSync(join(out.files.checkpoint, 'model.safetensors'))).toBe(true);
+    expect(png(out.files.loss).width).toBeGreaterThan(300);
+    expect(png(out.files.compare).width).toBeGreaterThan(2 * 28);
+  });
+});
+
+describe('bad input exits 2 with a clear message', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['missing checkpoint', ['sample', '--checkpoint', 'nope'], /checkpoint nope does not exist/],
+    ['label out of range', ['sample', '--labels', '12'], /labels\[0\] must be an integer class in \[0, 9\]/],
+    ['unknown preset', ['train', '--preset', 'mnist-huge', '--out', 'x'], /unknown preset 'mnist-huge'; choose one of/],
+    ['negative count', ['sample', '--count', '-3'], /--count must be ≥ 1, got -3/],
+    ['non-numeric count', ['sample', '--count', 'many'], /--count takes an integer, got 'many'/],
+    ['unknown dataset', ['eval', 'bpd', '--data', 'imagenet'], /unknown dataset 'imagenet'/],
+    ['unknown option', ['sample', '--colour', 'red'], /unknown option '--colour'/],
+  ];
+  it.each(cases)('%s', (_, args, re) => {
+    const r = farmer(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(re);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a corrupted model.safetensors', () => {
+    const dir = join(work, 'corrupt');
+    mkdirSync(dir);
+    for (const f of ['config.json', 'manifest.json', 'model.safetensors']) writeFileSync(join(dir, f), readFileSync(join(modelsDir, 'mnist-small', f)));
+    const bytes = readFileSync(join(dir, 'model.safetensors'));
+    bytes[bytes.length - 5] ^= 0x55;
+    writeFileSync(join(dir, 'model.safetensors'), bytes);
+    const r = farmer(['sample', '--checkpoint', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/model\.safetensors fails its SHA-256 check/);
+  });
+});
