@@ -57,3 +57,26 @@ export async function writeLossPlot(metricsPath: string, outPath: string, title 
   await writeFileAtomic(outPath, await renderCurvePng(points, title));
   return outPath;
 }
+
+/** A histogram PNG of one or more series. */
+export async function renderHistogramPng(series: { name: string; values: ArrayLike<number> }[], title: string): Promise<Uint8Array> {
+  const values = series.flatMap((s) => Array.from(s.values, (v) => ({ value: v, series: s.name })));
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 560,
+    height: 240,
+    background: 'white',
+    data: { values },
+    mark: { type: 'bar', opacity: 0.6 },
+    encoding: {
+      x: { field: 'value', type: 'quantitative', bin: { maxbins: 50 }, title },
+      y: { aggregate: 'count', type: 'quantitative', stack: null, title: 'count' },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  };
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer());
+}

@@ -28,3 +28,16 @@ export {
 export { symEigen, type SymEigen, type SymEigenOptions } from './sym-eigen.js';
 export { psdFactor, type PsdFactor, type PsdFactorOptions } from './psd-factor.js';
 export { separationExperiment, type SeparationOptions, type SeparationResult } from './diagnostics/separation.js';
+export {
+  CLASSIFIER_KIND,
+  ClassifierConfigSchema,
+  loadClassifier,
+  MlpClassifier,
+  parseClassifierConfig,
+  saveClassifier,
+  trainClassifier,
+  type ClassifierConfig,
+  type TrainClassifierOptions,
+} from './classifier/classifier.js';
+export { logdetDiagnostics, type LogdetDiagnostics } from './diagnostics/logdet.js';
+export { SAMPLE_METRICS, sampleMetrics, type ProbabilityExtractor, type SampleMetric, type SampleMetricsOptions, type SampleMetricsResult } from './sample-metrics.js';

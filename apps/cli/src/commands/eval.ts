@@ -4,6 +4,7 @@ import { evaluateBpd } from '@farmer/ar-gmm';
 import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag } from '../flags.js';
 import { openRunner } from '../model-open.js';
+import { addSampleMetricCommands } from './eval-samples.js';
 
 export interface EvalBpdFlags {
   checkpoint?: string;
@@ -41,7 +42,8 @@ export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<
 }
 
 export function evalCommand(ctx: () => CliContext): Command {
-  const ev = new Command('eval').description('evaluate a checkpoint');
+  const ev = new Command('eval').description('evaluate a checkpoint: bits/dim, FID/KID/IS/precision-recall, logdet diagnostics');
+  addSampleMetricCommands(ev, ctx);
   ev.command('bpd')
     .description('test bits/dim (mean and standard error), uniform dequantisation')
     .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')

@@ -1,0 +1,199 @@
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { DATASET_SPEC_HELP, encodePng, gatherExamples, imageGrid, loadDataset, writeFileAtomic, type U8Images } from '@farmer/core';
+import { evaluateBpd, type FarmerRunner } from '@farmer/ar-gmm';
+import { loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { choiceFlag, intFlag, intListFlag } from '../flags.js';
+import { openRunner } from '../model-open.js';
+import { renderHistogramPng } from '../plot.js';
+import { addSamplerFlags, generateOptionsFromFlags, generateWithProgress, type SampleFlags } from './sample.js';
+import { labelledFigure } from '../figure.js';
+
+interface MetricFlags extends SampleFlags {
+  classifier?: string;
+  onnx?: string;
+  data: string;
+  refSplit: 'train' | 'test';
+  refStats?: string;
+  realCount: number;
+}
+
+async function openExtractor(flags: { classifier?: string; onnx?: string }): Promise<ProbabilityExtractor> {
+  if (flags.onnx && flags.classifier) throw new UsageError('give --classifier or --onnx, not both');
+  if (flags.onnx) {
+    const { OnnxFeatureExtractor } = await import('@farmer/eval/onnx');
+    return OnnxFeatureExtractor.load(flags.onnx);
+  }
+  if (!flags.classifier) throw new UsageError('a feature network is needed: --classifier DIR (train one with farmer eval train-classifier) or --onnx MODEL.onnx');
+  return loadClassifier(flags.classifier);
+}
+
+/** Real images of the reference split, at most `n`. */
+async function realImages(spec: string, split: 'train' | 'test', n: number, runner: FarmerRunner): Promise<U8Images> {
+  const f = runner.config.flow;
+  const ds = await loadDataset(spec, { split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
+  const count = n > 0 ? Math.min(n, ds.images.count) : ds.images.count;
+  return gatherExamples(ds, Int32Array.from({ length: count }, (_, i) => i)).images;
+}
+
+/** Generated images: one per class in turn (conditional models) or unconditional. */
+async function fakeImages(ctx: CliContext, runner: FarmerRunner, flags: SampleFlags): Promise<U8Images> {
+  const options = generateOptionsFromFlags({ ...flags, labels: flags.labels ?? (runner.config.numClasses && !flags.unconditional ? Array.from({ length: flags.count ?? 1000 }, (_, i) => i % runner.config.numClasses) : undefined) }, runner.config.numClasses);
+  return (await generateWithProgress(ctx, runner, options, 'generate')).images;
+}
+
+export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[], flags: MetricFlags): Promise<void> {
+  await ctx.initBackend();
+  const { runner, dir } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const extractor = await openExtractor(flags);
+  try {
+    const fake = await fakeImages(ctx, runner, flags);
+    const real = await realImages(flags.data, flags.refSplit, flags.realCount, runner);
+    const bar = ctx.progress('features', fake.count + real.count, 'images');
+    const r = await sampleMetrics({ extractor, real, fake, metrics, referenceStatsPath: flags.refStats, onProgress: (stage, d) => bar.update(stage.includes('real') ? fake.count + d : d, stage) });
+    bar.stop();
+    const lines = [
+      r.fid !== undefined ? `FID ${r.fid.toFixed(3)}` : '',
+      r.kid ? `KID ${r.kid.mean.toExponential(3)} ± ${r.kid.std.toExponential(2)} (subsets of ${r.kid.subsetSize})` : '',
+      r.is ? `IS ${r.is.mean.toFixed(3)} ± ${r.is.std.toFixed(3)}` : '',
+      r.precision !== undefined ? `precision ${r.precision.toFixed(4)}, recall ${r.recall!.toFixed(4)} (k = 3)` : '',
+      `${r.fakeCount} generated vs ${r.realCount} real (${flags.data}, ${flags.refSplit}); features: ${r.extractor.id}; seed ${flags.seed}`,
+    ];
+    ctx.result(lines.filter(Boolean).join('\n'), { ...r, checkpoint: dir, seed: flags.seed, data: flags.data });
+  } finally {
+    await extractor.dispose();
+    runner.model.dispose();
+  }
+}
+
+export async function runTrainClassifier(ctx: CliContext, flags: { data: string; out: string; epochs: number; hidden?: number[]; seed: number; imageSize?: number }): Promise<void> {
+  await ctx.initBackend();
+  const train = await loadDataset(flags.data, { split: 'train', imageSize: flags.imageSize });
+  const test = await loadDataset(flags.data, { split: 'test', imageSize: flags.imageSize });
+  const bar = ctx.progress('train classifier', 1, 'steps');
+  const { classifier, testAccuracy } = await trainClassifier(train, test, { epochs: flags.epochs, hidden: flags.hidden, seed: flags.seed, data: flags.data, onProgress: (e) => (bar.setTotal(e.steps), bar.update(e.step, `loss ${e.loss.toFixed(3)}`)) });
+  bar.stop();
+  await saveClassifier(flags.out, classifier, { testAccuracy, data: flags.data, epochs: flags.epochs });
+  await classifier.dispose();
+  ctx.result(`classifier → ${flags.out}: test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${test.images.count} ${flags.data} test images`, { out: flags.out, testAccuracy, data: flags.data });
+}
+
+export async function runLogdet(ctx: CliContext, flags: SampleFlags & { data: string; flaggedOut?: string; histogram?: string }): Promise<void> {
+  await ctx.initBackend();
+  const { runner, dir } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  try {
+    const real = await realImages(flags.data, 'test', flags.count ?? 500, runner);
+    const fake = await fakeImages(ctx, runner, { ...flags, count: flags.count ?? 500 });
+    const onData = await logdetDiagnostics(runner.model.flow, real);
+    const onSamples = await logdetDiagnostics(runner.model.flow, fake);
+    const files: Record<string, string> = {};
+    if (flags.flaggedOut) {
+      const pick = (idx: number[]) => gatherExamples({ name: '', split: 'test', images: fake, labels: new Int32Array(fake.count), numClasses: 1, classNames: [''] }, idx.slice(0, 32)).images;
+      const rows = [];
+      if (onSamples.high.length) rows.push({ label: 'high logdet', cells: [pick(onSamples.high)] });
+      if (onSamples.low.length) rows.push({ label: 'low logdet', cells: [pick(onSamples.low)] });
+      if (rows.length) {
+        files.flagged = resolve(flags.flaggedOut);
+        await writeFileAtomic(files.flagged, await labelledFigure(rows, ['samples flagged by their logdet (Tukey fences)']));
+      }
+    }
+    if (flags.histogram) {
+      files.histogram = resolve(flags.histogram);
+      await writeFileAtomic(files.histogram, await renderHistogramPng([{ name: 'data', values: onData.logdet }, { name: 'samples', values: onSamples.logdet }], 'Σ log|det| per dimension'));
+    }
+    const fmt = (d: typeof onData) => `mean ${d.stats.mean.toFixed(4)}, sd ${d.stats.std.toFixed(4)}, median ${d.stats.median.toFixed(4)}; ${d.high.length} high and ${d.low.length} low outliers`;
+    ctx.result(
+      [`logdet per dim on ${real.count} test images: ${fmt(onData)}`, `logdet per dim on ${fake.count} samples: ${fmt(onSamples)}`, ...Object.entries(files).map(([k, v]) => `${k}: ${v}`)].join('\n'),
+      { checkpoint: dir, data: { stats: onData.stats, high: onData.high, low: onData.low }, samples: { stats: onSamples.stats, high: onSamples.high, low: onSamples.low }, files },
+    );
+  } finally {
+    runner.model.dispose();
+  }
+}
+
+export async function runReport(ctx: CliContext, flags: MetricFlags & { out: string }): Promise<void> {
+  await ctx.initBackend();
+  const { runner, dir } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const extractor = await openExtractor(flags);
+  try {
+    const f = runner.config.flow;
+    const test = await loadDataset(flags.data, { split: 'test', imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
+    const bpd = await evaluateBpd(runner.model, test);
+    const fake = await fakeImages(ctx, runner, flags);
+    const real = await realImages(flags.data, flags.refSplit, flags.realCount, runner);
+    const metrics = await sampleMetrics({ extractor, real, fake, metrics: ['fid', 'kid', 'is', 'pr'], referenceStatsPath: flags.refStats });
+    const ld = await logdetDiagnostics(runner.model.flow, fake);
+    const out = resolve(flags.out);
+    const report = { checkpoint: dir, bitsPerDim: bpd, metrics, logdet: { stats: ld.stats, high: ld.high.length, low: ld.low.length }, seed: flags.seed, samples: fake.count };
+    await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    const grid = imageGrid({ ...fake, count: Math.min(64, fake.count), data: fake.data.subarray(0, Math.min(64, fake.count) * fake.height * fake.width * fake.channels) }, { columns: 8 });
+    const hist = await renderHistogramPng([{ name: 'samples', values: ld.logdet }], 'logdet per dimension of the samples');
+    const sharp = (await import('sharp')).default;
+    const histMeta = await sharp(Buffer.from(hist)).metadata();
+    const gridPng = await sharp(Buffer.from(encodePng(grid))).resize({ width: grid.width * 3, kernel: 'nearest' }).png().toBuffer();
+    const gridMeta = await sharp(gridPng).metadata();
+    const text = `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.max(gridMeta.width!, histMeta.width!) + 40}" height="110"><rect width="100%" height="100%" fill="white"/><text x="20" y="30" font-family="DejaVu Sans" font-size="18">FARMER report: ${dir.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text><text x="20" y="60" font-family="DejaVu Sans" font-size="15">test ${bpd.bpd.toFixed(4)} ± ${bpd.stderr.toFixed(4)} bits/dim · FID ${metrics.fid?.toFixed(2)} · KID ${metrics.kid?.mean.toExponential(2)} · IS ${metrics.is?.mean.toFixed(2)}</text><text x="20" y="88" font-family="DejaVu Sans" font-size="15">precision ${metrics.precision?.toFixed(3)} · recall ${metrics.recall?.toFixed(3)} · ${fake.count} samples, features ${metrics.extractor.id}</text></svg>`;
+    const width = Math.max(gridMeta.width!, histMeta.width!) + 40;
+    const height = 110 + gridMeta.height! + histMeta.height! + 40;
+    const page = await sharp({ create: { width, height, channels: 3, background: 'white' } })
+      .composite([
+        { input: Buffer.from(text), top: 0, left: 0 },
+        { input: gridPng, top: 120, left: 20 },
+        { input: Buffer.from(hist), top: 130 + gridMeta.height!, left: 20 },
+      ])
+      .png()
+      .toBuffer();
+    await writeFileAtomic(join(out, 'report.png'), new Uint8Array(page));
+    ctx.result(`report → ${join(out, 'report.json')} and ${join(out, 'report.png')}\ntest ${bpd.bpd.toFixed(4)} bits/dim, FID ${metrics.fid?.toFixed(3)}, IS ${metrics.is?.mean.toFixed(3)}`, report);
+  } finally {
+    await extractor.dispose();
+    runner.model.dispose();
+  }
+}
+
+function metricCommand(name: string, description: string, metrics: SampleMetric[], ctx: () => CliContext, withOut = false): Command {
+  const cmd = new Command(name)
+    .description(description)
+    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--classifier <dir>', 'built-in feature network (farmer eval train-classifier)')
+    .option('--onnx <file>', 'ONNX feature network with its JSON sidecar (e.g. InceptionV3 for paper-comparable FID)')
+    .option('--count <n>', 'generated images', intFlag('--count', 2), 1000)
+    .option('--unconditional', 'generate without labels (default: classes in turn)')
+    .option('--data <spec>', `real data: ${DATASET_SPEC_HELP}`, 'mnist')
+    .option('--ref-split <split>', 'real split: train or test', choiceFlag('--ref-split', ['train', 'test'] as const), 'train')
+    .option('--real-count <n>', 'real images (0: the whole split)', intFlag('--real-count', 0), 0)
+    .option('--ref-stats <file>', 'cache of the real statistics (.safetensors; refused if the extractor differs)');
+  if (withOut) cmd.requiredOption('--out <dir>', 'report directory');
+  return addSamplerFlags(cmd).action(async (flags: MetricFlags & { out: string }) => (withOut ? runReport(ctx(), flags) : runSampleMetrics(ctx(), metrics, flags)));
+}
+
+export function addSampleMetricCommands(ev: Command, ctx: () => CliContext): void {
+  ev.command('train-classifier')
+    .description('train the built-in MLP feature network on a dataset (its features give FID, its probabilities IS)')
+    .option('--data <spec>', `dataset: ${DATASET_SPEC_HELP}`, 'mnist')
+    .requiredOption('--out <dir>', 'output checkpoint directory')
+    .option('--epochs <n>', 'epochs', intFlag('--epochs', 1), 8)
+    .option('--hidden <list>', 'hidden layer widths', intListFlag('--hidden'))
+    .option('--image-size <n>', 'for folder: data', intFlag('--image-size', 1))
+    .option('--seed <n>', 'seed', intFlag('--seed', 0), 0)
+    .addHelpText('after', '\nExample:\n  farmer eval train-classifier --data mnist --out classifiers/mnist')
+    .action(async (flags: { data: string; out: string; epochs: number; hidden?: number[]; seed: number; imageSize?: number }) => runTrainClassifier(ctx(), flags));
+  ev.addCommand(metricCommand('fid', 'Fréchet distance between generated and real features', ['fid'], ctx));
+  ev.addCommand(metricCommand('kid', 'kernel inception distance (unbiased, polynomial kernel), mean ± std over subsets', ['kid'], ctx));
+  ev.addCommand(metricCommand('is', 'Inception-style score of generated images (needs a classifier with probabilities)', ['is'], ctx));
+  ev.addCommand(metricCommand('pr', 'k-NN precision and recall (k = 3)', ['pr'], ctx));
+  ev.addCommand(metricCommand('report', 'one JSON and a PNG page: bits/dim, all metrics, a sample grid and the logdet histogram', ['fid', 'kid', 'is', 'pr'], ctx, true));
+  const ld = new Command('logdet')
+    .description('per-sample AF logdet distribution on data and on samples; flags outliers')
+    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--count <n>', 'images of each kind', intFlag('--count', 2), 500)
+    .option('--unconditional', 'generate without labels')
+    .option('--data <spec>', 'real data (test split)', 'mnist')
+    .option('--flagged-out <file>', 'grid PNG of the flagged samples')
+    .option('--histogram <file>', 'histogram PNG');
+  ev.addCommand(addSamplerFlags(ld).action(async (flags: SampleFlags & { data: string; flaggedOut?: string; histogram?: string }) => runLogdet(ctx(), flags)));
+}
+
+

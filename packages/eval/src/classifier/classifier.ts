@@ -1,0 +1,231 @@
+import {
+  BatchStream,
+  FarmerError,
+  formatZodIssues,
+  makeCheckpointConfig,
+  ParamStore,
+  readCheckpoint,
+  resolveCheckpointDir,
+  Rng,
+  tf,
+  u8ToFloatNCHW,
+  writeCheckpoint,
+  type ImageDataset,
+  type U8Images,
+} from '@farmer/core';
+import { AdamW, cosineLr } from '@farmer/ar-gmm';
+import { z } from 'zod';
+import { hashParts, type ExtractOptions, type FeatureExtractor, type ExtractorIdentity } from '../feature-extractor.js';
+import { featureMatrix, type FeatureMatrix } from '../feature-matrix.js';
+
+/**
+ * The built-in feature network: an MLP classifier (input → hidden… → classes,
+ * GELU-free ReLU layers). An MLP because tfjs-wasm lacks the conv filter
+ * gradient, so a conv net could not train on the default backend. Its
+ * penultimate activations are the FID features; its softmax gives IS.
+ */
+export const ClassifierConfigSchema = z
+  .object({
+    channels: z.number().int().positive(),
+    height: z.number().int().positive(),
+    width: z.number().int().positive(),
+    hidden: z.array(z.number().int().positive()).min(1).default([512, 256]),
+    numClasses: z.number().int().min(2),
+    /** The dataset spec it was trained on (for the extractor identity). */
+    data: z.string().default(''),
+  })
+  .strict();
+export type ClassifierConfig = z.infer<typeof ClassifierConfigSchema>;
+export const CLASSIFIER_KIND = 'classifier';
+
+function shapes(c: ClassifierConfig): Record<string, number[]> {
+  const dims = [c.channels * c.height * c.width, ...c.hidden, c.numClasses];
+  const out: Record<string, number[]> = {};
+  for (let i = 0; i + 1 < dims.length; i++) {
+    out[`layers.${i}.weight`] = [dims[i + 1], dims[i]];
+    out[`layers.${i}.bias`] = [dims[i + 1]];
+  }
+  return out;
+}
+
+export class MlpClassifier implements FeatureExtractor {
+  readonly identity: ExtractorIdentity;
+
+  constructor(
+    readonly config: ClassifierConfig,
+    readonly params: ParamStore,
+  ) {
+    const w = params.toTensorMap();
+    this.identity = { id: `farmer-mlp-classifier/${config.data || 'custom'}/penultimate`, hash: hashParts([JSON.stringify(config), ...Object.keys(w).sort().map((k) => new Uint8Array((w[k].data as Float32Array).buffer))]) };
+  }
+
+  static create(config: z.input<typeof ClassifierConfigSchema>, seed = 0): MlpClassifier {
+    const c = parseClassifierConfig(config);
+    const rng = new Rng(`classifier:${seed}`);
+    const store = new ParamStore(shapes(c)).initialise((name, shape) => {
+      if (name.endsWith('.bias')) return tf.zeros(shape);
+      // He init for ReLU layers.
+      return rng.normalTensor(shape, Math.sqrt(2 / shape[0]));
+    });
+    return new MlpClassifier(c, store);
+  }
+
+  private get layers(): number {
+    return this.config.hidden.length + 1;
+  }
+
+  /** x [B, C·H·W] in [-1, 1] → { features [B, hidden_last], logits [B, classes] }. */
+  forward(x: tf.Tensor2D): { features: tf.Tensor2D; logits: tf.Tensor2D } {
+    let h = x;
+    let features = x;
+    for (let i = 0; i < this.layers; i++) {
+      h = tf.add(tf.matMul(h, this.params.get(`layers.${i}.weight`) as tf.Tensor as tf.Tensor2D), this.params.get(`layers.${i}.bias`)) as tf.Tensor2D;
+      if (i < this.layers - 1) {
+        h = tf.relu(h);
+        features = h;
+      }
+    }
+    return { features, logits: h };
+  }
+
+  private checkImages(images: U8Images): void {
+    const c = this.config;
+    if (images.channels !== c.channels || images.height !== c.height || images.width !== c.width) {
+      throw new FarmerError('FARMER_E_SHAPE', `the classifier takes ${c.height}×${c.width}×${c.channels} images, got ${images.height}×${images.width}×${images.channels}`, { field: 'images' });
+    }
+  }
+
+  /** Penultimate features [count, hidden_last] (the FeatureExtractor contract). */
+  async extract(images: U8Images, opts: ExtractOptions = {}): Promise<FeatureMatrix> {
+    return this.run(images, 'features', opts);
+  }
+
+  /** Class probabilities [count, classes]. */
+  async probabilities(images: U8Images, opts: ExtractOptions = {}): Promise<FeatureMatrix> {
+    return this.run(images, 'probs', opts);
+  }
+
+  /** Predicted class per image. */
+  async predict(images: U8Images): Promise<Int32Array> {
+    const p = await this.probabilities(images);
+    const out = new Int32Array(p.count);
+    for (let i = 0; i < p.count; i++) {
+      let best = 0;
+      for (let k = 1; k < p.dim; k++) if (p.data[i * p.dim + k] > p.data[i * p.dim + best]) best = k;
+      out[i] = best;
+    }
+    return out;
+  }
+
+  private async run(images: U8Images, what: 'features' | 'probs', opts: ExtractOptions): Promise<FeatureMatrix> {
+    this.checkImages(images);
+    const per = images.height * images.width * images.channels;
+    const dim = what === 'features' ? this.config.hidden[this.config.hidden.length - 1] : this.config.numClasses;
+    const out = new Float32Array(images.count * dim);
+    const bs = 256;
+    for (let s = 0; s < images.count; s += bs) {
+      if (opts.signal?.aborted) throw new FarmerError('FARMER_E_ABORTED', 'feature extraction was cancelled');
+      const n = Math.min(bs, images.count - s);
+      const x = u8ToFloatNCHW({ ...images, data: images.data.subarray(s * per, (s + n) * per), count: n });
+      const v = tf.tidy(() => {
+        const r = this.forward(tf.tensor2d(x, [n, per]));
+        return (what === 'features' ? r.features : tf.softmax(r.logits)).dataSync();
+      });
+      out.set(v, s * dim);
+      opts.onProgress?.(s + n, images.count);
+    }
+    return featureMatrix(out, images.count, dim);
+  }
+
+  async dispose(): Promise<void> {
+    this.params.dispose();
+  }
+}
+
+export function parseClassifierConfig(input: unknown): ClassifierConfig {
+  const r = ClassifierConfigSchema.safeParse(input);
+  if (!r.success) throw new FarmerError('FARMER_E_BAD_CONFIG', `classifier config is invalid: ${formatZodIssues(r.error)}`);
+  return r.data;
+}
+
+export interface TrainClassifierOptions {
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  hidden?: number[];
+  seed?: number;
+  data?: string;
+  onProgress?: (e: { step: number; steps: number; loss: number }) => void;
+}
+
+/**
+ * Trains the built-in classifier (AdamW, cosine LR, ±2 px random shifts as
+ * augmentation) and reports its test accuracy.
+ */
+export async function trainClassifier(train: ImageDataset, test: ImageDataset, o: TrainClassifierOptions = {}): Promise<{ classifier: MlpClassifier; testAccuracy: number }> {
+  const { channels, height, width } = train.images;
+  const clf = MlpClassifier.create({ channels, height, width, hidden: o.hidden, numClasses: train.numClasses, data: o.data ?? train.name }, o.seed ?? 0);
+  const bs = o.batchSize ?? 128;
+  const stream = new BatchStream(train, { batchSize: bs, seed: `classifier:${o.seed ?? 0}` });
+  const steps = Math.ceil(((o.epochs ?? 8) * train.images.count) / bs);
+  const opt = new AdamW(clf.params.names(), clf.params.variables(), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4 });
+  const rng = new Rng(`classifier-aug:${o.seed ?? 0}`);
+  const per = channels * height * width;
+  for (let step = 0; step < steps; step++) {
+    const b = stream.next();
+    const x = shiftAugment(u8ToFloatNCHW(b.images), b.images.count, channels, height, width, rng);
+    const y = b.labels;
+    const { value, grads } = tf.variableGrads(() =>
+      tf.tidy(() => {
+        const { logits } = clf.forward(tf.tensor2d(x, [b.images.count, per]));
+        return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(y, 'int32'), train.numClasses), logits) as tf.Scalar;
+      }),
+    );
+    const gs = clf.params.variables().map((v) => grads[v.name]);
+    opt.apply(gs, cosineLr(step, steps, o.lr ?? 2e-3, Math.min(100, steps / 10), 1e-5));
+    o.onProgress?.({ step: step + 1, steps, loss: value.dataSync()[0] });
+    tf.dispose([value, ...gs]);
+    if (step % 10 === 0) await new Promise((r) => setImmediate(r));
+  }
+  opt.dispose();
+  const pred = await clf.predict(test.images);
+  let correct = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === test.labels[i]) correct++;
+  // The identity hash must cover the trained weights.
+  const trained = new MlpClassifier(clf.config, clf.params);
+  return { classifier: trained, testAccuracy: correct / pred.length };
+}
+
+/** Random integer shifts of up to ±2 px (zero-filled with the background −1), per image. */
+function shiftAugment(x: Float32Array, n: number, c: number, h: number, w: number, rng: Rng): Float32Array {
+  const out = new Float32Array(x.length).fill(-1);
+  for (let b = 0; b < n; b++) {
+    const dy = rng.int(5) - 2;
+    const dx = rng.int(5) - 2;
+    for (let ch = 0; ch < c; ch++) {
+      for (let y = 0; y < h; y++) {
+        const sy = y - dy;
+        if (sy < 0 || sy >= h) continue;
+        for (let xx = 0; xx < w; xx++) {
+          const sx = xx - dx;
+          if (sx < 0 || sx >= w) continue;
+          out[((b * c + ch) * h + y) * w + xx] = x[((b * c + ch) * h + sy) * w + sx];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Saves the classifier as a normal checkpoint (kind 'classifier'). */
+export async function saveClassifier(dir: string, clf: MlpClassifier, meta: Record<string, unknown> = {}): Promise<void> {
+  await writeCheckpoint(dir, { config: makeCheckpointConfig(CLASSIFIER_KIND, clf.config as unknown as Record<string, unknown>, { meta }), tensors: { model: clf.params.toTensorMap('classifier.') } });
+}
+
+export async function loadClassifier(dir: string): Promise<MlpClassifier> {
+  const ck = await readCheckpoint(resolveCheckpointDir(dir));
+  if (ck.config.kind !== CLASSIFIER_KIND) throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} is a '${ck.config.kind}' checkpoint, not a classifier (train one with farmer eval train-classifier)`, { file: dir });
+  const config = parseClassifierConfig(ck.config.model);
+  const store = new ParamStore(shapes(config)).loadTensorMap(ck.tensors.model, `${ck.dir}/model.safetensors`, 'classifier.');
+  return new MlpClassifier(config, store);
+}
