@@ -4,8 +4,9 @@
 import { benchCore } from './core.mjs';
 import { benchFlow } from './flow.mjs';
 import { benchTrain } from './train.mjs';
+import { benchSampling } from './sampling.mjs';
 
-const sections = { core: benchCore, flow: benchFlow, train: benchTrain };
+const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, fn] of Object.entries(sections)) {
   if (wanted.length && !wanted.includes(name)) continue;
