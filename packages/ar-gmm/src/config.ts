@@ -1,4 +1,4 @@
-import { FarmerError, formatZodIssues } from '@farmer/core';
+import { validate } from '@farmer/core';
 import { flowDims, FlowConfigSchema, type FlowConfig } from '@farmer/flow';
 import { z } from 'zod';
 
@@ -64,9 +64,7 @@ export type FarmerConfig = z.infer<typeof FarmerConfigSchema>;
 export type FarmerConfigInput = z.input<typeof FarmerConfigSchema>;
 
 export function parseFarmerConfig(input: unknown, source = 'model config'): FarmerConfig {
-  const r = FarmerConfigSchema.safeParse(input);
-  if (!r.success) throw new FarmerError('FARMER_E_BAD_CONFIG', `${source} is invalid: ${formatZodIssues(r.error)}`, { issues: r.error.issues });
-  return r.data;
+  return validate(input, source, FarmerConfigSchema, 'FARMER_E_BAD_CONFIG');
 }
 
 /** Derived sizes of a FARMER config. */

@@ -1,4 +1,4 @@
-import { FarmerError, formatZodIssues, tokenShape } from '@farmer/core';
+import { tokenShape, validate } from '@farmer/core';
 import { z } from 'zod';
 
 /**
@@ -43,9 +43,7 @@ export type FlowConfigInput = z.input<typeof FlowConfigSchema>;
 
 /** Validates a flow config; errors name each bad field. */
 export function parseFlowConfig(input: unknown, source = 'flow config'): FlowConfig {
-  const r = FlowConfigSchema.safeParse(input);
-  if (!r.success) throw new FarmerError('FARMER_E_BAD_CONFIG', `${source} is invalid: ${formatZodIssues(r.error)}`, { issues: r.error.issues });
-  return r.data;
+  return validate(input, source, FlowConfigSchema, 'FARMER_E_BAD_CONFIG');
 }
 
 /** Derived sizes: N tokens, d dims per token, heads. */

@@ -1,18 +1,7 @@
 import { FarmerError, isFarmerError, Rng } from '@farmer/core';
 import { describe, expect, it } from 'vitest';
 import { drawDecoupled, PAPER_UNGUIDED_DECOUPLED, sampleDecoupled, sampleDecoupledMany } from '../src/index.js';
-import { chiSquareBound, meanVar, replicate, softmax, type MixtureSpec } from './helpers.js';
-
-/** Runs `fn`, expecting a FarmerError; returns it for inspection. */
-function farmerError(fn: () => unknown): FarmerError {
-  try {
-    fn();
-  } catch (e) {
-    if (isFarmerError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a FarmerError');
-}
+import { chiSquareBound, meanVar, replicate, softmax, type MixtureSpec, farmerError } from './helpers.js';
 
 /** Pearson χ² of observed counts against probabilities p over n draws. */
 function chiSquare(counts: number[], p: number[], n: number): number {

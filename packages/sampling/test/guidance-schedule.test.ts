@@ -1,16 +1,7 @@
 import { FarmerError, isFarmerError } from '@farmer/core';
+import { farmerError } from './helpers.js';
 import { describe, expect, it } from 'vitest';
 import { guidanceWeight, guidanceWeights, type GuidanceSchedule } from '../src/index.js';
-
-function farmerError(fn: () => unknown): FarmerError {
-  try {
-    fn();
-  } catch (e) {
-    if (isFarmerError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a FarmerError');
-}
 
 describe('guidance schedules', () => {
   it('constant: w at every token', () => {

@@ -1,3 +1,4 @@
+import { FarmerError, isFarmerError } from '@farmer/core';
 import type { GmmBatch } from '@farmer/ar-gmm';
 
 /** A mixture given by its parameters, K components of dimension dim (component-major). */
@@ -134,4 +135,15 @@ export function meanVar(xs: ArrayLike<number>): { mean: number; variance: number
  */
 export function chiSquareBound(dof: number, z = 3.719): number {
   return dof * (1 - 2 / (9 * dof) + z * Math.sqrt(2 / (9 * dof))) ** 3;
+}
+
+/** Runs `fn`, expecting a FarmerError; returns it for inspection. */
+export function farmerError(fn: () => unknown): FarmerError {
+  try {
+    fn();
+  } catch (e) {
+    if (isFarmerError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a FarmerError');
 }

@@ -1,17 +1,7 @@
 import { FarmerError, isFarmerError, Rng } from '@farmer/core';
 import { describe, expect, it } from 'vitest';
 import { naiveCfgGaussian, sampleNaiveCfg } from '../src/index.js';
-import { meanVar, replicate, softmax, tabulate, type MixtureSpec } from './helpers.js';
-
-function farmerError(fn: () => unknown): FarmerError {
-  try {
-    fn();
-  } catch (e) {
-    if (isFarmerError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a FarmerError');
-}
+import { meanVar, replicate, softmax, tabulate, type MixtureSpec, farmerError } from './helpers.js';
 
 const logNormal = (x: number, mu: number, sigma: number): number => -0.5 * ((x - mu) / sigma) ** 2 - Math.log(sigma) - 0.5 * Math.log(2 * Math.PI);
 

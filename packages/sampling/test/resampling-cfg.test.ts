@@ -2,17 +2,7 @@ import { gmmLogDensity } from '@farmer/ar-gmm';
 import { FarmerError, isFarmerError, Rng } from '@farmer/core';
 import { describe, expect, it } from 'vitest';
 import { PAPER_RESAMPLING_CFG, resamplingCfgInformative, resamplingCfgRedundant, resolveResamplingCfgOptions, type ResamplingCfgOptions } from '../src/index.js';
-import { chiSquareBound, ksBound, ksDistance, meanVar, mixtureLogPdf1d, replicate, tabulate, type MixtureSpec } from './helpers.js';
-
-function farmerError(fn: () => unknown): FarmerError {
-  try {
-    fn();
-  } catch (e) {
-    if (isFarmerError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a FarmerError');
-}
+import { chiSquareBound, ksBound, ksDistance, meanVar, mixtureLogPdf1d, replicate, tabulate, type MixtureSpec, farmerError } from './helpers.js';
 
 // p_c: two components; p_u: broader, three components. σ_u,max ≥ σ_c,max, so
 // p_c^(w+1)/p_u^w is integrable for every w ≥ 0 and the weights stay bounded.
