@@ -41,6 +41,18 @@ export { prepareBatch, shardBatch, type PreparedBatch } from './train/batch-prep
 export { globalNorm, lossAndGrads, type LossAndGrads } from './train/loss.js';
 export { evaluateBpd, imagesBitsPerDim, type BpdResult, type EvaluateOptions } from './train/evaluate.js';
 export { checkpointDirOf, localEngine, Trainer, type GradientEngine, type TrainerOptions, type TrainEvent, type TrainSummary } from './train/trainer.js';
+export {
+  TrainLoop,
+  type LoopEngine,
+  type LoopEvent,
+  type LoopSettings,
+  type LoopState,
+  type LoopStepInfo,
+  type LoopStepResult,
+  type LoopSummary,
+  type TrainLoopOptions,
+  type TrainObjective,
+} from './train/train-loop.js';
 export { weightedMean, type AllReduce, type NamedArrays } from './train/all-reduce.js';
 export { defaultWorkerCount, shardSizes, WorkerEngine, workerEngine, type EngineContext, type WorkerEngineOptions } from './train/worker-engine.js';
 export { loadTfRunner, TfRunner, type ArStream, type Decoder, type DecodeOptions, type FarmerRunner, type StudentDecode } from './runner.js';

@@ -1,0 +1,56 @@
+import { FarmerError, formatZodIssues } from '@farmer/core';
+import { TrainConfigSchema } from '@farmer/ar-gmm';
+import { z } from 'zod';
+
+/**
+ * Distillation settings (method doc §6). The optimisation fields are the
+ * FARMER trainer's (same names and meaning, shared loop); the defaults that
+ * differ are noted.
+ */
+export const DistillConfigSchema = TrainConfigSchema.pick({
+  steps: true,
+  batchSize: true,
+  minLr: true,
+  warmupSteps: true,
+  beta1: true,
+  beta2: true,
+  eps: true,
+  gradClip: true,
+  seed: true,
+  checkpointEvery: true,
+  evalEvery: true,
+  maxNonFinite: true,
+  timeBudgetSeconds: true,
+})
+  .extend({
+    /** Peak learning rate (lower than training's: the student starts from the teacher's weights). */
+    lr: z.number().positive().default(2e-4),
+    /** AdamW weight decay; 0 by default, since decay would pull the student away from its teacher initialisation for no likelihood reason. */
+    weightDecay: z.number().nonnegative().default(0),
+    /** EMA of the student's weights; off by default (a regression target needs no smoothing to be useful). */
+    ema: z.number().min(0).max(1).nullable().default(null),
+    /** s_max: the final latent is perturbed as Z̃^n = Z^n + s·ε, s ~ U[0, s_max] (paper: 0.3). */
+    sMax: z.number().nonnegative().default(0.3),
+    /** One s per sample (default: every batch spans the range of noise levels) or one per batch (Algorithm 2 read literally). */
+    noiseScale: z.enum(['per-sample', 'per-batch']).default('per-sample'),
+    /**
+     * Student initialisation: 'teacher' copies every teacher weight (the paper); 'teacher-identity'
+     * copies them but zeroes proj_out, so the student starts as the identity map (always finite).
+     * With a trained teacher, 'teacher' can start with huge errors (the copied α' sees latents
+     * instead of data, one token off); clipping usually recovers within tens of steps.
+     */
+    init: z.enum(['teacher', 'teacher-identity']).default('teacher'),
+    /** The data the teacher encodes: uniformly dequantised pixels (as the teacher was trained; default) or clean ones. */
+    dataNoise: z.enum(['uniform', 'none']).default('uniform'),
+    /** Held-out images per evaluation (0 = the whole test split). */
+    evalImages: z.number().int().nonnegative().default(256),
+  })
+  .strict();
+export type DistillConfig = z.infer<typeof DistillConfigSchema>;
+export type DistillConfigInput = z.input<typeof DistillConfigSchema>;
+
+export function parseDistillConfig(input: unknown, source = 'distillation config'): DistillConfig {
+  const r = DistillConfigSchema.safeParse(input);
+  if (!r.success) throw new FarmerError('FARMER_E_BAD_CONFIG', `${source} is invalid: ${formatZodIssues(r.error)}`, { issues: r.error.issues });
+  return r.data;
+}

@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { FarmerError, readCheckpoint, resolveCheckpointDir, type ImageDataset } from '@farmer/core';
+import { checkpointDirOf, farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
+import type { DistillConfigInput } from './distill-config.js';
+import { Distiller, type DistillEvent, type DistillSummary } from './distiller.js';
+
+export interface DistillRunOptions {
+  /** The teacher: a FARMER checkpoint or a run directory holding `checkpoint/` (required for a new run). */
+  teacher?: string;
+  /** Distil the teacher's EMA weights when it has them (default true: those are the weights that sample). */
+  teacherEma?: boolean;
+  /** Run directory: `checkpoint/` (teacher + student, atomic) and `metrics.jsonl`. */
+  outDir: string;
+  /** Continue the run in `outDir` (teacher, student and state from its checkpoint). */
+  resume?: boolean;
+  /** Settings of a new run, or overrides (e.g. `steps`) of a resumed one. */
+  config?: DistillConfigInput | Partial<DistillConfigInput>;
+  train: ImageDataset;
+  test?: ImageDataset;
+  onEvent?: (e: DistillEvent) => void;
+  signal?: AbortSignal;
+  /** Checkpoint and stop on SIGINT/SIGTERM (for CLIs). */
+  handleSignals?: boolean;
+  meta?: Record<string, unknown>;
+  /** When the run completes, also add the student to the teacher's own checkpoint (atomically). */
+  attach?: boolean;
+}
+
+export interface DistillRunResult extends DistillSummary {
+  /** The teacher checkpoint the student was added to (with `attach`). */
+  attachedTo?: string;
+}
+
+/**
+ * `farmer distill` as a library call: starts (or resumes) a distillation
+ * run in `outDir`, runs it to the end, a time budget, an abort or a signal
+ * (always leaving a checkpoint), and frees everything it loaded.
+ */
+export async function distill(o: DistillRunOptions): Promise<DistillRunResult> {
+  const common = { train: o.train, test: o.test, onEvent: o.onEvent, signal: o.signal, handleSignals: o.handleSignals, meta: o.meta };
+  let d: Distiller;
+  let teacherDir: string | undefined;
+  // A teacher loaded here (new run) is freed here; a resumed Distiller owns its own.
+  let loaded: FarmerModel | undefined;
+  if (o.resume) {
+    d = await Distiller.resume(o.outDir, { ...common, config: o.config as Partial<DistillConfigInput> | undefined });
+    teacherDir = d.student.meta?.teacher.source;
+  } else {
+    if (existsSync(join(checkpointDirOf(o.outDir), 'config.json'))) {
+      throw new FarmerError('FARMER_E_BAD_INPUT', `${o.outDir} already holds a run; resume it, or choose another output directory`, { field: 'outDir' });
+    }
+    if (!o.teacher) throw new FarmerError('FARMER_E_BAD_INPUT', 'distill needs a teacher checkpoint', { field: 'teacher' });
+    teacherDir = resolveCheckpointDir(o.teacher);
+    const ck = await readCheckpoint(teacherDir, { parts: ['model', 'ema'] });
+    const part = o.teacherEma !== false && ck.tensors.ema ? 'ema' : 'model';
+    loaded = farmerFromCheckpoint(ck, part);
+    try {
+      d = Distiller.create({ ...common, teacher: loaded, teacherSource: { dir: teacherDir, part }, config: (o.config ?? {}) as DistillConfigInput, outDir: o.outDir });
+    } catch (e) {
+      loaded.dispose();
+      throw e;
+    }
+  }
+  try {
+    const summary = await d.run();
+    let attachedTo: string | undefined;
+    if (o.attach && summary.stoppedBy === 'done') {
+      if (!teacherDir) throw new FarmerError('FARMER_E_BAD_INPUT', 'this run does not record its teacher checkpoint; attach the student with attachStudent(dir, student)', { field: 'attach' });
+      attachedTo = (await d.attachTo(teacherDir)).dir;
+    }
+    return { ...summary, attachedTo };
+  } finally {
+    d.dispose();
+    loaded?.dispose();
+  }
+}

@@ -1,0 +1,150 @@
+import { FarmerError, readCheckpoint, resolveCheckpointDir, writeCheckpoint, type LoadedCheckpoint, type TensorMap } from '@farmer/core';
+import { FARMER_KIND, farmerFromCheckpoint, loadTfRunner, TfRunner } from '@farmer/ar-gmm';
+import { flowConfigOf, parseFlowConfig } from '@farmer/flow';
+import { flowFingerprint, parseStudentMeta, STUDENT_FORMAT, STUDENT_FORMAT_VERSION, STUDENT_PARTS, type StudentMeta } from './student-meta.js';
+import { Student } from './student.js';
+
+export interface LoadStudentOptions {
+  /** Take the student's EMA weights (`student-ema.safetensors`) when the checkpoint has them (default true). */
+  ema?: boolean;
+  /** Check that the checkpoint's teacher AF is the one the student was distilled from (default true). */
+  verifyTeacher?: boolean;
+}
+
+/** The validated `meta.student` of a checkpoint, or undefined when it has no student. */
+export function studentMetaOf(ck: Pick<LoadedCheckpoint, 'dir' | 'config' | 'parts'>): StudentMeta | undefined {
+  const raw = ck.config.meta?.student;
+  if (raw === undefined) return undefined;
+  const meta = parseStudentMeta(raw, `${ck.dir}/config.json meta.student`);
+  if (!ck.parts.includes(STUDENT_PARTS.weights)) {
+    throw new FarmerError('FARMER_E_CORRUPT', `${ck.dir}/config.json describes a student but the checkpoint has no ${STUDENT_PARTS.weights}.safetensors`, { file: ck.dir });
+  }
+  return meta;
+}
+
+/** True if two flow configs describe the same architecture (after defaults). */
+function sameFlow(a: unknown, b: unknown): boolean {
+  return JSON.stringify(parseFlowConfig(a)) === JSON.stringify(parseFlowConfig(b));
+}
+
+/**
+ * Builds the student of a loaded checkpoint (which must hold the student
+ * parts and, to verify the teacher, its teacher part). Validates
+ * `meta.student` against the checkpoint's AF config, every tensor's name
+ * and shape (errors name the file and tensor), and the teacher binding.
+ */
+export function studentFromCheckpoint(ck: LoadedCheckpoint, options: LoadStudentOptions = {}): Student {
+  const meta = studentMetaOf(ck);
+  if (!meta) {
+    throw new FarmerError('FARMER_E_NOT_FOUND', `${ck.dir} holds no distilled student; run \`farmer distill\` on it first, or decode with the flow`, { file: ck.dir });
+  }
+  const flow = flowConfigOf(ck);
+  if (!sameFlow(flow, meta.flow)) {
+    throw new FarmerError('FARMER_E_CORRUPT', `${ck.dir}/config.json: meta.student.flow differs from model.flow (the student was made for another AF)`, { file: `${ck.dir}/config.json` });
+  }
+  if (options.verifyTeacher !== false) {
+    const teacher = ck.tensors[meta.teacher.part];
+    if (!teacher) throw new FarmerError('FARMER_E_CORRUPT', `${ck.dir} has no ${meta.teacher.part}.safetensors, the student's teacher`, { file: ck.dir });
+    if (flowFingerprint(teacher) !== meta.teacher.flowFingerprint) {
+      throw new FarmerError(
+        'FARMER_E_BAD_INPUT',
+        `the student in ${ck.dir} was distilled from other AF weights than ${meta.teacher.part}.safetensors holds now (the teacher changed after distillation); run \`farmer distill\` again`,
+        { file: `${ck.dir}/${meta.teacher.part}.safetensors` },
+      );
+    }
+  }
+  const part = options.ema !== false && ck.tensors[STUDENT_PARTS.ema] ? STUDENT_PARTS.ema : STUDENT_PARTS.weights;
+  const tensors = ck.tensors[part];
+  if (!tensors) throw new FarmerError('FARMER_E_CORRUPT', `${ck.dir} has no ${part}.safetensors`, { file: ck.dir });
+  return Student.fromTensorMap(meta.flow, tensors, `${ck.dir}/${part}.safetensors`, meta);
+}
+
+/** The parts to read for a student (and its teacher check). */
+function studentParts(meta: StudentMeta, options: LoadStudentOptions): string[] {
+  const parts: string[] = [STUDENT_PARTS.weights];
+  if (options.ema !== false) parts.push(STUDENT_PARTS.ema);
+  if (options.verifyTeacher !== false) parts.push(meta.teacher.part);
+  return parts;
+}
+
+/**
+ * Loads the distilled student of a checkpoint (or of a run directory
+ * holding `checkpoint/`). Pass `student.decode` to `TfRunner` or
+ * `loadTfRunner(dir, { student })` — with the teacher weights named in
+ * `student.meta.teacher.part`; `loadRunnerWithStudent` does both. The
+ * caller disposes the student.
+ */
+export async function loadStudent(dir: string, options: LoadStudentOptions = {}): Promise<Student> {
+  const abs = resolveCheckpointDir(dir);
+  const head = await readCheckpoint(abs, { parts: [] });
+  const meta = studentMetaOf(head);
+  if (!meta) throw new FarmerError('FARMER_E_NOT_FOUND', `${dir} holds no distilled student; run \`farmer distill\` on it first, or decode with the flow`, { file: dir });
+  return studentFromCheckpoint(await readCheckpoint(abs, { parts: studentParts(meta, options) }), options);
+}
+
+/**
+ * Opens a checkpoint for inference with its student, when it has one: the
+ * runner's FARMER weights are the student's teacher (`model` or `ema`, as
+ * recorded), and its decoders are ['flow', 'student']. Without a student,
+ * the same as `loadTfRunner(dir)` (decoders ['flow']). The caller disposes
+ * `runner.model` and the student.
+ */
+export async function loadRunnerWithStudent(dir: string, options: LoadStudentOptions = {}): Promise<{ runner: TfRunner; student?: Student }> {
+  const abs = resolveCheckpointDir(dir);
+  const head = await readCheckpoint(abs, { parts: [] });
+  const meta = studentMetaOf(head);
+  if (!meta) return { runner: await loadTfRunner(abs) };
+  const ck = await readCheckpoint(abs, { parts: [...new Set([...studentParts(meta, options), meta.teacher.part])] });
+  const student = studentFromCheckpoint(ck, options);
+  try {
+    return { runner: new TfRunner(farmerFromCheckpoint(ck, meta.teacher.part), student.decode), student };
+  } catch (e) {
+    student.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Adds (or replaces) a student in the FARMER checkpoint `dir`, atomically
+ * (the whole directory is rewritten through a temp sibling and renamed).
+ * Every other part and the training state are kept, so a training run
+ * stays resumable; a later training checkpoint drops the student, which
+ * would be stale. The student's teacher must be the checkpoint's `ema` or
+ * `model` AF (matched by fingerprint); `force` attaches it to the `ema` (or
+ * `model`) weights anyway. Writes the student's current weights, without
+ * its optimizer or EMA state.
+ */
+export async function attachStudent(dir: string, student: Student, options: { force?: boolean } = {}): Promise<{ dir: string; teacherPart: 'model' | 'ema' }> {
+  const abs = resolveCheckpointDir(dir);
+  const ck = await readCheckpoint(abs);
+  if (ck.config.kind !== FARMER_KIND) throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} holds a '${ck.config.kind}' checkpoint; a student attaches to a FARMER checkpoint`, { file: dir });
+  if (!sameFlow(flowConfigOf(ck), student.config)) {
+    throw new FarmerError('FARMER_E_BAD_INPUT', `the student's AF config differs from ${dir}'s model.flow; it was distilled from another model`, { file: dir });
+  }
+  const candidates = (['ema', 'model'] as const).filter((p) => ck.tensors[p]);
+  const prints = new Map(candidates.map((p) => [p, flowFingerprint(ck.tensors[p])]));
+  const wanted = student.meta?.teacher.flowFingerprint;
+  let part = candidates.find((p) => prints.get(p) === wanted);
+  if (!part) {
+    if (!options.force) {
+      throw new FarmerError(
+        'FARMER_E_BAD_INPUT',
+        `${dir} does not hold the AF this student was distilled from (no ${candidates.join(' or ')} weights match its teacher); distil from this checkpoint, or pass force to attach anyway`,
+        { file: dir },
+      );
+    }
+    part = candidates[0];
+  }
+  const meta: StudentMeta = {
+    ...(student.meta ?? { format: STUDENT_FORMAT, version: STUDENT_FORMAT_VERSION, flow: student.config, prefix: 'student.' }),
+    teacher: { ...student.meta?.teacher, part, flowFingerprint: prints.get(part)! },
+  } as StudentMeta;
+  const tensors: Record<string, TensorMap> = {};
+  for (const [p, map] of Object.entries(ck.tensors)) if (!Object.values<string>(STUDENT_PARTS).includes(p)) tensors[p] = map;
+  tensors[STUDENT_PARTS.weights] = student.toTensorMap();
+  await writeCheckpoint(abs, {
+    config: { ...ck.config, meta: { ...ck.config.meta, student: meta } },
+    tensors: tensors as { model: TensorMap } & Record<string, TensorMap>,
+  });
+  return { dir: abs, teacherPart: part };
+}
