@@ -41,7 +41,7 @@ beforeAll(async () => {
 });
 
 describe('farmer --help', () => {
-  const commands = [[], ['demo'], ['train'], ['sample'], ['eval'], ['eval', 'bpd'], ['inspect'], ['import'], ['import', 'tarflow'], ['encode'], ['decode'], ['explore'], ['explore', 'separation'], ['export'], ['export', 'weights']];
+  const commands = [[], ['demo'], ['train'], ['sample'], ['eval'], ['eval', 'bpd'], ['inspect'], ['import'], ['import', 'tarflow'], ['encode'], ['decode'], ['explore'], ['explore', 'separation'], ['export'], ['export', 'weights'], ['distill'], ['eval', 'fid'], ['eval', 'logdet'], ['eval', 'train-classifier'], ['eval', 'report']];
   it.each(commands.map((c) => [c.join(' ') || '(root)', c]))('%s --help exits 0 with usage', (_, c) => {
     const r = farmer([...(c as string[]), '--help']);
     expect(r.code).toBe(0);
@@ -80,9 +80,17 @@ describe('train → sample → eval bpd', () => {
     expect(bpd.dequantization).toBe('uniform');
     expect(bpd.bpd).toBeGreaterThan(0);
 
+    const di = farmer(['distill', '--checkpoint', run, '--out', join(work, 'distill1'), '--steps', '4', '--batch-size', '8']);
+    expect(di.code, di.stderr).toBe(0);
+    expect(di.stdout).toMatch(/student added to .*run1/);
+    const st = farmer(['sample', '--checkpoint', run, '--labels', '4,5', '--decoder', 'student', '--out', 'student.png', '--json']);
+    expect(st.code, st.stderr).toBe(0);
+    expect(JSON.parse(st.stdout).parameters.decoder).toBe('student');
+    expect(png(join(work, 'student.png')).width).toBe(2 + 2 * 30);
+
     const ins = farmer(['inspect', run, '--json']);
     expect(ins.code).toBe(0);
-    expect(JSON.parse(ins.stdout)).toMatchObject({ kind: 'farmer', checksums: expect.stringMatching(/^ok/), training: { step: 12 } });
+    expect(JSON.parse(ins.stdout)).toMatchObject({ kind: 'farmer', checksums: expect.stringMatching(/^ok/), training: { step: 12 }, parts: expect.arrayContaining(['model', 'student']) });
   });
 
   it('resumes a run interrupted with SIGINT', async () => {

@@ -49,7 +49,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
   const out = resolve(flags.out);
   mkdirSync(out, { recursive: true });
   const files: Record<string, string> = {};
-  const { runner, dir } = await openRunner(ctx, undefined);
+  const { runner, dir, close } = await openRunner(ctx, undefined);
   const test = await loadDataset('mnist', { split: 'test' });
   try {
     const builtin = await classGrid(ctx, runner, flags, 'built-in model');
@@ -116,7 +116,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
     summary.push(`done in ${formatSeconds((Date.now() - t0) / 1000)}; backend ${ctx.backend?.name}`);
     ctx.result(summary.join('\n'), { ...json, files, seconds: (Date.now() - t0) / 1000 });
   } finally {
-    runner.model.dispose();
+    close();
   }
 }
 

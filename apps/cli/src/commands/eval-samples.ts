@@ -46,7 +46,7 @@ async function fakeImages(ctx: CliContext, runner: FarmerRunner, flags: SampleFl
 
 export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[], flags: MetricFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
   const extractor = await openExtractor(flags);
   try {
     const fake = await fakeImages(ctx, runner, flags);
@@ -64,7 +64,7 @@ export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[],
     ctx.result(lines.filter(Boolean).join('\n'), { ...r, checkpoint: dir, seed: flags.seed, data: flags.data });
   } finally {
     await extractor.dispose();
-    runner.model.dispose();
+    close();
   }
 }
 
@@ -82,7 +82,7 @@ export async function runTrainClassifier(ctx: CliContext, flags: { data: string;
 
 export async function runLogdet(ctx: CliContext, flags: SampleFlags & { data: string; flaggedOut?: string; histogram?: string }): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
   try {
     const real = await realImages(flags.data, 'test', flags.count ?? 500, runner);
     const fake = await fakeImages(ctx, runner, { ...flags, count: flags.count ?? 500 });
@@ -109,13 +109,13 @@ export async function runLogdet(ctx: CliContext, flags: SampleFlags & { data: st
       { checkpoint: dir, data: { stats: onData.stats, high: onData.high, low: onData.low }, samples: { stats: onSamples.stats, high: onSamples.high, low: onSamples.low }, files },
     );
   } finally {
-    runner.model.dispose();
+    close();
   }
 }
 
 export async function runReport(ctx: CliContext, flags: MetricFlags & { out: string }): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
   const extractor = await openExtractor(flags);
   try {
     const f = runner.config.flow;
@@ -149,7 +149,7 @@ export async function runReport(ctx: CliContext, flags: MetricFlags & { out: str
     ctx.result(`report → ${join(out, 'report.json')} and ${join(out, 'report.png')}\ntest ${bpd.bpd.toFixed(4)} bits/dim, FID ${metrics.fid?.toFixed(3)}, IS ${metrics.is?.mean.toFixed(3)}`, report);
   } finally {
     await extractor.dispose();
-    runner.model.dispose();
+    close();
   }
 }
 

@@ -19,7 +19,7 @@ export interface EvalBpdFlags {
 
 export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
   try {
     const f = runner.config.flow;
     const ds = await loadDataset(flags.data, { split: flags.split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
@@ -37,7 +37,7 @@ export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<
       { ...r, checkpoint: dir, data: flags.data, split: flags.split, conditional: !flags.unconditional },
     );
   } finally {
-    runner.model.dispose();
+    close();
   }
 }
 

@@ -114,7 +114,7 @@ export async function writeSamples(result: GenerateResult, out: string, options:
 
 export async function runSample(ctx: CliContext, flags: SampleFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
   try {
     const options = generateOptionsFromFlags(flags, runner.config.numClasses);
     const result = await generateWithProgress(ctx, runner, options);
@@ -129,7 +129,7 @@ export async function runSample(ctx: CliContext, flags: SampleFlags): Promise<vo
       { ...meta, sidecar },
     );
   } finally {
-    runner.model.dispose();
+    close();
   }
 }
 

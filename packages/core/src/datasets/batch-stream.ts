@@ -101,6 +101,9 @@ export function gatherExamples(ds: ImageDataset, indices: ArrayLike<number>): { 
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const j = indices[i];
+    if (!Number.isInteger(j) || j < 0 || j >= ds.images.count) {
+      throw new FarmerError('FARMER_E_BAD_INPUT', `index ${j} is outside the ${ds.images.count} images of ${ds.name} (${ds.split})`, { field: 'indices' });
+    }
     data.set(ds.images.data.subarray(j * per, (j + 1) * per), i * per);
     labels[i] = ds.labels[j];
   }

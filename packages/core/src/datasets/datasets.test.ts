@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { isFarmerError } from '../errors.js';
 import { encodePng } from '../png.js';
-import { BatchStream } from './batch-stream.js';
+import { BatchStream, gatherExamples } from './batch-stream.js';
 import { decodeCifarRecords } from './cifar10.js';
 import { decodeIdx } from './idx.js';
 import { loadDataset } from './load.js';
@@ -77,6 +77,11 @@ describe('BatchStream', () => {
     const j = batch.indices[2];
     expect(batch.labels[2]).toBe(ds.labels[j]);
     expect(batch.images.data.subarray(2 * 784, 3 * 784)).toEqual(ds.images.data.subarray(j * 784, (j + 1) * 784));
+  });
+
+  it('refuses indices outside the dataset', async () => {
+    const ds = await loadDataset('mnist', { split: 'test' });
+    await rejects(() => gatherExamples(ds, [0, 997]), /index 997 is outside the 997 images/, 'FARMER_E_BAD_INPUT');
   });
 
   it('rejects bad batch sizes', async () => {
