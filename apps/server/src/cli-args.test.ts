@@ -1,0 +1,61 @@
+import { isFarmerError } from '@farmer/core';
+import { describe, expect, it } from 'vitest';
+import { parseServerArgs } from './cli-args.js';
+
+describe('parseServerArgs', () => {
+  it('defaults: built-in model, 127.0.0.1:8080, info logs', () => {
+    const { help, options } = parseServerArgs([], {});
+    expect(help).toBe(false);
+    expect(options).toMatchObject({ models: undefined, port: 8080, host: '127.0.0.1', apiKey: undefined, logger: { level: 'info' } });
+  });
+
+  it('reads every flag', () => {
+    const { options } = parseServerArgs(
+      ['--models', 'ck', '--port', '0', '--host', '0.0.0.0', '--api-key', 'k3y-k3y-k3y', '--concurrency', '2', '--queue', '5', '--max-count', '8', '--batch-size', '4', '--max-body-bytes', '4096', '--max-upload-bytes', '9999', '--shutdown-timeout', '3', '--backend', 'cpu', '--log-level', 'warn'],
+      {},
+    );
+    expect(options).toEqual({
+      models: 'ck',
+      port: 0,
+      host: '0.0.0.0',
+      apiKey: 'k3y-k3y-k3y',
+      concurrency: 2,
+      queueSize: 5,
+      maxCount: 8,
+      batchSize: 4,
+      maxBodyBytes: 4096,
+      maxUploadBytes: 9999,
+      shutdownTimeoutMs: 3000,
+      backend: 'cpu',
+      logger: { level: 'warn' },
+    });
+  });
+
+  it('falls back to the environment, flags win', () => {
+    const env = { FARMER_MODELS: '/m', PORT: '9000', FARMER_API_KEY: 'from-env-key', FARMER_HOST: '::1', FARMER_LOG_LEVEL: 'debug' };
+    expect(parseServerArgs([], env).options).toMatchObject({ models: '/m', port: 9000, apiKey: 'from-env-key', host: '::1', logger: { level: 'debug' } });
+    expect(parseServerArgs(['--port', '1234', '--models', '/x'], env).options).toMatchObject({ models: '/x', port: 1234 });
+  });
+
+  it('--help', () => {
+    expect(parseServerArgs(['-h'], {}).help).toBe(true);
+  });
+
+  it.each([
+    [['--port', 'eighty'], '--port'],
+    [['--concurrency=-1'], '--concurrency'],
+    [['--queue', '1.5'], '--queue'],
+    [['--backend', 'gpu'], '--backend'],
+    [['--log-level', 'loud'], '--log-level'],
+    [['--bogus'], 'argv'],
+    [['positional'], 'argv'],
+  ])('%j is FARMER_E_BAD_INPUT naming %s', (argv, field) => {
+    let error: unknown;
+    try {
+      parseServerArgs(argv, {});
+    } catch (e) {
+      error = e;
+    }
+    expect(isFarmerError(error, 'FARMER_E_BAD_INPUT') && error.details.field).toBe(field);
+  });
+});

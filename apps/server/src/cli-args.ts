@@ -1,0 +1,103 @@
+import { parseArgs } from 'node:util';
+import { BACKEND_NAMES, FarmerError, type BackendName } from '@farmer/core';
+import { SERVER_DEFAULTS } from './options.js';
+import type { StartServerOptions } from './server.js';
+
+/** The server bin's usage text. */
+export const SERVER_USAGE = `Usage: farmer-server [options]
+
+Serves FARMER checkpoints over HTTP (API docs at /docs once running).
+
+Options (environment variable in brackets):
+  --models DIR            a directory of checkpoint directories (one model each, named
+                          after its directory), or one checkpoint [FARMER_MODELS];
+                          default: the built-in model (models/mnist-small)
+  --port N                TCP port, 0 for any free one [PORT] (default 8080)
+  --host HOST             interface to bind [FARMER_HOST] (default 127.0.0.1)
+  --api-key KEY           require "Authorization: Bearer KEY" on generate and
+                          likelihood [FARMER_API_KEY]
+  --concurrency N         jobs running at once (default ${SERVER_DEFAULTS.concurrency})
+  --queue N               jobs waiting at most; more get 429 (default ${SERVER_DEFAULTS.queueSize})
+  --max-count N           largest count per generate request (default ${SERVER_DEFAULTS.maxCount})
+  --batch-size N          images per generation pass (default ${SERVER_DEFAULTS.batchSize})
+  --max-body-bytes N      largest JSON body (default ${SERVER_DEFAULTS.maxBodyBytes})
+  --max-upload-bytes N    largest PNG upload for likelihood (default ${SERVER_DEFAULTS.maxUploadBytes})
+  --shutdown-timeout S    seconds to let in-flight jobs finish on SIGTERM (default ${SERVER_DEFAULTS.shutdownTimeoutMs / 1000})
+  --backend NAME          auto, ${BACKEND_NAMES.join(', ')} [FARMER_BACKEND] (default auto)
+  --log-level LEVEL       fatal, error, warn, info, debug, trace [FARMER_LOG_LEVEL] (default info)
+  -h, --help              show this text
+`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The parsed command line: options for startServer, or a request for help. */
+export interface ServerCliArgs {
+  help: boolean;
+  options: StartServerOptions & { logger: { level: string } };
+}
+
+function bad(flag: string, message: string): never {
+  throw new FarmerError('FARMER_E_BAD_INPUT', `${flag} ${message} (see --help)`, { field: flag });
+}
+
+function int(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim())) bad(flag, `must be a non-negative integer, got '${value}'`);
+  return Number(value);
+}
+
+/**
+ * Parses the server bin's flags, falling back to the environment for the
+ * bracketed ones in {@link SERVER_USAGE}. Unknown flags and malformed values
+ * are FARMER_E_BAD_INPUT naming the flag. Range checks happen in startServer.
+ */
+export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerCliArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        models: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'api-key': { type: 'string' },
+        concurrency: { type: 'string' },
+        queue: { type: 'string' },
+        'max-count': { type: 'string' },
+        'batch-size': { type: 'string' },
+        'max-body-bytes': { type: 'string' },
+        'max-upload-bytes': { type: 'string' },
+        'shutdown-timeout': { type: 'string' },
+        backend: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new FarmerError('FARMER_E_BAD_INPUT', `${(e as Error).message} (see --help)`, { field: 'argv' });
+  }
+  const str = (k: string): string | undefined => values[k] as string | undefined;
+  const backend = str('backend') ?? env.FARMER_BACKEND;
+  if (backend !== undefined && backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(backend)) bad('--backend', `must be auto or one of ${BACKEND_NAMES.join(', ')}, got '${backend}'`);
+  const level = str('log-level') ?? env.FARMER_LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) bad('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+  const shutdown = int('--shutdown-timeout', str('shutdown-timeout'));
+  const options: ServerCliArgs['options'] = {
+    models: str('models') ?? (env.FARMER_MODELS || undefined),
+    port: int('--port', str('port') ?? env.PORT) ?? 8080,
+    host: str('host') ?? (env.FARMER_HOST || '127.0.0.1'),
+    apiKey: str('api-key') ?? (env.FARMER_API_KEY || undefined),
+    concurrency: int('--concurrency', str('concurrency')),
+    queueSize: int('--queue', str('queue')),
+    maxCount: int('--max-count', str('max-count')),
+    batchSize: int('--batch-size', str('batch-size')),
+    maxBodyBytes: int('--max-body-bytes', str('max-body-bytes')),
+    maxUploadBytes: int('--max-upload-bytes', str('max-upload-bytes')),
+    shutdownTimeoutMs: shutdown === undefined ? undefined : shutdown * 1000,
+    backend: backend as BackendName | 'auto' | undefined,
+    logger: { level },
+  };
+  return { help: values.help === true, options };
+}

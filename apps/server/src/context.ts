@@ -1,0 +1,21 @@
+import type { JobQueue } from './job-queue.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ModelRegistry } from './model-registry.js';
+import type { ResolvedServerOptions } from './options.js';
+
+/** What routes share: passed to each route module explicitly, and exposed as `app.farmer`. */
+export interface ServerContext {
+  readonly options: ResolvedServerOptions;
+  readonly registry: ModelRegistry;
+  readonly queue: JobQueue;
+  readonly metrics: ServerMetrics;
+  /** Set when graceful shutdown begins: new requests get 503, answers close their connection. */
+  readonly state: { closing: boolean };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The server's models, job queue, metrics and options. */
+    farmer: ServerContext;
+  }
+}

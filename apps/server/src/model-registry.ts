@@ -1,0 +1,182 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { loadTfRunner, type FarmerRunner } from '@farmer/ar-gmm';
+import { builtinModelDir, FarmerError, isFarmerError, type FarmerErrorCode } from '@farmer/core';
+import { disposeRunner } from './runner-capabilities.js';
+
+/**
+ * Opens one checkpoint directory as a runner. The registry's only seam to a
+ * runtime: the default is tfjs ({@link defaultOpenRunner}); an ONNX runner or
+ * a flow-plus-student runner plugs in here. A runner may also offer
+ * `nll` (for likelihoods) and `dispose()` (see runner-capabilities.ts).
+ */
+export type OpenRunner = (dir: string) => Promise<FarmerRunner>;
+
+/** The default opener: the tfjs runner over the checkpoint's EMA weights when it has them. */
+export const defaultOpenRunner: OpenRunner = (dir) => loadTfRunner(dir);
+
+/** A model to serve: its URL name and its checkpoint directory. */
+export interface ModelSource {
+  name: string;
+  dir: string;
+}
+
+export type ModelStatus = 'loading' | 'ready' | 'failed';
+
+/** One model in the registry. `runner` is set once ready; `error` once failed. */
+export interface ModelEntry {
+  readonly name: string;
+  readonly dir: string;
+  status: ModelStatus;
+  runner?: FarmerRunner;
+  error?: { code: FarmerErrorCode; message: string };
+  loadSeconds?: number;
+}
+
+/** What loading found: the models that serve, and those that failed with why. */
+export interface LoadReport {
+  ready: string[];
+  failed: { name: string; dir: string; code: FarmerErrorCode; message: string }[];
+}
+
+/** Model names are URL path segments. */
+export const MODEL_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+const NAME_RE = new RegExp(MODEL_NAME_PATTERN);
+
+function isCheckpointDir(dir: string): boolean {
+  return existsSync(join(dir, 'config.json')) || existsSync(join(dir, 'checkpoint', 'config.json'));
+}
+
+/**
+ * The models to serve from what the user gave:
+ * - nothing: the built-in model (`builtinModelDir()`, named after its folder);
+ * - a checkpoint (or a training run holding `checkpoint/`): that one model;
+ * - a directory: each non-hidden subdirectory, named after it (whether it
+ *   really holds a valid checkpoint is found out, and reported, at load);
+ * - a list of `{ name, dir }`.
+ * Throws FARMER_E_NOT_FOUND / FARMER_E_BAD_INPUT (field `models`) when there is nothing to serve.
+ */
+export function discoverModels(spec: string | readonly ModelSource[] | undefined): ModelSource[] {
+  let sources: ModelSource[];
+  if (spec === undefined) {
+    const dir = builtinModelDir();
+    sources = [{ name: basename(dir), dir }];
+  } else if (typeof spec !== 'string') {
+    sources = spec.map((s) => ({ name: s.name, dir: resolve(s.dir) }));
+  } else {
+    const root = resolve(spec);
+    if (!existsSync(root)) throw new FarmerError('FARMER_E_NOT_FOUND', `models directory ${spec} does not exist (--models / FARMER_MODELS)`, { field: 'models', file: spec });
+    if (!statSync(root).isDirectory()) throw new FarmerError('FARMER_E_BAD_INPUT', `--models ${spec} is a file; give a checkpoint directory or a directory of them`, { field: 'models', file: spec });
+    if (isCheckpointDir(root)) {
+      // A checkpoint called `checkpoint/` is named after its training run.
+      const name = basename(root) === 'checkpoint' ? basename(dirname(root)) : basename(root);
+      sources = [{ name, dir: root }];
+    } else {
+      sources = readdirSync(root, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+        .map((e) => ({ name: e.name, dir: join(root, e.name) }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      if (!sources.length) throw new FarmerError('FARMER_E_NOT_FOUND', `models directory ${spec} holds no checkpoint directories`, { field: 'models', file: spec });
+    }
+  }
+  const seen = new Set<string>();
+  for (const s of sources) {
+    if (!NAME_RE.test(s.name)) throw new FarmerError('FARMER_E_BAD_INPUT', `model name '${s.name}' (from ${s.dir}) must match ${MODEL_NAME_PATTERN}; rename the directory`, { field: 'models' });
+    if (seen.has(s.name)) throw new FarmerError('FARMER_E_BAD_INPUT', `two models are named '${s.name}'; model names must be unique`, { field: 'models' });
+    seen.add(s.name);
+  }
+  return sources;
+}
+
+/** Minimal logger the registry reports through (fastify's pino fits). */
+export interface RegistryLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * The served models, by name. Loads each source through `openRunner`, one
+ * after the other; a model that fails is kept as `failed` with its error
+ * (visible in GET /v1/models and the load report) and the rest still serve.
+ */
+export class ModelRegistry {
+  private readonly models = new Map<string, ModelEntry>();
+  private loading?: Promise<LoadReport>;
+  private finished = false;
+
+  constructor(
+    sources: readonly ModelSource[],
+    private readonly openRunner: OpenRunner = defaultOpenRunner,
+    private readonly log?: RegistryLog,
+  ) {
+    for (const s of sources) this.models.set(s.name, { name: s.name, dir: s.dir, status: 'loading' });
+  }
+
+  /** Loads every model (once; later calls return the same report). Never rejects. */
+  load(prepare?: () => Promise<unknown>): Promise<LoadReport> {
+    this.loading ??= this.loadAll(prepare);
+    return this.loading;
+  }
+
+  private async loadAll(prepare?: () => Promise<unknown>): Promise<LoadReport> {
+    let setupError: unknown;
+    try {
+      await prepare?.();
+    } catch (e) {
+      setupError = e;
+    }
+    for (const entry of this.models.values()) {
+      const t0 = performance.now();
+      try {
+        if (setupError) throw setupError;
+        entry.runner = await this.openRunner(entry.dir);
+        entry.status = 'ready';
+        entry.loadSeconds = (performance.now() - t0) / 1000;
+        this.log?.info({ model: entry.name, dir: entry.dir, seconds: entry.loadSeconds, runtime: entry.runner.runtime }, 'model loaded');
+      } catch (e) {
+        entry.status = 'failed';
+        entry.error = isFarmerError(e) ? { code: e.code, message: e.message } : { code: 'FARMER_E_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+        this.log?.warn({ model: entry.name, dir: entry.dir, code: entry.error.code, err: entry.error.message }, 'model failed to load; the others still serve');
+      }
+    }
+    this.finished = true;
+    return this.report();
+  }
+
+  /** True once every model finished loading (successfully or not). */
+  get loaded(): boolean {
+    return this.finished;
+  }
+
+  /** True once loading finished with at least one model ready. */
+  get ready(): boolean {
+    return this.finished && this.entries().some((e) => e.status === 'ready');
+  }
+
+  get(name: string): ModelEntry | undefined {
+    return this.models.get(name);
+  }
+
+  entries(): ModelEntry[] {
+    return [...this.models.values()];
+  }
+
+  report(): LoadReport {
+    const all = this.entries();
+    return {
+      ready: all.filter((e) => e.status === 'ready').map((e) => e.name),
+      failed: all.filter((e) => e.status === 'failed').map((e) => ({ name: e.name, dir: e.dir, code: e.error!.code, message: e.error!.message })),
+    };
+  }
+
+  /** Frees every runner (after loading settles, so none is left half-open). */
+  async dispose(): Promise<void> {
+    if (this.loading) await this.loading;
+    for (const e of this.models.values()) {
+      if (e.runner) disposeRunner(e.runner);
+      e.runner = undefined;
+      if (e.status === 'ready') e.status = 'failed';
+      e.error ??= { code: 'FARMER_E_ABORTED', message: 'the server closed' };
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import type { FarmerRunner } from '@farmer/ar-gmm';
+import { HttpError } from '../errors.js';
+import type { ModelEntry, ModelRegistry } from '../model-registry.js';
+
+/** The ready model called `name`, or the 404/503 that says why not. */
+export function requireModel(registry: ModelRegistry, name: string): ModelEntry & { runner: FarmerRunner } {
+  const entry = registry.get(name);
+  if (!entry) {
+    const names = registry.entries().map((e) => e.name);
+    throw new HttpError('FARMER_E_NOT_FOUND', `no model named '${name}'; this server has: ${names.join(', ') || '(none)'} (GET /v1/models)`, { field: 'name' });
+  }
+  if (entry.status === 'loading') {
+    throw new HttpError('FARMER_E_UNAVAILABLE', `model '${name}' is still loading; retry shortly`, { field: 'name', headers: { 'retry-after': '2' } });
+  }
+  if (entry.status === 'failed' || !entry.runner) {
+    const why = entry.error ? `${entry.error.code}: ${entry.error.message.split(entry.dir).join(entry.name)}` : 'unknown reason';
+    throw new HttpError('FARMER_E_UNAVAILABLE', `model '${name}' failed to load (${why}); the server's operator has to fix its checkpoint`, { field: 'name' });
+  }
+  return entry as ModelEntry & { runner: FarmerRunner };
+}

@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import { encodePng } from '@farmer/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../src/index.js';
+import { http, removeTmp, tmp, trainTinyCheckpoint } from './helpers.js';
+
+let server: RunningServer;
+let goodPng: Buffer;
+const MAX_UPLOAD = 4096;
+
+beforeAll(async () => {
+  const models = tmp();
+  await trainTinyCheckpoint(join(models, 'tiny'));
+  server = await startServer({ models, port: 0, logger: false, backend: 'wasm', maxUploadBytes: MAX_UPLOAD, maxBodyBytes: 2048 });
+  goodPng = Buffer.from(encodePng({ data: new Uint8Array(28 * 28).fill(30), count: 1, height: 28, width: 28, channels: 1 }));
+});
+
+afterAll(async () => {
+  await server?.close();
+  removeTmp();
+});
+
+interface BadRequest {
+  name: string;
+  method?: string;
+  path?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  status: number;
+  code: string;
+  field: string | null;
+  /** A fragment the message must contain (limits must be stated). */
+  says?: string;
+}
+
+const GEN = '/v1/models/tiny/generate';
+const LIK = '/v1/models/tiny/likelihood';
+const json = { 'content-type': 'application/json' };
+const pngType = { 'content-type': 'image/png' };
+const bigPng = () => Buffer.from(encodePng({ data: new Uint8Array(64 * 64).map((_, i) => (i * 7919) % 251), count: 1, height: 64, width: 64, channels: 1 }));
+
+const TABLE: BadRequest[] = [
+  // Malformed bodies.
+  { name: 'malformed JSON', body: '{"count": ', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body' },
+  { name: 'empty JSON body', body: '', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body' },
+  { name: 'JSON array instead of object', body: [1, 2], status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body' },
+  { name: 'prototype poisoning', body: '{"__proto__": {"count": 3}}', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body' },
+  { name: 'wrong content type', body: 'count=1', headers: { 'content-type': 'text/plain' }, status: 415, code: 'FARMER_E_MEDIA_TYPE', field: 'content-type' },
+  { name: 'body over --max-body-bytes', body: { count: 1, imageSeeds: Array(600).fill('xxxx') }, status: 413, code: 'FARMER_E_TOO_LARGE', field: 'body', says: '2048 bytes' },
+  // Routes and models.
+  { name: 'unknown model', path: '/v1/models/nope/generate', body: {}, status: 404, code: 'FARMER_E_NOT_FOUND', field: 'name', says: 'tiny' },
+  { name: 'model name with bad characters', path: '/v1/models/..%2Fetc/generate', body: {}, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'name' },
+  { name: 'unknown route', method: 'GET', path: '/v2/models', status: 404, code: 'FARMER_E_NOT_FOUND', field: 'url' },
+  { name: 'wrong method', method: 'GET', path: GEN, status: 404, code: 'FARMER_E_NOT_FOUND', field: 'url' },
+  { name: 'unknown model (GET one)', method: 'GET', path: '/v1/models/nope', status: 404, code: 'FARMER_E_NOT_FOUND', field: 'name' },
+  // Wrong types and ranges.
+  { name: 'count as a string', body: { count: '2' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'count' },
+  { name: 'count 0', body: { count: 0 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'count' },
+  { name: 'count over --max-count', body: { count: 17 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'count', says: '--max-count' },
+  { name: 'count fractional', body: { count: 1.5 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'count' },
+  { name: 'label out of range', body: { count: 2, labels: [3, 10] }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'labels[1]', says: '[0, 9]' },
+  { name: 'label below -1', body: { labels: -2 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'labels' },
+  { name: 'label of the wrong type', body: { count: 2, labels: [1, 'a'] }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'labels[1]' },
+  { name: 'labels not one per image', body: { count: 3, labels: [1, 2] }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'labels' },
+  { name: 'temperature 0', body: { informative: { temperature: 0 } }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'informative.temperature' },
+  { name: 'temperature negative', body: { redundant: { temperature: -1 } }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'redundant.temperature' },
+  { name: 'temperature overflowing to Infinity', body: '{"informative": {"temperature": 1e400}}', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'informative.temperature' },
+  { name: 'scale as a string', body: { informative: { scale: 'big' } }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'informative.scale' },
+  { name: 'cfg.w negative', body: { labels: 1, cfg: { w: -1 } }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'cfg.w' },
+  { name: 'cfg.poolC too large', body: { labels: 1, cfg: { poolC: 5000 } }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'cfg.poolC' },
+  { name: 'cfg.schedule unknown', body: { labels: 1, cfg: { schedule: 'cosine' } }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'cfg.schedule', says: 'constant, linear' },
+  { name: 'unknown sampler', body: { sampler: 'ddim' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'sampler' },
+  { name: 'guided sampler without labels', body: { sampler: 'resampling-cfg' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'sampler' },
+  { name: 'decoder the model lacks', body: { decoder: 'student' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'decoder' },
+  { name: 'unknown field (typo)', body: { temprature: 1 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'temprature' },
+  { name: 'unknown nested field', body: { cfg: { ww: 1 } }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'cfg.ww' },
+  { name: 'seed negative', body: { seed: -1 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'seed' },
+  { name: 'seed fractional', body: { seed: 0.5 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'seed' },
+  { name: 'imageSeeds with a control character', body: { imageSeeds: ['4\n2'], format: 'png' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'imageSeeds[0]' },
+  { name: 'imageSeeds not one per image', body: { count: 2, imageSeeds: ['a'] }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'imageSeeds' },
+  { name: 'format png with count 2', body: { count: 2, format: 'png' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'format' },
+  { name: 'unknown format', body: { format: 'gif' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'format' },
+  // Likelihood uploads.
+  { name: 'non-PNG upload', path: LIK, body: Buffer.from('GIF89a not a png at all, sorry'), headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image', says: 'not a PNG' },
+  { name: 'empty upload', path: LIK, body: Buffer.alloc(0), headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image' },
+  { name: 'truncated PNG', path: LIK, body: () => goodPng.subarray(0, 40), headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image' },
+  { name: 'PNG of the wrong size', path: LIK, body: bigPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image', says: '28×28' },
+  { name: 'upload over --max-upload-bytes', path: LIK, body: Buffer.alloc(MAX_UPLOAD + 1), headers: pngType, status: 413, code: 'FARMER_E_TOO_LARGE', field: 'image', says: '--max-upload-bytes' },
+  { name: 'base64 upload over the limit', path: LIK, body: { image: Buffer.alloc(MAX_UPLOAD + 10).toString('base64') }, status: 413, code: 'FARMER_E_TOO_LARGE', field: 'image' },
+  { name: 'base64 non-PNG', path: LIK, body: { image: 'aGVsbG8gd29ybGQsIHRoaXMgaXMgbm90IGEgcG5n' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image' },
+  { name: 'JSON upload without image', path: LIK, body: { label: 1 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image' },
+  { name: 'likelihood label out of range', path: LIK, body: () => ({ image: goodPng.toString('base64'), label: 10 }), status: 400, code: 'FARMER_E_BAD_INPUT', field: 'label' },
+  { name: 'likelihood query label not a number', path: `${LIK}?label=three`, body: () => goodPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'label' },
+  { name: 'likelihood unknown query parameter', path: `${LIK}?labels=3`, body: () => goodPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'labels' },
+  { name: 'likelihood image/jpeg', path: LIK, body: Buffer.from([0xff, 0xd8, 0xff]), headers: { 'content-type': 'image/jpeg' }, status: 415, code: 'FARMER_E_MEDIA_TYPE', field: 'content-type', says: 'image/png' },
+];
+
+describe('bad requests get a 4xx JSON error naming the field', () => {
+  it(`the table has at least 25 cases (${TABLE.length})`, () => {
+    expect(TABLE.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(TABLE)('$name → $status $code ($field)', async (t) => {
+    const body = typeof t.body === 'function' ? (t.body as () => unknown)() : t.body;
+    const r = await http(t.method ?? 'POST', `${server.url}${t.path ?? GEN}`, { body, headers: t.headers });
+    const j = r.json();
+    expect({ status: r.status, code: j.error?.code, field: j.error?.field }).toEqual({ status: t.status, code: t.code, field: t.field });
+    expect(Object.keys(j)).toEqual(['error']);
+    expect(typeof j.error.message).toBe('string');
+    expect(j.error.message.length).toBeGreaterThan(5);
+    if (t.says) expect(j.error.message).toContain(t.says);
+    if (process.env.SHOW_MESSAGES) console.log(`${t.name}: ${r.status} ${JSON.stringify(j.error)}`);
+  });
+
+  it('extreme but valid sampler settings give images or a 422, never a 5xx', async () => {
+    const extremes = [
+      { informative: { temperature: 0.01, scale: 0.01 }, redundant: { temperature: 10, scale: 10 } },
+      { labels: 3, sampler: 'naive-cfg', naive: { w: 20, temperature: 0.01, scale: 10 } },
+      { labels: 3, cfg: { w: 20, sharpen: 10, evaluation: { pi: 0.01, sigma: 0.01 }, proposal: { pi: 10, sigma: 10 }, sc: 1, su: 0, poolC: 1, poolU: 0 } },
+      { labels: -1, sampler: 'decoupled', informative: { temperature: 10, scale: 10 } },
+    ];
+    for (const body of extremes) {
+      const r = await http('POST', `${server.url}${GEN}`, { body: { ...body, seed: 1 } });
+      expect([200, 422], JSON.stringify(body)).toContain(r.status);
+      if (r.status === 422) expect(r.json().error.code).toBe('FARMER_E_NON_FINITE');
+    }
+  });
+
+  it('the server is still healthy and no request hit a 5xx', async () => {
+    expect((await http('GET', `${server.url}/healthz`)).status).toBe(200);
+    const metrics = (await http('GET', `${server.url}/metrics`)).body.toString();
+    expect(metrics).not.toMatch(/status_code="5\d\d"/);
+  });
+});

@@ -1,0 +1,183 @@
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTfRunner, type FarmerRunner, type TfRunner } from '@farmer/ar-gmm';
+import { isFarmerError, tf as tfCore } from '@farmer/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, discoverModels, startServer } from '../src/index.js';
+import { http, removeTmp, tmp, trainTinyCheckpoint } from './helpers.js';
+
+let good: string;
+
+beforeAll(async () => {
+  good = await trainTinyCheckpoint(join(tmp(), 'good'));
+});
+
+afterAll(removeTmp);
+
+/** A models directory: `good` copied under each name, then broken as asked. */
+function modelsDir(names: string[], breakIt: Record<string, (dir: string) => void> = {}): string {
+  const root = tmp('farmer-models-');
+  for (const n of names) cpSync(good, join(root, n), { recursive: true });
+  for (const [n, f] of Object.entries(breakIt)) {
+    mkdirSync(join(root, n), { recursive: true });
+    f(join(root, n));
+  }
+  return root;
+}
+
+describe('model registry', () => {
+  it('serves every valid checkpoint of a directory and reports the invalid ones, which the rest survive', async () => {
+    const root = modelsDir(['alpha', 'beta'], {
+      'bad-weights': (d) => {
+        cpSync(good, d, { recursive: true });
+        const f = join(d, 'model.safetensors');
+        writeFileSync(f, readFileSync(f).subarray(0, 100));
+      },
+      'bad-config': (d) => {
+        cpSync(good, d, { recursive: true });
+        writeFileSync(join(d, 'config.json'), '{ not json');
+      },
+      empty: () => undefined,
+    });
+    const server = await startServer({ models: root, port: 0, logger: false, processMetrics: false });
+    try {
+      expect(server.models!.ready).toEqual(['alpha', 'beta']);
+      expect(Object.fromEntries(server.models!.failed.map((f) => [f.name, f.code]))).toEqual({ 'bad-config': 'FARMER_E_CORRUPT', 'bad-weights': 'FARMER_E_CORRUPT', empty: 'FARMER_E_NOT_FOUND' });
+      const list = (await http('GET', `${server.url}/v1/models`)).json().models;
+      expect(list.map((m: { name: string; status: string }) => `${m.name}:${m.status}`)).toEqual(['alpha:ready', 'bad-config:failed', 'bad-weights:failed', 'beta:ready', 'empty:failed']);
+      const bad = list.find((m: { name: string }) => m.name === 'bad-weights');
+      expect(bad.error.message).toMatch(/bad-weights\/model\.safetensors is 100 bytes/);
+      expect(bad.error.message).not.toContain(root);
+      const ready = (await http('GET', `${server.url}/readyz`)).json();
+      expect(ready).toMatchObject({ status: 'ready', models: { ready: 2, failed: 3, loading: 0 } });
+      const r = await http('POST', `${server.url}/v1/models/beta/generate`, { body: { labels: 1, seed: 1, format: 'png' } });
+      expect(r.status).toBe(200);
+      const broken = await http('POST', `${server.url}/v1/models/bad-weights/generate`, { body: {} });
+      expect(broken.status).toBe(503);
+      expect(broken.json().error).toMatchObject({ code: 'FARMER_E_UNAVAILABLE', field: 'name' });
+      expect(broken.json().error.message).toMatch(/failed to load \(FARMER_E_CORRUPT/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a single checkpoint (or training run) directory serves as one model named after it', () => {
+    expect(discoverModels(good)).toEqual([{ name: 'good', dir: good }]);
+    const run = tmp('farmer-run-');
+    cpSync(good, join(run, 'checkpoint'), { recursive: true });
+    const name = run.split('/').pop()!;
+    expect(discoverModels(run)).toEqual([{ name, dir: run }]);
+    expect(discoverModels(join(run, 'checkpoint'))).toEqual([{ name, dir: join(run, 'checkpoint') }]);
+  });
+
+  it('with no --models the built-in model is served (found through FARMER_MODELS_DIR here)', async () => {
+    const root = modelsDir(['mnist-small']);
+    const saved = process.env.FARMER_MODELS_DIR;
+    process.env.FARMER_MODELS_DIR = root;
+    try {
+      expect(discoverModels(undefined)).toEqual([{ name: 'mnist-small', dir: join(root, 'mnist-small') }]);
+      const app = await buildApp({ processMetrics: false });
+      expect((await app.farmer.registry.load()).ready).toEqual(['mnist-small']);
+      await app.close();
+    } finally {
+      if (saved === undefined) delete process.env.FARMER_MODELS_DIR;
+      else process.env.FARMER_MODELS_DIR = saved;
+    }
+  });
+
+  it('a missing or empty models directory is a startup error naming it', async () => {
+    await expect(buildApp({ models: '/nonexistent/models' })).rejects.toSatisfy((e) => isFarmerError(e, 'FARMER_E_NOT_FOUND') && /\/nonexistent\/models does not exist/.test(e.message));
+    await expect(buildApp({ models: tmp() })).rejects.toSatisfy((e) => isFarmerError(e, 'FARMER_E_NOT_FOUND') && /holds no checkpoint/.test(e.message));
+  });
+
+  it('startServer fails, listing why, when no model at all can be loaded', async () => {
+    const root = modelsDir([], { a: () => undefined, b: (d) => writeFileSync(join(d, 'config.json'), '[]') });
+    await expect(startServer({ models: root, port: 0, logger: false, processMetrics: false })).rejects.toSatisfy(
+      (e) => isFarmerError(e) && /no model could be loaded:\n {2}- a: .*\n {2}- b: /.test(e.message),
+    );
+  });
+
+  it('invalid server options are FARMER_E_BAD_CONFIG naming the option and flag', async () => {
+    await expect(buildApp({ models: good, concurrency: 0 })).rejects.toSatisfy((e) => isFarmerError(e, 'FARMER_E_BAD_CONFIG') && /concurrency \(--concurrency\) must be an integer >= 1/.test(e.message));
+    await expect(buildApp({ models: good, apiKey: 'short' })).rejects.toSatisfy((e) => isFarmerError(e, 'FARMER_E_BAD_CONFIG') && /at least 8 characters/.test(e.message));
+  });
+});
+
+describe('the openRunner seam', () => {
+  it('serves any FarmerRunner; likelihood goes through its nll when it has one, else is a 501', async () => {
+    const tf = await loadTfRunner(good);
+    // Runners that are not TfRunners: one delegating generation and the NLL, one generation only.
+    const delegate = (withNll: boolean): FarmerRunner & { nll?: unknown } => ({
+      config: tf.config,
+      runtime: withNll ? 'test-nll' : 'test-plain',
+      decoders: tf.decoders,
+      openArStream: (labels) => tf.openArStream(labels),
+      decode: (z, batch, options) => tf.decode(z, batch, options),
+      ...(withNll ? { nll: async (images: Float32Array, batch: number, labels: ArrayLike<number> | null) => tfNll(tf, images, batch, labels) } : {}),
+    });
+    const root = modelsDir(['plain', 'scoring']);
+    const openRunner = async (dir: string) => delegate(dir.endsWith('scoring'));
+    const server = await startServer({ models: root, openRunner, port: 0, logger: false, processMetrics: false });
+    try {
+      const list = (await http('GET', `${server.url}/v1/models`)).json().models;
+      expect(list.map((m: { runtime: string; likelihood: boolean }) => [m.runtime, m.likelihood])).toEqual([
+        ['test-plain', false],
+        ['test-nll', true],
+      ]);
+      const img = await http('POST', `${server.url}/v1/models/plain/generate`, { body: { labels: 4, seed: 3, format: 'png' } });
+      expect(img.status).toBe(200);
+      const viaNll = await http('POST', `${server.url}/v1/models/scoring/likelihood?label=4`, { body: img.body, headers: { 'content-type': 'image/png' } });
+      expect(viaNll.status).toBe(200);
+      // The same image and seed scored by the plain tfjs path.
+      const ref = await startServer({ models: good, port: 0, logger: false, processMetrics: false });
+      const direct = await http('POST', `${ref.url}/v1/models/good/likelihood?label=4`, { body: img.body, headers: { 'content-type': 'image/png' } });
+      await ref.close();
+      expect(viaNll.json().bitsPerDim).toBeCloseTo(direct.json().bitsPerDim, 5);
+      const unsupported = await http('POST', `${server.url}/v1/models/plain/likelihood`, { body: img.body, headers: { 'content-type': 'image/png' } });
+      expect(unsupported.status).toBe(501);
+      expect(unsupported.json().error).toMatchObject({ code: 'FARMER_E_UNSUPPORTED', field: 'name' });
+    } finally {
+      await server.close();
+      tf.model.dispose();
+    }
+  });
+});
+
+/** The joint NLL per dim of NCHW images through a TfRunner's model (what an ONNX runner's nll returns). */
+async function tfNll(runner: TfRunner, images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<{ nllPerDim: Float64Array }> {
+  const { flow } = runner.config;
+  const nll = tfCore.tidy(() => runner.model.nllImages(tfCore.tensor4d(images, [batch, flow.inChannels, flow.imageSize, flow.imageSize]), labels).nllPerDim.dataSync());
+  return { nllPerDim: Float64Array.from(nll) };
+}
+
+describe('/readyz', () => {
+  it('is 503 while models load (generate too, with Retry-After), 200 once they are loaded', async () => {
+    let open!: () => void;
+    const opened = new Promise<void>((r) => (open = r));
+    // The openRunner seam: a slow runtime, here tfjs after a gate.
+    const openRunner = async (dir: string): Promise<FarmerRunner> => {
+      await opened;
+      return loadTfRunner(dir);
+    };
+    const server = await startServer({ models: good, openRunner, port: 0, logger: false, processMetrics: false, waitForModels: false });
+    try {
+      const before = await http('GET', `${server.url}/readyz`);
+      expect(before.status).toBe(503);
+      expect(before.json()).toMatchObject({ status: 'loading', models: { loading: 1, ready: 0 } });
+      expect((await http('GET', `${server.url}/healthz`)).status).toBe(200);
+      const early = await http('POST', `${server.url}/v1/models/good/generate`, { body: {} });
+      expect(early.status).toBe(503);
+      expect(early.headers['retry-after']).toBe('2');
+      expect(early.json().error).toMatchObject({ code: 'FARMER_E_UNAVAILABLE', field: 'name' });
+      expect((await http('GET', `${server.url}/v1/models`)).json().models).toEqual([{ name: 'good', status: 'loading' }]);
+      open();
+      await server.app.farmer.registry.load();
+      const after = await http('GET', `${server.url}/readyz`);
+      expect(after.status).toBe(200);
+      expect(after.json()).toMatchObject({ status: 'ready', models: { ready: 1, loading: 0, failed: 0 } });
+      expect((await http('POST', `${server.url}/v1/models/good/generate`, { body: { seed: 1 } })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
