@@ -4,6 +4,7 @@ import { CliContext, type GlobalOptions } from './context.js';
 import { describeError, EXIT_OK, EXIT_USAGE } from './errors.js';
 import { demoCommand } from './commands/demo.js';
 import { distillCommand } from './commands/distill.js';
+import { serveCommand } from './commands/serve.js';
 import { evalCommand } from './commands/eval.js';
 import { exploreCommand } from './commands/explore.js';
 import { exportCommand } from './commands/export.js';
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const ctx = () => new CliContext(program.opts<GlobalOptions>());
-  for (const cmd of [demoCommand, trainCommand, sampleCommand, evalCommand, inspectCommand, importCommand, encodeCommand, decodeCommand, exploreCommand, exportCommand, distillCommand]) {
+  for (const cmd of [demoCommand, trainCommand, sampleCommand, evalCommand, inspectCommand, importCommand, encodeCommand, decodeCommand, exploreCommand, exportCommand, distillCommand, serveCommand]) {
     program.addCommand(cmd(ctx));
   }
   // Subcommands share the error handling of the root.

@@ -41,7 +41,7 @@ beforeAll(async () => {
 });
 
 describe('farmer --help', () => {
-  const commands = [[], ['demo'], ['train'], ['sample'], ['eval'], ['eval', 'bpd'], ['inspect'], ['import'], ['import', 'tarflow'], ['encode'], ['decode'], ['explore'], ['explore', 'separation'], ['export'], ['export', 'weights'], ['distill'], ['eval', 'fid'], ['eval', 'logdet'], ['eval', 'train-classifier'], ['eval', 'report']];
+  const commands = [[], ['demo'], ['train'], ['sample'], ['eval'], ['eval', 'bpd'], ['inspect'], ['import'], ['import', 'tarflow'], ['encode'], ['decode'], ['explore'], ['explore', 'separation'], ['export'], ['export', 'weights'], ['distill'], ['serve'], ['eval', 'fid'], ['eval', 'logdet'], ['eval', 'train-classifier'], ['eval', 'report']];
   it.each(commands.map((c) => [c.join(' ') || '(root)', c]))('%s --help exits 0 with usage', (_, c) => {
     const r = farmer([...(c as string[]), '--help']);
     expect(r.code).toBe(0);

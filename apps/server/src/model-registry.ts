@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadTfRunner, type FarmerRunner } from '@farmer/ar-gmm';
+import type { FarmerRunner } from '@farmer/ar-gmm';
+import { loadRunnerWithStudent } from '@farmer/distill';
 import { builtinModelDir, FarmerError, isFarmerError, type FarmerErrorCode } from '@farmer/core';
 import { disposeRunner } from './runner-capabilities.js';
 
@@ -12,8 +13,11 @@ import { disposeRunner } from './runner-capabilities.js';
  */
 export type OpenRunner = (dir: string) => Promise<FarmerRunner>;
 
-/** The default opener: the tfjs runner over the checkpoint's EMA weights when it has them. */
-export const defaultOpenRunner: OpenRunner = (dir) => loadTfRunner(dir);
+/**
+ * The default opener: the tfjs runner over the checkpoint's EMA weights when
+ * it has them, with its distilled student (decoder 'student') when present.
+ */
+export const defaultOpenRunner: OpenRunner = async (dir) => (await loadRunnerWithStudent(dir)).runner;
 
 /** A model to serve: its URL name and its checkpoint directory. */
 export interface ModelSource {

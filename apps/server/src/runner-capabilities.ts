@@ -40,8 +40,7 @@ export function likelihoodOf(runner: FarmerRunner): BitsPerDim | undefined {
   return undefined;
 }
 
-/** Frees a runner's weights: its `dispose()` when it has one, the model's tensors for a TfRunner. */
+/** Frees a runner's weights through its `dispose()` (TfRunner and the ORT runner have one). */
 export function disposeRunner(runner: FarmerRunner): void {
   if ('dispose' in runner && typeof runner.dispose === 'function') runner.dispose();
-  else if (runner instanceof TfRunner) runner.model.dispose();
 }

@@ -53,8 +53,15 @@ export class TfRunner implements FarmerRunner {
   constructor(
     readonly model: FarmerModel,
     private readonly student?: StudentDecode,
+    private readonly onDispose?: () => void,
   ) {
     this.decoders = student ? ['flow', 'student'] : ['flow'];
+  }
+
+  /** Frees the model's weights (and whatever `onDispose` owns, e.g. the student). */
+  dispose(): void {
+    this.model.dispose();
+    this.onDispose?.();
   }
 
   get config(): FarmerConfig {

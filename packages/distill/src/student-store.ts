@@ -97,7 +97,7 @@ export async function loadRunnerWithStudent(dir: string, options: LoadStudentOpt
   const ck = await readCheckpoint(abs, { parts: [...new Set([...studentParts(meta, options), meta.teacher.part])] });
   const student = studentFromCheckpoint(ck, options);
   try {
-    return { runner: new TfRunner(farmerFromCheckpoint(ck, meta.teacher.part), student.decode), student };
+    return { runner: new TfRunner(farmerFromCheckpoint(ck, meta.teacher.part), student.decode, () => student.dispose()), student };
   } catch (e) {
     student.dispose();
     throw e;
