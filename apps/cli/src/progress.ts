@@ -23,12 +23,17 @@ export class ProgressBar {
     this.total = total;
   }
 
-  update(value: number, info = ''): void {
+  private first?: number;
+
+  /** `etaSeconds`: the caller's own estimate (e.g. a resumed run's), else one from this bar's rate. */
+  update(value: number, info = '', etaSeconds?: number): void {
     this.value = value;
     if (this.silent) return;
+    this.first ??= value;
     const pct = this.total > 0 ? Math.min(1, value / this.total) : 0;
     const elapsed = (Date.now() - this.start) / 1000;
-    const eta = pct > 0 ? (elapsed / pct) * (1 - pct) : NaN;
+    const done = value - this.first;
+    const eta = etaSeconds ?? (done > 0 ? (elapsed / done) * (this.total - value) : NaN);
     const width = 24;
     const bar = '█'.repeat(Math.round(pct * width)).padEnd(width, '░');
     const line = `${this.label} ${bar} ${value}/${this.total}${this.unit ? ` ${this.unit}` : ''} ${(pct * 100).toFixed(0)}% ${info} ETA ${formatSeconds(eta)}`;

@@ -125,7 +125,7 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
     if (e.type === 'step') {
       lastStep = e;
       bar.setTotal(e.totalSteps);
-      bar.update(e.step, `loss ${e.loss.toFixed(3)} bpd ${e.bpd.toFixed(3)} ${e.imagesPerSec.toFixed(1)} img/s`);
+      bar.update(e.step, `loss ${e.loss.toFixed(3)} bpd ${e.bpd.toFixed(3)} ${e.imagesPerSec.toFixed(1)} img/s`, e.etaSeconds);
     } else if (e.type === 'eval') ctx.note(`\nstep ${e.step}: test ${e.bpd.toFixed(4)} ± ${e.stderr.toFixed(4)} bits/dim (${e.images} images, uniform dequantisation, ${e.weights} weights)`);
     else if (e.type === 'skip') ctx.note(`\nstep ${e.step}: skipped a non-finite step (${e.reason}; ${e.inARow} in a row)`);
   };
