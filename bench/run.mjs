@@ -5,8 +5,10 @@ import { benchCore } from './core.mjs';
 import { benchFlow } from './flow.mjs';
 import { benchTrain } from './train.mjs';
 import { benchSampling } from './sampling.mjs';
+import { benchDistill } from './distill.mjs';
+import { benchServer } from './server.mjs';
 
-const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling };
+const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, server: benchServer };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, fn] of Object.entries(sections)) {
   if (wanted.length && !wanted.includes(name)) continue;
