@@ -7,8 +7,9 @@ import { benchTrain } from './train.mjs';
 import { benchSampling } from './sampling.mjs';
 import { benchDistill } from './distill.mjs';
 import { benchServer } from './server.mjs';
+import { benchOnnx } from './onnx.mjs';
 
-const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, server: benchServer };
+const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, server: benchServer, onnx: benchOnnx };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, fn] of Object.entries(sections)) {
   if (wanted.length && !wanted.includes(name)) continue;

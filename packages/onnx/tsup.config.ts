@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
 import { packageBuildConfig } from '../../tsup.shared.mjs';
 
-export default defineConfig(packageBuildConfig());
+// Two entries: `@farmer/onnx` (export, manifest, likelihood interface; no native code)
+// and `@farmer/onnx/runtime`, the only one that loads onnxruntime-node.
+export default defineConfig(packageBuildConfig({ entry: { index: 'src/index.ts', runtime: 'src/runtime/index.ts' } }));

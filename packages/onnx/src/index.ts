@@ -1,2 +1,31 @@
-/** @farmer/onnx: filled in by its own issue. */
-export {};
+/**
+ * @farmer/onnx: ONNX export of a FARMER checkpoint (graphs built with
+ * onnx-proto at IR 8 / opset 17), the export folder's manifest and its
+ * validation, and the runtime-independent likelihood interface. The
+ * onnxruntime-node runner lives in the `@farmer/onnx/runtime` entry point,
+ * so importing this one never loads a native binding.
+ */
+export { exportFarmerOnnx, exportOnnx, type ExportFarmerOnnxOptions, type ExportOnnxOptions, type ExportProgress, type ExportResult, type StudentWeights } from './export.js';
+export {
+  GraphEntrySchema,
+  KV_CACHE_LAYOUT,
+  manifestGraphs,
+  MAX_SUPPORTED_OPSET,
+  ONNX_EXPORT_FORMAT,
+  ONNX_EXPORT_VERSION,
+  OnnxManifestSchema,
+  type GraphEntry,
+  type OnnxManifest,
+} from './manifest.js';
+export { ONNX_IR_VERSION, ONNX_OPSET, type Dim, type IoSpec, type OnnxDtype } from './graph-builder.js';
+export { exportMatchesCheckpoint, readOnnxExport, type OnnxExport, type ReadOnnxExportOptions } from './read-export.js';
+export {
+  evaluateBpdWith,
+  likelihoodBitsPerDim,
+  nllFromRawOutputs,
+  tfLikelihood,
+  type FarmerLikelihood,
+  type HostNll,
+  type RawLikelihoodOutputs,
+} from './likelihood.js';
+export { classRows } from './class-rows.js';

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, encodePng, gatherExamples, imageGrid, loadDataset, writeFileAtomic, type U8Images } from '@farmer/core';
 import { evaluateBpd, type FarmerRunner } from '@farmer/ar-gmm';
-import { loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
+import { classifierAgreement, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, intFlag, intListFlag } from '../flags.js';
@@ -153,6 +153,25 @@ export async function runReport(ctx: CliContext, flags: MetricFlags & { out: str
   }
 }
 
+export async function runAgreement(ctx: CliContext, flags: SampleFlags & { classifier: string }): Promise<void> {
+  await ctx.initBackend();
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const clf = await loadClassifier(flags.classifier);
+  try {
+    if (runner.config.numClasses === 0) throw new UsageError('agreement needs a class-conditional model');
+    const options = generateOptionsFromFlags({ ...flags, perClass: flags.perClass ?? (flags.labels ? undefined : 10) }, runner.config.numClasses);
+    const r = await generateWithProgress(ctx, runner, options, 'generate');
+    const a = await classifierAgreement(clf, r.images, r.labels);
+    ctx.result(
+      `classifier agreement ${(a.agreement * 100).toFixed(1)}% on ${r.images.count} samples (${r.parameters.sampler}); per class: ${a.perClass.map((p, c) => `${c}: ${(p * 100).toFixed(0)}%`).join(', ')}`,
+      { agreement: a.agreement, perClass: a.perClass, samples: r.images.count, sampler: r.parameters.sampler, parameters: r.parameters, checkpoint: dir, classifier: flags.classifier },
+    );
+  } finally {
+    await clf.dispose();
+    close();
+  }
+}
+
 function metricCommand(name: string, description: string, metrics: SampleMetric[], ctx: () => CliContext, withOut = false): Command {
   const cmd = new Command(name)
     .description(description)
@@ -185,6 +204,13 @@ export function addSampleMetricCommands(ev: Command, ctx: () => CliContext): voi
   ev.addCommand(metricCommand('is', 'Inception-style score of generated images (needs a classifier with probabilities)', ['is'], ctx));
   ev.addCommand(metricCommand('pr', 'k-NN precision and recall (k = 3)', ['pr'], ctx));
   ev.addCommand(metricCommand('report', 'one JSON and a PNG page: bits/dim, all metrics, a sample grid and the logdet histogram', ['fid', 'kid', 'is', 'pr'], ctx, true));
+  const ag = new Command('agreement')
+    .description('share of class-conditional samples that the classifier labels as the requested class')
+    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .requiredOption('--classifier <dir>', 'built-in classifier (farmer eval train-classifier)')
+    .option('--per-class <n>', 'samples per class (default 10)', intFlag('--per-class', 1))
+    .option('--labels <list>', 'explicit labels instead', intListFlag('--labels'));
+  ev.addCommand(addSamplerFlags(ag).action(async (flags: SampleFlags & { classifier: string }) => runAgreement(ctx(), flags)));
   const ld = new Command('logdet')
     .description('per-sample AF logdet distribution on data and on samples; flags outliers')
     .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')

@@ -229,3 +229,19 @@ export async function loadClassifier(dir: string): Promise<MlpClassifier> {
   const store = new ParamStore(shapes(config)).loadTensorMap(ck.tensors.model, `${ck.dir}/model.safetensors`, 'classifier.');
   return new MlpClassifier(config, store);
 }
+
+/** Fraction of images the classifier labels as their intended class, overall and per class. */
+export async function classifierAgreement(clf: MlpClassifier, images: U8Images, labels: ArrayLike<number>): Promise<{ agreement: number; perClass: number[]; predictions: Int32Array }> {
+  const pred = await clf.predict(images);
+  const hits = new Array(clf.config.numClasses).fill(0);
+  const totals = new Array(clf.config.numClasses).fill(0);
+  let ok = 0;
+  for (let i = 0; i < pred.length; i++) {
+    totals[labels[i]]++;
+    if (pred[i] === labels[i]) {
+      ok++;
+      hits[labels[i]]++;
+    }
+  }
+  return { agreement: ok / pred.length, perClass: hits.map((h, c) => (totals[c] ? h / totals[c] : NaN)), predictions: pred };
+}

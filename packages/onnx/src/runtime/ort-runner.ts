@@ -1,0 +1,310 @@
+import { farmerDims, toArOrderHost, type ArStream, type DecodeOptions, type Decoder, type FarmerConfig, type FarmerDims, type FarmerRunner } from '@farmer/ar-gmm';
+import { FarmerError } from '@farmer/core';
+import { isFlipBlock, permutedIndex } from '@farmer/flow';
+import * as ort from 'onnxruntime-node';
+import { classRows } from '../class-rows.js';
+import { kvNames } from '../io-names.js';
+import { nllFromRawOutputs, type FarmerLikelihood, type HostNll } from '../likelihood.js';
+import type { GraphEntry, OnnxManifest } from '../manifest.js';
+import { readOnnxExport, type OnnxExport } from '../read-export.js';
+import { candidateProviders, parseExecutionProvider, type ExecutionProviderInfo, type ExecutionProviderName, type ExecutionProviderRequest } from './execution-provider.js';
+import { OrtArStream } from './ort-ar-stream.js';
+import { disposeTensors, OrtGraph, type SessionSettings } from './ort-graph.js';
+
+/** What a runner is opened for: sampling (AR streams, decoders) and/or likelihood (AF forward, AR teacher-forced). */
+export type RunnerPurpose = 'sample' | 'likelihood';
+
+export interface OrtRunnerOptions extends SessionSettings {
+  /** 'auto' (default; env FARMER_ORT_PROVIDER): CUDA when onnxruntime-node has its provider, else CPU. */
+  executionProvider?: ExecutionProviderRequest;
+  /** Graphs to open (default both); the others' files are still checksummed. */
+  purposes?: RunnerPurpose[];
+  /** Verify every file's SHA-256 (default true). */
+  verify?: boolean;
+  /**
+   * How the AF reverse runs: 'block' (default when the export has them):
+   * one call per block (the step in an ONNX Loop), progress reported per
+   * block; 'step': one call per token with explicit KV caches, progress per
+   * token and cancellation between tokens.
+   */
+  flowReverse?: 'block' | 'step';
+}
+
+/** The sessions of a runner. */
+interface Graphs {
+  flowForward?: OrtGraph;
+  flowReverseSteps?: OrtGraph[];
+  flowReverseBlocks?: OrtGraph[];
+  arForward?: OrtGraph;
+  arPrefill?: OrtGraph;
+  arStep?: OrtGraph;
+  arHeadRedundant?: OrtGraph;
+  student?: OrtGraph;
+}
+
+/**
+ * A FARMER model on onnxruntime-node, from an export folder: a
+ * `FarmerRunner` (so `generate` from @farmer/sampling runs unchanged) and a
+ * `FarmerLikelihood` (so bits/dim do). Sessions are created once at load,
+ * reused by every call, and released by `dispose()`. The samplers'
+ * randomness and the GMM math stay in TypeScript; the graphs return raw
+ * head outputs.
+ */
+export class OrtRunner implements FarmerRunner, FarmerLikelihood {
+  readonly runtime = 'onnxruntime';
+  readonly config: FarmerConfig;
+  readonly dims: FarmerDims;
+  readonly decoders: Decoder[];
+  private disposed = false;
+
+  private constructor(
+    readonly source: OnnxExport,
+    private readonly graphs: Graphs,
+    /** The execution provider in use, and those skipped with the reason. */
+    readonly executionProvider: ExecutionProviderInfo,
+  ) {
+    this.config = source.config;
+    this.dims = farmerDims(this.config);
+    this.decoders = graphs.flowReverseSteps || graphs.flowReverseBlocks ? (graphs.student ? ['flow', 'student'] : ['flow']) : [];
+  }
+
+  get manifest(): OnnxManifest {
+    return this.source.manifest;
+  }
+
+  /**
+   * Validates an export folder (manifest, every file's checksum) and opens
+   * its sessions. Errors name the file at fault (see readOnnxExport); a
+   * graph that onnxruntime rejects is FARMER_E_CORRUPT. With 'auto', a CUDA
+   * provider that fails to start falls back to the CPU, and
+   * `executionProvider.skipped` says why.
+   */
+  static async load(dir: string, options: OrtRunnerOptions = {}): Promise<OrtRunner> {
+    const requested = parseExecutionProvider(options.executionProvider ?? process.env.FARMER_ORT_PROVIDER);
+    const { order, skipped } = candidateProviders(requested);
+    const source = await readOnnxExport(dir, { verify: options.verify });
+    const purposes = new Set(options.purposes ?? ['sample', 'likelihood']);
+    const g = source.manifest.graphs;
+    const graphs: Graphs = {};
+    const opened: OrtGraph[] = [];
+    let provider: ExecutionProviderName | undefined;
+    const open = async (entry: GraphEntry): Promise<OrtGraph> => {
+      let graph: OrtGraph | undefined;
+      if (provider) graph = await OrtGraph.open(source.dir, entry, provider, options);
+      else {
+        // The first graph settles the provider: a CUDA failure is retried on the CPU.
+        for (const p of order) {
+          try {
+            graph = await OrtGraph.open(source.dir, entry, p, options);
+            provider = p;
+            break;
+          } catch (e) {
+            if (p === order[order.length - 1]) throw e;
+            skipped.push({ name: p, reason: e instanceof Error ? e.message : String(e) });
+          }
+        }
+      }
+      opened.push(graph!);
+      return graph!;
+    };
+    try {
+      if (purposes.has('sample')) {
+        graphs.arPrefill = await open(g.arPrefill);
+        graphs.arStep = await open(g.arStep);
+        if (g.arHeadRedundant) graphs.arHeadRedundant = await open(g.arHeadRedundant);
+        if (g.flowReverseBlocks && options.flowReverse !== 'step') {
+          graphs.flowReverseBlocks = [];
+          for (const e of g.flowReverseBlocks) graphs.flowReverseBlocks.push(await open(e));
+        } else {
+          graphs.flowReverseSteps = [];
+          for (const e of g.flowReverseSteps) graphs.flowReverseSteps.push(await open(e));
+        }
+        if (g.student) graphs.student = await open(g.student);
+      }
+      if (purposes.has('likelihood')) {
+        graphs.flowForward = await open(g.flowForward);
+        graphs.arForward = await open(g.arForward);
+      }
+    } catch (e) {
+      await Promise.all(opened.map((s) => s.release()));
+      throw e;
+    }
+    return new OrtRunner(source, graphs, { name: provider ?? order[order.length - 1], requested, skipped });
+  }
+
+  private need<K extends keyof Graphs>(key: K, purpose: RunnerPurpose): NonNullable<Graphs[K]> {
+    if (this.disposed) throw new FarmerError('FARMER_E_BAD_INPUT', 'this ONNX runner was disposed');
+    const g = this.graphs[key];
+    if (!g) throw new FarmerError('FARMER_E_BAD_INPUT', `this ONNX runner was opened without '${purpose}' (pass purposes: ['${purpose}'] to OrtRunner.load)`, { field: 'purposes' });
+    return g as NonNullable<Graphs[K]>;
+  }
+
+  /** labels [B]: a class or -1 (null label). */
+  openArStream(labels: ArrayLike<number>): ArStream {
+    return new OrtArStream(this.config, this.need('arPrefill', 'sample'), this.need('arStep', 'sample'), this.graphs.arHeadRedundant, labels, labels.length);
+  }
+
+  /** Final latents z [B, N, d] (AF order) → patch tokens [B, N, d], by the AF reverse (KV-cached steps) or the student. */
+  async decode(z: Float32Array, batch: number, options: DecodeOptions = {}): Promise<Float32Array> {
+    const { numTokens: N, tokenDim: d } = this.dims;
+    if (z.length !== batch * N * d) throw new FarmerError('FARMER_E_SHAPE', `decode: z has ${z.length} values, expected B·N·d = ${batch}·${N}·${d}`);
+    if ((options.decoder ?? 'flow') === 'student') {
+      if (!this.graphs.student) throw new FarmerError('FARMER_E_BAD_INPUT', 'this export has no distilled student; run `farmer distill` and export again, or use the flow decoder', { field: 'decoder' });
+      const input = new ort.Tensor('float32', z, [batch, N, d]);
+      const out = await this.need('student', 'sample').run({ z: input });
+      const x = Float32Array.from(out.x.data as Float32Array);
+      disposeTensors([input, out.x]);
+      assertFiniteTokens(x, batch, N, d, 0);
+      return x;
+    }
+    const n = this.config.flow.numBlocks;
+    let h = z;
+    if (this.graphs.flowReverseBlocks) {
+      for (let t = n - 1; t >= 0; t--) h = await this.reverseWholeBlock(this.graphs.flowReverseBlocks[t], t, h, batch, options, n - 1 - t);
+    } else {
+      const steps = this.need('flowReverseSteps', 'sample');
+      for (let t = n - 1; t >= 0; t--) h = await this.reverseBlock(steps[t], t, h, batch, options, n - 1 - t);
+    }
+    return h === z ? z.slice() : h;
+  }
+
+  /** Inverts block t in one call of its Loop graph. */
+  private async reverseWholeBlock(graph: OrtGraph, t: number, z: Float32Array, batch: number, options: DecodeOptions, blocksDone: number): Promise<Float32Array> {
+    const { numTokens: N, tokenDim: d } = this.dims;
+    if (options.signal?.aborted) throw new FarmerError('FARMER_E_ABORTED', 'flow reverse was cancelled');
+    const input = new ort.Tensor('float32', z, [batch, N, d]);
+    const out = await graph.run({ z: input });
+    const x = out.x.data as Float32Array;
+    disposeTensors([input]);
+    assertFiniteTokens(x, batch, N, d, t);
+    options.onProgress?.({ block: t, token: N - 1, tokens: N - 1, blocksDone, blocks: this.config.flow.numBlocks });
+    return x;
+  }
+
+  /**
+   * Inverts block t on the host loop: x_0 = z_0, then for i = 0..N−2 one run
+   * of the block's step graph turns (x_i, z_{i+1}) into x_{i+1}, feeding
+   * each run's caches and output to the next (method doc §2).
+   */
+  private async reverseBlock(step: OrtGraph, t: number, z: Float32Array, batch: number, options: DecodeOptions, blocksDone: number): Promise<Float32Array> {
+    const { numTokens: N, tokenDim: d } = this.dims;
+    const c = this.config.flow;
+    const heads = c.width / c.headDim;
+    const out = new Float32Array(z.length);
+    // Original index of the token at working position i.
+    const orig = (i: number) => (isFlipBlock(t) ? N - 1 - i : i);
+    const token = (src: Float32Array, j: number) => {
+      const v = new Float32Array(batch * d);
+      for (let b = 0; b < batch; b++) v.set(src.subarray((b * N + j) * d, (b * N + j + 1) * d), b * d);
+      return v;
+    };
+    const put = (v: Float32Array, j: number) => {
+      for (let b = 0; b < batch; b++) out.set(v.subarray(b * d, (b + 1) * d), (b * N + j) * d);
+    };
+    put(token(z, orig(0)), orig(0));
+    let x: ort.Tensor = new ort.Tensor('float32', token(z, orig(0)), [batch, d]);
+    let past: Record<string, ort.Tensor> = {};
+    for (let l = 0; l < c.layersPerBlock; l++) {
+      const n = kvNames(l);
+      past[n.pastK] = new ort.Tensor('float32', new Float32Array(0), [batch, heads, 0, c.headDim]);
+      past[n.pastV] = new ort.Tensor('float32', new Float32Array(0), [batch, heads, 0, c.headDim]);
+    }
+    try {
+      for (let i = 0; i < N - 1; i++) {
+        if (options.signal?.aborted) throw new FarmerError('FARMER_E_ABORTED', 'flow reverse was cancelled');
+        const zNext = new ort.Tensor('float32', token(z, orig(i + 1)), [batch, d]);
+        const r = await step.run({ ...past, x, z_next: zNext });
+        disposeTensors([x, zNext, ...Object.values(past)]);
+        x = r.x_next;
+        put(x.data as Float32Array, orig(i + 1));
+        past = {};
+        for (let l = 0; l < c.layersPerBlock; l++) {
+          const n = kvNames(l);
+          past[n.pastK] = r[n.presentK];
+          past[n.pastV] = r[n.presentV];
+        }
+        options.onProgress?.({ block: t, token: i + 1, tokens: N - 1, blocksDone, blocks: c.numBlocks });
+      }
+    } finally {
+      disposeTensors([x, ...Object.values(past)]);
+    }
+    assertFiniteTokens(out, batch, N, d, t);
+    return out;
+  }
+
+  /** AF forward: images float32 NCHW [B, C, H, W] → z [B, N, d] (AF order) and logdets [B, n]. */
+  async forward(images: Float32Array, batch: number): Promise<{ z: Float32Array; logdets: Float32Array }> {
+    const f = this.config.flow;
+    const size = batch * f.inChannels * f.imageSize * f.imageSize;
+    if (images.length !== size) throw new FarmerError('FARMER_E_SHAPE', `images have ${images.length} values, expected B·C·H·W = ${batch}·${f.inChannels}·${f.imageSize}·${f.imageSize}`);
+    const input = new ort.Tensor('float32', images, [batch, f.inChannels, f.imageSize, f.imageSize]);
+    const out = await this.need('flowForward', 'likelihood').run({ images: input });
+    const r = { z: out.z.data as Float32Array, logdets: out.logdets.data as Float32Array };
+    disposeTensors([input]);
+    return r;
+  }
+
+  /**
+   * AR teacher-forced pass: zI [B, N, d_I] (AR order) → raw heads:
+   * informative [B, N, K_I(1+2d_I)] and redundant [B, K_R(1+2d_R)] (d_R > 0).
+   */
+  async arHeads(zI: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<{ informative: Float32Array; redundant?: Float32Array }> {
+    const { numTokens: N, dI } = this.dims;
+    if (zI.length !== batch * N * dI) throw new FarmerError('FARMER_E_SHAPE', `AR input has ${zI.length} values, expected B·N·d_I = ${batch}·${N}·${dI}`);
+    const feeds = {
+      z_informative: new ort.Tensor('float32', zI, [batch, N, dI]),
+      class_row: new ort.Tensor('int64', classRows(labels, batch, this.config.numClasses), [batch]),
+    };
+    const out = await this.need('arForward', 'likelihood').run(feeds);
+    disposeTensors(Object.values(feeds));
+    return { informative: out.head_informative.data as Float32Array, redundant: out.head_redundant?.data as Float32Array | undefined };
+  }
+
+  /** The joint NLL (method doc §4) of images float32 NCHW [B, C, H, W] in [-1, 1]: AF forward + AR on ORT, GMM math on the host. */
+  async nll(images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<HostNll> {
+    const { numTokens: N, tokenDim: d, dI } = this.dims;
+    const { z, logdets } = await this.forward(images, batch);
+    const zAr = toArOrderHost(this.config, z, batch, N, d);
+    const zI = new Float32Array(batch * N * dI);
+    for (let r = 0; r < batch * N; r++) zI.set(zAr.subarray(r * d, r * d + dI), r * dI);
+    const heads = await this.arHeads(zI, batch, labels);
+    return nllFromRawOutputs(this.config, batch, { z, logdets, headInformative: heads.informative, headRedundant: heads.redundant });
+  }
+
+  /** Releases every session; the runner is unusable afterwards. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const all = [this.graphs.flowForward, ...(this.graphs.flowReverseSteps ?? []), ...(this.graphs.flowReverseBlocks ?? []), this.graphs.arForward, this.graphs.arPrefill, this.graphs.arStep, this.graphs.arHeadRedundant, this.graphs.student];
+    await Promise.all(all.map((g) => g?.release()));
+  }
+}
+
+/** Opens an ONNX export folder on onnxruntime-node (see OrtRunner.load). */
+export function loadOrtRunner(dir: string, options: OrtRunnerOptions = {}): Promise<OrtRunner> {
+  return OrtRunner.load(dir, options);
+}
+
+/**
+ * Throws FARMER_E_NON_FINITE (as the tfjs flow does) if tokens [B, N, d]
+ * hold NaN/Inf, naming block t and the first offending token in the block's
+ * sequential order, where the reverse first went wrong.
+ */
+function assertFiniteTokens(x: Float32Array, batch: number, n: number, d: number, t: number): void {
+  let first = { sample: -1, token: n, pos: n };
+  for (let s = 0; s < batch; s++) {
+    for (let j = 0; j < n; j++) {
+      let bad = false;
+      for (let k = 0; k < d && !bad; k++) bad = !Number.isFinite(x[(s * n + j) * d + k]);
+      const pos = permutedIndex(t, j, n);
+      if (bad && pos < first.pos) first = { sample: s, token: j, pos };
+    }
+  }
+  if (first.sample < 0) return;
+  throw new FarmerError(
+    'FARMER_E_NON_FINITE',
+    `flow reverse produced a non-finite value in block ${t} at token ${first.token} (sample ${first.sample}); ` +
+      `if exp(α) overflows, set alphaClamp in the flow config or lower the guidance`,
+    { block: t, token: first.token, sample: first.sample },
+  );
+}
