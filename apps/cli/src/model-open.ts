@@ -1,17 +1,30 @@
 import { builtinModelDir, resolveCheckpointDir } from '@farmer/core';
-import { loadTfRunner, TfRunner } from '@farmer/ar-gmm';
-import { defaultOpenRunner } from '@farmer/server';
+import { loadTfRunner, TfRunner, type FarmerRunner } from '@farmer/ar-gmm';
+import { openRunnerFor, type RuntimeChoice } from '@farmer/server';
 import type { CliContext } from './context.js';
 
 /**
  * Opens a checkpoint (or the built-in model when none is given) for
- * inference the way the server does (EMA weights, the distilled student when
- * present); `ema: false` takes the raw weights. `close()` frees everything.
+ * inference exactly as the server does: on tfjs with the EMA weights and the
+ * distilled student when present, or on onnxruntime from its export.
+ * `ema: false` takes the raw weights (tfjs). `close()` frees everything.
  */
-export async function openRunner(ctx: CliContext, checkpoint: string | undefined, options: { ema?: boolean } = {}): Promise<{ runner: TfRunner; dir: string; builtin: boolean; close: () => void }> {
+export async function openRunner(
+  ctx: CliContext,
+  checkpoint: string | undefined,
+  options: { ema?: boolean; runtime?: RuntimeChoice } = {},
+): Promise<{ runner: FarmerRunner; dir: string; builtin: boolean; close: () => void }> {
   const dir = checkpoint ? resolveCheckpointDir(checkpoint) : builtinModelDir();
   if (!checkpoint) ctx.note(`using the built-in model ${dir}`);
-  const runner = options.ema === false ? await loadTfRunner(dir, { ema: false }) : await defaultOpenRunner(dir);
-  if (!(runner instanceof TfRunner)) throw new Error('internal: expected a tfjs runner');
-  return { runner, dir, builtin: !checkpoint, close: () => runner.dispose() };
+  const runner = options.ema === false ? await loadTfRunner(dir, { ema: false }) : await openRunnerFor(dir, options.runtime ?? 'tfjs');
+  if (runner.runtime !== 'tfjs') ctx.note(`runtime ${runner.runtime}`);
+  const close = () => void (runner as { dispose?: () => unknown }).dispose?.();
+  return { runner, dir, builtin: !checkpoint, close };
+}
+
+/** A tfjs runner, for commands that need the model itself (logdet, separation). */
+export async function openTfRunner(ctx: CliContext, checkpoint: string | undefined, options: { ema?: boolean } = {}): Promise<{ runner: TfRunner; dir: string; close: () => void }> {
+  const r = await openRunner(ctx, checkpoint, { ...options, runtime: 'tfjs' });
+  if (!(r.runner instanceof TfRunner)) throw new Error('internal: expected a tfjs runner');
+  return { runner: r.runner, dir: r.dir, close: r.close };
 }

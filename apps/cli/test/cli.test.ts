@@ -41,7 +41,7 @@ beforeAll(async () => {
 });
 
 describe('farmer --help', () => {
-  const commands = [[], ['demo'], ['train'], ['sample'], ['eval'], ['eval', 'bpd'], ['inspect'], ['import'], ['import', 'tarflow'], ['encode'], ['decode'], ['explore'], ['explore', 'separation'], ['export'], ['export', 'weights'], ['distill'], ['serve'], ['eval', 'fid'], ['eval', 'logdet'], ['eval', 'train-classifier'], ['eval', 'report']];
+  const commands = [[], ['demo'], ['train'], ['sample'], ['eval'], ['eval', 'bpd'], ['inspect'], ['import'], ['import', 'tarflow'], ['encode'], ['decode'], ['explore'], ['explore', 'separation'], ['export'], ['export', 'weights'], ['export', 'onnx'], ['eval', 'agreement'], ['distill'], ['serve'], ['eval', 'fid'], ['eval', 'logdet'], ['eval', 'train-classifier'], ['eval', 'report']];
   it.each(commands.map((c) => [c.join(' ') || '(root)', c]))('%s --help exits 0 with usage', (_, c) => {
     const r = farmer([...(c as string[]), '--help']);
     expect(r.code).toBe(0);
@@ -87,6 +87,16 @@ describe('train → sample → eval bpd', () => {
     expect(st.code, st.stderr).toBe(0);
     expect(JSON.parse(st.stdout).parameters.decoder).toBe('student');
     expect(png(join(work, 'student.png')).width).toBe(2 + 2 * 30);
+
+    const ex = farmer(['export', 'onnx', '--checkpoint', run]);
+    expect(ex.code, ex.stderr).toBe(0);
+    const ortSample = farmer(['sample', '--checkpoint', run, '--labels', '4,5', '--runtime', 'onnx', '--out', 'ort.png', '--json']);
+    expect(ortSample.code, ortSample.stderr).toBe(0);
+    expect(JSON.parse(ortSample.stdout).runtime).toBe('onnxruntime');
+    const tfSample = farmer(['sample', '--checkpoint', run, '--labels', '4,5', '--out', 'tf.png', '--json']);
+    expect(readFileSync(join(work, 'ort.png'))).toEqual(readFileSync(join(work, 'tf.png')));
+    const ortBpd = JSON.parse(farmer(['eval', 'bpd', '--checkpoint', run, '--runtime', 'onnx', '--max-images', '40', '--json']).stdout);
+    expect(Math.abs(ortBpd.bpd - bpd.bpd)).toBeLessThan(1e-4);
 
     const ins = farmer(['inspect', run, '--json']);
     expect(ins.code).toBe(0);
@@ -151,6 +161,7 @@ describe('bad input exits 2 with a clear message', () => {
     ['non-numeric count', ['sample', '--count', 'many'], /--count takes an integer, got 'many'/],
     ['unknown dataset', ['eval', 'bpd', '--data', 'imagenet'], /unknown dataset 'imagenet'/],
     ['unknown option', ['sample', '--colour', 'red'], /unknown option '--colour'/],
+    ['onnx runtime without an export', ['sample', '--runtime', 'onnx'], /has no ONNX export; write one with: farmer export onnx/],
   ];
   it.each(cases)('%s', (_, args, re) => {
     const r = farmer(args);

@@ -23,6 +23,8 @@ Options (environment variable in brackets):
   --max-body-bytes N      largest JSON body (default ${SERVER_DEFAULTS.maxBodyBytes})
   --max-upload-bytes N    largest PNG upload for likelihood (default ${SERVER_DEFAULTS.maxUploadBytes})
   --shutdown-timeout S    seconds to let in-flight jobs finish on SIGTERM (default ${SERVER_DEFAULTS.shutdownTimeoutMs / 1000})
+  --runtime NAME          auto (an up-to-date ONNX export when the checkpoint has one,
+                          else tfjs), tfjs or onnx [FARMER_RUNTIME] (default auto)
   --backend NAME          auto, ${BACKEND_NAMES.join(', ')} [FARMER_BACKEND] (default auto)
   --log-level LEVEL       fatal, error, warn, info, debug, trace [FARMER_LOG_LEVEL] (default info)
   -h, --help              show this text
@@ -71,6 +73,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
         'max-upload-bytes': { type: 'string' },
         'shutdown-timeout': { type: 'string' },
         backend: { type: 'string' },
+        runtime: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -84,6 +87,8 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   const level = str('log-level') ?? env.FARMER_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) bad('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
   const shutdown = int('--shutdown-timeout', str('shutdown-timeout'));
+  const runtime = str('runtime') ?? env.FARMER_RUNTIME ?? 'auto';
+  if (!['auto', 'tfjs', 'onnx'].includes(runtime)) bad('--runtime', `must be auto, tfjs or onnx, got '${runtime}'`);
   const options: ServerCliArgs['options'] = {
     models: str('models') ?? (env.FARMER_MODELS || undefined),
     port: int('--port', str('port') ?? env.PORT) ?? 8080,
@@ -97,6 +102,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     maxUploadBytes: int('--max-upload-bytes', str('max-upload-bytes')),
     shutdownTimeoutMs: shutdown === undefined ? undefined : shutdown * 1000,
     backend: backend as BackendName | 'auto' | undefined,
+    runtime: runtime as 'auto' | 'tfjs' | 'onnx',
     logger: { level },
   };
   return { help: values.help === true, options };

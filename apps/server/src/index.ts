@@ -12,6 +12,9 @@ export { toHttpError } from './error-handler.js';
 export { JobQueue, type JobInfo, type JobKind, type JobOutcome, type JobQueueOptions, type JobResult, type JobSettled } from './job-queue.js';
 export {
   defaultOpenRunner,
+  onnxExportDirOf,
+  openRunnerFor,
+  type RuntimeChoice,
   discoverModels,
   MODEL_NAME_PATTERN,
   ModelRegistry,
@@ -21,7 +24,7 @@ export {
   type ModelStatus,
   type OpenRunner,
 } from './model-registry.js';
-export { disposeRunner, likelihoodOf, type BitsPerDim, type NllRunner } from './runner-capabilities.js';
+export { disposeRunner, likelihoodOf, type BitsPerDim } from './runner-capabilities.js';
 export { summarizeModel, type ModelSummary } from './model-summary.js';
 export type { ServerContext } from './context.js';
 export type { ServerMetrics } from './metrics.js';

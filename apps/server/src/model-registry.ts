@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FarmerRunner } from '@farmer/ar-gmm';
 import { loadRunnerWithStudent } from '@farmer/distill';
-import { builtinModelDir, FarmerError, isFarmerError, type FarmerErrorCode } from '@farmer/core';
+import { ONNX_EXPORT_FORMAT } from '@farmer/onnx';
+import { builtinModelDir, FarmerError, isFarmerError, resolveCheckpointDir, type FarmerErrorCode } from '@farmer/core';
 import { disposeRunner } from './runner-capabilities.js';
 
 /**
@@ -13,11 +14,57 @@ import { disposeRunner } from './runner-capabilities.js';
  */
 export type OpenRunner = (dir: string) => Promise<FarmerRunner>;
 
+export type RuntimeChoice = 'auto' | 'tfjs' | 'onnx';
+
+/** Where a checkpoint's ONNX export lives: the directory itself when it is one, else `dir/onnx`. */
+export function onnxExportDirOf(dir: string): string | undefined {
+  const isExport = (d: string) => {
+    const f = join(d, 'manifest.json');
+    if (!existsSync(f)) return false;
+    try {
+      return JSON.parse(readFileSync(f, 'utf8')).format === ONNX_EXPORT_FORMAT;
+    } catch {
+      return false;
+    }
+  };
+  if (isExport(dir)) return dir;
+  const sub = join(dir, 'onnx');
+  return isExport(sub) ? sub : undefined;
+}
+
 /**
- * The default opener: the tfjs runner over the checkpoint's EMA weights when
- * it has them, with its distilled student (decoder 'student') when present.
+ * Opens a checkpoint for inference, on either runtime. 'tfjs': the EMA
+ * weights (and the distilled student when present). 'onnx': its export
+ * (`dir/onnx`, written by `farmer export onnx`) on onnxruntime-node. 'auto'
+ * prefers an export that is up to date with the checkpoint, else tfjs.
  */
-export const defaultOpenRunner: OpenRunner = async (dir) => (await loadRunnerWithStudent(dir)).runner;
+export async function openRunnerFor(dir: string, runtime: RuntimeChoice = 'auto'): Promise<FarmerRunner> {
+  let exportDir: string | undefined;
+  let checkpointDir: string | undefined;
+  if (runtime !== 'tfjs') {
+    exportDir = onnxExportDirOf(dir);
+    if (!exportDir) {
+      checkpointDir = resolveCheckpointDir(dir);
+      exportDir = onnxExportDirOf(checkpointDir);
+    }
+  }
+  if (runtime === 'onnx' && !exportDir) {
+    throw new FarmerError('FARMER_E_NOT_FOUND', `${dir} has no ONNX export; write one with: farmer export onnx --checkpoint ${dir}`, { file: join(dir, 'onnx') });
+  }
+  if (exportDir) {
+    const { readOnnxExport, exportMatchesCheckpoint } = await import('@farmer/onnx');
+    // A bare export directory is taken as is; one inside a checkpoint must match it.
+    const fresh = checkpointDir || exportDir !== dir ? (await exportMatchesCheckpoint(await readOnnxExport(exportDir), checkpointDir ?? dir)).current : true;
+    if (runtime === 'onnx' || fresh) {
+      const { loadOrtRunner } = await import('@farmer/onnx/runtime');
+      return loadOrtRunner(exportDir);
+    }
+  }
+  return (await loadRunnerWithStudent(dir)).runner;
+}
+
+/** The default opener: {@link openRunnerFor} with 'auto' (an up-to-date ONNX export, else tfjs). */
+export const defaultOpenRunner: OpenRunner = (dir) => openRunnerFor(dir, 'auto');
 
 /** A model to serve: its URL name and its checkpoint directory. */
 export interface ModelSource {

@@ -2,7 +2,7 @@ import type { BackendName } from '@farmer/core';
 import { FarmerError } from '@farmer/core';
 import type { FastifyServerOptions } from 'fastify';
 import type { JobInfo, JobSettled } from './job-queue.js';
-import { defaultOpenRunner, type ModelSource, type OpenRunner } from './model-registry.js';
+import { openRunnerFor, type ModelSource, type OpenRunner, type RuntimeChoice } from './model-registry.js';
 
 /** Everything `buildApp` takes. Every field is optional; see {@link SERVER_DEFAULTS}. */
 export interface ServerOptions {
@@ -14,6 +14,8 @@ export interface ServerOptions {
   models?: string | readonly ModelSource[];
   /** Opens one checkpoint as a runner (default: tfjs). The seam for other runtimes. */
   openRunner?: OpenRunner;
+  /** Runtime of every model when `openRunner` is not given: 'auto' (an up-to-date ONNX export, else tfjs), 'tfjs' or 'onnx'. */
+  runtime?: RuntimeChoice;
   /** tfjs backend brought up before loading; default: keep the active one, else 'auto'. */
   backend?: BackendName | 'auto';
   /** When set, POST generate/likelihood need `Authorization: Bearer <apiKey>`. */
@@ -106,7 +108,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
   }
   return {
     models: o.models,
-    openRunner: o.openRunner ?? defaultOpenRunner,
+    openRunner: o.openRunner ?? ((dir: string) => openRunnerFor(dir, o.runtime ?? 'auto')),
     backend: o.backend,
     apiKey: o.apiKey,
     concurrency: num('concurrency'),

@@ -39,7 +39,7 @@ export { Ema } from './train/ema.js';
 export { parseTrainConfig, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './train/train-config.js';
 export { prepareBatch, shardBatch, type PreparedBatch } from './train/batch-prep.js';
 export { globalNorm, lossAndGrads, type LossAndGrads } from './train/loss.js';
-export { evaluateBpd, imagesBitsPerDim, type BpdResult, type EvaluateOptions } from './train/evaluate.js';
+export { evaluateBpd, imagesBitsPerDim, likelihoodOf, tfLikelihood, type BpdResult, type EvaluateOptions, type FarmerLikelihood, type HostNll } from './likelihood.js';
 export { checkpointDirOf, localEngine, Trainer, type GradientEngine, type TrainerOptions, type TrainEvent, type TrainSummary } from './train/trainer.js';
 export {
   TrainLoop,

@@ -2,6 +2,7 @@ import { FarmerError, readCheckpoint, resolveCheckpointDir, tf } from '@farmer/c
 import type { FlowReverseOptions } from '@farmer/flow';
 import type { FarmerConfig } from './config.js';
 import type { StepGmm } from './ar-model.js';
+import { tfLikelihood, type FarmerLikelihood, type HostNll } from './likelihood.js';
 import { farmerFromCheckpoint, type FarmerModel } from './farmer-model.js';
 
 /**
@@ -46,7 +47,7 @@ export interface FarmerRunner {
 export type StudentDecode = (z: tf.Tensor3D) => tf.Tensor3D;
 
 /** The tfjs runner over a FarmerModel (and optionally a distilled student). */
-export class TfRunner implements FarmerRunner {
+export class TfRunner implements FarmerRunner, FarmerLikelihood {
   readonly runtime = 'tfjs';
   readonly decoders: Decoder[];
 
@@ -66,6 +67,11 @@ export class TfRunner implements FarmerRunner {
 
   get config(): FarmerConfig {
     return this.model.config;
+  }
+
+  /** The joint NLL of dequantised images (FarmerLikelihood). */
+  nll(images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<HostNll> {
+    return tfLikelihood(this.model).nll(images, batch, labels);
   }
 
   openArStream(labels: ArrayLike<number>): ArStream {

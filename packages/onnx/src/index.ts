@@ -19,13 +19,5 @@ export {
 } from './manifest.js';
 export { ONNX_IR_VERSION, ONNX_OPSET, type Dim, type IoSpec, type OnnxDtype } from './graph-builder.js';
 export { exportMatchesCheckpoint, readOnnxExport, type OnnxExport, type ReadOnnxExportOptions } from './read-export.js';
-export {
-  evaluateBpdWith,
-  likelihoodBitsPerDim,
-  nllFromRawOutputs,
-  tfLikelihood,
-  type FarmerLikelihood,
-  type HostNll,
-  type RawLikelihoodOutputs,
-} from './likelihood.js';
+export { nllFromRawOutputs, type RawLikelihoodOutputs } from './likelihood.js';
 export { classRows } from './class-rows.js';

@@ -4,7 +4,8 @@ import { farmerDims, preset, TfRunner, type FarmerConfigInput, type FarmerModel 
 import { initBackend, Rng, tf } from '@farmer/core';
 import { generate } from '@farmer/sampling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportFarmerOnnx, tfLikelihood } from '../src/index.js';
+import { exportFarmerOnnx } from '../src/index.js';
+import { tfLikelihood } from '@farmer/ar-gmm';
 import { OrtRunner } from '../src/runtime/index.js';
 import { maxAbsDiff, maxScaledDiff, randomImages, randomModel, tempDir } from './helpers.js';
 

@@ -7,7 +7,7 @@ import type { GenerateResult } from '@farmer/sampling';
 import type { CliContext } from '../context.js';
 import { labelledFigure } from '../figure.js';
 import { intFlag, numberFlag } from '../flags.js';
-import { openRunner } from '../model-open.js';
+import { openTfRunner } from '../model-open.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
 import { generateWithProgress } from './sample.js';
@@ -49,7 +49,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
   const out = resolve(flags.out);
   mkdirSync(out, { recursive: true });
   const files: Record<string, string> = {};
-  const { runner, dir, close } = await openRunner(ctx, undefined);
+  const { runner, dir, close } = await openTfRunner(ctx, undefined);
   const test = await loadDataset('mnist', { split: 'test' });
   try {
     const builtin = await classGrid(ctx, runner, flags, 'built-in model');

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, loadDataset } from '@farmer/core';
-import { evaluateBpd } from '@farmer/ar-gmm';
+import { evaluateBpd, likelihoodOf } from '@farmer/ar-gmm';
 import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag } from '../flags.js';
 import { openRunner } from '../model-open.js';
@@ -15,16 +15,19 @@ export interface EvalBpdFlags {
   seed: number;
   ema: boolean;
   unconditional?: boolean;
+  runtime: 'auto' | 'tfjs' | 'onnx';
 }
 
 export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime });
   try {
     const f = runner.config.flow;
     const ds = await loadDataset(flags.data, { split: flags.split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
     const bar = ctx.progress('eval bpd', flags.maxImages ? Math.min(flags.maxImages, ds.images.count) : ds.images.count, 'images');
-    const r = await evaluateBpd(runner.model, ds, {
+    const lik = likelihoodOf(runner);
+    if (!lik) throw new Error(`internal: the ${runner.runtime} runner computes no likelihood`);
+    const r = await evaluateBpd(lik, ds, {
       maxImages: flags.maxImages,
       batchSize: flags.batchSize,
       seed: flags.seed,
@@ -54,6 +57,7 @@ export function evalCommand(ctx: () => CliContext): Command {
     .option('--seed <n>', 'seed of the dequantisation noise', intFlag('--seed', 0), 0)
     .option('--unconditional', 'score with the null label instead of the true labels')
     .option('--no-ema', 'use the raw weights instead of the EMA weights')
+    .option('--runtime <name>', 'tfjs, onnx (the checkpoint\'s export from farmer export onnx) or auto', choiceFlag('--runtime', ['auto', 'tfjs', 'onnx'] as const), 'tfjs')
     .addHelpText('after', '\nExamples:\n  farmer eval bpd\n  farmer eval bpd --checkpoint runs/small --max-images 500 --json')
     .action(async (flags: EvalBpdFlags) => runEvalBpd(ctx(), flags));
   return ev;

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
-import { resolveCheckpointDir } from '@farmer/core';
+import { join } from 'node:path';
+import { builtinModelDir, resolveCheckpointDir } from '@farmer/core';
+import { exportOnnx } from '@farmer/onnx';
 import { loadFarmer, saveFarmer } from '@farmer/ar-gmm';
 import type { CliContext } from '../context.js';
 
@@ -18,8 +20,30 @@ export async function runExportWeights(ctx: CliContext, flags: { checkpoint: str
   ctx.result(`wrote ${flags.out} (weights only)`, { out: flags.out, from: dir });
 }
 
+/** `farmer export onnx`: the ONNX export (graphs, weights, manifest) the onnx runtime and the server use. */
+export async function runExportOnnx(ctx: CliContext, flags: { checkpoint?: string; out?: string; ema: boolean }): Promise<void> {
+  await ctx.initBackend();
+  const dir = flags.checkpoint ? resolveCheckpointDir(flags.checkpoint) : builtinModelDir();
+  const out = flags.out ?? join(dir, 'onnx');
+  const bar = ctx.progress('export onnx', 1, 'graphs');
+  const r = await exportOnnx(dir, out, { ema: flags.ema, onProgress: (p: { done: number; total: number }) => (bar.setTotal(p.total), bar.update(p.done)) });
+  bar.stop();
+  const graphs = Object.keys(r.manifest.graphs ?? {});
+  ctx.result(
+    `exported ${dir} → ${r.dir}: ${graphs.length} graphs (opset ${r.manifest.opset}), manifest.json with SHA-256 of every file\nrun it: farmer sample --checkpoint ${flags.checkpoint ?? dir} --runtime onnx   (the server prefers an up-to-date export by itself)`,
+    { dir: r.dir, from: dir, graphs, opset: r.manifest.opset },
+  );
+}
+
 export function exportCommand(ctx: () => CliContext): Command {
   const ex = new Command('export').description('export a checkpoint');
+  ex.command('onnx')
+    .description('write the ONNX export (AF forward/reverse, AR step, student) used by --runtime onnx and the server')
+    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--out <dir>', 'export directory (default: <checkpoint>/onnx, where the server looks)')
+    .option('--no-ema', 'export the raw weights instead of the EMA weights')
+    .addHelpText('after', '\nExamples:\n  farmer export onnx --checkpoint runs/small\n  farmer sample --checkpoint runs/small --runtime onnx\n  farmer serve --models runs/')
+    .action(async (flags: { checkpoint?: string; out?: string; ema: boolean }) => runExportOnnx(ctx(), flags));
   ex.command('weights')
     .description('write a weights-only checkpoint (no optimizer state), taking the EMA weights when present')
     .requiredOption('--checkpoint <dir>', 'checkpoint or run directory')

@@ -38,6 +38,7 @@ export interface SampleFlags {
   separate?: string;
   columns?: number;
   ema: boolean;
+  runtime: 'auto' | 'tfjs' | 'onnx';
 }
 
 /** Generation options from flags: one mapping shared by `sample` and `demo`. */
@@ -114,7 +115,7 @@ export async function writeSamples(result: GenerateResult, out: string, options:
 
 export async function runSample(ctx: CliContext, flags: SampleFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime });
   try {
     const options = generateOptionsFromFlags(flags, runner.config.numClasses);
     const result = await generateWithProgress(ctx, runner, options);
@@ -154,7 +155,8 @@ export function addSamplerFlags(cmd: Command): Command {
     .option('--cfg-schedule <kind>', 'CFG guidance over tokens: constant or linear', choiceFlag('--cfg-schedule', ['constant', 'linear'] as const))
     .option('--decoder <name>', 'AF inverse: flow (exact) or student (distilled, one pass)', choiceFlag('--decoder', ['flow', 'student'] as const), 'flow')
     .option('--batch-size <n>', 'images per pass (default 16)', intFlag('--batch-size', 1))
-    .option('--no-ema', 'use the raw weights instead of the EMA weights');
+    .option('--no-ema', 'use the raw weights instead of the EMA weights')
+    .option('--runtime <name>', "tfjs, onnx (the checkpoint's export from farmer export onnx) or auto", choiceFlag('--runtime', ['auto', 'tfjs', 'onnx'] as const), 'tfjs');
 }
 
 export function sampleCommand(ctx: () => CliContext): Command {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { SERVER_DEFAULTS, startServer, type StartServerOptions } from '@farmer/server';
 import type { CliContext } from '../context.js';
-import { intFlag } from '../flags.js';
+import { choiceFlag, intFlag } from '../flags.js';
 
 interface ServeFlags {
   models?: string;
@@ -12,6 +12,7 @@ interface ServeFlags {
   queue?: number;
   maxCount?: number;
   maxUploadBytes?: number;
+  runtime: 'auto' | 'tfjs' | 'onnx';
 }
 
 /** `farmer serve`: the HTTP inference server (@farmer/server), until SIGINT/SIGTERM. */
@@ -26,6 +27,7 @@ export async function runServe(ctx: CliContext, flags: ServeFlags): Promise<void
     maxCount: flags.maxCount,
     maxUploadBytes: flags.maxUploadBytes,
     backend: ctx.opts.backend,
+    runtime: flags.runtime,
     logger: ctx.opts.quiet ? false : { level: 'info' },
   };
   const server = await startServer(options);
@@ -53,6 +55,7 @@ export function serveCommand(ctx: () => CliContext): Command {
     .option('--queue <n>', `jobs waiting before 429 (default ${SERVER_DEFAULTS.queueSize})`, intFlag('--queue', 0))
     .option('--max-count <n>', `images per request (default ${SERVER_DEFAULTS.maxCount})`, intFlag('--max-count', 1))
     .option('--max-upload-bytes <n>', 'largest PNG upload', intFlag('--max-upload-bytes', 1))
+    .option('--runtime <name>', 'auto (an up-to-date ONNX export when present, else tfjs), tfjs or onnx', choiceFlag('--runtime', ['auto', 'tfjs', 'onnx'] as const), 'auto')
     .addHelpText(
       'after',
       `

@@ -1,7 +1,7 @@
 import { bitsPerDim, FarmerError, makeCheckpointConfig, type ImageDataset, type tf } from '@farmer/core';
 import { FARMER_KIND, farmerFromCheckpoint, type FarmerModel } from '../farmer-model.js';
 import { prepareBatch, type PreparedBatch } from './batch-prep.js';
-import { evaluateBpd, type BpdResult } from './evaluate.js';
+import { evaluateBpd, type BpdResult } from '../likelihood.js';
 import { lossAndGrads } from './loss.js';
 import { checkpointDirOf, TrainLoop, type LoopState, type LoopSummary, type TrainObjective } from './train-loop.js';
 import type { EngineContext } from './worker-engine.js';

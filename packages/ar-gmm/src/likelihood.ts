@@ -1,0 +1,113 @@
+import { bitsPerDim, gatherExamples, noisyImages, Rng, tf, type ImageDataset, type U8Images } from '@farmer/core';
+import type { FarmerConfig } from './config.js';
+import type { FarmerModel } from './farmer-model.js';
+
+/** Per-image pieces of the joint NLL (nats) on the host, each [B] (method doc §4). */
+export interface HostNll {
+  /** −(1/(N·d))·[Σ log G_i(z_i^I) + Σ log G_{N+1}(z_i^R) + Σ_t log|det_t|]. */
+  nllPerDim: Float64Array;
+  logpInformative: Float64Array;
+  logpRedundant: Float64Array;
+  /** Σ over blocks of log|det|. */
+  logdet: Float64Array;
+}
+
+/**
+ * What likelihood code needs from a model, whatever runtime backs it: the
+ * joint NLL of a batch of images. `TfRunner` (tfjs) and `OrtRunner`
+ * (onnxruntime, @farmer/onnx/runtime) implement it, so bits/dim run
+ * unchanged on either.
+ */
+export interface FarmerLikelihood {
+  readonly config: FarmerConfig;
+  /** Runtime name for reports ('tfjs', 'onnxruntime'). */
+  readonly runtime: string;
+  /** images: float32 NCHW [B, C, H, W] in [-1, 1] (already dequantised); labels: a class per image, -1, or null. */
+  nll(images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<HostNll>;
+}
+
+/** The tfjs likelihood of a FarmerModel: `model.nllImages` in a tidy scope. */
+export function tfLikelihood(model: FarmerModel): FarmerLikelihood {
+  const c = model.config;
+  return {
+    config: c,
+    runtime: 'tfjs',
+    async nll(images, batch, labels) {
+      const s = c.flow.imageSize;
+      const ts = tf.tidy(() => {
+        const r = model.nllImages(tf.tensor4d(images, [batch, c.flow.inChannels, s, s]), labels);
+        return [r.nllPerDim, r.logpInformative, r.logpRedundant, r.logdet];
+      });
+      const parts = ts.map((t) => Float64Array.from(t.dataSync()));
+      tf.dispose(ts);
+      return { nllPerDim: parts[0], logpInformative: parts[1], logpRedundant: parts[2], logdet: parts[3] };
+    },
+  };
+}
+
+/** The likelihood of anything that has one: a FarmerLikelihood (any runner with `nll`) as is, a FarmerModel through tfjs. */
+export function likelihoodOf(m: FarmerModel | FarmerLikelihood | object): FarmerLikelihood | undefined {
+  if ('flow' in m && 'ar' in m) return tfLikelihood(m as FarmerModel);
+  return 'nll' in m && typeof (m as FarmerLikelihood).nll === 'function' ? (m as FarmerLikelihood) : undefined;
+}
+
+function asLikelihood(m: FarmerModel | FarmerLikelihood): FarmerLikelihood {
+  return 'nll' in m && typeof m.nll === 'function' && !('flow' in m) ? m : tfLikelihood(m as FarmerModel);
+}
+
+/**
+ * Bits/dim of each image [B] (method doc §4) under uniform dequantisation
+ * with noise from `rng`: BPD = (NLL per dim + ln 128)/ln 2. Labels: a class
+ * per image, or null for the null label.
+ */
+export async function imagesBitsPerDim(model: FarmerModel | FarmerLikelihood, images: U8Images, labels: ArrayLike<number> | null, rng: Rng): Promise<Float64Array> {
+  const { values } = noisyImages(images, { mode: 'uniform' }, rng);
+  const r = await asLikelihood(model).nll(values, images.count, labels);
+  return Float64Array.from(r.nllPerDim, (v) => bitsPerDim(v));
+}
+
+export interface BpdResult {
+  /** Mean bits/dim over the images. */
+  bpd: number;
+  /** Standard error of the mean. */
+  stderr: number;
+  images: number;
+  /** Always 'uniform': bits/dim are exact only under uniform dequantisation (method doc §1). */
+  dequantization: 'uniform';
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  /** Seed of the dequantisation noise (same seed, same figure). */
+  seed?: number;
+  /** Evaluate only the first N images (0 = all). */
+  maxImages?: number;
+  /** Use the true labels (default) or the null label. */
+  conditional?: boolean;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Test bits/dim on any runtime: one uniform dequantisation draw per pixel
+ * (seeded), averaged per image; mean and standard error over images.
+ */
+export async function evaluateBpd(model: FarmerModel | FarmerLikelihood, ds: ImageDataset, options: EvaluateOptions = {}): Promise<BpdResult> {
+  const lik = asLikelihood(model);
+  const total = options.maxImages ? Math.min(options.maxImages, ds.images.count) : ds.images.count;
+  const bs = options.batchSize ?? 100;
+  const rng = new Rng(`eval:${options.seed ?? 0}`);
+  const per: number[] = [];
+  for (let start = 0; start < total; start += bs) {
+    if (options.signal?.aborted) break;
+    const idx = Int32Array.from({ length: Math.min(bs, total - start) }, (_, i) => start + i);
+    const { images, labels } = gatherExamples(ds, idx);
+    for (const v of await imagesBitsPerDim(lik, images, options.conditional === false ? null : labels, rng)) per.push(v);
+    options.onProgress?.(Math.min(start + bs, total), total);
+    await new Promise((r) => setImmediate(r));
+  }
+  const n = per.length;
+  const mean = per.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(per.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, n - 1));
+  return { bpd: mean, stderr: sd / Math.sqrt(n), images: n, dequantization: 'uniform' };
+}
