@@ -105,17 +105,27 @@ export async function writeCheckpoint(dir: string, data: CheckpointData): Promis
       await put(`${part}.safetensors`, encodeSafetensors(tensors, { format: 'pt' }));
     }
     await writeAndSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    let old: string | undefined;
-    if (existsSync(target)) {
-      old = `${target}.old-${tag}`;
-      await fs.rename(target, old);
-    }
-    await fs.rename(tmp, target);
-    if (old) await fs.rm(old, { recursive: true, force: true });
+    await replaceDirectory(tmp, target);
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * Moves a fully written directory `tmp` into place at `target`: an existing
+ * `target` is moved aside to `target.old-*`, `tmp` renamed, the old one
+ * removed. A crash leaves the old or the new directory (or, between the two
+ * renames, the old one under `.old-*`, which readCheckpoint restores).
+ */
+export async function replaceDirectory(tmp: string, target: string): Promise<void> {
+  let old: string | undefined;
+  if (existsSync(target)) {
+    old = `${target}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await fs.rename(target, old);
+  }
+  await fs.rename(tmp, target);
+  if (old) await fs.rm(old, { recursive: true, force: true });
 }
 
 /** If a crash struck between the two renames, put the previous checkpoint back. */

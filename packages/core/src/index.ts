@@ -49,6 +49,7 @@ export {
   formatZodIssues,
   makeCheckpointConfig,
   readCheckpoint,
+  replaceDirectory,
   validate,
   writeCheckpoint,
   writeFileAtomic,

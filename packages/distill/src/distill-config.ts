@@ -1,4 +1,4 @@
-import { FarmerError, formatZodIssues } from '@farmer/core';
+import { validate } from '@farmer/core';
 import { TrainConfigSchema } from '@farmer/ar-gmm';
 import { z } from 'zod';
 
@@ -50,7 +50,5 @@ export type DistillConfig = z.infer<typeof DistillConfigSchema>;
 export type DistillConfigInput = z.input<typeof DistillConfigSchema>;
 
 export function parseDistillConfig(input: unknown, source = 'distillation config'): DistillConfig {
-  const r = DistillConfigSchema.safeParse(input);
-  if (!r.success) throw new FarmerError('FARMER_E_BAD_CONFIG', `${source} is invalid: ${formatZodIssues(r.error)}`, { issues: r.error.issues });
-  return r.data;
+  return validate(input, source, DistillConfigSchema, 'FARMER_E_BAD_CONFIG');
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { farmerDims, farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
-import { FarmerError, readCheckpoint, resolveCheckpointDir, type ParamStore } from '@farmer/core';
+import { FarmerError, readCheckpoint, replaceDirectory, resolveCheckpointDir, type ParamStore } from '@farmer/core';
 import { studentFromCheckpoint, studentMetaOf, STUDENT_PARTS } from '@farmer/distill';
 import { parseFlowConfig, type FlowConfig } from '@farmer/flow';
 import { buildArForward, buildArHeadRedundant, buildArPrefill, buildArStep } from './ar-graphs.js';
@@ -160,13 +160,7 @@ async function writeExportDir(target: string, files: ExportFile[], manifest: Onn
     // The manifest goes last: a folder with a manifest is complete.
     await fs.writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     onProgress?.({ file: 'manifest.json', done: files.length + 1, total: files.length + 1 });
-    let old: string | undefined;
-    if (existsSync(target)) {
-      old = `${target}.old-${tag}`;
-      await fs.rename(target, old);
-    }
-    await fs.rename(tmp, target);
-    if (old) await fs.rm(old, { recursive: true, force: true });
+    await replaceDirectory(tmp, target);
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;

@@ -1,4 +1,4 @@
-import { FarmerError, formatZodIssues } from '@farmer/core';
+import { validate } from '@farmer/core';
 import { z } from 'zod';
 
 /** Training settings, validated at the edge (CLI flags, config files, checkpoints). */
@@ -47,7 +47,5 @@ export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
 export function parseTrainConfig(input: unknown, source = 'training config'): TrainConfig {
-  const r = TrainConfigSchema.safeParse(input);
-  if (!r.success) throw new FarmerError('FARMER_E_BAD_CONFIG', `${source} is invalid: ${formatZodIssues(r.error)}`, { issues: r.error.issues });
-  return r.data;
+  return validate(input, source, TrainConfigSchema, 'FARMER_E_BAD_CONFIG');
 }
