@@ -11,7 +11,7 @@ describe('parseServerArgs', () => {
 
   it('reads every flag', () => {
     const { options } = parseServerArgs(
-      ['--models', 'ck', '--port', '0', '--host', '0.0.0.0', '--api-key', 'k3y-k3y-k3y', '--concurrency', '2', '--queue', '5', '--max-count', '8', '--batch-size', '4', '--max-body-bytes', '4096', '--max-upload-bytes', '9999', '--shutdown-timeout', '3', '--backend', 'cpu', '--log-level', 'warn'],
+      ['--models', 'ck', '--port', '0', '--host', '0.0.0.0', '--api-key', 'k3y-k3y-k3y', '--concurrency', '2', '--queue', '5', '--max-count', '8', '--batch-size', '4', '--max-body-bytes', '4096', '--max-upload-bytes', '9999', '--shutdown-timeout', '3', '--backend', 'cpu', '--runtime', 'tfjs', '--log-level', 'warn'],
       {},
     );
     expect(options).toEqual({
@@ -27,6 +27,7 @@ describe('parseServerArgs', () => {
       maxUploadBytes: 9999,
       shutdownTimeoutMs: 3000,
       backend: 'cpu',
+      runtime: 'tfjs',
       logger: { level: 'warn' },
     });
   });
@@ -46,6 +47,7 @@ describe('parseServerArgs', () => {
     [['--concurrency=-1'], '--concurrency'],
     [['--queue', '1.5'], '--queue'],
     [['--backend', 'gpu'], '--backend'],
+    [['--runtime', 'tpu'], '--runtime'],
     [['--log-level', 'loud'], '--log-level'],
     [['--bogus'], 'argv'],
     [['positional'], 'argv'],

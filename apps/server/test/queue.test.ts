@@ -115,6 +115,28 @@ describe('concurrency', () => {
   });
 });
 
+describe('dynamic batching', () => {
+  it('concurrent requests with the same settings share one pass and still get their own images', async () => {
+    const { gen } = await serve({ concurrency: 3, queueSize: 0 });
+    const bodies = [
+      { count: 2, labels: [1, 2], seed: 20 },
+      { count: 1, labels: 7, seed: 21 },
+      { count: 2, labels: [0, 9], seed: 22, imageSeeds: ['a', 'b'] },
+    ];
+    const together = await Promise.all(bodies.map((body) => http('POST', gen, { body })));
+    expect(together.map((r) => r.status)).toEqual([200, 200, 200]);
+    // One pass: every answer reports the same AR time, and its own labels and count.
+    const ar = together.map((r) => r.json().timings.arSeconds);
+    expect(new Set(ar).size).toBe(1);
+    expect(together.map((r) => r.json().images.map((im: { label: number }) => im.label))).toEqual([[1, 2], [7], [0, 9]]);
+    expect(together.map((r) => r.json().parameters.count)).toEqual([2, 1, 2]);
+    for (const [i, body] of bodies.entries()) {
+      const alone = await http('POST', gen, { body });
+      expect(alone.json().images, `request ${i}`).toEqual(together[i].json().images);
+    }
+  });
+});
+
 describe('a long generation: off the request loop, and cancellable', () => {
   // One long generation (16 images in 4 passes) measured once, then cancelled halfway in a rerun.
   let fullSeconds = 0;

@@ -1,6 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { encodePng, imageGrid } from '@farmer/core';
-import { generate, resolveGenerateOptions, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
+import type { FarmerRunner } from '@farmer/ar-gmm';
+import { resolveGenerateOptions, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
+import { GenerateBatcher } from '../generate-batcher.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bearerAuth } from '../auth.js';
 import { clientAbortSignal } from '../client-abort.js';
@@ -59,6 +61,15 @@ function sendPng(reply: FastifyReply, png: Uint8Array, r: GenerateResult, option
     .send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
 }
 
+const batchers = new WeakMap<FarmerRunner, GenerateBatcher>();
+
+/** The model's batcher: concurrent requests with the same sampler settings share one pass. */
+function batcherFor(runner: FarmerRunner, maxImages: number): GenerateBatcher {
+  let b = batchers.get(runner);
+  if (!b) batchers.set(runner, (b = new GenerateBatcher(runner, maxImages)));
+  return b;
+}
+
 /** POST /v1/models/{name}/generate. */
 export function registerGenerateRoute(app: FastifyInstance, ctx: ServerContext): void {
   const { apiKey, maxCount, batchSize, maxBodyBytes } = ctx.options;
@@ -97,7 +108,7 @@ export function registerGenerateRoute(app: FastifyInstance, ctx: ServerContext):
       // Validate against the model now: a bad request is a 400 at once, never a queued job.
       resolveGenerateOptions(entry.runner, options);
       const signal = clientAbortSignal(request, reply);
-      const job = await ctx.queue.run({ kind: 'generate', model: entry.name }, (jobSignal) => generate(entry.runner, { ...options, signal: jobSignal }), signal);
+      const job = await ctx.queue.run({ kind: 'generate', model: entry.name }, (jobSignal) => batcherFor(entry.runner, batchSize).generate(options, jobSignal), signal);
       const r = job.value;
       ctx.metrics.images.inc({ model: entry.name }, r.images.count);
       request.log.info(
