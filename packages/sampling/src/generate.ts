@@ -1,4 +1,4 @@
-import { farmerDims, selectGmmRows, toArOrderHost, type Decoder, type FarmerRunner, type GmmBatch, type StepGmm } from '@farmer/ar-gmm';
+import { farmerDims, selectGmmRows, toArOrderHost, type Decoder, type FarmerRunner, type GmmBatch } from '@farmer/ar-gmm';
 import { FarmerError, floatNCHWToU8, patchIndexMap, Rng, type U8Images } from '@farmer/core';
 import { PAPER_UNGUIDED_DECOUPLED, sampleDecoupled, sampleDecoupledMany, type DecoupledOptions } from './decoupled.js';
 import { guidanceWeight, type GuidanceSchedule } from './guidance-schedule.js';
@@ -192,37 +192,38 @@ async function sampleLatents(
   const B = labels.length;
   const z = new Float32Array(B * N * d);
   const guided = p.sampler !== 'decoupled';
-  const cond = runner.openArStream(labels);
-  const uncond = guided ? runner.openArStream(new Int32Array(B).fill(-1)) : undefined;
+  // CFG's two streams (class and null label) always receive the same token, so they run
+  // as one stream of 2B rows: rows [0, B) conditional, [B, 2B) null. Half the calls.
+  const streamLabels = guided ? Int32Array.from([...labels, ...new Array(B).fill(-1)]) : labels;
+  const stream = runner.openArStream(streamLabels);
+  const rowsCond = Array.from({ length: B }, (_, b) => b);
+  const rowsNull = rowsCond.map((b) => b + B);
+  const split = (g: GmmBatch): [GmmBatch, GmmBatch | undefined] => (guided ? [selectGmmRows(g, rowsCond), selectGmmRows(g, rowsNull)] : [g, undefined]);
   try {
-    let gc: StepGmm = await cond.first();
-    let gu: StepGmm | undefined = uncond ? await uncond.first() : undefined;
+    let [gc, gu] = split((await stream.first()).gmm);
     for (let i = 0; i < N; i++) {
       if (signal?.aborted) throw new FarmerError('FARMER_E_ABORTED', 'generation was cancelled');
-      const rows = drawInformative(p, gc.gmm, gu?.gmm, rngs, i, N);
-      const zI = new Float32Array(B * dI);
+      const rows = drawInformative(p, gc, gu, rngs, i, N);
+      const zI = new Float32Array(streamLabels.length * dI);
       rows.forEach((r, b) => {
         zI.set(r, b * dI);
+        if (guided) zI.set(r, (b + B) * dI);
         z.set(r, (b * N + i) * d);
       });
       // The last token's feed yields the redundant GMM, needed only with d_R > 0.
-      if (i < N - 1 || dR > 0) {
-        gc = await cond.next(zI);
-        if (uncond) gu = await uncond.next(zI);
-      }
+      if (i < N - 1 || dR > 0) [gc, gu] = split((await stream.next(zI)).gmm);
       progress(i + 1);
       if (signal) await new Promise((r) => setImmediate(r));
     }
     if (dR > 0) {
-      const rows = drawRedundant(p, gc.gmm, gu?.gmm, rngs, N);
+      const rows = drawRedundant(p, gc, gu, rngs, N);
       rows.forEach((r, b) => {
         for (let i = 0; i < N; i++) z.set(r.subarray(i * dR, (i + 1) * dR), (b * N + i) * d + dI);
       });
     }
     return z;
   } finally {
-    cond.dispose();
-    uncond?.dispose();
+    stream.dispose();
   }
 }
 

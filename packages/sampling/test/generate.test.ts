@@ -70,10 +70,11 @@ describe('generate', () => {
     });
     const { numTokens: N, seqLen } = model.dims;
     const M = model.config.ar.prefixLength;
-    // Linear layers see [rows, in]: one token per stream per step (B rows), or the M-token class prefix once.
+    // Linear layers see [rows, in]: one token per row per step (the AR runs the class and null
+    // streams of CFG as 2B rows, the AF B rows), or the M-token class prefix once.
     const rows = prof.kernels.filter((k) => k.name === 'BatchMatMul' && k.inputShapes[0].length === 2).map((k) => k.inputShapes[0][0]);
     expect(rows.length).toBeGreaterThan(N);
-    for (const r of rows) expect([B, B * M]).toContain(r);
+    for (const r of rows) expect([B, 2 * B, 2 * B * M]).toContain(r);
     // Attention reads the cache: its key length grows by one per step and never exceeds the sequence.
     const keyLens = prof.kernels.filter((k) => k.name === 'BatchMatMul' && k.inputShapes[0].length === 4).map((k) => k.inputShapes[1][3]);
     expect(Math.max(...keyLens)).toBeLessThanOrEqual(seqLen);
