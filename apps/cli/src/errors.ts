@@ -21,6 +21,8 @@ export function describeError(e: unknown, verbose: boolean): { code: number; mes
   else if (err instanceof FarmerError) code = USER_ERROR_CODES.has(err.code) ? EXIT_USAGE : err.code === 'FARMER_E_ABORTED' ? 130 : EXIT_INTERNAL;
   else if ((err as { code?: string }).code?.startsWith?.('commander.')) code = EXIT_USAGE;
   const head = err instanceof FarmerError ? `${err.message} [${err.code}]` : err.message;
-  const tail = code === EXIT_INTERNAL && !verbose ? '\n(run with --verbose for the stack trace; this looks like a bug, please report it)' : '';
+  // A numerical failure (FARMER_E_NON_FINITE) carries its own advice; only unexpected errors look like bugs.
+  const expected = err instanceof FarmerError && err.code !== 'FARMER_E_INTERNAL';
+  const tail = code === EXIT_INTERNAL && !verbose ? `\n(run with --verbose for the stack trace${expected ? '' : '; this looks like a bug, please report it'})` : '';
   return { code, message: `farmer: error: ${head}${verbose && err.stack ? `\n${err.stack}` : tail}` };
 }

@@ -67,6 +67,11 @@ function bad(field: string, message: string): never {
   throw new FarmerError('FARMER_E_BAD_INPUT', `generate: ${field} ${message}`, { field });
 }
 
+function atLeastOne(field: string, x: number): number {
+  if (!(x >= 1)) bad(field, `must be a number ≥ 1, got ${String(x)}`);
+  return x;
+}
+
 /** Fills defaults and validates every option against the model; errors name the field and what is allowed. */
 export function resolveGenerateOptions(runner: FarmerRunner, o: GenerateOptions): ResolvedGenerateOptions {
   const numClasses = runner.config.numClasses;
@@ -103,6 +108,7 @@ export function resolveGenerateOptions(runner: FarmerRunner, o: GenerateOptions)
           w: o.naive?.w ?? cfg.w,
           temperature: checkPositive('generate', 'naive.temperature', o.naive?.temperature ?? 1),
           scale: checkPositive('generate', 'naive.scale', o.naive?.scale ?? 1),
+          maxStdRatio: atLeastOne('naive.maxStdRatio', o.naive?.maxStdRatio ?? 2),
         }
       : undefined;
   const decoder = o.decoder ?? 'flow';

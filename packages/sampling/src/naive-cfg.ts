@@ -11,6 +11,13 @@ export interface NaiveCfgOptions {
   temperature?: number;
   /** Scale s > 0 of the guided Gaussian's standard deviation. Default 1. */
   scale?: number;
+  /**
+   * Largest accepted σ of the guided Gaussian, as a multiple r ≥ 1 of σc. Default 2.
+   * Where σu < σc, λ approaches 0 and the product's mean and σ run off to huge
+   * values (the AF reverse then overflows); those dimensions use the conditional
+   * component instead. Infinity keeps every normalisable product.
+   */
+  maxStdRatio?: number;
 }
 
 /** A one-dimensional Gaussian N(mean, std²). */
@@ -54,8 +61,9 @@ const WHERE = 'naive CFG';
  * draw k ~ Cat(softmax(logits_c / T)) from the conditional mixture, then each
  * dimension from {@link naiveCfgGaussian} built from component k of both
  * mixtures (so cond and uncond must have the same K), times the scale s.
- * A dimension whose product is not normalisable (λ ≤ 0) falls back to the
- * conditional component N(μc, (s·σc)²); the count per row is returned.
+ * A dimension whose product is not normalisable (λ ≤ 0), or is wider than
+ * maxStdRatio·σc, falls back to the conditional component N(μc, (s·σc)²); the
+ * count per row is returned.
  * Mixing the two mixtures by component index assumes component k means the
  * same thing in both streams, which nothing guarantees: that is one reason
  * this is only a baseline.
@@ -73,6 +81,8 @@ export function sampleNaiveCfg(cond: GmmBatch, uncond: GmmBatch, rng: Rng, optio
   const w = checkNonNegative(WHERE, 'w', options.w ?? 2.5);
   const temperature = checkPositive(WHERE, 'temperature', options.temperature ?? 1);
   const scale = checkPositive(WHERE, 'scale', options.scale ?? 1);
+  const maxStdRatio = options.maxStdRatio ?? 2;
+  if (!(maxStdRatio >= 1)) throw new FarmerError('FARMER_E_BAD_INPUT', `${WHERE}: maxStdRatio must be ≥ 1 (or Infinity), got ${maxStdRatio}`, { field: 'maxStdRatio' });
   const { batch, k, dim } = cond;
 
   const components = new Int32Array(batch);
@@ -104,7 +114,7 @@ export function sampleNaiveCfg(cond: GmmBatch, uncond: GmmBatch, rng: Rng, optio
         });
       }
       let g = naiveCfgGaussian(muC, sigmaC, muU, sigmaU, w);
-      if (g === null) {
+      if (g === null || g.std > maxStdRatio * sigmaC) {
         g = { mean: muC, std: sigmaC };
         fallbackDims[r]++;
       }

@@ -72,6 +72,27 @@ describe('naive CFG (baseline)', () => {
     }
   });
 
+  it('keeps guided Gaussians wider than maxStdRatio·σc out (σu just above the λ = 0 edge)', () => {
+    // w 2, σc 1, σu 1.001·sqrt(2/3): λ ≈ 0.006, so the product has σ ≈ 13 and a mean ≈ 170 away.
+    const w = 2;
+    const sigmaU = 1.001 * Math.sqrt(w / (1 + w));
+    const g = naiveCfgGaussian(0, 1, 1, sigmaU, w)!;
+    expect(g.std).toBeGreaterThan(10);
+    const c = replicate({ logits: [0], means: [0], sigmas: [1] }, 4000);
+    const u = replicate({ logits: [0], means: [1], sigmas: [sigmaU] }, 4000);
+    const kept = sampleNaiveCfg(c, u, new Rng(5), { w, maxStdRatio: Infinity });
+    expect(kept.fallbackDims.every((f) => f === 0)).toBe(true);
+    expect(meanVar(Array.from(kept.z)).mean).toBeLessThan(-100);
+    const guarded = sampleNaiveCfg(c, u, new Rng(5), { w });
+    expect(guarded.fallbackDims.every((f) => f === 1)).toBe(true);
+    const { mean, variance } = meanVar(Array.from(guarded.z));
+    expect(Math.abs(mean)).toBeLessThan(0.1);
+    expect(Math.abs(variance - 1)).toBeLessThan(0.1);
+    // A product only a little wider than σc is kept with the default ratio 2.
+    expect(naiveCfgGaussian(0, 1, 0, 0.95, w)!.std).toBeLessThan(2);
+    expect(sampleNaiveCfg(replicate({ logits: [0], means: [0], sigmas: [1] }, 3), replicate({ logits: [0], means: [0], sigmas: [0.95] }, 3), new Rng(1), { w }).fallbackDims).toEqual(new Int32Array(3));
+  });
+
   it('is deterministic given the Rng seed', () => {
     const c: MixtureSpec = { logits: [0, 1], means: [0, 1], sigmas: [1, 1] };
     const u: MixtureSpec = { logits: [0, 0], means: [0.5, 0.5], sigmas: [2, 2] };
@@ -87,6 +108,7 @@ describe('naive CFG (baseline)', () => {
       [{ w: -1 }, 'w'],
       [{ temperature: 0 }, 'temperature'],
       [{ scale: -2 }, 'scale'],
+      [{ maxStdRatio: 0.5 }, 'maxStdRatio'],
     ] as const) {
       const e = farmerError(() => sampleNaiveCfg(c, u, new Rng(1), opts));
       expect(e.code).toBe('FARMER_E_BAD_INPUT');

@@ -32,6 +32,9 @@ export interface SampleFlags {
   cfgPoolC?: number;
   cfgPoolU?: number;
   cfgSchedule?: 'constant' | 'linear';
+  naiveTemperature?: number;
+  naiveScale?: number;
+  naiveMaxStdRatio?: number;
   decoder: 'flow' | 'student';
   batchSize?: number;
   out: string;
@@ -78,6 +81,7 @@ export function generateOptionsFromFlags(flags: SampleFlags, numClasses: number)
     informative: { temperature: flags.temperature, scale: flags.scale },
     redundant: { temperature: flags.redundantTemperature ?? flags.temperature, scale: flags.redundantScale ?? flags.scale },
     cfg,
+    naive: { w: flags.cfgW, temperature: flags.naiveTemperature, scale: flags.naiveScale, maxStdRatio: flags.naiveMaxStdRatio },
     decoder: flags.decoder,
     batchSize: flags.batchSize,
   };
@@ -153,6 +157,9 @@ export function addSamplerFlags(cmd: Command): Command {
     .option('--cfg-pool-c <n>', 'CFG redundant pool from the class stream (default 64)', intFlag('--cfg-pool-c', 1))
     .option('--cfg-pool-u <n>', 'CFG redundant pool from the null stream (default 64)', intFlag('--cfg-pool-u', 0))
     .option('--cfg-schedule <kind>', 'CFG guidance over tokens: constant or linear', choiceFlag('--cfg-schedule', ['constant', 'linear'] as const))
+    .option('--naive-temperature <T>', 'naive CFG: mixture-weight temperature (default 1; its w is --cfg-w)', numberFlag('--naive-temperature', { min: 0, exclusiveMin: true }))
+    .option('--naive-scale <s>', 'naive CFG: σ scale (default 1)', numberFlag('--naive-scale', { min: 0, exclusiveMin: true }))
+    .option('--naive-max-std-ratio <r>', 'naive CFG: widest guided σ as a multiple of σc; wider dimensions stay conditional (default 2)', numberFlag('--naive-max-std-ratio', { min: 1 }))
     .option('--decoder <name>', 'AF inverse: flow (exact) or student (distilled, one pass)', choiceFlag('--decoder', ['flow', 'student'] as const), 'flow')
     .option('--batch-size <n>', 'images per pass (default 16)', intFlag('--batch-size', 1))
     .option('--no-ema', 'use the raw weights instead of the EMA weights')

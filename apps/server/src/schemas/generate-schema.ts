@@ -53,7 +53,7 @@ export interface GenerateBody {
     poolU?: number;
     schedule?: GuidanceSchedule['kind'];
   };
-  naive?: { w?: number; temperature?: number; scale?: number };
+  naive?: { w?: number; temperature?: number; scale?: number; maxStdRatio?: number };
   decoder?: 'flow' | 'student';
   format?: OutputFormat;
 }
@@ -113,6 +113,7 @@ export function generateBodySchema(maxCount: number) {
           w: { type: 'number', minimum: 0, maximum: 20, description: 'Guidance weight (default: cfg.w).' },
           temperature: positive('Mixture-weight temperature (default 1).'),
           scale: positive('σ scale (default 1).'),
+          maxStdRatio: { type: 'number', minimum: 1, maximum: 1000, description: 'Widest accepted guided σ as a multiple of σc; wider dimensions use the conditional component (default 2).' },
         },
       },
       decoder: { type: 'string', enum: ['flow', 'student'], description: "AF inverse: 'flow' (exact) or 'student' (distilled; when the model has one)." },
