@@ -5,11 +5,12 @@ import { benchCore } from './core.mjs';
 import { benchFlow } from './flow.mjs';
 import { benchTrain } from './train.mjs';
 import { benchSampling } from './sampling.mjs';
-import { benchDistill } from './distill.mjs';
+import { benchDistill, benchDistillQuality } from './distill.mjs';
 import { benchServer } from './server.mjs';
 import { benchOnnx } from './onnx.mjs';
+import { benchFid } from './fid.mjs';
 
-const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, server: benchServer, onnx: benchOnnx };
+const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, 'distill-quality': benchDistillQuality, server: benchServer, onnx: benchOnnx, fid: benchFid };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, fn] of Object.entries(sections)) {
   if (wanted.length && !wanted.includes(name)) continue;

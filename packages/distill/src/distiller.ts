@@ -247,7 +247,7 @@ export class Distiller {
    * AF is not this run's teacher.
    */
   async attachTo(dir: string): Promise<{ dir: string; teacherPart: 'model' | 'ema' }> {
-    return this.loop.withEvalWeights(() => attachStudent(dir, this.student));
+    return this.loop.withEvalWeights(() => attachStudent(dir, this.student, { meta: this.studentMeta(this.loop.currentStep) }));
   }
 
   /** Frees the student, the optimizer and EMA state, and the teacher when `resume` loaded it. */

@@ -112,9 +112,10 @@ export async function loadRunnerWithStudent(dir: string, options: LoadStudentOpt
  * would be stale. The student's teacher must be the checkpoint's `ema` or
  * `model` AF (matched by fingerprint); `force` attaches it to the `ema` (or
  * `model`) weights anyway. Writes the student's current weights, without
- * its optimizer or EMA state.
+ * its optimizer or EMA state. `meta` replaces the student's own provenance
+ * (the Distiller passes the step reached).
  */
-export async function attachStudent(dir: string, student: Student, options: { force?: boolean } = {}): Promise<{ dir: string; teacherPart: 'model' | 'ema' }> {
+export async function attachStudent(dir: string, student: Student, options: { force?: boolean; meta?: StudentMeta } = {}): Promise<{ dir: string; teacherPart: 'model' | 'ema' }> {
   const abs = resolveCheckpointDir(dir);
   const ck = await readCheckpoint(abs);
   if (ck.config.kind !== FARMER_KIND) throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} holds a '${ck.config.kind}' checkpoint; a student attaches to a FARMER checkpoint`, { file: dir });
@@ -123,7 +124,8 @@ export async function attachStudent(dir: string, student: Student, options: { fo
   }
   const candidates = (['ema', 'model'] as const).filter((p) => ck.tensors[p]);
   const prints = new Map(candidates.map((p) => [p, flowFingerprint(ck.tensors[p])]));
-  const wanted = student.meta?.teacher.flowFingerprint;
+  const base = options.meta ?? student.meta;
+  const wanted = base?.teacher.flowFingerprint;
   let part = candidates.find((p) => prints.get(p) === wanted);
   if (!part) {
     if (!options.force) {
@@ -136,8 +138,8 @@ export async function attachStudent(dir: string, student: Student, options: { fo
     part = candidates[0];
   }
   const meta: StudentMeta = {
-    ...(student.meta ?? { format: STUDENT_FORMAT, version: STUDENT_FORMAT_VERSION, flow: student.config, prefix: 'student.' }),
-    teacher: { ...student.meta?.teacher, part, flowFingerprint: prints.get(part)! },
+    ...(base ?? { format: STUDENT_FORMAT, version: STUDENT_FORMAT_VERSION, flow: student.config, prefix: 'student.' }),
+    teacher: { ...base?.teacher, part, flowFingerprint: prints.get(part)! },
   } as StudentMeta;
   const tensors: Record<string, TensorMap> = {};
   for (const [p, map] of Object.entries(ck.tensors)) if (!Object.values<string>(STUDENT_PARTS).includes(p)) tensors[p] = map;

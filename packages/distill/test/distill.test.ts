@@ -133,7 +133,7 @@ describe('distillation of a trained mnist-tiny teacher', () => {
     // attachStudent added the same weights to the teacher's checkpoint and kept its training state.
     const attached = await readCheckpoint(teacherDir);
     expect(attached.config.training).toMatchObject({ step: 60, note: 'kept by attachStudent' });
-    expect(attached.config.meta?.student).toMatchObject({ teacher: { part: 'model' } });
+    expect(attached.config.meta?.student).toMatchObject({ teacher: { part: 'model' }, distill: { step: 3 } });
     const fromTeacherDir = await loadStudent(teacherDir);
     const { z, exact } = await heldOut(teacher);
     expect(studentError(fromTeacherDir.decode, z, exact)).toBe(studentError(student.decode, z, exact));
