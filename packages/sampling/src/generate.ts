@@ -4,7 +4,7 @@ import { PAPER_UNGUIDED_DECOUPLED, sampleDecoupled, sampleDecoupledMany, type De
 import { guidanceWeight, type GuidanceSchedule } from './guidance-schedule.js';
 import { sampleNaiveCfg, type NaiveCfgOptions } from './naive-cfg.js';
 import { resamplingCfgInformative, resamplingCfgRedundant, resolveResamplingCfgOptions, type ResamplingCfgOptions, type ResolvedResamplingCfgOptions } from './resampling-cfg.js';
-import { checkCount, checkPositive } from './option-checks.js';
+import { checkAtLeastOne, checkCount, checkPositive } from './option-checks.js';
 
 export type SamplerName = 'decoupled' | 'resampling-cfg' | 'naive-cfg';
 
@@ -67,11 +67,6 @@ function bad(field: string, message: string): never {
   throw new FarmerError('FARMER_E_BAD_INPUT', `generate: ${field} ${message}`, { field });
 }
 
-function atLeastOne(field: string, x: number): number {
-  if (!(x >= 1)) bad(field, `must be a number ≥ 1, got ${String(x)}`);
-  return x;
-}
-
 /** Fills defaults and validates every option against the model; errors name the field and what is allowed. */
 export function resolveGenerateOptions(runner: FarmerRunner, o: GenerateOptions): ResolvedGenerateOptions {
   const numClasses = runner.config.numClasses;
@@ -108,7 +103,7 @@ export function resolveGenerateOptions(runner: FarmerRunner, o: GenerateOptions)
           w: o.naive?.w ?? cfg.w,
           temperature: checkPositive('generate', 'naive.temperature', o.naive?.temperature ?? 1),
           scale: checkPositive('generate', 'naive.scale', o.naive?.scale ?? 1),
-          maxStdRatio: atLeastOne('naive.maxStdRatio', o.naive?.maxStdRatio ?? 2),
+          maxStdRatio: checkAtLeastOne('generate', 'naive.maxStdRatio', o.naive?.maxStdRatio ?? 2),
         }
       : undefined;
   const decoder = o.decoder ?? 'flow';

@@ -1,7 +1,7 @@
 import type { GmmBatch } from '@farmer/ar-gmm';
 import { FarmerError, type Rng } from '@farmer/core';
 import { searchCumulative, softmaxCumulative } from './categorical.js';
-import { checkGmmPair, checkNonNegative, checkPositive } from './option-checks.js';
+import { checkAtLeastOne, checkGmmPair, checkNonNegative, checkPositive } from './option-checks.js';
 
 /** Options of the naive CFG baseline. */
 export interface NaiveCfgOptions {
@@ -81,8 +81,7 @@ export function sampleNaiveCfg(cond: GmmBatch, uncond: GmmBatch, rng: Rng, optio
   const w = checkNonNegative(WHERE, 'w', options.w ?? 2.5);
   const temperature = checkPositive(WHERE, 'temperature', options.temperature ?? 1);
   const scale = checkPositive(WHERE, 'scale', options.scale ?? 1);
-  const maxStdRatio = options.maxStdRatio ?? 2;
-  if (!(maxStdRatio >= 1)) throw new FarmerError('FARMER_E_BAD_INPUT', `${WHERE}: maxStdRatio must be ≥ 1 (or Infinity), got ${maxStdRatio}`, { field: 'maxStdRatio' });
+  const maxStdRatio = checkAtLeastOne(WHERE, 'maxStdRatio', options.maxStdRatio ?? 2);
   const { batch, k, dim } = cond;
 
   const components = new Int32Array(batch);

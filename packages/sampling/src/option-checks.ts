@@ -24,6 +24,12 @@ export function checkNonNegative(where: string, field: string, value: number): n
   return value;
 }
 
+/** A number ≥ 1, Infinity allowed (ratio bounds). */
+export function checkAtLeastOne(where: string, field: string, value: number): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 1) throw bad(where, field, 'a number ≥ 1 (or Infinity)', value);
+  return value;
+}
+
 /** An integer in [min, 2^31): counts and pool sizes. */
 export function checkCount(where: string, field: string, value: number, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value >= 2 ** 31) {

@@ -81,7 +81,7 @@ export function generateOptionsFromFlags(flags: SampleFlags, numClasses: number)
     informative: { temperature: flags.temperature, scale: flags.scale },
     redundant: { temperature: flags.redundantTemperature ?? flags.temperature, scale: flags.redundantScale ?? flags.scale },
     cfg,
-    naive: { w: flags.cfgW, temperature: flags.naiveTemperature, scale: flags.naiveScale, maxStdRatio: flags.naiveMaxStdRatio },
+    naive: { temperature: flags.naiveTemperature, scale: flags.naiveScale, maxStdRatio: flags.naiveMaxStdRatio },
     decoder: flags.decoder,
     batchSize: flags.batchSize,
   };
