@@ -112,9 +112,9 @@ export function resolveGenerateOptions(runner: FarmerRunner, o: GenerateOptions)
   return { count, labels, seed, sampler, informative, redundant, cfg: sampler === 'resampling-cfg' ? cfg : undefined, naive, decoder, batchSize };
 }
 
-/** Samples one vector per row, each row with its own generator (so a batch equals one-at-a-time). */
+/** Samples one vector per image from its conditional row, each with its own generator (so a batch equals one-at-a-time). */
 function perRow(g: GmmBatch, rngs: Rng[], draw: (row: GmmBatch, rng: Rng) => Float32Array): Float32Array[] {
-  return rngs.map((rng, b) => draw(selectGmmRows(g, [b]), rng));
+  return rngs.map((rng, b) => draw(condRow(g, b), rng));
 }
 
 /**
@@ -197,14 +197,11 @@ async function sampleLatents(
   // as one stream of 2B rows: rows [0, B) conditional, [B, 2B) null. Half the calls.
   const streamLabels = guided ? Int32Array.from([...labels, ...new Array(B).fill(-1)]) : labels;
   const stream = runner.openArStream(streamLabels);
-  const rowsCond = Array.from({ length: B }, (_, b) => b);
-  const rowsNull = rowsCond.map((b) => b + B);
-  const split = (g: GmmBatch): [GmmBatch, GmmBatch | undefined] => (guided ? [selectGmmRows(g, rowsCond), selectGmmRows(g, rowsNull)] : [g, undefined]);
   try {
-    let [gc, gu] = split((await stream.first()).gmm);
+    let g = (await stream.first()).gmm;
     for (let i = 0; i < N; i++) {
       if (signal?.aborted) throw new FarmerError('FARMER_E_ABORTED', 'generation was cancelled');
-      const rows = drawInformative(p, gc, gu, rngs, i, N);
+      const rows = drawInformative(p, g, B, rngs, i, N);
       const zI = new Float32Array(streamLabels.length * dI);
       rows.forEach((r, b) => {
         zI.set(r, b * dI);
@@ -212,12 +209,12 @@ async function sampleLatents(
         z.set(r, (b * N + i) * d);
       });
       // The last token's feed yields the redundant GMM, needed only with d_R > 0.
-      if (i < N - 1 || dR > 0) [gc, gu] = split((await stream.next(zI)).gmm);
+      if (i < N - 1 || dR > 0) g = (await stream.next(zI)).gmm;
       progress(i + 1);
       if (signal) await new Promise((r) => setImmediate(r));
     }
     if (dR > 0) {
-      const rows = drawRedundant(p, gc, gu, rngs, N);
+      const rows = drawRedundant(p, g, B, rngs, N);
       rows.forEach((r, b) => {
         for (let i = 0; i < N; i++) z.set(r.subarray(i * dR, (i + 1) * dR), (b * N + i) * d + dI);
       });
@@ -228,18 +225,22 @@ async function sampleLatents(
   }
 }
 
-function drawInformative(p: ResolvedGenerateOptions, gc: GmmBatch, gu: GmmBatch | undefined, rngs: Rng[], i: number, n: number): Float32Array[] {
-  if (p.sampler === 'decoupled') return perRow(gc, rngs, (g, rng) => sampleDecoupled(g, rng, p.informative));
-  if (p.sampler === 'naive-cfg') return rngs.map((rng, b) => sampleNaiveCfg(selectGmmRows(gc, [b]), selectGmmRows(gu!, [b]), rng, p.naive).z);
+/** Row b of the stream's GMM batch is image b's conditional GMM; with CFG, row b + B is its null-label GMM. */
+const condRow = (g: GmmBatch, b: number): GmmBatch => selectGmmRows(g, [b]);
+const nullRow = (g: GmmBatch, b: number, B: number): GmmBatch => selectGmmRows(g, [b + B]);
+
+function drawInformative(p: ResolvedGenerateOptions, g: GmmBatch, B: number, rngs: Rng[], i: number, n: number): Float32Array[] {
+  if (p.sampler === 'decoupled') return perRow(g, rngs, (row, rng) => sampleDecoupled(row, rng, p.informative));
+  if (p.sampler === 'naive-cfg') return rngs.map((rng, b) => sampleNaiveCfg(condRow(g, b), nullRow(g, b, B), rng, p.naive).z);
   const cfg = p.cfg!;
   const w = guidanceWeight({ kind: cfg.schedule, w: cfg.w }, i, n);
-  return rngs.map((rng, b) => resamplingCfgInformative(selectGmmRows(gc, [b]), selectGmmRows(gu!, [b]), rng, { ...cfg, w }).z);
+  return rngs.map((rng, b) => resamplingCfgInformative(condRow(g, b), nullRow(g, b, B), rng, { ...cfg, w }).z);
 }
 
-function drawRedundant(p: ResolvedGenerateOptions, gc: GmmBatch, gu: GmmBatch | undefined, rngs: Rng[], n: number): Float32Array[] {
+function drawRedundant(p: ResolvedGenerateOptions, g: GmmBatch, B: number, rngs: Rng[], n: number): Float32Array[] {
   // The naive baseline guides the informative tokens only; its redundant vectors are drawn conditionally.
-  if (p.sampler !== 'resampling-cfg') return perRow(gc, rngs, (g, rng) => sampleDecoupledMany(g, n, rng, p.redundant));
+  if (p.sampler !== 'resampling-cfg') return perRow(g, rngs, (row, rng) => sampleDecoupledMany(row, n, rng, p.redundant));
   const cfg = p.cfg!;
   const w = guidanceWeight({ kind: cfg.schedule, w: cfg.w }, n - 1, n);
-  return rngs.map((rng, b) => resamplingCfgRedundant(selectGmmRows(gc, [b]), selectGmmRows(gu!, [b]), n, rng, { ...cfg, w }).z);
+  return rngs.map((rng, b) => resamplingCfgRedundant(condRow(g, b), nullRow(g, b, B), n, rng, { ...cfg, w }).z);
 }
