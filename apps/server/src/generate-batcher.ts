@@ -3,6 +3,11 @@ import { FarmerError, sliceImages } from '@farmer/core';
 import { generate, resolveGenerateOptions, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
 
 /** One request waiting to be drawn as part of a batch. */
+interface Group {
+  members: Participant[];
+  timer: NodeJS.Timeout;
+}
+
 interface Participant {
   options: GenerateOptions & { seed: number };
   signal: AbortSignal;
@@ -29,7 +34,7 @@ function batchKey(runner: FarmerRunner, o: GenerateOptions): string {
  * is cancelled only when every participant has gone away.
  */
 export class GenerateBatcher {
-  private pending = new Map<string, Participant[]>();
+  private pending = new Map<string, Group>();
 
   constructor(
     private readonly runner: FarmerRunner,
@@ -41,24 +46,25 @@ export class GenerateBatcher {
     return new Promise((resolve, reject) => {
       const key = batchKey(this.runner, options);
       let group = this.pending.get(key);
-      const images = (group ?? []).reduce((n, p) => n + p.options.count, 0);
-      if (group && images + options.count > this.maxImages) {
+      if (group && group.members.reduce((n, p) => n + p.options.count, 0) + options.count > this.maxImages) {
         this.flush(key);
         group = undefined;
       }
       if (!group) {
-        group = [];
+        group = { members: [], timer: setTimeout(() => this.flush(key), this.windowMs) };
         this.pending.set(key, group);
-        setTimeout(() => this.flush(key), this.windowMs);
       }
-      group.push({ options, signal, resolve, reject });
+      group.members.push({ options, signal, resolve, reject });
     });
   }
 
   private flush(key: string): void {
-    const group = this.pending.get(key);
-    if (!group) return;
+    const g = this.pending.get(key);
+    if (!g) return;
+    // A group flushed early (full) must not leave its timer to flush the next group under the same key.
+    clearTimeout(g.timer);
     this.pending.delete(key);
+    const group = g.members;
     const live = group.filter((p) => !p.signal.aborted);
     for (const p of group) if (p.signal.aborted) p.reject(new FarmerError('FARMER_E_ABORTED', 'the job was cancelled'));
     if (live.length) void this.run(live);
@@ -95,7 +101,8 @@ export class GenerateBatcher {
         const n = p.options.count;
         if (p.signal.aborted) p.reject(new FarmerError('FARMER_E_ABORTED', 'the job was cancelled'));
         else {
-          p.resolve({ ...r, images: { ...sliceImages(r.images, at, n), data: sliceImages(r.images, at, n).data.slice() }, labels: r.labels.slice(at, at + n), parameters: resolveGenerateOptions(this.runner, p.options) });
+          const own = sliceImages(r.images, at, n);
+          p.resolve({ ...r, images: { ...own, data: own.data.slice() }, labels: r.labels.slice(at, at + n), parameters: resolveGenerateOptions(this.runner, p.options) });
         }
         at += n;
       }

@@ -4,7 +4,7 @@
  * tests and embedding.
  */
 export { buildApp } from './app.js';
-export { startServer, stopServer, type RunningServer, type StartServerOptions } from './server.js';
+export { startServer, type RunningServer, type StartServerOptions } from './server.js';
 export { resolveServerOptions, SERVER_DEFAULTS, OPTION_FLAGS, type ResolvedServerOptions, type ServerOptions } from './options.js';
 export { parseServerArgs, SERVER_USAGE, type ServerCliArgs } from './cli-args.js';
 export { HTTP_STATUS, HttpError, SERVER_ERROR_CODES, type ErrorBody, type HttpErrorCode, type ServerErrorCode } from './errors.js';

@@ -89,14 +89,6 @@ export class JobQueue {
     return this.waiting.length;
   }
 
-  get concurrency(): number {
-    return this.options.concurrency;
-  }
-
-  get maxQueued(): number {
-    return this.options.maxQueued;
-  }
-
   /** Seconds a refused client should wait: the backlog over the concurrency, at the mean job time (1..300). */
   retryAfterSeconds(): number {
     const backlog = this.active + this.waiting.length + 1;

@@ -54,7 +54,8 @@ export async function openRunnerFor(dir: string, runtime: RuntimeChoice = 'auto'
   if (exportDir) {
     const { readOnnxExport, exportMatchesCheckpoint } = await import('@farmer/onnx');
     // A bare export directory is taken as is; one inside a checkpoint must match it.
-    const fresh = checkpointDir || exportDir !== dir ? (await exportMatchesCheckpoint(await readOnnxExport(exportDir), checkpointDir ?? dir)).current : true;
+    // Only the manifest is needed here: loadOrtRunner verifies every file's checksum.
+    const fresh = checkpointDir || exportDir !== dir ? (await exportMatchesCheckpoint(await readOnnxExport(exportDir, { verify: false }), checkpointDir ?? dir)).current : true;
     if (runtime === 'onnx' || fresh) {
       const { loadOrtRunner } = await import('@farmer/onnx/runtime');
       return loadOrtRunner(exportDir);

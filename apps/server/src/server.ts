@@ -64,9 +64,3 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
   return { app, url: `http://${urlHost}:${address.port}`, host: address.address, port: address.port, models, close };
 }
-
-/** Stops a server started by {@link startServer} (or any built app) gracefully. */
-export async function stopServer(server: RunningServer | FastifyInstance): Promise<void> {
-  if ('app' in server) await server.close();
-  else await server.close();
-}
