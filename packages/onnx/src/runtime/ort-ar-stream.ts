@@ -18,6 +18,7 @@ export class OrtArStream implements ArStream {
   private past: Record<string, ort.Tensor> = {};
   private fed = -1;
   private readonly rows: BigInt64Array;
+  private readonly dims: ReturnType<typeof farmerDims>;
 
   constructor(
     private readonly config: FarmerConfig,
@@ -28,6 +29,7 @@ export class OrtArStream implements ArStream {
     readonly batch: number,
   ) {
     this.rows = classRows(labels, batch, config.numClasses);
+    this.dims = farmerDims(config);
   }
 
   /** Tokens fed so far. */
@@ -46,7 +48,7 @@ export class OrtArStream implements ArStream {
   }
 
   private gmm(raw: ort.Tensor, kind: StepGmm['kind']) {
-    const { dI, dR } = farmerDims(this.config);
+    const { dI, dR } = this.dims;
     const a = this.config.ar;
     return kind === 'informative'
       ? headOutputToGmm(raw.data as Float32Array, this.batch, a.componentsInformative, dI, a.sigmaMin)
@@ -68,7 +70,7 @@ export class OrtArStream implements ArStream {
 
   /** Feeds token i's informative part zI [B·d_I]; returns the next GMM. */
   async next(zI: Float32Array): Promise<StepGmm> {
-    const { numTokens: N, dI, dR } = farmerDims(this.config);
+    const { numTokens: N, dI, dR } = this.dims;
     if (this.fed < 0) throw new FarmerError('FARMER_E_INTERNAL', 'call first() before next()');
     if (this.fed >= N) throw new FarmerError('FARMER_E_INTERNAL', `all ${N} tokens were already fed`);
     if (zI.length !== this.batch * dI) throw new FarmerError('FARMER_E_SHAPE', `next() takes B·d_I = ${this.batch * dI} values, got ${zI.length}`);
