@@ -3,20 +3,17 @@ import { FARMER_KIND, farmerFromCheckpoint, type FarmerModel } from '../farmer-m
 import { prepareBatch, type PreparedBatch } from './batch-prep.js';
 import { evaluateBpd, type BpdResult } from '../likelihood.js';
 import { lossAndGrads } from './loss.js';
-import { checkpointDirOf, TrainLoop, type LoopState, type LoopSummary, type TrainObjective } from './train-loop.js';
+import { checkpointDirOf, TrainLoop, type LoopEngine, type LoopEvent, type LoopState, type LoopSummary, type TrainObjective } from './train-loop.js';
 import type { EngineContext } from './worker-engine.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
 
 export { checkpointDirOf } from './train-loop.js';
 
+/** FARMER's gradient figures for one batch. */
+type FarmerStep = { loss: number; logdetPerDim: number; grads: tf.Tensor[] };
+
 /** Computes the mean loss and its gradients for a prepared batch: in-process, or across workers. */
-export interface GradientEngine {
-  readonly workers: number;
-  compute(batch: PreparedBatch): Promise<{ loss: number; logdetPerDim: number; grads: tf.Tensor[] }>;
-  /** Called after the update was applied locally, with the same inputs, so replicas stay identical. */
-  afterUpdate?(update: { grads: tf.Tensor[]; lr: number; scale: number; skipped: boolean }): Promise<void>;
-  dispose(): Promise<void> | void;
-}
+export type GradientEngine = LoopEngine<PreparedBatch, FarmerStep>;
 
 /** The default engine: one replica, this thread. */
 export function localEngine(ctx: EngineContext): GradientEngine {
@@ -45,9 +42,8 @@ export type TrainEvent =
       etaSeconds: number;
       workers: number;
     }
-  | { type: 'skip'; step: number; reason: string; inARow: number }
-  | ({ type: 'eval'; step: number; weights: 'ema' | 'live' } & BpdResult)
-  | { type: 'checkpoint'; step: number; dir: string };
+  | LoopEvent
+  | ({ type: 'eval'; step: number; weights: 'ema' | 'live' } & BpdResult);
 
 /** The training state saved in config.json's `training` field. */
 type TrainingState = LoopState<TrainConfig> & { lastEval?: BpdResult & { step: number } };
@@ -78,9 +74,6 @@ export interface TrainSummary {
   checkpoint?: string;
   elapsedSeconds: number;
 }
-
-/** FARMER's gradient figures for one batch. */
-type FarmerStep = { loss: number; logdetPerDim: number; grads: tf.Tensor[] };
 
 /**
  * The FARMER trainer (method doc §4): the joint likelihood objective over the
