@@ -2,6 +2,7 @@ import { builtinModelDir, resolveCheckpointDir } from '@farmer/core';
 import { loadTfRunner, TfRunner, type FarmerRunner } from '@farmer/ar-gmm';
 import { openRunnerFor, type RuntimeChoice } from '@farmer/server';
 import type { CliContext } from './context.js';
+import { UsageError } from './errors.js';
 
 /**
  * Opens a checkpoint (or the built-in model when none is given) for
@@ -14,6 +15,8 @@ export async function openRunner(
   checkpoint: string | undefined,
   options: { ema?: boolean; runtime?: RuntimeChoice } = {},
 ): Promise<{ runner: FarmerRunner; dir: string; builtin: boolean; close: () => void }> {
+  // An ONNX export holds the EMA weights only; don't quietly switch runtimes.
+  if (options.ema === false && options.runtime === 'onnx') throw new UsageError('--no-ema needs the tfjs runtime (an ONNX export holds the weights it was exported with, EMA by default); drop --runtime onnx or --no-ema');
   const dir = checkpoint ? resolveCheckpointDir(checkpoint) : builtinModelDir();
   if (!checkpoint) ctx.note(`using the built-in model ${dir}`);
   const runner = options.ema === false ? await loadTfRunner(dir, { ema: false }) : await openRunnerFor(dir, options.runtime ?? 'tfjs');

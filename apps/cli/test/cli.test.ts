@@ -162,6 +162,7 @@ describe('bad input exits 2 with a clear message', () => {
     ['unknown dataset', ['eval', 'bpd', '--data', 'imagenet'], /unknown dataset 'imagenet'/],
     ['unknown option', ['sample', '--colour', 'red'], /unknown option '--colour'/],
     ['onnx runtime without an export', ['sample', '--runtime', 'onnx'], /has no ONNX export; write one with: farmer export onnx/],
+    ['--no-ema with the onnx runtime', ['sample', '--runtime', 'onnx', '--no-ema'], /--no-ema needs the tfjs runtime/],
   ];
   it.each(cases)('%s', (_, args, re) => {
     const r = farmer(args);
