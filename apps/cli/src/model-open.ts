@@ -21,7 +21,7 @@ export async function openRunner(
   if (!checkpoint) ctx.note(`using the built-in model ${dir}`);
   const runner = options.ema === false ? await loadTfRunner(dir, { ema: false }) : await openRunnerFor(dir, options.runtime ?? 'tfjs');
   if (runner.runtime !== 'tfjs') ctx.note(`runtime ${runner.runtime}`);
-  const close = () => void (runner as { dispose?: () => unknown }).dispose?.();
+  const close = () => void runner.dispose?.();
   return { runner, dir, builtin: !checkpoint, close };
 }
 

@@ -225,7 +225,7 @@ export class ModelRegistry {
   async dispose(): Promise<void> {
     if (this.loading) await this.loading;
     for (const e of this.models.values()) {
-      if (e.runner) disposeRunner(e.runner);
+      if (e.runner) await disposeRunner(e.runner);
       e.runner = undefined;
       if (e.status === 'ready') e.status = 'failed';
       e.error ??= { code: 'FARMER_E_ABORTED', message: 'the server closed' };

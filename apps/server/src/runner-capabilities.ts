@@ -20,6 +20,6 @@ export function likelihoodOf(runner: FarmerRunner): BitsPerDim | undefined {
 }
 
 /** Frees a runner's weights through its `dispose()` (TfRunner and the ORT runner have one). */
-export function disposeRunner(runner: FarmerRunner): void {
-  if ('dispose' in runner && typeof runner.dispose === 'function') runner.dispose();
+export function disposeRunner(runner: FarmerRunner): void | Promise<void> {
+  return runner.dispose?.();
 }

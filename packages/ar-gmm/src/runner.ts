@@ -41,6 +41,8 @@ export interface FarmerRunner {
   openArStream(labels: ArrayLike<number>): ArStream;
   /** Final latents z [B, N, d] (AF order) → patch tokens x [B, N, d]. */
   decode(z: Float32Array, batch: number, options?: DecodeOptions): Promise<Float32Array>;
+  /** Frees weights and sessions (TfRunner, OrtRunner); the runner is unusable afterwards. */
+  dispose?(): void | Promise<void>;
 }
 
 /** A student decoder supplied by @farmer/distill: z [B, N, d] → tokens [B, N, d]. */
