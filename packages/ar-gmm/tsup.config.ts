@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
 import { packageBuildConfig } from '../../tsup.shared.mjs';
 
-// The training worker is its own entry: worker threads load it by path.
-export default defineConfig(packageBuildConfig({ entry: { index: 'src/index.ts', 'train-worker': 'src/train/train-worker.ts' } }));
+// FARMER's replica module is its own entry: training worker threads import it by path.
+export default defineConfig(packageBuildConfig({ entry: { index: 'src/index.ts', 'farmer-replica': 'src/train/farmer-replica.ts' } }));

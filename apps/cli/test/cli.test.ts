@@ -171,6 +171,24 @@ describe('bad input exits 2 with a clear message', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('train --out that cannot hold a run fails before the first step: an existing file, a path under a file', () => {
+    const file = join(work, 'not-a-dir');
+    writeFileSync(file, 'x');
+    for (const [out, re] of [
+      [file, /cannot write the run to .*not-a-dir: it is an existing file; choose another output directory/],
+      [join(file, 'run'), /cannot write the run to .*not-a-dir\/run: a parent of it is a file/],
+    ] as const) {
+      const started = Date.now();
+      // 100,000 steps would take hours: the refusal must come before any of them.
+      const r = farmer(['train', '--preset', 'mnist-tiny', '--steps', '100000', '--workers', '1', '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(readFileSync(file, 'utf8')).toBe('x');
+    }
+  });
+
   it('a corrupted model.safetensors', () => {
     const dir = join(work, 'corrupt');
     mkdirSync(dir);

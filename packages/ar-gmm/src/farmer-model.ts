@@ -63,7 +63,27 @@ export class FarmerModel {
 
   /** Copies of every variable's values, in `variables()` order and in-memory layout. */
   variableValues(): Float32Array[] {
-    return this.variables().map((v) => Float32Array.from(v.dataSync() as Float32Array));
+    return [...this.flow.params.values(), ...this.ar.params.values()];
+  }
+
+  /** Sets every variable from host arrays in `variables()` order and in-memory layout. */
+  loadValues(values: Float32Array[]): void {
+    const nFlow = this.flow.params.names().length;
+    this.flow.params.setValues(values.slice(0, nFlow));
+    this.ar.params.setValues(values.slice(nFlow));
+  }
+
+  /** Host values in `variables()` order → PyTorch-layout weights under `flow.` and `ar.` (as `toTensorMap`). */
+  valuesToTensorMap(values: Float32Array[]): TensorMap {
+    const nFlow = this.flow.params.names().length;
+    return { ...ParamStore.hostTensorMap(this.flow.params.shapes, values.slice(0, nFlow), FLOW_PREFIX), ...ParamStore.hostTensorMap(this.ar.params.shapes, values.slice(nFlow), AR_PREFIX) };
+  }
+
+  /** PyTorch-layout weights under `flow.` and `ar.` → host values in `variables()` order (exact names and shapes, as `loadTensorMap`). */
+  valuesFromTensorMap(map: TensorMap, file: string): Float32Array[] {
+    const unknown = Object.keys(map).find((k) => !k.startsWith(FLOW_PREFIX) && !k.startsWith(AR_PREFIX));
+    if (unknown) throw new FarmerError('FARMER_E_SHAPE', `${file}: unexpected tensor '${unknown}' (FARMER weights live under flow. and ar.)`, { file, tensor: unknown });
+    return [...ParamStore.hostValues(this.flow.params.shapes, map, file, FLOW_PREFIX), ...ParamStore.hostValues(this.ar.params.shapes, map, file, AR_PREFIX)];
   }
 
   /** Parameter counts from the config alone (nothing is allocated). */
@@ -123,17 +143,7 @@ export class FarmerModel {
 
   /** Loads both halves from a tensor map (exact names and shapes). */
   loadTensorMap(map: TensorMap, file: string): void {
-    const flowPart: TensorMap = {};
-    const arPart: TensorMap = {};
-    const unknown: string[] = [];
-    for (const [k, v] of Object.entries(map)) {
-      if (k.startsWith(FLOW_PREFIX)) flowPart[k] = v;
-      else if (k.startsWith(AR_PREFIX)) arPart[k] = v;
-      else unknown.push(k);
-    }
-    if (unknown.length) throw new FarmerError('FARMER_E_SHAPE', `${file}: unexpected tensor '${unknown[0]}' (FARMER weights live under flow. and ar.)`, { file, tensor: unknown[0] });
-    this.flow.params.loadTensorMap(flowPart, file, FLOW_PREFIX);
-    this.ar.params.loadTensorMap(arPart, file, AR_PREFIX);
+    this.loadValues(this.valuesFromTensorMap(map, file));
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 /**
- * @farmer/ar-gmm: the AR backbone with GMM heads (method doc §3), the joint
- * FARMER model and its trainer.
+ * @farmer/ar-gmm: the AR backbone with GMM heads (docs/method.md §4 AR-GMM), the joint
+ * FARMER model and its training objective.
  */
 export {
   checkGmmBatch,
@@ -33,26 +33,11 @@ export { finalPermuteFlips, toArOrder, toArOrderHost } from './final-permute.js'
 export { ArModel, TfArStream, type StepGmm } from './ar-model.js';
 export { AR_PREFIX, FARMER_KIND, farmerFromCheckpoint, FarmerModel, loadFarmer, saveFarmer, type FarmerNll } from './farmer-model.js';
 export { preset, PRESET_NAMES, type PresetName } from './presets.js';
-export { AdamW, type AdamWOptions } from './train/adamw.js';
-export { cosineLr } from './train/schedule.js';
-export { Ema } from './train/ema.js';
 export { parseTrainConfig, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './train/train-config.js';
 export { prepareBatch, shardBatch, type PreparedBatch } from './train/batch-prep.js';
-export { globalNorm, lossAndGrads, type LossAndGrads } from './train/loss.js';
+export { lossAndGrads, type LossAndGrads } from './train/loss.js';
 export { evaluateBpd, imagesBitsPerDim, likelihoodOf, tfLikelihood, type BpdResult, type EvaluateOptions, type FarmerLikelihood, type HostNll } from './likelihood.js';
-export { checkpointDirOf, localEngine, Trainer, type GradientEngine, type TrainerOptions, type TrainEvent, type TrainSummary } from './train/trainer.js';
-export {
-  TrainLoop,
-  type LoopEngine,
-  type LoopEvent,
-  type LoopSettings,
-  type LoopState,
-  type LoopStepInfo,
-  type LoopStepResult,
-  type LoopSummary,
-  type TrainLoopOptions,
-  type TrainObjective,
-} from './train/train-loop.js';
-export { weightedMean, type AllReduce, type NamedArrays } from './train/all-reduce.js';
-export { defaultWorkerCount, shardSizes, WorkerEngine, workerEngine, type EngineContext, type WorkerEngineOptions } from './train/worker-engine.js';
+export { farmerTfBinding, farmerTfEngine, type FarmerEngine, type FarmerFigures, type FarmerTfEngineOptions } from './train/farmer-engine.js';
+export { FARMER_OBJECTIVE, farmerObjective, Trainer, type FarmerTypes, type TrainerOptions, type TrainEvent, type TrainSummary } from './train/trainer.js';
+export { RESUME_OVERRIDES, train, type TrainRunOptions, type TrainRunResult, type TrainStartInfo } from './train/train.js';
 export { loadTfRunner, TfRunner, type ArStream, type Decoder, type DecodeOptions, type FarmerRunner, type StudentDecode } from './runner.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatherExamples, initBackend, isFarmerError, loadDataset, readCheckpoint, tf, type ImageDataset } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateBpd, FarmerModel, localEngine, preset, Trainer, type EngineContext, type GradientEngine, type TrainEvent } from '../src/index.js';
+import { evaluateBpd, farmerTfEngine, FarmerModel, preset, Trainer, type FarmerEngine, type TrainEvent } from '../src/index.js';
 
 let train: ImageDataset;
 let test: ImageDataset;
@@ -95,22 +95,25 @@ describe('Trainer', () => {
   it('skips non-finite steps, and stops with a clear error after too many in a row, leaving the last checkpoint intact', async () => {
     const dir = tmp();
     const model = FarmerModel.create(preset('mnist-tiny'), 4);
-    const poison = (bad: (step: number) => boolean) => (ctx: EngineContext): GradientEngine => {
-      const inner = localEngine(ctx);
-      let n = 0;
-      return {
-        workers: 1,
-        compute: async (b) => {
-          const r = await inner.compute(b);
-          n++;
-          if (!bad(n)) return r;
-          const grads = r.grads.map((g) => tf.mul(g, NaN));
-          tf.dispose(r.grads);
-          return { ...r, loss: NaN, grads };
-        },
-        dispose: () => undefined,
+    const poison =
+      (bad: (step: number) => boolean): FarmerEngine =>
+      (m) =>
+      async (ctx) => {
+        const inner = await farmerTfEngine()(m)(ctx);
+        let n = 0;
+        return {
+          name: inner.name,
+          workers: 1,
+          compute: async (b) => {
+            const r = await inner.compute(b);
+            n++;
+            return bad(n) ? { ...r, loss: NaN, gradNorm: NaN } : r;
+          },
+          apply: (u) => inner.apply(u),
+          state: () => inner.state(),
+          dispose: () => inner.dispose(),
+        };
       };
-    };
     const events: TrainEvent[] = [];
     const t = Trainer.create({
       model,

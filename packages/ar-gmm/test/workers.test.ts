@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatherExamples, initBackend, isFarmerError, loadDataset, readCheckpoint, type ImageDataset } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FarmerModel, preset, shardSizes, Trainer, WorkerEngine, workerEngine, type EngineContext, type GradientEngine, type TrainEvent } from '../src/index.js';
+import { shardSizes, WorkerEngine } from '@farmer/train';
+import { farmerTfEngine, FarmerModel, preset, Trainer, type FarmerEngine, type TrainEvent } from '../src/index.js';
 
 let data: ImageDataset;
 const tmp = () => mkdtempSync(join(tmpdir(), 'farmer-workers-'));
@@ -23,7 +24,7 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 async function trainWith(workers: number, seed = 5, extra: Partial<Parameters<typeof Trainer.create>[0]> = {}) {
   const events: TrainEvent[] = [];
   const model = FarmerModel.create(preset('mnist-tiny'), seed);
-  const t = Trainer.create({ model, train: data, config, engine: workerEngine({ workers }), onEvent: (e) => events.push(e), ...extra });
+  const t = Trainer.create({ model, train: data, config, engine: farmerTfEngine({ workers }), onEvent: (e) => events.push(e), ...extra });
   const summary = await t.run();
   const weights = model.variableValues();
   t.dispose();
@@ -74,17 +75,19 @@ describe('data-parallel training with worker threads', () => {
 
   it('keeps replicas bit-identical and leaks no tensors in the workers', async () => {
     const states: { checksums: number[]; workerTensors: number[] }[] = [];
-    let inner: WorkerEngine | undefined;
-    const engine = async (ctx: EngineContext): Promise<GradientEngine> => {
-      inner = await WorkerEngine.start(ctx, { workers: 2 });
+    const engine: FarmerEngine = (m) => async (ctx) => {
+      const inner = (await farmerTfEngine({ workers: 2 })(m)(ctx)) as WorkerEngine<unknown, never>;
+      expect(inner).toBeInstanceOf(WorkerEngine);
       return {
+        name: inner.name,
         workers: 2,
-        compute: (b) => inner!.compute(b),
-        afterUpdate: async (u) => {
-          await inner!.afterUpdate(u);
-          states.push(await inner!.replicaState());
+        compute: (b) => inner.compute(b),
+        apply: async (u) => {
+          await inner.apply(u);
+          states.push(await inner.replicaState());
         },
-        dispose: () => inner!.dispose(),
+        state: () => inner.state(),
+        dispose: () => inner.dispose(),
       };
     };
     const model = FarmerModel.create(preset('mnist-tiny'), 6);
@@ -110,7 +113,7 @@ describe('data-parallel training with worker threads', () => {
       config,
       outDir: dir,
       signal: ac.signal,
-      engine: workerEngine({ workers: 2 }),
+      engine: farmerTfEngine({ workers: 2 }),
       onEvent: (e) => {
         first.push(e);
         if (e.type === 'step' && e.step === 8) ac.abort();
@@ -120,7 +123,7 @@ describe('data-parallel training with worker threads', () => {
     t.dispose();
     model.dispose();
     const rest: TrainEvent[] = [];
-    const r = await Trainer.resume(dir, { train: data, engine: workerEngine({ workers: 1 }), onEvent: (e) => rest.push(e) });
+    const r = await Trainer.resume(dir, { train: data, engine: farmerTfEngine({ workers: 1 }), onEvent: (e) => rest.push(e) });
     await r.run();
     const resumed = [...losses(first), ...losses(rest)];
     expect(resumed).toHaveLength(20);
@@ -137,7 +140,7 @@ describe('data-parallel training with worker threads', () => {
       train: data,
       config: { ...config, checkpointEvery: 4 },
       outDir: dir,
-      engine: workerEngine({ workers: 2, failAt: { worker: 1, step: 10 } }),
+      engine: farmerTfEngine({ workers: 2, failAt: { worker: 1, step: 10 } }),
     });
     const started = Date.now();
     const err = await t.run().catch((e) => e);
@@ -152,7 +155,7 @@ describe('data-parallel training with worker threads', () => {
 
   it('refuses a batch smaller than the worker count', async () => {
     const model = FarmerModel.create(preset('mnist-tiny'), 9);
-    const t = Trainer.create({ model, train: data, config: { ...config, batchSize: 2 }, engine: workerEngine({ workers: 3 }) });
+    const t = Trainer.create({ model, train: data, config: { ...config, batchSize: 2 }, engine: farmerTfEngine({ workers: 3 }) });
     await expect(t.run()).rejects.toThrow(/batch 2 is smaller than the 3 workers/);
     t.dispose();
     model.dispose();

@@ -76,14 +76,20 @@ export class ParamStore {
 
   /** The weights as host tensors in PyTorch layout, names prefixed by `prefix`. */
   toTensorMap(prefix = ''): TensorMap {
-    const out: TensorMap = {};
-    for (const name of this.names()) {
-      const torch = this.shapes[name];
-      const t = ParamStore.isLinearWeight(name, torch) ? tf.tidy(() => tf.transpose(this.get(name))) : this.get(name);
-      out[prefix + name] = { dtype: 'F32', shape: torch, data: Float32Array.from(t.dataSync() as Float32Array) };
-      if (t !== this.get(name)) t.dispose();
-    }
-    return out;
+    return ParamStore.hostTensorMap(this.shapes, this.values(), prefix);
+  }
+
+  /** Copies of every value, in `names()` order and in-memory layout. */
+  values(): Float32Array[] {
+    return this.variables().map((v) => Float32Array.from(v.dataSync() as Float32Array));
+  }
+
+  /** Sets every value from host arrays in `names()` order and in-memory layout. */
+  setValues(values: Float32Array[]): this {
+    const names = this.names();
+    if (values.length !== names.length) throw new FarmerError('FARMER_E_INTERNAL', `setValues: got ${values.length} arrays for ${names.length} parameters`);
+    tf.tidy(() => names.forEach((name, i) => this.set(name, tf.tensor(values[i], this.internalShape(name)))));
+    return this;
   }
 
   /**
@@ -92,10 +98,32 @@ export class ParamStore {
    * Tensors outside the prefix are ignored; extra ones inside it are refused.
    */
   loadTensorMap(map: TensorMap, file: string, prefix = ''): this {
+    return this.setValues(ParamStore.hostValues(this.shapes, map, file, prefix));
+  }
+
+  /**
+   * Host weights in in-memory layout (in the order of `shapes`) → PyTorch-layout
+   * host tensors named `prefix + name`: Linear weights are transposed back to
+   * [out, in]. Pure data movement, so the bytes equal a tensor transpose's.
+   */
+  static hostTensorMap(shapes: Record<string, number[]>, values: Float32Array[], prefix = ''): TensorMap {
+    const out: TensorMap = {};
+    Object.entries(shapes).forEach(([name, torch], i) => {
+      out[prefix + name] = { dtype: 'F32', shape: torch, data: ParamStore.isLinearWeight(name, torch) ? transpose2d(values[i], torch[1], torch[0]) : Float32Array.from(values[i]) };
+    });
+    return out;
+  }
+
+  /**
+   * The inverse of `hostTensorMap`, with the checks of a checkpoint load:
+   * every parameter present with its exact shape, no extra name under the
+   * prefix, every value finite. Returns in-memory layout in `shapes` order.
+   */
+  static hostValues(shapes: Record<string, number[]>, map: TensorMap, file: string, prefix = ''): Float32Array[] {
     const mine: TensorMap = {};
     for (const [k, v] of Object.entries(map)) if (k.startsWith(prefix)) mine[k.slice(prefix.length)] = v;
-    checkTensorShapes(mine, this.shapes, file, { allowExtra: false });
-    for (const name of this.names()) {
+    checkTensorShapes(mine, shapes, file, { allowExtra: false });
+    return Object.keys(shapes).map((name) => {
       const host = mine[name];
       const values = toFloat32(host);
       for (let i = 0; i < values.length; i++) {
@@ -103,14 +131,8 @@ export class ParamStore {
           throw new FarmerError('FARMER_E_CORRUPT', `${file}: tensor '${prefix}${name}' holds a non-finite value at index ${i}`, { file, tensor: prefix + name });
         }
       }
-      const t = tf.tidy(() => {
-        const raw = tf.tensor(values, host.shape, 'float32');
-        return ParamStore.isLinearWeight(name, host.shape) ? tf.transpose(raw) : raw;
-      });
-      this.set(name, t);
-      t.dispose();
-    }
-    return this;
+      return ParamStore.isLinearWeight(name, host.shape) ? transpose2d(values, host.shape[0], host.shape[1]) : Float32Array.from(values);
+    });
   }
 
   /** Copies every value from another store with the same shapes. */
@@ -123,6 +145,13 @@ export class ParamStore {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();
   }
+}
+
+/** [rows, cols] row-major → [cols, rows] row-major. */
+function transpose2d(a: ArrayLike<number>, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
 }
 
 /** Number of scalars in a shape table. */

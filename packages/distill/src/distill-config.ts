@@ -1,28 +1,15 @@
 import { validate } from '@farmer/core';
-import { TrainConfigSchema } from '@farmer/ar-gmm';
+import { loopConfigFields } from '@farmer/train';
 import { z } from 'zod';
 
 /**
- * Distillation settings (method doc §6). The optimisation fields are the
- * FARMER trainer's (same names and meaning, shared loop); the defaults that
- * differ are noted.
+ * Distillation settings (docs/method.md §8.3 distillation settings). The optimisation fields are the
+ * shared training loop's (@farmer/train: same names and meaning); the
+ * defaults that differ are noted.
  */
-export const DistillConfigSchema = TrainConfigSchema.pick({
-  steps: true,
-  batchSize: true,
-  minLr: true,
-  warmupSteps: true,
-  beta1: true,
-  beta2: true,
-  eps: true,
-  gradClip: true,
-  seed: true,
-  checkpointEvery: true,
-  evalEvery: true,
-  maxNonFinite: true,
-  timeBudgetSeconds: true,
-})
-  .extend({
+export const DistillConfigSchema = z
+  .object({
+    ...loopConfigFields,
     /** Peak learning rate (lower than training's: the student starts from the teacher's weights). */
     lr: z.number().positive().default(2e-4),
     /** AdamW weight decay; 0 by default, since decay would pull the student away from its teacher initialisation for no likelihood reason. */

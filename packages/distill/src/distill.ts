@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { FarmerError, readCheckpoint, resolveCheckpointDir, type ImageDataset } from '@farmer/core';
-import { checkpointDirOf, farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
+import { farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
+import { holdsRun } from '@farmer/train';
 import type { DistillConfigInput } from './distill-config.js';
 import { Distiller, type DistillEvent, type DistillSummary } from './distiller.js';
 
@@ -47,7 +46,8 @@ export async function distill(o: DistillRunOptions): Promise<DistillRunResult> {
     d = await Distiller.resume(o.outDir, { ...common, config: o.config as Partial<DistillConfigInput> | undefined });
     teacherDir = d.student.meta?.teacher.source;
   } else {
-    if (existsSync(join(checkpointDirOf(o.outDir), 'config.json'))) {
+    // Refused here too (TrainingRun.create refuses it) so that no teacher is loaded for nothing.
+    if (holdsRun(o.outDir)) {
       throw new FarmerError('FARMER_E_BAD_INPUT', `${o.outDir} already holds a run; resume it, or choose another output directory`, { field: 'outDir' });
     }
     if (!o.teacher) throw new FarmerError('FARMER_E_BAD_INPUT', 'distill needs a teacher checkpoint', { field: 'teacher' });

@@ -1,43 +1,27 @@
-import { FarmerError, makeCheckpointConfig, type ImageDataset, type TensorMap } from '@farmer/core';
-import {
-  checkpointDirOf,
-  FARMER_KIND,
-  farmerFromCheckpoint,
-  TrainLoop,
-  type FarmerModel,
-  type LoopEvent,
-  type LoopState,
-  type TrainObjective,
-} from '@farmer/ar-gmm';
+import { FarmerError, makeCheckpointConfig, ParamStore, type ImageDataset, type TensorMap } from '@farmer/core';
+import { farmerFromCheckpoint, FARMER_KIND, type FarmerModel } from '@farmer/ar-gmm';
+import { tfEngine, TrainingRun, type Objective, type ObjectiveTypes, type RunEvent, type RunSummary } from '@farmer/train';
 import { parseDistillConfig, type DistillConfig, type DistillConfigInput } from './distill-config.js';
-import { distillLossAndGrads, prepareDistillBatch, type DistillBatch, type DistillStep } from './distill-loss.js';
+import { distillLossAndGrads, prepareDistillBatch, type DistillBatch } from './distill-loss.js';
 import { evaluateStudent, type StudentEvalResult } from './evaluate-student.js';
 import { flowFingerprint, parseStudentMeta, STUDENT_FORMAT, STUDENT_FORMAT_VERSION, STUDENT_PARTS, type StudentMeta } from './student-meta.js';
 import { attachStudent } from './student-store.js';
-import { Student } from './student.js';
+import { Student, STUDENT_PREFIX } from './student.js';
 
-/** Marks a distillation run's `training` state (a FARMER training run has none). */
+/** Marks a distillation run's `training` state. */
 export const DISTILL_OBJECTIVE = 'distill';
 
-/** One line of a distillation run's metrics.jsonl (and the `onEvent` payload). */
-export type DistillEvent =
-  | {
-      type: 'step';
-      step: number;
-      totalSteps: number;
-      /** Mean of the per-block MSEs. */
-      loss: number;
-      /** MSE of each student block's output against the teacher's latent, by block (`[0]`: patch tokens). */
-      blockMse: number[];
-      lr: number;
-      gradNorm: number;
-      imagesPerSec: number;
-      elapsedSeconds: number;
-      etaSeconds: number;
-      workers: number;
-    }
-  | ({ type: 'eval'; step: number; weights: 'ema' | 'live' } & StudentEvalResult)
-  | LoopEvent;
+/** The types of the distillation objective. */
+export interface DistillTypes extends ObjectiveTypes {
+  config: DistillConfig;
+  batch: DistillBatch;
+  figures: { blockMse: number[] };
+  step: { blockMse: number[] };
+  eval: StudentEvalResult;
+}
+
+/** One line of a distillation run's metrics.jsonl (and the `onEvent` payload); a step's `loss` is the mean of the per-block MSEs, `blockMse[t]` the MSE of student block t's output against the teacher's latent (`[0]`: patch tokens). */
+export type DistillEvent = RunEvent<DistillTypes>;
 
 export interface DistillerOptions {
   /** The teacher (frozen: its weights never change). The caller owns it, except after `resume`. */
@@ -59,20 +43,11 @@ export interface DistillerOptions {
   meta?: Record<string, unknown>;
 }
 
-export interface DistillSummary {
-  steps: number;
-  stoppedBy: 'done' | 'signal' | 'time-budget';
-  finalLoss: number;
-  lastEval?: StudentEvalResult;
-  checkpoint?: string;
-  elapsedSeconds: number;
-}
-
-type DistillState = LoopState<DistillConfig> & { objective: typeof DISTILL_OBJECTIVE; lastEval?: StudentEvalResult & { step: number } };
+export type DistillSummary = RunSummary<StudentEvalResult>;
 
 /**
- * One-step distillation of the AF inverse (method doc §6, supplement
- * Algorithm 2) on the shared training loop of @farmer/ar-gmm: AdamW with
+ * One-step distillation of the AF inverse (docs/method.md §8.2 distillation
+ * step, the paper's Algorithm 2) as an objective on a TrainingRun of @farmer/train: AdamW with
  * cosine LR, clipping, optional EMA, non-finite guard, atomic checkpoints
  * with exact resume, JSONL metrics, SIGINT/SIGTERM handling.
  *
@@ -84,92 +59,29 @@ type DistillState = LoopState<DistillConfig> & { objective: typeof DISTILL_OBJEC
  */
 export class Distiller {
   readonly config: DistillConfig;
-  readonly teacher: FarmerModel;
-  readonly student: Student;
-  private readonly loop: TrainLoop<DistillConfig, DistillBatch, DistillStep, DistillEvent>;
-  private readonly teacherWeights: TensorMap;
-  private readonly teacherFingerprint: string;
-  private lastEval?: StudentEvalResult & { step: number };
-
   private constructor(
-    private readonly opts: DistillerOptions,
-    student: Student | undefined,
+    readonly teacher: FarmerModel,
+    readonly student: Student,
+    private readonly runner: TrainingRun<DistillTypes>,
+    private readonly studentMeta: (step: number) => StudentMeta,
     private readonly ownsTeacher: boolean,
   ) {
-    this.config = parseDistillConfig(opts.config);
-    this.teacher = opts.teacher;
-    const f = this.teacher.config.flow;
-    checkDataset(f, opts.train, 'training');
-    if (opts.test) checkDataset(f, opts.test, 'test');
-    // The teacher is frozen: encode its weights (and their fingerprint) once for every checkpoint.
-    this.teacherWeights = this.teacher.toTensorMap();
-    this.teacherFingerprint = flowFingerprint(this.teacherWeights);
-    this.student = student ?? Student.fromTeacher(this.teacher.flow, { init: this.config.init, meta: this.studentMeta(0) });
-    const teacherFlow = this.teacher.flow;
-    const s = this.student;
-    const dims = { numTokens: s.numTokens, tokenDim: s.tokenDim };
-    const objective: TrainObjective<DistillBatch, DistillStep, DistillEvent> = {
-      variables: s.variables(),
-      variableNames: s.variableNames(),
-      parts: { optimizer: STUDENT_PARTS.optimizer, ema: STUDENT_PARTS.ema },
-      prepare: (batch, rng) => prepareDistillBatch(batch, this.config, rng, dims),
-      startEngine: () => ({ workers: 1, compute: async (b) => distillLossAndGrads(teacherFlow, s, b), dispose: () => undefined }),
-      stepEvent: (info, batch, r) => ({
-        type: 'step',
-        step: info.step,
-        totalSteps: info.totalSteps,
-        loss: r.loss,
-        blockMse: r.blockMse,
-        lr: info.lr,
-        gradNorm: info.gradNorm,
-        imagesPerSec: batch.shape[0] / info.seconds,
-        elapsedSeconds: info.elapsedSeconds,
-        etaSeconds: info.etaSeconds,
-        workers: info.workers,
-      }),
-      evaluate: opts.test ? () => this.evaluate() : undefined,
-      weightsToTensorMap: () => s.toTensorMap(),
-      loadWeights: (map, file) => s.loadTensorMap(map, file),
-      stateExtras: () => ({ objective: DISTILL_OBJECTIVE, lastEval: this.lastEval }),
-      checkpointData: ({ state, weights, optimizer, ema }) => ({
-        config: makeCheckpointConfig(FARMER_KIND, this.teacher.config as unknown as Record<string, unknown>, {
-          training: state,
-          meta: { ...opts.meta, student: this.studentMeta(this.loop.currentStep) },
-        }),
-        tensors: {
-          model: this.teacherWeights,
-          [STUDENT_PARTS.weights]: weights,
-          [STUDENT_PARTS.optimizer]: optimizer,
-          ...(ema ? { [STUDENT_PARTS.ema]: ema } : {}),
-        },
-      }),
-    };
-    this.loop = new TrainLoop<DistillConfig, DistillBatch, DistillStep, DistillEvent>(objective, {
-      config: this.config,
-      train: opts.train,
-      outDir: opts.outDir,
-      onEvent: opts.onEvent,
-      signal: opts.signal,
-      handleSignals: opts.handleSignals,
-    });
-  }
-
-  /** The `meta.student` entry of this run's checkpoint: the teacher is its `model` part. */
-  private studentMeta(step: number): StudentMeta {
-    const src = this.opts.teacherSource;
-    return {
-      format: STUDENT_FORMAT,
-      version: STUDENT_FORMAT_VERSION,
-      flow: this.teacher.config.flow,
-      prefix: 'student.',
-      teacher: { part: 'model', flowFingerprint: this.teacherFingerprint, ...(src ? { source: src.dir, sourcePart: src.part } : {}) },
-      distill: { step, config: this.config },
-    };
+    this.config = runner.config;
   }
 
   /** A new run: the student starts as a copy of the teacher's AF blocks. */
   static create(opts: DistillerOptions): Distiller {
-    return new Distiller(opts, undefined, false);
+    const config = parseDistillConfig(opts.config);
+    const teacherWeights = opts.teacher.toTensorMap();
+    const meta = studentMetaFor(opts.teacher, flowFingerprint(teacherWeights), config, opts.teacherSource);
+    const student = Student.fromTeacher(opts.teacher.flow, { init: config.init, meta: meta(0) });
+    try {
+      const run = TrainingRun.create(distillObjective(opts.teacher, teacherWeights, student, config, meta, opts.meta), opts);
+      return new Distiller(opts.teacher, student, run, meta, false);
+    } catch (e) {
+      student.dispose();
+      throw e;
+    }
   }
 
   /**
@@ -181,64 +93,60 @@ export class Distiller {
     outDir: string,
     opts: Omit<DistillerOptions, 'teacher' | 'teacherSource' | 'config' | 'outDir'> & { config?: Partial<DistillConfigInput> },
   ): Promise<Distiller> {
-    const dir = checkpointDirOf(outDir);
-    const ck = await TrainLoop.readRun(outDir);
-    const objective = (ck.config.training as { objective?: unknown } | undefined)?.objective;
-    if (ck.config.kind !== FARMER_KIND || objective !== DISTILL_OBJECTIVE) {
-      throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} is not a distillation run (it holds a '${ck.config.kind}' ${objective ? `'${String(objective)}' ` : ''}checkpoint); start a new run without resume`, { file: dir });
-    }
-    const state = TrainLoop.stateOf(ck, STUDENT_PARTS.optimizer, dir) as unknown as DistillState;
-    const meta = parseStudentMeta(ck.config.meta?.student, `${dir}/config.json meta.student`);
-    const teacher = farmerFromCheckpoint(ck, 'model');
+    let teacher: FarmerModel | undefined;
     let student: Student | undefined;
+    let meta: ((step: number) => StudentMeta) | undefined;
     try {
-      if (flowFingerprint(ck.tensors.model) !== meta.teacher.flowFingerprint) {
-        throw new FarmerError('FARMER_E_CORRUPT', `${dir}/model.safetensors no longer holds the teacher this run distils (its AF fingerprint changed)`, { file: `${dir}/model.safetensors` });
-      }
-      const part = STUDENT_PARTS.weights;
-      if (!ck.tensors[part]) throw new FarmerError('FARMER_E_CORRUPT', `${dir} has no ${part}.safetensors`, { file: dir });
-      student = Student.fromTensorMap(teacher.config.flow, ck.tensors[part], `${dir}/${part}.safetensors`, meta);
-      const src = meta.teacher;
-      const d = new Distiller(
-        { ...opts, teacher, outDir, teacherSource: src.source ? { dir: src.source, part: src.sourcePart ?? 'model' } : undefined, config: { ...state.trainConfig, ...opts.config } },
-        student,
-        true,
+      const run = await TrainingRun.resume<DistillTypes>(
+        outDir,
+        (ck, state) => {
+          if (ck.config.kind !== FARMER_KIND || state.objective !== DISTILL_OBJECTIVE) {
+            throw new FarmerError(
+              'FARMER_E_BAD_INPUT',
+              `${ck.dir} is not a distillation run (it holds a '${ck.config.kind}' ${state.objective ? `'${String(state.objective)}' ` : ''}checkpoint); start a new run without resume`,
+              { file: ck.dir },
+            );
+          }
+          const stored = parseStudentMeta(ck.config.meta?.student, `${ck.dir}/config.json meta.student`);
+          teacher = farmerFromCheckpoint(ck, 'model');
+          if (flowFingerprint(ck.tensors.model) !== stored.teacher.flowFingerprint) {
+            throw new FarmerError('FARMER_E_CORRUPT', `${ck.dir}/model.safetensors no longer holds the teacher this run distils (its AF fingerprint changed)`, { file: `${ck.dir}/model.safetensors` });
+          }
+          const part = STUDENT_PARTS.weights;
+          if (!ck.tensors[part]) throw new FarmerError('FARMER_E_CORRUPT', `${ck.dir} has no ${part}.safetensors`, { file: ck.dir });
+          student = Student.fromTensorMap(teacher.config.flow, ck.tensors[part], `${ck.dir}/${part}.safetensors`, stored);
+          const config = parseDistillConfig({ ...state.trainConfig, ...opts.config });
+          const src = stored.teacher;
+          meta = studentMetaFor(teacher, stored.teacher.flowFingerprint, config, src.source ? { dir: src.source, part: src.sourcePart ?? 'model' } : undefined);
+          return distillObjective(teacher, ck.tensors.model, student, config, meta, opts.meta);
+        },
+        opts,
       );
-      await d.loop.restore(ck, state, dir);
-      d.lastEval = state.lastEval;
-      return d;
+      return new Distiller(teacher!, student!, run, meta!, true);
     } catch (e) {
       student?.dispose();
-      teacher.dispose();
+      teacher?.dispose();
       throw e;
     }
   }
 
   get currentStep(): number {
-    return this.loop.currentStep;
+    return this.runner.currentStep;
   }
 
   /** Writes the run's checkpoint atomically (no-op without outDir). */
   async checkpoint(): Promise<string | undefined> {
-    return this.loop.checkpoint();
+    return this.runner.checkpoint();
   }
 
   /** Held-out reconstruction error of the student (EMA weights when EMA is on), as an 'eval' event. */
   async evaluate(maxImages = this.config.evalImages): Promise<StudentEvalResult | undefined> {
-    const test = this.opts.test;
-    if (!test) return undefined;
-    const r = await this.loop.withEvalWeights(() =>
-      evaluateStudent(this.teacher.flow, this.student, test, { maxImages, seed: this.config.seed, dataNoise: this.config.dataNoise, signal: this.opts.signal }),
-    );
-    this.lastEval = { ...r, step: this.loop.currentStep };
-    this.loop.emit({ type: 'eval', step: this.loop.currentStep, weights: this.loop.ema ? 'ema' : 'live', ...r });
-    return r;
+    return this.runner.evaluate(maxImages);
   }
 
   /** Runs until `steps`, the time budget, an abort or a signal; always ends with a checkpoint. */
   async run(): Promise<DistillSummary> {
-    const s = await this.loop.run();
-    return { steps: s.steps, stoppedBy: s.stoppedBy, finalLoss: s.finalLoss, lastEval: this.lastEval, checkpoint: s.checkpoint, elapsedSeconds: s.elapsedSeconds };
+    return this.runner.run();
   }
 
   /**
@@ -247,24 +155,70 @@ export class Distiller {
    * AF is not this run's teacher.
    */
   async attachTo(dir: string): Promise<{ dir: string; teacherPart: 'model' | 'ema' }> {
-    return this.loop.withEvalWeights(() => attachStudent(dir, this.student, { meta: this.studentMeta(this.loop.currentStep) }));
+    return this.runner.withEvalWeights(() => attachStudent(dir, this.student, { meta: this.studentMeta(this.runner.currentStep) }));
   }
 
-  /** Frees the student, the optimizer and EMA state, and the teacher when `resume` loaded it. */
+  /** Frees the student, and the teacher when `resume` loaded it. */
   dispose(): void {
-    this.loop.dispose();
     this.student.dispose();
     if (this.ownsTeacher) this.teacher.dispose();
   }
 }
 
-function checkDataset(f: FarmerModel['config']['flow'], ds: ImageDataset, what: string): void {
-  const im = ds.images;
-  if (im.channels !== f.inChannels || im.height !== f.imageSize || im.width !== f.imageSize) {
-    throw new FarmerError(
-      'FARMER_E_BAD_INPUT',
-      `the ${what} data (${ds.name}) are ${im.height}×${im.width}×${im.channels} but the teacher takes ${f.imageSize}×${f.imageSize}×${f.inChannels}; distil on the data the teacher was trained on`,
-      { field: 'data' },
-    );
-  }
+/** The `meta.student` entry of a run's checkpoint at a step: the teacher is its `model` part. */
+function studentMetaFor(teacher: FarmerModel, fingerprint: string, config: DistillConfig, src?: { dir: string; part: 'model' | 'ema' }): (step: number) => StudentMeta {
+  return (step) => ({
+    format: STUDENT_FORMAT,
+    version: STUDENT_FORMAT_VERSION,
+    flow: teacher.config.flow,
+    prefix: 'student.',
+    teacher: { part: 'model', flowFingerprint: fingerprint, ...(src ? { source: src.dir, sourcePart: src.part } : {}) },
+    distill: { step, config },
+  });
+}
+
+/**
+ * Algorithm 2 as a training objective: the student's weights, the teacher's
+ * latents as targets, held-out reconstruction error as its evaluation, and
+ * a checkpoint that carries the frozen teacher (`weights` encoded once).
+ */
+function distillObjective(
+  teacher: FarmerModel,
+  teacherWeights: TensorMap,
+  student: Student,
+  config: DistillConfig,
+  studentMeta: (step: number) => StudentMeta,
+  meta?: Record<string, unknown>,
+): Objective<DistillTypes> {
+  const f = teacher.config.flow;
+  const store = student.params;
+  const vars = student.variables();
+  const dims = { numTokens: student.numTokens, tokenDim: student.tokenDim };
+  return {
+    id: DISTILL_OBJECTIVE,
+    config,
+    params: student.variableNames().map((name, i) => ({ name, shape: vars[i].shape })),
+    parts: { weights: STUDENT_PARTS.weights, optimizer: STUDENT_PARTS.optimizer, ema: STUDENT_PARTS.ema },
+    dataFit: { channels: f.inChannels, size: f.imageSize, numClasses: 0, subject: 'teacher', hint: 'distil on the data the teacher was trained on' },
+    prepare: (batch, rng) => prepareDistillBatch(batch, config, rng, dims),
+    batchSize: (b) => b.shape[0],
+    stepFields: (_, figures) => ({ blockMse: figures.blockMse }),
+    values: () => store.values(),
+    load: (values) => store.setValues(values),
+    toTensorMap: (values) => ParamStore.hostTensorMap(store.shapes, values, STUDENT_PREFIX),
+    fromTensorMap: (map, file) => ParamStore.hostValues(store.shapes, map, file, STUDENT_PREFIX),
+    evaluate: (test, o) => evaluateStudent(teacher.flow, student, test, { maxImages: o.maxImages, seed: o.seed, dataNoise: config.dataNoise, signal: o.signal }),
+    checkpoint: (training, step) => ({
+      config: makeCheckpointConfig(FARMER_KIND, teacher.config as unknown as Record<string, unknown>, { training, meta: { ...meta, student: studentMeta(step) } }),
+      tensors: { model: teacherWeights },
+    }),
+    defaultEngine: () =>
+      tfEngine({
+        variables: vars,
+        lossAndGrads: (b) => {
+          const r = distillLossAndGrads(teacher.flow, student, b);
+          return { loss: r.loss, figures: { blockMse: r.blockMse }, grads: r.grads };
+        },
+      }),
+  };
 }

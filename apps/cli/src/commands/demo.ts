@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { gatherExamples, loadDataset, writeFileAtomic, sliceImages, type U8Images } from '@farmer/core';
-import { defaultWorkerCount, evaluateBpd, FarmerModel, loadTfRunner, preset, Trainer, workerEngine, type FarmerRunner } from '@farmer/ar-gmm';
+import { evaluateBpd, farmerTfEngine, FarmerModel, loadTfRunner, preset, Trainer, type FarmerRunner } from '@farmer/ar-gmm';
+import { defaultWorkerCount } from '@farmer/train';
 import type { GenerateResult } from '@farmer/sampling';
 import type { CliContext } from '../context.js';
 import { labelledFigure } from '../figure.js';
@@ -36,7 +37,7 @@ async function classGrid(ctx: CliContext, runner: FarmerRunner, flags: DemoFlags
 async function calibrate(train: Awaited<ReturnType<typeof loadDataset>>, batchSize: number, workers: number): Promise<number> {
   const model = FarmerModel.create(preset('mnist-small'), 0);
   const times: number[] = [];
-  const t = Trainer.create({ model, train, config: { steps: 3, batchSize, evalEvery: 0, checkpointEvery: 0 }, engine: workerEngine({ workers }), onEvent: (e) => e.type === 'step' && times.push(batchSize / e.imagesPerSec) });
+  const t = Trainer.create({ model, train, config: { steps: 3, batchSize, evalEvery: 0, checkpointEvery: 0 }, engine: farmerTfEngine({ workers }), onEvent: (e) => e.type === 'step' && times.push(batchSize / e.imagesPerSec) });
   await t.run();
   t.dispose();
   model.dispose();
@@ -80,7 +81,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
         train,
         test,
         outDir: runDir,
-        engine: workerEngine({ workers }),
+        engine: farmerTfEngine({ workers }),
         handleSignals: true,
         config: { steps, batchSize, lr: 2e-3, warmupSteps: Math.min(100, Math.floor(steps / 10)), noise: { mode: 'gaussian' }, evalEvery: 0, evalImages: flags.evalImages, checkpointEvery: 200, timeBudgetSeconds: flags.train * 60 },
         onEvent: (e) => e.type === 'step' && tbar.update(e.step, `bpd ${e.bpd.toFixed(3)}`),

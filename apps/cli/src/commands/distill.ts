@@ -73,7 +73,7 @@ export async function runDistill(ctx: CliContext, flags: DistillFlags): Promise<
 
 export function distillCommand(ctx: () => CliContext): Command {
   return new Command('distill')
-    .description('distil the AF inverse into a one-step student (supplement Algorithm 2)')
+    .description("distil the AF inverse into a one-step student (the paper's Algorithm 2, docs/method.md §8 distillation)")
     .option('--checkpoint <dir>', 'teacher checkpoint or run directory (required for a new run)')
     .requiredOption('--out <dir>', 'distillation run directory (checkpoint/ with teacher + student, metrics.jsonl)')
     .option('--resume', 'continue the run in --out')

@@ -2,20 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, FarmerError, loadDataset, validate } from '@farmer/core';
-import {
-  checkpointDirOf,
-  defaultWorkerCount,
-  FarmerConfigSchema,
-  FarmerModel,
-  parseTrainConfig,
-  preset,
-  PRESET_NAMES,
-  Trainer,
-  workerEngine,
-  type FarmerConfig,
-  type TrainConfigInput,
-  type TrainEvent,
-} from '@farmer/ar-gmm';
+import { farmerTfEngine, PRESET_NAMES, train, type TrainConfigInput, type TrainEvent } from '@farmer/ar-gmm';
+import { checkpointDirOf, defaultWorkerCount } from '@farmer/train';
 import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -90,14 +78,7 @@ export function trainSettings(flags: TrainFlags, fileTrain: Record<string, unkno
   return t as TrainConfigInput;
 }
 
-function modelConfig(flags: TrainFlags, fileModel: unknown, source: string): FarmerConfig {
-  if (flags.preset) return preset(flags.preset);
-  if (typeof fileModel === 'string') return preset(fileModel);
-  if (fileModel) return validate(fileModel, `${source} model`, FarmerConfigSchema, 'FARMER_E_BAD_CONFIG');
-  return preset('mnist-small');
-}
-
-/** `farmer train`: runs (or resumes) a training run through the library Trainer. */
+/** `farmer train`: maps flags (and a config file) onto the library's `train()`. */
 export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void> {
   let file: z.infer<typeof TrainFileSchema> = {};
   if (flags.config) {
@@ -114,11 +95,10 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
   const dataSpec = flags.data ?? file.data ?? 'mnist';
   const outDir = resolve(flags.out);
   const dataOpts = { imageSize: flags.imageSize, channels: flags.channels as 1 | 3 | undefined };
-  const train = await loadDataset(dataSpec, { ...dataOpts, split: 'train' });
+  const trainData = await loadDataset(dataSpec, { ...dataOpts, split: 'train' });
   const test = await loadDataset(dataSpec, { ...dataOpts, split: 'test' });
-  const settings = trainSettings(flags, file.train ?? {}, train.images.count);
+  const settings = trainSettings(flags, file.train ?? {}, trainData.images.count);
   const workers = flags.workers ?? defaultWorkerCount();
-  const engine = workerEngine({ workers });
   const bar = ctx.progress('train', 0, 'steps');
   let lastStep: Extract<TrainEvent, { type: 'step' }> | undefined;
   const onEvent = (e: TrainEvent) => {
@@ -129,54 +109,60 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
     } else if (e.type === 'eval') ctx.note(`\nstep ${e.step}: test ${e.bpd.toFixed(4)} ± ${e.stderr.toFixed(4)} bits/dim (${e.images} images, uniform dequantisation, ${e.weights} weights)`);
     else if (e.type === 'skip') ctx.note(`\nstep ${e.step}: skipped a non-finite step (${e.reason}; ${e.inARow} in a row)`);
   };
-  const meta = { command: process.argv.slice(1).join(' '), data: dataSpec };
-  let trainer: Trainer;
-  const ckDir = checkpointDirOf(outDir);
-  if (flags.resume) {
-    // A resumed run keeps its settings; only the run's length and bookkeeping may change.
-    const overrides: Partial<TrainConfigInput> = {};
-    if (flags.steps !== undefined || flags.epochs !== undefined) overrides.steps = settings.steps;
-    if (flags.timeBudget !== undefined) overrides.timeBudgetSeconds = settings.timeBudgetSeconds;
-    if (flags.evalEvery !== undefined) overrides.evalEvery = flags.evalEvery;
-    if (flags.evalImages !== undefined) overrides.evalImages = flags.evalImages;
-    if (flags.checkpointEvery !== undefined) overrides.checkpointEvery = flags.checkpointEvery;
-    if (flags.preset || flags.config) ctx.note('note: --resume takes the model and settings from the checkpoint; --preset/--config are ignored');
-    trainer = await Trainer.resume(outDir, { train, test, engine, onEvent, handleSignals: true, meta, config: overrides });
-    ctx.note(`resuming ${ckDir} at step ${trainer.currentStep}`);
-  } else {
-    if (existsSync(join(ckDir, 'config.json'))) {
-      throw new FarmerError('FARMER_E_BAD_INPUT', `${outDir} already holds a run; pass --resume to continue it, or choose another --out`, { field: 'out' });
-    }
-    const config = modelConfig(flags, file.model, flags.config ?? 'flags');
-    const cfg = parseTrainConfig(settings);
-    const model = FarmerModel.create(config, cfg.seed);
-    const counts = FarmerModel.countParams(config);
-    ctx.note(`training ${(counts.total / 1e6).toFixed(2)}M parameters (AF ${(counts.flow / 1e6).toFixed(2)}M, AR ${(counts.ar / 1e6).toFixed(2)}M) on ${dataSpec} (${train.images.count} images), ${cfg.steps} steps of ${cfg.batchSize}, ${workers} worker${workers > 1 ? 's' : ''}, ${cfg.noise.mode} noise → ${outDir}`);
-    trainer = Trainer.create({ model, config: cfg, train, test, outDir, engine, onEvent, handleSignals: true, meta });
-  }
-  try {
-    const summary = await trainer.run();
-    bar.stop();
-    const plot = await writeLossPlot(join(outDir, 'metrics.jsonl'), join(outDir, 'loss.png')).catch(() => undefined);
-    const how = summary.stoppedBy === 'signal' ? 'interrupted; checkpoint written (resume with --resume)' : summary.stoppedBy === 'time-budget' ? 'time budget reached' : 'done';
-    const ev = summary.lastEval;
-    ctx.result(
-      [
-        `${how} at step ${summary.steps} after ${formatSeconds(summary.elapsedSeconds)}`,
-        lastStep ? `last training loss ${lastStep.loss.toFixed(4)} nats/dim (${lastStep.bpd.toFixed(4)} bits/dim, ${lastStep.noise} noise)` : '',
-        ev ? `test bits/dim ${ev.bpd.toFixed(4)} ± ${ev.stderr.toFixed(4)} (${ev.images} images, uniform dequantisation)` : '',
-        `checkpoint: ${summary.checkpoint}`,
-        `metrics:    ${join(outDir, 'metrics.jsonl')}`,
-        plot ? `loss curve: ${plot}` : '',
-      ]
-        .filter(Boolean)
-        .join('\n'),
-      { ...summary, metrics: join(outDir, 'metrics.jsonl'), lossPlot: plot, workers },
-    );
-  } finally {
-    trainer.dispose();
-    trainer.model.dispose();
-  }
+  // A resumed run keeps its model and settings; of the flags, only the run's length and bookkeeping apply.
+  const config: Partial<TrainConfigInput> = flags.resume ? resumeOverrides(flags, settings) : settings;
+  const summary = await train({
+    outDir,
+    resume: flags.resume,
+    model: flags.preset ?? file.model ?? 'mnist-small',
+    config,
+    train: trainData,
+    test,
+    engine: farmerTfEngine({ workers }),
+    onEvent,
+    handleSignals: true,
+    meta: { command: process.argv.slice(1).join(' '), data: dataSpec },
+    onStart: (info) => {
+      if (info.resumed) {
+        if (flags.preset || flags.config) ctx.note('note: --resume takes the model and settings from the checkpoint; --preset/--config are ignored');
+        ctx.note(`resuming ${checkpointDirOf(outDir)} at step ${info.step}`);
+      } else {
+        const p = info.params;
+        const c = info.config;
+        ctx.note(
+          `training ${(p.total / 1e6).toFixed(2)}M parameters (AF ${(p.flow / 1e6).toFixed(2)}M, AR ${(p.ar / 1e6).toFixed(2)}M) on ${dataSpec} (${trainData.images.count} images), ${c.steps} steps of ${c.batchSize}, ${workers} worker${workers > 1 ? 's' : ''}, ${c.noise.mode} noise → ${outDir}`,
+        );
+      }
+    },
+  });
+  bar.stop();
+  const plot = await writeLossPlot(summary.metrics, join(outDir, 'loss.png')).catch(() => undefined);
+  const how = summary.stoppedBy === 'signal' ? 'interrupted; checkpoint written (resume with --resume)' : summary.stoppedBy === 'time-budget' ? 'time budget reached' : 'done';
+  const ev = summary.lastEval;
+  ctx.result(
+    [
+      `${how} at step ${summary.steps} after ${formatSeconds(summary.elapsedSeconds)}`,
+      lastStep ? `last training loss ${lastStep.loss.toFixed(4)} nats/dim (${lastStep.bpd.toFixed(4)} bits/dim, ${lastStep.noise} noise)` : '',
+      ev ? `test bits/dim ${ev.bpd.toFixed(4)} ± ${ev.stderr.toFixed(4)} (${ev.images} images, uniform dequantisation)` : '',
+      `checkpoint: ${summary.checkpoint}`,
+      `metrics:    ${summary.metrics}`,
+      plot ? `loss curve: ${plot}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    { ...summary, lossPlot: plot },
+  );
+}
+
+/** The flags a resumed run honours (see RESUME_OVERRIDES). */
+function resumeOverrides(flags: TrainFlags, settings: TrainConfigInput): Partial<TrainConfigInput> {
+  const o: Partial<TrainConfigInput> = {};
+  if (flags.steps !== undefined || flags.epochs !== undefined) o.steps = settings.steps;
+  if (flags.timeBudget !== undefined) o.timeBudgetSeconds = settings.timeBudgetSeconds;
+  if (flags.evalEvery !== undefined) o.evalEvery = flags.evalEvery;
+  if (flags.evalImages !== undefined) o.evalImages = flags.evalImages;
+  if (flags.checkpointEvery !== undefined) o.checkpointEvery = flags.checkpointEvery;
+  return o;
 }
 
 export function trainCommand(ctx: () => CliContext): Command {

@@ -31,8 +31,3 @@ export function lossAndGrads(model: FarmerModel, b: PreparedBatch): LossAndGrads
   value.dispose();
   return { loss, logdetPerDim: logdet, grads: vars.map((v) => grads[v.name]), batch: b.shape[0] };
 }
-
-/** Global L2 norm of a gradient list (NaN/Inf propagate). */
-export function globalNorm(grads: tf.Tensor[]): number {
-  return tf.tidy(() => Math.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
-}

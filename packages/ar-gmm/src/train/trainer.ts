@@ -1,52 +1,53 @@
-import { bitsPerDim, FarmerError, makeCheckpointConfig, type ImageDataset, type tf } from '@farmer/core';
+import { bitsPerDim, FarmerError, makeCheckpointConfig, type ImageDataset } from '@farmer/core';
+import { TrainingRun, type Objective, type ObjectiveTypes, type RunEvent, type RunSummary } from '@farmer/train';
 import { FARMER_KIND, farmerFromCheckpoint, type FarmerModel } from '../farmer-model.js';
-import { prepareBatch, type PreparedBatch } from './batch-prep.js';
 import { evaluateBpd, type BpdResult } from '../likelihood.js';
-import { lossAndGrads } from './loss.js';
-import { checkpointDirOf, TrainLoop, type LoopEngine, type LoopEvent, type LoopState, type LoopSummary, type TrainObjective } from './train-loop.js';
-import type { EngineContext } from './worker-engine.js';
+import { prepareBatch, type PreparedBatch } from './batch-prep.js';
+import { farmerTfEngine, type FarmerEngine, type FarmerFigures } from './farmer-engine.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
 
-export { checkpointDirOf } from './train-loop.js';
+/** FARMER's objective id in a run's state. */
+export const FARMER_OBJECTIVE = 'farmer';
 
-/** FARMER's gradient figures for one batch. */
-type FarmerStep = { loss: number; logdetPerDim: number; grads: tf.Tensor[] };
-
-/** Computes the mean loss and its gradients for a prepared batch: in-process, or across workers. */
-export type GradientEngine = LoopEngine<PreparedBatch, FarmerStep>;
-
-/** The default engine: one replica, this thread. */
-export function localEngine(ctx: EngineContext): GradientEngine {
-  return {
-    workers: 1,
-    compute: async (b) => lossAndGrads(ctx.model, b),
-    dispose: () => undefined,
-  };
+/** The types of FARMER's objective. */
+export interface FarmerTypes extends ObjectiveTypes {
+  config: TrainConfig;
+  batch: PreparedBatch;
+  figures: FarmerFigures;
+  step: { bpd: number; noise: TrainConfig['noise']['mode']; sigma: number; logdetPerDim: number };
+  eval: BpdResult;
 }
 
 /** One line of metrics.jsonl. */
-export type TrainEvent =
-  | {
-      type: 'step';
-      step: number;
-      totalSteps: number;
-      loss: number;
-      bpd: number;
-      noise: TrainConfig['noise']['mode'];
-      sigma: number;
-      lr: number;
-      gradNorm: number;
-      logdetPerDim: number;
-      imagesPerSec: number;
-      elapsedSeconds: number;
-      etaSeconds: number;
-      workers: number;
-    }
-  | LoopEvent
-  | ({ type: 'eval'; step: number; weights: 'ema' | 'live' } & BpdResult);
+export type TrainEvent = RunEvent<FarmerTypes>;
+export type TrainSummary = RunSummary<BpdResult>;
 
-/** The training state saved in config.json's `training` field. */
-type TrainingState = LoopState<TrainConfig> & { lastEval?: BpdResult & { step: number } };
+/**
+ * FARMER's joint likelihood (docs/method.md §5.1 joint loss) as a training objective: the
+ * model's weights, training noise and label drop, test bits/dim as its
+ * evaluation, and a FARMER checkpoint (`model`, `optimizer`, `ema`).
+ */
+export function farmerObjective(model: FarmerModel, config: TrainConfig, meta?: Record<string, unknown>): Objective<FarmerTypes> {
+  const vars = model.variables();
+  const f = model.config.flow;
+  return {
+    id: FARMER_OBJECTIVE,
+    config,
+    params: model.variableNames().map((name, i) => ({ name, shape: vars[i].shape })),
+    parts: { weights: 'model', optimizer: 'optimizer', ema: 'ema' },
+    dataFit: { channels: f.inChannels, size: f.imageSize, numClasses: model.config.numClasses, subject: 'model', hint: 'choose a matching preset or data' },
+    prepare: (batch, rng, step) => prepareBatch(batch, config, rng, step, model.config.numClasses),
+    batchSize: (b) => b.shape[0],
+    stepFields: (b, figures, loss) => ({ bpd: bitsPerDim(loss), noise: config.noise.mode, sigma: b.sigma, logdetPerDim: figures.logdetPerDim }),
+    values: () => model.variableValues(),
+    load: (values) => model.loadValues(values),
+    toTensorMap: (values) => model.valuesToTensorMap(values),
+    fromTensorMap: (map, file) => model.valuesFromTensorMap(map, file),
+    evaluate: (test, o) => evaluateBpd(model, test, { maxImages: o.maxImages, seed: o.seed }),
+    checkpoint: (training) => ({ config: makeCheckpointConfig(FARMER_KIND, model.config as unknown as Record<string, unknown>, { training, meta }) }),
+    defaultEngine: () => farmerTfEngine()(model),
+  };
+}
 
 export interface TrainerOptions {
   model: FarmerModel;
@@ -62,135 +63,75 @@ export interface TrainerOptions {
   handleSignals?: boolean;
   /** Provenance stored in the checkpoint (command line, dataset spec, ...). */
   meta?: Record<string, unknown>;
-  /** Gradient engine (default: this thread; see workerEngine for data parallelism). */
-  engine?: (ctx: EngineContext) => Promise<GradientEngine> | GradientEngine;
-}
-
-export interface TrainSummary {
-  steps: number;
-  stoppedBy: 'done' | 'signal' | 'time-budget';
-  finalLoss: number;
-  lastEval?: BpdResult;
-  checkpoint?: string;
-  elapsedSeconds: number;
+  /** How gradients are computed (default: tfjs on this thread; see farmerTfEngine for workers, @farmer/onnx for onnxruntime). */
+  engine?: FarmerEngine;
 }
 
 /**
- * The FARMER trainer (method doc §4): the joint likelihood objective over the
- * shared TrainLoop (AdamW with cosine LR and warm-up, clipping, EMA, a
- * non-finite guard, atomic resumable checkpoints, JSONL metrics), plus
- * training noise, label drop and periodic test bits/dim.
+ * The FARMER trainer: FARMER's objective on a TrainingRun of @farmer/train
+ * (AdamW with cosine LR and warm-up, clipping, EMA, a non-finite guard,
+ * atomic resumable checkpoints, JSONL metrics), with periodic test
+ * bits/dim on the weights that ship.
  */
 export class Trainer {
   readonly config: TrainConfig;
-  readonly model: FarmerModel;
-  private readonly loop: TrainLoop<TrainConfig, PreparedBatch, FarmerStep, TrainEvent>;
-  private lastEval?: BpdResult & { step: number };
-
-  private constructor(private readonly opts: TrainerOptions) {
-    this.config = parseTrainConfig(opts.config);
-    this.model = opts.model;
-    checkDataset(this.model, opts.train, 'training');
-    if (opts.test) checkDataset(this.model, opts.test, 'test');
-    const model = this.model;
-    const objective: TrainObjective<PreparedBatch, FarmerStep, TrainEvent> = {
-      variables: model.variables(),
-      variableNames: model.variableNames(),
-      parts: { optimizer: 'optimizer', ema: 'ema' },
-      prepare: (batch, rng, step) => prepareBatch(batch, this.config, rng, step, model.config.numClasses),
-      startEngine: (optimizer) => (opts.engine ?? localEngine)({ model, optimizer }),
-      stepEvent: (info, batch, r) => ({
-        type: 'step',
-        step: info.step,
-        totalSteps: info.totalSteps,
-        loss: r.loss,
-        bpd: bitsPerDim(r.loss),
-        noise: this.config.noise.mode,
-        sigma: batch.sigma,
-        lr: info.lr,
-        gradNorm: info.gradNorm,
-        logdetPerDim: r.logdetPerDim,
-        imagesPerSec: batch.shape[0] / info.seconds,
-        elapsedSeconds: info.elapsedSeconds,
-        etaSeconds: info.etaSeconds,
-        workers: info.workers,
-      }),
-      evaluate: opts.test ? () => this.evaluate() : undefined,
-      weightsToTensorMap: () => model.toTensorMap(),
-      loadWeights: (map, file) => model.loadTensorMap(map, file),
-      stateExtras: () => ({ lastEval: this.lastEval }),
-      checkpointData: ({ state, weights, optimizer, ema }) => ({
-        config: makeCheckpointConfig(FARMER_KIND, model.config as unknown as Record<string, unknown>, { training: state, meta: opts.meta }),
-        tensors: { model: weights, optimizer, ...(ema ? { ema } : {}) },
-      }),
-    };
-    this.loop = new TrainLoop<TrainConfig, PreparedBatch, FarmerStep, TrainEvent>(objective, { config: this.config, train: opts.train, outDir: opts.outDir, onEvent: opts.onEvent, signal: opts.signal, handleSignals: opts.handleSignals });
+  private constructor(
+    readonly model: FarmerModel,
+    private readonly runner: TrainingRun<FarmerTypes>,
+  ) {
+    this.config = runner.config;
   }
 
   /** A new run from a freshly built (or pre-trained) model. */
   static create(opts: TrainerOptions): Trainer {
-    return new Trainer(opts);
+    const objective = farmerObjective(opts.model, parseTrainConfig(opts.config), opts.meta);
+    return new Trainer(opts.model, TrainingRun.create(objective, { ...opts, engine: opts.engine?.(opts.model) }));
   }
 
   /**
    * Resumes the run in `outDir` from its checkpoint: weights, optimizer, EMA,
    * step, data order and RNG. `config` may override fields such as `steps`;
-   * the model always comes from the checkpoint.
+   * the model always comes from the checkpoint (the caller disposes `model`).
    */
   static async resume(outDir: string, opts: Omit<TrainerOptions, 'model' | 'config' | 'outDir'> & { config?: Partial<TrainConfigInput> }): Promise<Trainer> {
-    const dir = checkpointDirOf(outDir);
-    const ck = await TrainLoop.readRun(outDir);
-    if (ck.config.kind !== FARMER_KIND) throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} is a '${ck.config.kind}' checkpoint, not a FARMER training run`, { file: dir });
-    const state = TrainLoop.stateOf(ck, 'optimizer', dir) as unknown as TrainingState;
-    const model = farmerFromCheckpoint(ck, 'model');
-    const t = new Trainer({ ...opts, model, outDir, config: { ...state.trainConfig, ...opts.config } });
-    await t.loop.restore(ck, state, dir);
-    t.lastEval = state.lastEval;
-    return t;
+    let model: FarmerModel | undefined;
+    const run = await TrainingRun.resume<FarmerTypes>(
+      outDir,
+      (ck, state) => {
+        if (ck.config.kind !== FARMER_KIND || (state.objective ?? FARMER_OBJECTIVE) !== FARMER_OBJECTIVE) {
+          throw new FarmerError('FARMER_E_BAD_INPUT', `${ck.dir} is a '${ck.config.kind}' ${state.objective ?? ''} checkpoint, not a FARMER training run`, { file: ck.dir });
+        }
+        model = farmerFromCheckpoint(ck, 'model');
+        return farmerObjective(model, parseTrainConfig({ ...state.trainConfig, ...opts.config }), opts.meta);
+      },
+      // The model exists only once the checkpoint is read; the engine is started later, by run().
+      { ...opts, engine: opts.engine && ((ctx) => opts.engine!(model!)(ctx)) },
+    ).catch((e) => {
+      model?.dispose();
+      throw e;
+    });
+    return new Trainer(model!, run);
   }
 
   get currentStep(): number {
-    return this.loop.currentStep;
+    return this.runner.currentStep;
   }
 
   /** Writes the run's checkpoint atomically (no-op without outDir). */
   async checkpoint(): Promise<string | undefined> {
-    return this.loop.checkpoint();
+    return this.runner.checkpoint();
   }
 
   /** Test bits/dim on the EMA weights when EMA is on (those are the weights that ship). */
   async evaluate(maxImages = this.config.evalImages): Promise<BpdResult | undefined> {
-    const test = this.opts.test;
-    if (!test) return undefined;
-    const r = await this.loop.withEvalWeights(() => evaluateBpd(this.model, test, { maxImages, seed: this.config.seed }));
-    this.lastEval = { ...r, step: this.loop.currentStep };
-    this.loop.emit({ type: 'eval', step: this.loop.currentStep, weights: this.loop.ema ? 'ema' : 'live', ...r });
-    return r;
+    return this.runner.evaluate(maxImages);
   }
 
   /** Runs until `steps`, the time budget, an abort or a signal; always ends with a checkpoint. */
   async run(): Promise<TrainSummary> {
-    const s: LoopSummary = await this.loop.run();
-    return { steps: s.steps, stoppedBy: s.stoppedBy, finalLoss: s.finalLoss, lastEval: this.lastEval, checkpoint: s.checkpoint, elapsedSeconds: s.elapsedSeconds };
+    return this.runner.run();
   }
 
-  /** Frees optimizer and EMA state (not the model, which the caller owns). */
-  dispose(): void {
-    this.loop.dispose();
-  }
-}
-
-function checkDataset(model: FarmerModel, ds: ImageDataset, what: string): void {
-  const f = model.config.flow;
-  const im = ds.images;
-  if (im.channels !== f.inChannels || im.height !== f.imageSize || im.width !== f.imageSize) {
-    throw new FarmerError(
-      'FARMER_E_BAD_INPUT',
-      `the ${what} data (${ds.name}) are ${im.height}×${im.width}×${im.channels} but the model takes ${f.imageSize}×${f.imageSize}×${f.inChannels}; choose a matching preset or data`,
-      { field: 'data' },
-    );
-  }
-  if (model.config.numClasses > 0 && ds.numClasses > model.config.numClasses) {
-    throw new FarmerError('FARMER_E_BAD_INPUT', `the ${what} data have ${ds.numClasses} classes but the model has ${model.config.numClasses}`, { field: 'data' });
-  }
+  /** Nothing to free between runs (the engine is freed when a run ends); the caller owns the model. */
+  dispose(): void {}
 }

@@ -13,7 +13,7 @@ import {
   type ImageDataset,
   type U8Images,
 } from '@farmer/core';
-import { AdamW, cosineLr } from '@farmer/ar-gmm';
+import { AdamW, cosineLr } from '@farmer/train';
 import { z } from 'zod';
 import { hashParts, type ExtractOptions, type FeatureExtractor, type ExtractorIdentity } from '../feature-extractor.js';
 import { featureMatrix, type FeatureMatrix } from '../feature-matrix.js';
@@ -168,7 +168,7 @@ export async function trainClassifier(train: ImageDataset, test: ImageDataset, o
   const bs = o.batchSize ?? 128;
   const stream = new BatchStream(train, { batchSize: bs, seed: `classifier:${o.seed ?? 0}` });
   const steps = Math.ceil(((o.epochs ?? 8) * train.images.count) / bs);
-  const opt = new AdamW(clf.params.names(), clf.params.variables(), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4 });
+  const opt = new AdamW(clf.params.variables(), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4 });
   const rng = new Rng(`classifier-aug:${o.seed ?? 0}`);
   const per = channels * height * width;
   for (let step = 0; step < steps; step++) {

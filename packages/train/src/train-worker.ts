@@ -1,20 +1,21 @@
 /**
- * A training worker thread: its own tfjs backend and a full FARMER replica.
- * It computes the loss and gradients on its shard and applies the same AdamW
- * update as every other replica. Started by worker-engine.ts.
+ * A training worker thread: its own tfjs backend and a full replica of the
+ * objective, built from the replica module the trainer names (so this
+ * package imports no model package). It computes the loss and gradients on
+ * its shard and applies the same AdamW update as every other replica.
+ * Started by worker-engine.ts.
  */
 import { parentPort } from 'node:worker_threads';
 import { initBackend, tf } from '@farmer/core';
-import { FarmerModel } from '../farmer-model.js';
-import { AdamW } from './adamw.js';
-import { lossAndGrads } from './loss.js';
+import type { Figures, ReplicaModule, TfBinding } from './objective.js';
+import { TfTrainState } from './tf-engine.js';
 import { flatten, weightChecksum, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('train-worker must run as a worker thread');
 
-let model: FarmerModel | undefined;
-let opt: AdamW | undefined;
+let replica: TfBinding<unknown, Figures> | undefined;
+let train: TfTrainState | undefined;
 let computes = 0;
 let failAt: number | undefined;
 
@@ -24,9 +25,9 @@ async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'init': {
       await initBackend({ backend: msg.backend });
-      model = FarmerModel.fromValues(msg.config, msg.weights);
-      opt = new AdamW(model.variableNames(), model.variables(), msg.adamw);
-      opt.loadState(msg.m, msg.v, msg.t);
+      const mod = (await import(msg.replica.module)) as ReplicaModule;
+      replica = (await mod.createReplica(msg.replica.spec, msg.weights)) as TfBinding<unknown, Figures>;
+      train = new TfTrainState(replica.variables, { state: { weights: msg.weights, optimizer: msg.optimizer }, adamw: msg.adamw, ema: null });
       failAt = msg.failAtStep;
       send({ type: 'ready' });
       return;
@@ -34,15 +35,15 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'compute': {
       computes++;
       if (failAt !== undefined && computes === failAt) throw new Error(`injected failure at step ${computes} (failAtStep test hook)`);
-      const r = lossAndGrads(model!, { values: msg.values, shape: msg.shape, labels: msg.labels, sigma: 0 });
+      const r = replica!.lossAndGrads(msg.batch);
       const flat = flatten(r.grads.map((g) => g.dataSync() as Float32Array));
       tf.dispose(r.grads);
-      send({ type: 'grads', id: msg.id, loss: r.loss, logdetPerDim: r.logdetPerDim, grads: flat }, [flat.buffer as ArrayBuffer]);
+      send({ type: 'grads', id: msg.id, loss: r.loss, figures: r.figures, grads: flat }, [flat.buffer as ArrayBuffer]);
       return;
     }
     case 'update': {
       if (msg.grads) {
-        const vars = model!.variables();
+        const vars = replica!.variables;
         const grads: tf.Tensor[] = [];
         let o = 0;
         for (const v of vars) {
@@ -50,16 +51,14 @@ async function handle(msg: ToWorker): Promise<void> {
           o += v.size;
         }
         // Exactly the trainer's arithmetic, so that every replica stays bit-identical.
-        const scaled = msg.scale === 1 ? grads : grads.map((g) => tf.mul(g, msg.scale));
-        opt!.apply(scaled, msg.lr);
+        train!.update(grads, msg.lr, msg.scale);
         tf.dispose(grads);
-        if (scaled !== grads) tf.dispose(scaled);
       }
       send({ type: 'updated', id: msg.id });
       return;
     }
     case 'checksum': {
-      const sum = weightChecksum(model!.variables().map((v) => v.dataSync() as Float32Array));
+      const sum = weightChecksum(replica!.variables.map((v) => v.dataSync() as Float32Array));
       send({ type: 'checksum', id: msg.id, sum, numTensors: tf.memory().numTensors });
       return;
     }

@@ -1,34 +1,39 @@
 import type { BackendName } from '@farmer/core';
-import type { FarmerConfig } from '../config.js';
-import type { AdamWOptions } from './adamw.js';
+import type { AdamWOptions, OptimizerState } from './engine.js';
+import type { Figures, ReplicaSource } from './objective.js';
 
 /** Messages from the trainer (main thread) to a training worker. */
 export type ToWorker =
   | {
       type: 'init';
       backend: BackendName;
-      config: FarmerConfig;
+      /** The module and spec the worker builds its replica from. */
+      replica: ReplicaSource;
       adamw: AdamWOptions;
-      /** Every variable's value, in model.variables() order (internal layout). */
+      /** Every variable's value, in the objective's params order (in-memory layout). */
       weights: Float32Array[];
       /** AdamW state in the same order, and its step. */
-      m: Float32Array[];
-      v: Float32Array[];
-      t: number;
+      optimizer: OptimizerState;
       /** Test hook: throw on this compute request (1-based). */
       failAtStep?: number;
     }
-  | { type: 'compute'; id: number; values: Float32Array; shape: [number, number, number, number]; labels: Int32Array }
+  | { type: 'compute'; id: number; batch: unknown }
   | { type: 'update'; id: number; grads: Float32Array | null; lr: number; scale: number }
   | { type: 'checksum'; id: number };
 
 /** Messages from a training worker. */
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'grads'; id: number; loss: number; logdetPerDim: number; grads: Float32Array }
+  | { type: 'grads'; id: number; loss: number; figures: Figures; grads: Float32Array }
   | { type: 'updated'; id: number }
   | { type: 'checksum'; id: number; sum: number; numTensors: number }
   | { type: 'error'; message: string; stack?: string };
+
+/** The buffers of a batch's typed-array fields, to transfer instead of copy. */
+export function transferables(batch: unknown): ArrayBuffer[] {
+  if (!batch || typeof batch !== 'object') return [];
+  return Object.values(batch).flatMap((v) => (ArrayBuffer.isView(v) ? [v.buffer as ArrayBuffer] : []));
+}
 
 /** Concatenates arrays into one buffer (for one transfer). */
 export function flatten(parts: ArrayLike<number>[]): Float32Array {

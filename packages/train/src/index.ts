@@ -1,0 +1,41 @@
+/**
+ * @farmer/train: training runs for any objective (FARMER's joint likelihood,
+ * the distillation of the AF inverse): the run (new or resumed, evaluation,
+ * checkpoints, signals, metrics), the engine seam, the in-process and
+ * data-parallel tfjs engines, AdamW, EMA, the LR schedule and clipping.
+ */
+export {
+  paramSizes,
+  type AdamWOptions,
+  type EmaState,
+  type EngineContext,
+  type EngineFactory,
+  type EngineState,
+  type OptimizerState,
+  type ParamSpec,
+  type StepGradients,
+  type StepUpdate,
+  type TrainEngine,
+} from './engine.js';
+export { loopConfigFields, type LoopSettings } from './loop-config.js';
+export type { DataFit, Figures, Objective, ObjectiveTypes, ReplicaModule, ReplicaSource, Sharding, TfBinding } from './objective.js';
+export {
+  TrainingRun,
+  type EvalEvent,
+  type LoopEvent,
+  type RunEvent,
+  type RunState,
+  type RunSummary,
+  type StepInfo,
+  type TrainingRunOptions,
+} from './training-run.js';
+export { checkpointDirOf, holdsRun, prepareOutDir } from './out-dir.js';
+export { MetricsLog } from './metrics-log.js';
+export { optimizerFromTensorMap, optimizerToTensorMap } from './optimizer-part.js';
+export { cosineLr } from './schedule.js';
+export { AdamW } from './adamw.js';
+export { Ema, emaDecayAt } from './ema.js';
+export { globalNorm } from './grad-norm.js';
+export { weightedMean, type AllReduce, type NamedArrays } from './all-reduce.js';
+export { TfEngine, tfEngine, TfTrainState } from './tf-engine.js';
+export { defaultWorkerCount, shardSizes, WorkerEngine, workerEngine, type DataParallel, type WorkerEngineOptions } from './worker-engine.js';
