@@ -2,9 +2,9 @@ import { imagesBitsPerDim, likelihoodOf as runnerLikelihood, type FarmerRunner }
 import type { Rng, U8Images } from '@farmer/core';
 
 /**
- * Bits/dim of each image [count] under uniform dequantisation with noise
- * from `rng` (method doc §4); labels: a class per image, or null for the
- * null label.
+ * Bits/dim of each image [count] under uniform dequantisation with noise from
+ * `rng` (docs/method.md §5.2 bits per dim); labels: a class per image, or null
+ * for the null label.
  */
 export type BitsPerDim = (images: U8Images, labels: ArrayLike<number> | null, rng: Rng) => Promise<Float64Array>;
 

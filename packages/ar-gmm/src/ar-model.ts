@@ -29,11 +29,11 @@ export interface StepGmm {
 }
 
 /**
- * The AR-GMM backbone (method doc §3): a causal pre-norm Transformer over
- * [class embedding × M] + [N informative tokens → D], with learned positions
- * and a final LayerNorm. The output at the last prefix slot predicts G_1,
- * the output at token i predicts G_{i+1}, and the output at token N predicts
- * the redundant GMM shared by all N tokens.
+ * The AR-GMM backbone (docs/method.md §4.3 AR sequence): a causal pre-norm
+ * Transformer over [class embedding × M] + [N informative tokens → D], with
+ * learned positions and a final LayerNorm. The output at the last prefix slot
+ * predicts G_1, the output at token i predicts G_{i+1}, and the output at token
+ * N predicts the redundant GMM shared by all N tokens.
  */
 export class ArModel {
   readonly config: FarmerConfig;

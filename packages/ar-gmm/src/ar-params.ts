@@ -2,7 +2,7 @@ import { ParamStore, Rng, tf } from '@farmer/core';
 import { initTensor, layerShapes } from '@farmer/flow';
 import { farmerDims, type FarmerConfig } from './config.js';
 
-/** PyTorch-layout shapes of every AR weight (method doc §3 names, without the `ar.` prefix). */
+/** PyTorch-layout shapes of every AR weight (docs/method.md §9.2 weight names, without the `ar.` prefix). */
 export function arParamShapes(c: FarmerConfig): Record<string, number[]> {
   const { dI, seqLen, headInformative, headRedundant } = farmerDims(c);
   const D = c.ar.width;

@@ -2,7 +2,7 @@ import { validate } from '@farmer/core';
 import { flowDims, FlowConfigSchema, type FlowConfig } from '@farmer/flow';
 import { z } from 'zod';
 
-/** The AR-GMM backbone (method doc §3). */
+/** The AR-GMM backbone (docs/method.md §4 AR-GMM). */
 export const ArConfigSchema = z
   .object({
     /** Transformer width D. */
@@ -43,8 +43,9 @@ export const FarmerConfigSchema = z
     /** Classes of the AR class table; 0 = unconditional. */
     numClasses: z.number().int().nonnegative(),
     /**
-     * Token order the AR sees (method doc §3): 'alternate' permutes as if the AR
-     * were AF block n (flip when n is odd), 'identity' or 'flip' force one.
+     * Token order the AR sees (docs/method.md §4.2 final permute): 'alternate'
+     * permutes as if the AR were AF block n (flip when n is odd), 'identity' or
+     * 'flip' force one.
      */
     finalPermute: z.enum(FINAL_PERMUTES).default('alternate'),
   })

@@ -6,13 +6,13 @@ import { farmerDims, parseFarmerConfig, type FarmerConfig, type FarmerConfigInpu
 import { toArOrder } from './final-permute.js';
 import { gmmLogProb } from './gmm.js';
 
-/** AR weights sit under this prefix in checkpoints (method doc §3). */
+/** AR weights sit under this prefix in checkpoints (docs/method.md §9.2 weight names). */
 export const AR_PREFIX = 'ar.';
 export const FARMER_KIND = 'farmer';
 
 /** Per-sample pieces of the joint log-likelihood (nats), each [B]. */
 export type FarmerNll = {
-  /** −(1/(N·d))·[Σ log G_i(z_i^I) + Σ log G_{N+1}(z_i^R) + Σ_t log|det_t|], method doc §4. */
+  /** −(1/(N·d))·[Σ log G_i(z_i^I) + Σ log G_{N+1}(z_i^R) + Σ_t log|det_t|] (docs/method.md §5.1 joint loss). */
   nllPerDim: tf.Tensor1D;
   logpInformative: tf.Tensor1D;
   logpRedundant: tf.Tensor1D;
@@ -113,9 +113,9 @@ export class FarmerModel {
   }
 
   /**
-   * The joint NLL (method doc §4) of patch tokens x [B, N, d] in [-1, 1]
-   * space, with every Gaussian constant, so bits/dim follow directly.
-   * Differentiable; call inside tf.tidy or a gradient closure.
+   * The joint NLL (docs/method.md §5.1 joint loss) of patch tokens x [B, N, d]
+   * in [-1, 1] space, with every Gaussian constant, so bits/dim follow
+   * directly. Differentiable; call inside tf.tidy or a gradient closure.
    */
   nll(x: tf.Tensor3D, labels?: ArrayLike<number> | null): FarmerNll {
     const { numTokens: N, tokenDim: d } = this.dims;

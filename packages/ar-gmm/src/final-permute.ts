@@ -3,8 +3,9 @@ import type { tf } from '@farmer/core';
 import type { FarmerConfig } from './config.js';
 
 /**
- * Method doc §3: the AR sees the latent tokens as if it were AF block n, so
- * the direction keeps alternating ('alternate'), unless forced.
+ * docs/method.md §4.2 final permute: the AR sees the latent tokens as if it
+ * were AF block n, so the direction keeps alternating ('alternate'), unless
+ * forced.
  */
 export function finalPermuteFlips(c: FarmerConfig): boolean {
   if (c.finalPermute === 'identity') return false;

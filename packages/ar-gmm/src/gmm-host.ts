@@ -1,10 +1,11 @@
 import { FarmerError } from '@farmer/core';
 
 /**
- * A batch of diagonal Gaussian mixtures on the host (method doc §3), one per
- * row: logits [B, K], means [B, K, dim] and standard deviations σ [B, K, dim]
- * (already positive), component-major (k·dim + j). This is what the AR hands
- * to the samplers, whatever runtime produced it.
+ * A batch of diagonal Gaussian mixtures on the host
+ * (docs/method.md §4.6 GMM log-density), one per row: logits [B, K], means
+ * [B, K, dim] and standard deviations σ [B, K, dim] (already positive),
+ * component-major (k·dim + j). This is what the AR hands to the samplers,
+ * whatever runtime produced it.
  */
 export interface GmmBatch {
   batch: number;
@@ -15,7 +16,7 @@ export interface GmmBatch {
   sigmas: Float32Array;
 }
 
-/** Temperatures (method doc §5): logits are divided by `pi`; σ is multiplied by `sigma`. */
+/** Temperatures (docs/method.md §7.3 GMM temperatures): logits are divided by `pi`; σ is multiplied by `sigma`. */
 export interface GmmTemperature {
   pi?: number;
   sigma?: number;
@@ -75,7 +76,7 @@ export function gmmComponentLogLik(g: GmmBatch, row: number, z: ArrayLike<number
   return out;
 }
 
-/** log G(z) for row `row` (method doc §3), with optional temperatures, computed stably in float64. */
+/** log G(z) for row `row` (docs/method.md §4.6 GMM log-density), with optional temperatures, computed stably in float64. */
 export function gmmLogDensity(g: GmmBatch, row: number, z: ArrayLike<number>, zOffset = 0, temp: GmmTemperature = {}): number {
   return logSumExp(gmmComponentLogLik(g, row, z, zOffset, temp));
 }

@@ -1,7 +1,7 @@
 import { tf } from '@farmer/core';
 
 /**
- * GMM heads in tfjs (method doc §3). Head output layout (decision):
+ * GMM heads in tfjs (docs/method.md §4.5 head output layout):
  * [logits (K) | means (K·dim, component-major) | σ pre-activations (K·dim)],
  * σ = softplus(u) + σ_min, which is bounded below and grows linearly, so no
  * exp can overflow.

@@ -2,7 +2,7 @@ import { bitsPerDim, gatherExamples, noisyImages, Rng, tf, type ImageDataset, ty
 import type { FarmerConfig } from './config.js';
 import type { FarmerModel } from './farmer-model.js';
 
-/** Per-image pieces of the joint NLL (nats) on the host, each [B] (method doc §4). */
+/** Per-image pieces of the joint NLL (nats) on the host, each [B] (docs/method.md §5.1 joint loss). */
 export interface HostNll {
   /** −(1/(N·d))·[Σ log G_i(z_i^I) + Σ log G_{N+1}(z_i^R) + Σ_t log|det_t|]. */
   nllPerDim: Float64Array;
@@ -58,9 +58,9 @@ function asLikelihood(m: FarmerModel | FarmerLikelihood): FarmerLikelihood {
 }
 
 /**
- * Bits/dim of each image [B] (method doc §4) under uniform dequantisation
- * with noise from `rng`: BPD = (NLL per dim + ln 128)/ln 2. Labels: a class
- * per image, or null for the null label.
+ * Bits/dim of each image [B] (docs/method.md §5.2 bits per dim) under uniform
+ * dequantisation with noise from `rng`: BPD = (NLL per dim + ln 128)/ln 2.
+ * Labels: a class per image, or null for the null label.
  */
 export async function imagesBitsPerDim(model: FarmerModel | FarmerLikelihood, images: U8Images, labels: ArrayLike<number> | null, rng: Rng): Promise<Float64Array> {
   const { values } = noisyImages(images, { mode: 'uniform' }, rng);
@@ -74,7 +74,7 @@ export interface BpdResult {
   /** Standard error of the mean. */
   stderr: number;
   images: number;
-  /** Always 'uniform': bits/dim are exact only under uniform dequantisation (method doc §1). */
+  /** Always 'uniform': bits/dim are exact only under uniform dequantisation (docs/method.md §2.2 uniform dequantisation). */
   dequantization: 'uniform';
 }
 

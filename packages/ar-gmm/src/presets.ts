@@ -53,9 +53,10 @@ const PRESETS = {
     numClasses: 1000,
   },
   /**
-   * Supplement §7: unconditional ImageNet 64, AF patch 2 (N = 1024, d = 12),
-   * 16 blocks × 4 layers; AR 12 layers. Width 768 for both (not stated; it
-   * gives the reported 556M), d_I = 4 (assumed).
+   * The paper's bits/dim model (docs/method.md §11 presets): unconditional
+   * ImageNet 64, AF patch 2 (N = 1024, d = 12), 16 blocks × 4 layers; AR 12
+   * layers. Width 768 for both (not stated; it gives the reported 556M),
+   * d_I = 4 (assumed).
    */
   'farmer-556m': {
     flow: { inChannels: 3, imageSize: 64, patchSize: 2, width: 768, numBlocks: 16, layersPerBlock: 4, headDim: 64 },

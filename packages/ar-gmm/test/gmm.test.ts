@@ -77,7 +77,7 @@ describe('GMM log-density (host, float64)', () => {
     expect(Number.isNaN(logSumExp([NaN, NaN]))).toBe(true);
   });
 
-  it('applies temperatures as the method doc says (logits / T_π, σ · T_σ)', () => {
+  it('applies temperatures as docs/method.md §7.3 GMM temperatures says (logits / T_π, σ · T_σ)', () => {
     const rng = new Rng(3);
     const g = randomGmm(rng, 3, 2);
     const z = rng.normal(2);

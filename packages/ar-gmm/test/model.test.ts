@@ -25,7 +25,7 @@ function randomModel(config: FarmerConfigInput, seed: number): FarmerModel {
 
 const tokens = (m: FarmerModel, b: number, seed: number) => new Rng(seed).normalTensor([b, m.dims.numTokens, m.dims.tokenDim], 0.5) as tf.Tensor3D;
 
-describe('FARMER reduces to an AF when K = 1 and d_I = d (supplement §9.1)', () => {
+describe('FARMER reduces to an AF when K = 1 and d_I = d (docs/method.md §5.3 pure-AF reduction)', () => {
   it('the joint NLL equals AF + a Gaussian affine block built from the AR’s μ and σ', () => {
     const cfg: FarmerConfigInput = { ...small, ar: { ...small.ar, informativeDim: 4, componentsInformative: 1 } };
     const m = randomModel(cfg, 3);

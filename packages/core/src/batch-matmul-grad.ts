@@ -4,8 +4,9 @@ import { tf } from './tf.js';
  * A BatchMatMul gradient built from explicit transposes and untransposed
  * matMuls. On the wasm backend a transposed matMul runs about 20x slower than
  * `transpose` followed by a plain one, and tfjs's built-in gradient uses
- * transposed matMuls throughout (runtime-notes.md). The maths is identical:
- * for C = op(A)·op(B), dA and dB follow from dC by the usual rules.
+ * transposed matMuls throughout (docs/method.md §13.2 BatchMatMul gradient).
+ * The maths is identical: for C = op(A)·op(B), dA and dB follow from dC by
+ * the usual rules.
  */
 const lastTwoT = (x: tf.Tensor): tf.Tensor => {
   const r = x.rank;

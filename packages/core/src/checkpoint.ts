@@ -9,7 +9,8 @@ import { decodeSafetensors, encodeSafetensors, type TensorMap } from './safetens
  * The checkpoint format every farmer package, the CLI and the server share:
  * a directory holding
  * - `config.json`: versioned, validated on load (model config + training metadata);
- * - `model.safetensors`: weights named as in the method doc, Linear weights [out, in];
+ * - `model.safetensors`: weights named as in docs/method.md §9.2 weight names,
+ *   Linear weights [out, in];
  * - optional `<part>.safetensors` (optimizer, ema, student, ...);
  * - `manifest.json`: SHA-256 and size of every other file.
  */

@@ -43,7 +43,7 @@ export function mapU8ToNCHW(im: U8Images, f: (k: number, i: number) => number): 
   return out;
 }
 
-/** Method doc §1: x = 2·k/255 − 1, HWC u8 → NCHW float in [-1, 1] on the host. */
+/** docs/method.md §2.1 data scale: x = 2·k/255 − 1, HWC u8 → NCHW float in [-1, 1] on the host. */
 export function u8ToFloatNCHW(im: U8Images): Float32Array {
   return mapU8ToNCHW(im, (k) => (2 * k) / 255 - 1);
 }
@@ -53,7 +53,7 @@ export function imagesToTensor(im: U8Images): tf.Tensor4D {
   return tf.tensor4d(u8ToFloatNCHW(im), [im.count, im.channels, im.height, im.width]);
 }
 
-/** Method doc §1 output quantisation: k = clamp(round((x + 1)·127.5), 0, 255). */
+/** docs/method.md §2.4 output quantisation: k = clamp(round((x + 1)·127.5), 0, 255). */
 export function quantizeToU8(x: number): number {
   const k = Math.round((x + 1) * 127.5);
   return k < 0 ? 0 : k > 255 ? 255 : k;

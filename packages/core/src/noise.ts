@@ -4,9 +4,11 @@ import { mapU8ToNCHW, u8ToFloatNCHW } from './image.js';
 import type { Rng } from './rng.js';
 
 /**
- * Training-time noise, method doc §1:
- * - `uniform`: x = 2·(k + u)/256 − 1, u ~ U(0,1) (bits/dim are exact in this mode);
- * - `gaussian`: x = 2·k/255 − 1 + σ·ε, with σ cosine-decayed over training.
+ * Training-time noise:
+ * - `uniform`: x = 2·(k + u)/256 − 1, u ~ U(0,1) (bits/dim are exact in this mode;
+ *   docs/method.md §2.2 uniform dequantisation);
+ * - `gaussian`: x = 2·k/255 − 1 + σ·ε, with σ cosine-decayed over training
+ *   (docs/method.md §2.3 Gaussian noise schedule).
  */
 export type NoiseConfig =
   | { mode: 'uniform' }

@@ -4,11 +4,12 @@ import { toFloat32, type TensorMap } from './safetensors.js';
 import { tf } from './tf.js';
 
 /**
- * Named model weights. Names and checkpoint layouts follow PyTorch (method doc
- * §2–§3), so checkpoints interoperate; Linear weights (rank-2 `*.weight`) are
- * held transposed, [in, out], because tfjs-wasm multiplies untransposed
- * operands about 5× faster (runtime-notes.md). The transpose happens only at
- * the checkpoint boundary.
+ * Named model weights. Names and checkpoint layouts follow PyTorch
+ * (docs/method.md §9.2 weight names), so checkpoints interoperate; Linear
+ * weights (rank-2 `*.weight`) are held transposed, [in, out], because
+ * tfjs-wasm multiplies untransposed operands about 5× faster
+ * (docs/method.md §13.1 transposed Linear weights). The transpose happens
+ * only at the checkpoint boundary (docs/method.md §9.3 Linear weight layout).
  */
 export class ParamStore {
   private readonly vars = new Map<string, tf.Variable>();

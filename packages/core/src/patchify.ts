@@ -30,8 +30,9 @@ export function checkGeometry(g: PatchGeometry): void {
 }
 
 /**
- * Method doc §1 (PyTorch `unfold` order): [B, C, H, W] → [B, N, C·p·p], with
- * token t = r·(W/p) + col and feature ch·p·p + i·p + j inside a token.
+ * docs/method.md §2.5 patch order (PyTorch `unfold` order): [B, C, H, W] →
+ * [B, N, C·p·p], with token t = r·(W/p) + col and feature ch·p·p + i·p + j
+ * inside a token.
  */
 export function patchify(x: tf.Tensor4D, patchSize: number): tf.Tensor3D {
   const [b, c, h, w] = x.shape;

@@ -37,10 +37,11 @@ export function teacherLatents(teacher: Flow, values: Float32Array, shape: [numb
 }
 
 /**
- * The distillation loss (method doc §6): the student chained from Z̃^n
- * through its own outputs; per block, the mean over all B·N·d elements of
- * (Z̃^t − Z^t)²; the loss is the mean of those n block errors. `outputs[t]`
- * = Z̃^t, `targets[t]` = Z^t. Returns the loss and the block errors [n].
+ * The distillation loss (docs/method.md §8.2 distillation step): the student
+ * chained from Z̃^n through its own outputs; per block, the mean over all
+ * B·N·d elements of (Z̃^t − Z^t)²; the loss is the mean of those n block
+ * errors. `outputs[t]` = Z̃^t, `targets[t]` = Z^t. Returns the loss and the
+ * block errors [n].
  */
 export function distillLoss(outputs: tf.Tensor3D[], targets: tf.Tensor3D[]): { loss: tf.Scalar; blockMse: tf.Tensor1D } {
   const blockMse = tf.stack(outputs.map((o, t) => tf.mean(tf.squaredDifference(o, targets[t])))) as tf.Tensor1D;
@@ -58,10 +59,11 @@ export interface DistillStep {
 }
 
 /**
- * One distillation step (supplement Algorithm 2): the frozen teacher encodes
- * the data (outside the gradient tape: the teacher gets no gradients),
- * Z̃^n = Z^n + s·ε, the student chains n−1 … 0, and the gradient of the
- * mean block MSE flows through the whole chain (each block's input is the
+ * One distillation step (docs/method.md §8.2 distillation step, the paper's
+ * Algorithm 2): the frozen teacher encodes the data (outside the gradient
+ * tape: the teacher gets no gradients), Z̃^n = Z^n + s·ε, the student chains
+ * n−1 … 0, and the gradient of the mean block MSE flows through the whole
+ * chain (each block's input is the
  * previous student block's output, not detached).
  */
 export function distillLossAndGrads(teacher: Flow, student: Student, b: DistillBatch): DistillStep {

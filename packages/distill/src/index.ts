@@ -1,8 +1,9 @@
 /**
- * @farmer/distill: one-step distillation of the AF inverse (method doc §6,
- * supplement Algorithm 2). A student copy of the teacher's AF blocks, with
- * bidirectional attention and unshifted outputs, decodes latents in n
- * parallel passes instead of n·(N−1) sequential ones.
+ * @farmer/distill: one-step distillation of the AF inverse
+ * (docs/method.md §8 distillation, the paper's Algorithm 2). A student copy
+ * of the teacher's AF blocks, with bidirectional attention and unshifted
+ * outputs, decodes latents in n parallel passes instead of n·(N−1)
+ * sequential ones.
  */
 export { STUDENT_PREFIX, Student, studentBlock } from './student.js';
 export {

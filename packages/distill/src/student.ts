@@ -15,12 +15,13 @@ import {
 } from '@farmer/flow';
 import type { StudentMeta } from './student-meta.js';
 
-/** Student weights sit under this prefix in `student.safetensors`: `student.blocks.{t}.…` (the AF's §2 names). */
+/** Student weights sit under this prefix in `student.safetensors`: `student.blocks.{t}.…` (docs/method.md §9.5 student parts). */
 export const STUDENT_PREFIX = 'student.';
 
 /**
- * One student block (method doc §6), the one-pass inverse of teacher block t:
- * z̃^{t+1} [B, N, d] → z̃^t [B, N, d], both in original token order.
+ * One student block (docs/method.md §8.1 student), the one-pass inverse of
+ * teacher block t: z̃^{t+1} [B, N, d] → z̃^t [B, N, d], both in original
+ * token order.
  *
  * Like the teacher, the block permutes its input (and positional embedding)
  * into block t's working order, works, and un-permutes; unlike the teacher,
@@ -37,10 +38,10 @@ export function studentBlock(bw: BlockWeights, config: FlowConfig, z: tf.Tensor3
 }
 
 /**
- * The distilled one-step decoder (method doc §6, supplement Algorithm 2): n
- * blocks shaped like the teacher AF's (same config, same §2 weight names),
- * run in reverse block order n−1 … 0, each in one parallel pass. A
- * class-conditional AF is run with the null label (the mean class
+ * The distilled one-step decoder (docs/method.md §8.1 student, the paper's
+ * Algorithm 2): n blocks shaped like the teacher AF's (same config, same
+ * weight names), run in reverse block order n−1 … 0, each in one parallel
+ * pass. A class-conditional AF is run with the null label (the mean class
  * embedding), as FARMER runs its AF.
  */
 export class Student {

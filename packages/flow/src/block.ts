@@ -71,7 +71,7 @@ export function blockNet(bw: BlockWeights, heads: number, xp: tf.Tensor3D, class
   return linear(h, bw.projOutW, bw.projOutB) as tf.Tensor3D;
 }
 
-/** Shift right by one token: token 0 gets zeros (§2), so it passes unchanged. */
+/** Shift right by one token: token 0 gets zeros, so it passes unchanged (docs/method.md §3.1 block forward). */
 export function shiftRight(out: tf.Tensor3D): tf.Tensor3D {
   const [b, n, o] = out.shape;
   return tf.concat([tf.zeros([b, 1, o]), tf.slice(out, [0, 0, 0], [b, n - 1, o])], 1) as tf.Tensor3D;
@@ -92,8 +92,9 @@ export function alphaMu(out: tf.Tensor, c: FlowConfig, d: number): { alpha: tf.T
 }
 
 /**
- * Block forward (§2), x [B, N, d] in original token order → z (original
- * order) and log|det| [B] = −Σα over tokens and dims.
+ * Block forward (docs/method.md §3.1 block forward), x [B, N, d] in original
+ * token order → z (original order) and log|det| [B] = −Σα over tokens and
+ * dims (docs/method.md §3.2 logdet).
  */
 export function blockForward(bw: BlockWeights, c: FlowConfig, x: tf.Tensor3D, classVec: tf.Tensor3D | undefined, causal: tf.Tensor2D): { z: tf.Tensor3D; logdet: tf.Tensor1D } {
   const { tokenDim: d, heads } = flowDims(c);

@@ -2,8 +2,8 @@ import { tokenShape, validate } from '@farmer/core';
 import { z } from 'zod';
 
 /**
- * An AF's hyper-parameters (method doc §2). Names follow the TARFlow
- * reference where one exists, in camelCase.
+ * An AF's hyper-parameters (docs/method.md §3 autoregressive flow). Names
+ * follow the TARFlow reference where one exists, in camelCase.
  */
 export const FlowConfigSchema = z
   .object({

@@ -3,7 +3,7 @@ import { parseFlowConfig, type FlowConfig } from './config.js';
 import { Flow } from './flow.js';
 import { flowParamShapes } from './params.js';
 
-/** In every checkpoint (flow-only or FARMER), AF weights sit under this prefix (§2). */
+/** In every checkpoint (flow-only or FARMER), AF weights sit under this prefix (docs/method.md §9.2 weight names). */
 export const FLOW_PREFIX = 'flow.';
 
 /** Writes a flow-only checkpoint (kind 'flow'): config `{ flow }`, weights under `flow.`. */

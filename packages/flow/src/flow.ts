@@ -18,7 +18,7 @@ export type FlowForwardResult = {
   latents?: tf.Tensor3D[];
 };
 
-/** Guidance on (α, μ) in the reverse of a class-conditional AF (§2, TARFlow-style). */
+/** Guidance on (α, μ) in the reverse of a class-conditional AF (docs/method.md §3.10 AF guidance). */
 export interface FlowGuidance {
   /** Strength g; 0 disables the second stream. */
   scale: number;
@@ -39,10 +39,10 @@ export interface FlowReverseOptions {
 }
 
 /**
- * The autoregressive flow (method doc §2): n TARFlow-compatible blocks over
- * patch tokens. Weights live in a ParamStore under PyTorch names; forward is
- * differentiable and runs in the caller's tidy scope, reverse is KV-cached
- * and async (progress, cancellation).
+ * The autoregressive flow (docs/method.md §3 autoregressive flow): n
+ * TARFlow-compatible blocks over patch tokens. Weights live in a ParamStore
+ * under PyTorch names; forward is differentiable and runs in the caller's
+ * tidy scope, reverse is KV-cached and async (progress, cancellation).
  */
 export class Flow {
   readonly config: FlowConfig;

@@ -1,6 +1,7 @@
 /**
  * @farmer/flow: the autoregressive flow (AF) of FARMER, TARFlow-compatible
- * (method doc §2), with KV-cached reverse and PyTorch TARFlow import.
+ * (docs/method.md §3 autoregressive flow), with KV-cached reverse and
+ * PyTorch TARFlow import.
  */
 export { FlowConfigSchema, flowDims, parseFlowConfig, type FlowConfig, type FlowConfigInput } from './config.js';
 export { Flow, type FlowForwardResult, type FlowGuidance, type FlowReverseOptions, type Labels } from './flow.js';

@@ -2,7 +2,7 @@ import { ParamStore, type Rng, tf } from '@farmer/core';
 import { flowDims, type FlowConfig } from './config.js';
 import { layerShapes } from './transformer.js';
 
-/** PyTorch-layout shapes of every AF weight (method doc §2 names), without allocating. */
+/** PyTorch-layout shapes of every AF weight (docs/method.md §9.2 weight names), without allocating. */
 export function flowParamShapes(c: FlowConfig): Record<string, number[]> {
   const { numTokens: N, tokenDim: d } = flowDims(c);
   const W = c.width;

@@ -1,8 +1,9 @@
 import { tf } from '@farmer/core';
 
 /**
- * Method doc §2: block t uses the identity when t is even and reverses the
- * token order when t is odd. Both are involutions, so the same call undoes it.
+ * docs/method.md §3.4 permutations: block t uses the identity when t is even
+ * and reverses the token order when t is odd. Both are involutions, so the
+ * same call undoes it.
  */
 export function isFlipBlock(t: number): boolean {
   return t % 2 === 1;

@@ -1,7 +1,8 @@
 import { FarmerError, type ParamStore, tf } from '@farmer/core';
 
 /**
- * The pre-norm Transformer layer shared by the AF (§2) and the AR (§3):
+ * The pre-norm Transformer layer shared by the AF and the AR
+ * (docs/method.md §3.6 transformer layer):
  * x += Attn(LN(x)); x += MLP(LN(x)). LayerNorm eps 1e-5; qkv outputs are
  * [q | k | v], each with heads contiguous; MLP W → 4W → W with exact GELU.
  */

@@ -10,7 +10,7 @@ function arSizes(c: FarmerConfig) {
   return { ...dims, D: c.ar.width, M: c.ar.prefixLength, heads, hd: c.ar.headDim, layers: c.ar.layers };
 }
 
-/** [B, M, D]: the class embedding of each row's class-table row, repeated M times, plus positions 0..M−1 (method doc §3). */
+/** [B, M, D]: the class embedding of each row's class-table row, repeated M times, plus positions 0..M−1 (docs/method.md §4.3 AR sequence). */
 function prefix(g: GraphBuilder, p: Params, classRow: string, M: number): string {
   const cls = g.op('Unsqueeze', [g.op('Gather', [p('class_embed'), classRow], [attr.int('axis', 0)], 'class'), g.int64s([1])]);
   return g.op('Add', [cls, slice(g, p('pos_embed'), 0, 0, M)], [], 'prefix');
@@ -44,12 +44,12 @@ function outputPresent(g: GraphBuilder, c: FarmerConfig, present: KvPair[]): voi
 }
 
 /**
- * The AR's teacher-forced pass (method doc §3), for likelihood: z_informative
- * [B, N, d_I] (AR order) and class_row [B] (row of the class table; the null
- * label is row numClasses) → head_informative [B, N, K_I(1+2d_I)] (row i
- * models token i) and, when d_R > 0, head_redundant [B, K_R(1+2d_R)] (the
- * GMM shared by the N redundant vectors). Raw head outputs: the GMM math
- * (softplus, log-densities) stays in TypeScript.
+ * The AR's teacher-forced pass (docs/method.md §4.4 GMM heads), for likelihood:
+ * z_informative [B, N, d_I] (AR order) and class_row [B] (row of the class
+ * table; the null label is row numClasses) → head_informative
+ * [B, N, K_I(1+2d_I)] (row i models token i) and, when d_R > 0, head_redundant
+ * [B, K_R(1+2d_R)] (the GMM shared by the N redundant vectors). Raw head
+ * outputs: the GMM math (softplus, log-densities) stays in TypeScript.
  */
 export function buildArForward(store: ParamStore, c: FarmerConfig, weights: WeightsFile, paramPrefix = 'ar.'): GraphBuilder {
   const { numTokens: N, dI, dR, M, headInformative, headRedundant } = arSizes(c);
@@ -116,7 +116,7 @@ export function buildArStep(store: ParamStore, c: FarmerConfig, weights: Weights
   return g;
 }
 
-/** The redundant head (method doc §3, d_R > 0): hidden [B, D] from ar-step's last token → head [B, K_R(1+2d_R)], raw. */
+/** The redundant head (docs/method.md §4.4 GMM heads; d_R > 0): hidden [B, D] from ar-step's last token → head [B, K_R(1+2d_R)], raw. */
 export function buildArHeadRedundant(store: ParamStore, c: FarmerConfig, weights: WeightsFile, paramPrefix = 'ar.'): GraphBuilder {
   const { D, headRedundant } = arSizes(c);
   const g = new GraphBuilder('farmer_ar_head_redundant', weights);

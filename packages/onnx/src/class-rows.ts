@@ -1,10 +1,10 @@
 import { FarmerError } from '@farmer/core';
 
 /**
- * Rows of the AR class table (method doc §3) for a batch: class c ≥ 0 → row
- * c, the null label -1 (or no labels, or an unconditional model) → row
- * numClasses. The same validation as the tfjs AR's `classSelector`. int64,
- * as the graphs' `class_row` input takes.
+ * Rows of the AR class table (docs/method.md §4.3 AR sequence) for a batch:
+ * class c ≥ 0 → row c, the null label -1 (or no labels, or an unconditional
+ * model) → row numClasses. The same validation as the tfjs AR's
+ * `classSelector`. int64, as the graphs' `class_row` input takes.
  */
 export function classRows(labels: ArrayLike<number> | null | undefined, batch: number, numClasses: number): BigInt64Array {
   const rows = new BigInt64Array(batch);

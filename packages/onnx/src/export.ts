@@ -10,7 +10,7 @@ import { buildFlowForward, buildFlowReverseBlock, buildFlowReverseStep, buildStu
 import { ONNX_IR_VERSION, ONNX_OPSET, WeightsFile, type GraphBuilder } from './graph-builder.js';
 import { KV_CACHE_LAYOUT, ONNX_EXPORT_FORMAT, ONNX_EXPORT_VERSION, type GraphEntry, type OnnxManifest } from './manifest.js';
 
-/** The weights of a distilled student (method doc §6): the AF's §2 names and config. `Student` from @farmer/distill fits. */
+/** The weights of a distilled student (docs/method.md §8.1 student): the AF's names and config. `Student` from @farmer/distill fits. */
 export interface StudentWeights {
   config: FlowConfig;
   params: ParamStore;
@@ -92,14 +92,14 @@ export async function exportFarmerOnnx(model: FarmerModel, outDir: string, optio
     files.push(r.file);
     return r.entry;
   };
-  const flowForward = add(graphFile(buildFlowForward(model.flow.params, c.flow, flowW), 'flow-forward.onnx', flowW, 'FARMER AF forward (method doc §2): images → z, per-block log|det|'));
+  const flowForward = add(graphFile(buildFlowForward(model.flow.params, c.flow, flowW), 'flow-forward.onnx', flowW, 'FARMER AF forward (docs/method.md §3.1 block forward): images → z, per-block log|det|'));
   const flowReverseSteps = Array.from({ length: c.flow.numBlocks }, (_, t) =>
-    add(graphFile(buildFlowReverseStep(model.flow.params, c.flow, t, flowW), `flow-reverse-step-${t}.onnx`, flowW, `FARMER AF block ${t} reverse, one token with KV cache (method doc §2)`)),
+    add(graphFile(buildFlowReverseStep(model.flow.params, c.flow, t, flowW), `flow-reverse-step-${t}.onnx`, flowW, `FARMER AF block ${t} reverse, one token with KV cache (docs/method.md §3.3 block inverse)`)),
   );
   const flowReverseBlocks = Array.from({ length: c.flow.numBlocks }, (_, t) =>
     add(graphFile(buildFlowReverseBlock(model.flow.params, c.flow, t, flowW), `flow-reverse-block-${t}.onnx`, flowW, `FARMER AF block ${t} reverse, all tokens in one call (the step graph in a Loop)`)),
   );
-  const arForward = add(graphFile(buildArForward(model.ar.params, c, arW), 'ar-forward.onnx', arW, 'FARMER AR teacher-forced pass (method doc §3): raw GMM head outputs'));
+  const arForward = add(graphFile(buildArForward(model.ar.params, c, arW), 'ar-forward.onnx', arW, 'FARMER AR teacher-forced pass (docs/method.md §4.4 GMM heads): raw GMM head outputs'));
   const arPrefill = add(graphFile(buildArPrefill(model.ar.params, c, arW), 'ar-prefill.onnx', arW, 'FARMER AR class-prefix prefill: raw G_1 head and KV caches'));
   const arStep = add(graphFile(buildArStep(model.ar.params, c, arW), 'ar-step.onnx', arW, 'FARMER AR one token with KV cache: raw next-GMM head'));
   const arHeadRedundant =
@@ -108,7 +108,7 @@ export async function exportFarmerOnnx(model: FarmerModel, outDir: string, optio
   const weightFiles = [flowW, arW];
   if (options.student) {
     const sw = new WeightsFile('student.weights');
-    student = add(graphFile(buildStudent(options.student.params, options.student.config, sw), 'student.onnx', sw, 'FARMER one-step distilled AF inverse (method doc §6)'));
+    student = add(graphFile(buildStudent(options.student.params, options.student.config, sw), 'student.onnx', sw, 'FARMER one-step distilled AF inverse (docs/method.md §8.1 student)'));
     weightFiles.push(sw);
   }
   for (const w of weightFiles) files.push({ name: w.fileName, bytes: w.bytes() });

@@ -4,7 +4,7 @@ import { attr, GraphBuilder, type WeightsFile } from './graph-builder.js';
 import { BATCH, kvNames, kvShapes, PAST, PRESENT } from './io-names.js';
 import { causalMask, dimOf, linear, reverseAxis, scalar, slice, storeParams, transformerLayer, transformerStep, under, type KvPair, type Params } from './graph-ops.js';
 
-/** One block's parameters under `blocks.{t}.`, in a store holding the AF's (or the student's) §2 names. */
+/** One block's parameters under `blocks.{t}.`, in a store holding the AF's (or the student's) names (docs/method.md §9.2 weight names). */
 function blockParams(p: Params, t: number): Params {
   return under(p, `blocks.${t}.`);
 }
@@ -23,9 +23,10 @@ function embed(g: GraphBuilder, bp: Params, c: FlowConfig, x: string, pos: strin
 }
 
 /**
- * A block's network on tokens in its working order (§2): embedding, L
- * layers, proj_out. x [B, T, d] → [B, T, out]. Causal with `mask`,
- * bidirectional without (the student).
+ * A block's network on tokens in its working order
+ * (docs/method.md §3.5 block network): embedding, L layers, proj_out. x
+ * [B, T, d] → [B, T, out]. Causal with `mask`, bidirectional without
+ * (the student).
  */
 function blockNet(g: GraphBuilder, bp: Params, c: FlowConfig, x: string, pos: string, mask?: string): string {
   const { heads } = flowDims(c);
@@ -34,7 +35,7 @@ function blockNet(g: GraphBuilder, bp: Params, c: FlowConfig, x: string, pos: st
   return linear(g, h, bp('proj_out.weight'), bp('proj_out.bias'));
 }
 
-/** Splits proj_out output into (α, μ), with the optional soft clamp α ← c·tanh(α/c) (§2); α is undefined for volume-preserving blocks. */
+/** Splits proj_out output into (α, μ), with the optional soft clamp α ← c·tanh(α/c) (docs/method.md §3.7 alpha clamp); α is undefined for volume-preserving blocks. */
 function alphaMu(g: GraphBuilder, out: string, c: FlowConfig, d: number): { alpha?: string; mu: string } {
   if (!c.nvp) return { mu: out };
   const [a, mu] = g.opN('Split', [out, g.int64s([d, d])], 2, [attr.int('axis', -1)], 'alpha_mu');
@@ -43,7 +44,7 @@ function alphaMu(g: GraphBuilder, out: string, c: FlowConfig, d: number): { alph
   return { alpha: g.op('Mul', [g.op('Tanh', [g.op('Div', [a, k])]), k], [], 'alpha_clamped'), mu };
 }
 
-/** Patchify inside the graph (method doc §1, PyTorch `unfold` order): [B, C, H, W] → [B, N, C·p²]. */
+/** Patchify inside the graph (docs/method.md §2.5 patch order): [B, C, H, W] → [B, N, C·p²]. */
 function patchify(g: GraphBuilder, images: string, c: FlowConfig): string {
   const p = c.patchSize;
   const s = c.imageSize / p;
@@ -53,9 +54,9 @@ function patchify(g: GraphBuilder, images: string, c: FlowConfig): string {
 }
 
 /**
- * AF forward (method doc §2), for likelihood: images [B, C, H, W] in [-1, 1]
- * → z [B, N, d] (AF order) and logdets [B, n], the log|det| of each block
- * (−Σα over its tokens and dims).
+ * AF forward (docs/method.md §3.1 block forward), for likelihood: images
+ * [B, C, H, W] in [-1, 1] → z [B, N, d] (AF order) and logdets [B, n], the
+ * log|det| of each block (−Σα over its tokens and dims).
  */
 export function buildFlowForward(store: ParamStore, c: FlowConfig, weights: WeightsFile, prefix = 'flow.'): GraphBuilder {
   const { numTokens: N, tokenDim: d } = flowDims(c);
@@ -88,11 +89,11 @@ export function buildFlowForward(store: ParamStore, c: FlowConfig, weights: Weig
 }
 
 /**
- * One token of block t's reverse (method doc §2): from x_i [B, d] at
- * working position i = the cache length and the KV caches of tokens 0..i−1,
- * predict (α, μ) for token i+1 and return x_{i+1} = z_{i+1}·exp(α) + μ and
- * the caches grown by one. The positional row is i (N−1−i in a flipped
- * block).
+ * One token of block t's reverse (docs/method.md §3.3 block inverse): from x_i
+ * [B, d] at working position i = the cache length and the KV caches of tokens
+ * 0..i−1, predict (α, μ) for token i+1 and return x_{i+1} = z_{i+1}·exp(α) + μ
+ * and the caches grown by one. The positional row is i
+ * (N−1−i in a flipped block).
  */
 function reverseStep(g: GraphBuilder, bp: Params, c: FlowConfig, t: number, x: string, zNext: string, past: KvPair[]): { xNext: string; present: KvPair[] } {
   const { numTokens: N, tokenDim: d, heads } = flowDims(c);
@@ -185,9 +186,9 @@ export function buildFlowReverseBlock(store: ParamStore, c: FlowConfig, t: numbe
 }
 
 /**
- * The one-step student (method doc §6): blocks n−1 … 0, each a copy of the
- * teacher block with bidirectional attention and no output shift, in one
- * parallel pass: x = z·exp(α'(z)) + μ'(z) in the block's working order.
+ * The one-step student (docs/method.md §8.1 student): blocks n−1 … 0, each a
+ * copy of the teacher block with bidirectional attention and no output shift,
+ * in one parallel pass: x = z·exp(α'(z)) + μ'(z) in the block's working order.
  * z [B, N, d] (AF order) → x [B, N, d] patch tokens.
  */
 export function buildStudent(store: ParamStore, c: FlowConfig, weights: WeightsFile, prefix = 'student.'): GraphBuilder {

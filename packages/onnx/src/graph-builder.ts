@@ -110,7 +110,7 @@ export class WeightsFile {
 /**
  * Builds one ONNX graph node by node. Values are named by the caller's
  * prefix plus a counter, so a node in a dumped graph can be traced back to
- * the builder call (and the method doc section) that made it.
+ * the builder call (and the docs/method.md section) that made it.
  */
 export class GraphBuilder {
   private readonly nodes: onnx.INodeProto[] = [];

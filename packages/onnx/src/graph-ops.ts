@@ -39,7 +39,7 @@ export function geluExact(g: GraphBuilder, x: string): string {
   return g.op('Mul', [g.op('Mul', [x, g.op('Add', [e, scalar(g, 1)])]), scalar(g, 0.5)]);
 }
 
-/** Reverses axis `axis` of a tensor whose size there is `n` (the flip permutation of §2). */
+/** Reverses axis `axis` of a tensor whose size there is `n` (the flip permutation, docs/method.md §3.4 permutations). */
 export function reverseAxis(g: GraphBuilder, x: string, n: number, axis: number): string {
   return g.op('Gather', [x, g.int64s(Array.from({ length: n }, (_, i) => n - 1 - i))], [attr.int('axis', axis)], 'flip');
 }
@@ -95,10 +95,11 @@ function residualAndMlp(g: GraphBuilder, x: string, attnOut: string, p: Params):
 }
 
 /**
- * One pre-norm Transformer layer over a sequence (method doc §2, shared by
- * §3): x += Attn(LN(x)); x += MLP(LN(x)). `p` resolves names under the
- * layer's prefix (`attention.qkv.weight`, ...). x [B, T, W] → y [B, T, W];
- * also returns the layer's keys and values [B, H, T, hd] (a prefill's cache).
+ * One pre-norm Transformer layer over a sequence, shared by the AF and the AR
+ * (docs/method.md §3.6 transformer layer): x += Attn(LN(x)); x += MLP(LN(x)).
+ * `p` resolves names under the layer's prefix (`attention.qkv.weight`, ...).
+ * x [B, T, W] → y [B, T, W]; also returns the layer's keys and values
+ * [B, H, T, hd] (a prefill's cache).
  */
 export function transformerLayer(g: GraphBuilder, x: string, p: Params, width: number, heads: number, opts: LayerOptions = {}): { y: string; present: KvPair } {
   const hd = width / heads;

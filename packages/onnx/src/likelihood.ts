@@ -14,9 +14,9 @@ export interface RawLikelihoodOutputs {
 }
 
 /**
- * The joint NLL (method doc §4) from raw graph outputs, in float64 with the
- * host GMM math of @farmer/ar-gmm (σ = softplus(u) + σ_min, log G by a
- * stable logsumexp): the same formulas as `FarmerModel.nll`.
+ * The joint NLL (docs/method.md §5.1 joint loss) from raw graph outputs, in
+ * float64 with the host GMM math of @farmer/ar-gmm (σ = softplus(u) + σ_min,
+ * log G by a stable logsumexp): the same formulas as `FarmerModel.nll`.
  */
 export function nllFromRawOutputs(c: FarmerConfig, batch: number, raw: RawLikelihoodOutputs): HostNll {
   const { numTokens: N, tokenDim: d, dI, dR } = farmerDims(c);

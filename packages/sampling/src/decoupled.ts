@@ -3,7 +3,7 @@ import { FarmerError, type Rng } from '@farmer/core';
 import { searchCumulative, softmaxCumulative } from './categorical.js';
 import { checkCount, checkGmm, checkPositive } from './option-checks.js';
 
-/** Options of decoupled GMM sampling (method doc §5). */
+/** Options of decoupled GMM sampling (docs/method.md §7.2 decoupled sampling). */
 export interface DecoupledOptions {
   /** Mixture-weight temperature T > 0: k ~ Cat(softmax(logits / T)); T > 1 flattens (diversity). Default 1. */
   temperature?: number;
@@ -21,14 +21,15 @@ export interface GmmDraws {
   components: Int32Array;
 }
 
-/** The paper's unguided setting (supplement §7): s = 0.9, T = 1.3. */
+/** The paper's unguided setting (docs/method.md §7.2 decoupled sampling): s = 0.9, T = 1.3. */
 export const PAPER_UNGUIDED_DECOUPLED: Readonly<Required<DecoupledOptions>> = Object.freeze({ temperature: 1.3, scale: 0.9 });
 
 const WHERE = 'decoupled sampling';
 
 /**
- * Decoupled ancestral sampling (method doc §5), `count` vectors per row:
- * k ~ Cat(softmax(logits / T)), then z = μ_k + s·σ_k·ε with ε ~ N(0, I).
+ * Decoupled ancestral sampling (docs/method.md §7.2 decoupled sampling),
+ * `count` vectors per row: k ~ Cat(softmax(logits / T)), then
+ * z = μ_k + s·σ_k·ε with ε ~ N(0, I).
  * Draws every component first (row-major), then one block of normals, so the
  * output is a deterministic function of the Rng state.
  *
@@ -50,8 +51,9 @@ export function drawDecoupled(g: GmmBatch, count: number, rng: Rng, options: Dec
 }
 
 /**
- * One decoupled draw per row (method doc §5): k ~ Cat(softmax(logits / T)),
- * z = μ_k + s·σ_k·ε. See {@link drawDecoupled} for errors.
+ * One decoupled draw per row (docs/method.md §7.2 decoupled sampling):
+ * k ~ Cat(softmax(logits / T)), z = μ_k + s·σ_k·ε. See {@link drawDecoupled}
+ * for errors.
  *
  * @returns z [B, dim]
  */
@@ -60,8 +62,9 @@ export function sampleDecoupled(g: GmmBatch, rng: Rng, options: DecoupledOptions
 }
 
 /**
- * `count` independent decoupled draws per row, all from that row's mixture:
- * the redundant group, whose N vectors share the one GMM G_{N+1} (method doc §3).
+ * `count` independent decoupled draws per row, all from that row's mixture: the
+ * redundant group, whose N vectors share the one GMM G_{N+1}
+ * (docs/method.md §4.4 GMM heads).
  *
  * @param count vectors per row, an integer ≥ 1 (N for the redundant group)
  * @returns z [B, count, dim]

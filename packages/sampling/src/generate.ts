@@ -118,13 +118,14 @@ function perRow(g: GmmBatch, rngs: Rng[], draw: (row: GmmBatch, rng: Rng) => Flo
 }
 
 /**
- * Draws `count` images: the AR streams (one, or a class and a null stream
- * for CFG, each with its own KV cache) sample the informative tokens and then
- * the N redundant vectors, the latents are reassembled [z^I, z^R] per token,
- * the final permute is undone, the AF (or its student) decodes, and the result
- * is clamped and quantised (method doc §5). The same seed and options give
- * identical images on the same backend. Throws FARMER_E_NON_FINITE with the
- * position of a non-finite value; FARMER_E_ABORTED when `signal` fires.
+ * Draws `count` images: the AR streams (one, or a class and a null stream for
+ * CFG, each with its own KV cache) sample the informative tokens and then the N
+ * redundant vectors, the latents are reassembled [z^I, z^R] per token, the
+ * final permute is undone, the AF (or its student) decodes, and the result is
+ * clamped and quantised (docs/method.md §7.1 generation pipeline). The same
+ * seed and options give identical images on the same backend. Throws
+ * FARMER_E_NON_FINITE with the position of a non-finite value; FARMER_E_ABORTED
+ * when `signal` fires.
  */
 export async function generate(runner: FarmerRunner, options: GenerateOptions): Promise<GenerateResult> {
   const p = resolveGenerateOptions(runner, options);

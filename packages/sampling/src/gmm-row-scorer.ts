@@ -4,12 +4,14 @@ const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /**
  * Scores many vectors against one row of a GMM batch: the same value as
- * `gmmLogDensity(g, row, z, off, temp)` from @farmer/ar-gmm (method doc §3,
- * temperatures of §5), with the per-row work hoisted out of the loop. For
- * each component it keeps log π_k − Σ_j log(T_σ·σ_kj) − (dim/2)·log 2π and
- * 1/(T_σ·σ_kj), so a vector costs K·dim multiply-adds and K exps instead of
- * K·dim logarithms (the redundant pool scores ~128 vectors against a
- * K = 200, d = 640 mixture per image). Float64 throughout.
+ * `gmmLogDensity(g, row, z, off, temp)` from @farmer/ar-gmm
+ * (docs/method.md §4.6 GMM log-density, with the temperatures of
+ * docs/method.md §7.3 GMM temperatures), with the per-row work hoisted out of
+ * the loop. For each component it keeps
+ * log π_k − Σ_j log(T_σ·σ_kj) − (dim/2)·log 2π and 1/(T_σ·σ_kj), so a vector
+ * costs K·dim multiply-adds and K exps instead of K·dim logarithms (the
+ * redundant pool scores ~128 vectors against a K = 200, d = 640 mixture per
+ * image). Float64 throughout.
  *
  * NaN anywhere (a NaN coordinate, mean, σ or logit) gives NaN. This differs
  * from `gmmLogDensity`, whose logSumExp skips NaN when picking the maximum and

@@ -3,13 +3,13 @@ import { checkCount, checkNonNegative } from './option-checks.js';
 
 /**
  * How the guidance weight w evolves over the n informative AR tokens
- * i = 0..n−1 (method doc §5):
+ * i = 0..n−1 (docs/method.md §7.7 guidance schedule):
  * - `constant`: w_i = w.
  * - `linear`:   w_i = w·(i + 1)/n, rising from w/n at the first token to w at
  *   the last. This is the AR counterpart of the AF's annealed guidance
- *   g·(i + 1)/(N − 1) (method doc §2), whose steps i = 0..N−2 produce tokens
- *   1..N−1: both are "guidance × fraction of the sequence generated once this
- *   token is in".
+ *   g·(i + 1)/(N − 1) (docs/method.md §3.10 AF guidance), whose steps
+ *   i = 0..N−2 produce tokens 1..N−1: both are "guidance × fraction of the
+ *   sequence generated once this token is in".
  * The redundant step comes after every informative token; use w_{n−1} (= w
  * under both kinds) for it.
  */

@@ -1,7 +1,8 @@
 /**
- * @farmer/sampling: the host-side sampling math of method doc §5, on typed
- * arrays: decoupled GMM sampling, resampling-based CFG (paper Algorithm 1),
- * the naive CFG baseline and guidance schedules. No tensors, no model code.
+ * @farmer/sampling: the host-side sampling math of docs/method.md §7 sampling,
+ * on typed arrays: decoupled GMM sampling, resampling-based CFG
+ * (paper Algorithm 1), the naive CFG baseline and guidance schedules. No
+ * tensors, no model code.
  */
 export { drawDecoupled, PAPER_UNGUIDED_DECOUPLED, sampleDecoupled, sampleDecoupledMany, type DecoupledOptions, type GmmDraws } from './decoupled.js';
 export {

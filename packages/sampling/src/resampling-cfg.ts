@@ -6,8 +6,9 @@ import { GmmRowScorer } from './gmm-row-scorer.js';
 import { checkCount, checkGmmPair, checkNonNegative, checkPositive } from './option-checks.js';
 
 /**
- * Resampling-based CFG (method doc §5, paper Algorithm 1). Every field is
- * optional; defaults are the paper's 1.1B-p16 row ({@link PAPER_RESAMPLING_CFG}).
+ * Resampling-based CFG (docs/method.md §7.4 resampling CFG, the paper's
+ * Algorithm 1). Every field is optional; defaults are the paper's 1.1B-p16 row
+ * ({@link PAPER_RESAMPLING_CFG}).
  */
 export interface ResamplingCfgOptions {
   /** Guidance w ≥ 0; the target is ∝ p_c^(w+1) / p_u^w. Default 2.5. */
@@ -41,11 +42,11 @@ export interface ResolvedResamplingCfgOptions {
 }
 
 /**
- * Defaults: the paper's 1.1B-p16 settings (method doc §5). The redundant pool
- * sizes are ours (the paper gives none): 64 + 64 candidates is "one larger
- * pool" than the informative 5 + 5, and keeps the cost of scoring against
- * K_R = 200, d_R = 640 mixtures at about 2·128·200·640 ≈ 33 M multiply-adds
- * per image, small next to one AR step.
+ * Defaults: the paper's 1.1B-p16 settings (docs/method.md §7.4 resampling CFG).
+ * The redundant pool sizes are ours (the paper gives none): 64 + 64 candidates
+ * is "one larger pool" than the informative 5 + 5, and keeps the cost of
+ * scoring against K_R = 200, d_R = 640 mixtures at about 2·128·200·640 ≈ 33 M
+ * multiply-adds per image, small next to one AR step.
  */
 export const PAPER_RESAMPLING_CFG: Readonly<ResolvedResamplingCfgOptions> = Object.freeze({
   w: 2.5,
@@ -114,14 +115,14 @@ export interface ResampledDraws {
 }
 
 /**
- * Informative step of resampling CFG (method doc §5, Algorithm 1), one token
- * for every row. Per row: propose sc candidates from G_c and su from G_u (each
- * by decoupled sampling with T = proposal.pi, s = proposal.sigma); score each
- * under both mixtures with the evaluation temperatures; log-weight
- * w·(log p_c − log p_u) for G_c candidates, (w + 1)·(log p_c − log p_u) for
- * G_u ones (self-normalised importance weights of p_c^(w+1)/p_u^w against the
- * candidate's own proposal); draw one index from softmax(sharpen · logw).
- * Feed the result to both AR streams.
+ * Informative step of resampling CFG (docs/method.md §7.4 resampling CFG), one
+ * token for every row. Per row: propose sc candidates from G_c and su from G_u
+ * (each by decoupled sampling with T = proposal.pi, s = proposal.sigma); score
+ * each under both mixtures with the evaluation temperatures; log-weight
+ * w·(log p_c − log p_u) for G_c candidates, (w + 1)·(log p_c − log p_u) for G_u
+ * ones (self-normalised importance weights of p_c^(w+1)/p_u^w against the
+ * candidate's own proposal); draw one index from softmax(sharpen · logw). Feed
+ * the result to both AR streams.
  *
  * With all temperatures 1 and sharpen = 1 the output converges in distribution
  * to ∝ p_c^(w+1)/p_u^w as sc, su → ∞ (w = 0: to p_c). With the paper's
@@ -146,15 +147,16 @@ export function resamplingCfgInformative(cond: GmmBatch, uncond: GmmBatch, rng: 
 }
 
 /**
- * Redundant step of resampling CFG (method doc §5): per row one pool of poolC
- * candidates from G_c,N+1 and poolU from G_u,N+1, weighted exactly as in
- * {@link resamplingCfgInformative}, then each of the n redundant vectors is an
- * independent draw from that pool, with replacement. Duplicates are therefore
- * expected, and when the weights are concentrated (small `diagnostics.ess`)
- * most of the n vectors coincide; that is the algorithm, not a bug. (For
- * two unrelated random mixtures at K = 200, d = 640 the ESS is ≈ 1, i.e. all
- * n vectors of a row are the same candidate; check `ess` on a trained model.)
- * Same numerics and fallback as the informative step.
+ * Redundant step of resampling CFG (docs/method.md §7.5 redundant resampling):
+ * per row one pool of poolC candidates from G_c,N+1 and poolU from G_u,N+1,
+ * weighted exactly as in {@link resamplingCfgInformative}, then each of the n
+ * redundant vectors is an independent draw from that pool, with replacement.
+ * Duplicates are therefore expected, and when the weights are concentrated
+ * (small `diagnostics.ess`) most of the n vectors coincide; that is the
+ * algorithm, not a bug. (For two unrelated random mixtures at K = 200, d = 640
+ * the ESS is ≈ 1, i.e. all n vectors of a row are the same candidate; check
+ * `ess` on a trained model.) Same numerics and fallback as the informative
+ * step.
  *
  * @param n redundant vectors per row (N, one per token), integer ≥ 1
  * @returns z [B, n, dim] and diagnostics (pool P = poolC + poolU)

@@ -52,7 +52,7 @@ function checkRow(spec: MixtureSpec, z: Float32Array, comps: Int32Array, offset:
   return { chi2, worstZ };
 }
 
-describe('decoupled sampling (method doc §5)', () => {
+describe('decoupled sampling (docs/method.md §7.2 decoupled sampling)', () => {
   it('1-D: component frequencies follow softmax(logits/T) and within-component variance scales by s²', () => {
     const n = 40_000;
     for (const [T, s] of [

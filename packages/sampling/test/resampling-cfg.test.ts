@@ -45,7 +45,7 @@ function compareToTarget(label: string, z: Float32Array, logTarget: (x: number) 
   expect(Math.abs(variance - target.variance)).toBeLessThan(varTol);
 }
 
-describe('resampling CFG, informative step (method doc §5, Algorithm 1)', () => {
+describe('resampling CFG, informative step (docs/method.md §7.4 resampling CFG, Algorithm 1)', () => {
   const rows = 4000;
   const gc = replicate(pc, rows);
   const gu = replicate(pu, rows);

@@ -43,7 +43,7 @@ export async function runSeparation(ctx: CliContext, flags: SeparationFlags): Pr
 export function exploreCommand(ctx: () => CliContext): Command {
   const ex = new Command('explore').description('experiments that look inside a model');
   ex.command('separation')
-    .description("reproduce the supplement's information-separation figure: noise in the redundant vs all channels of each block's latent")
+    .description("reproduce the paper's information-separation figure: noise in the redundant vs all channels of each block's latent")
     .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
     .option('--data <spec>', 'images to use (test split)', 'mnist')
     .option('--count <n>', 'images', intFlag('--count', 1), 4)

@@ -15,7 +15,7 @@ const decoupled = (which: string) =>
   ({
     type: 'object',
     additionalProperties: false,
-    description: `Decoupled sampling of the ${which} head (method doc §5).`,
+    description: `Decoupled sampling of the ${which} head (docs/method.md §7.2 decoupled sampling).`,
     properties: {
       temperature: positive('Mixture-weight temperature T: k ~ Cat(softmax(logits / T)). Default 1.3 (the paper, unguided).'),
       scale: positive('Component scale s: z = μ_k + s·σ_k·ε. Default 0.9.'),

@@ -19,7 +19,7 @@ export async function loadImageFile(file: string, size: number, channels: 1 | 3)
   pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   if (info.channels === channels) return new Uint8Array(data);
-  // sharp may hand back 3 channels for grayscale input (runtime-notes.md): take the first.
+  // sharp may hand back 3 channels for grayscale input (docs/method.md §13.9 grayscale decoding): take the first.
   const out = new Uint8Array(size * size * channels);
   for (let p = 0; p < size * size; p++) for (let c = 0; c < channels; c++) out[p * channels + c] = data[p * info.channels + Math.min(c, info.channels - 1)];
   return out;

@@ -19,9 +19,9 @@ function quantile(sorted: Float64Array, q: number): number {
 }
 
 /**
- * Per-sample AF log-determinants (supplement §7): their distribution and the
- * Tukey-fence outliers. The paper ties high-logdet outliers to blurred
- * samples (strong compression of parts of the data space).
+ * Per-sample AF log-determinants (docs/method.md §10.1 logdet outliers): their
+ * distribution and the Tukey-fence outliers. The paper ties high-logdet
+ * outliers to blurred samples (strong compression of parts of the data space).
  */
 export async function logdetDiagnostics(flow: Flow, images: U8Images, batchSize = 128): Promise<LogdetDiagnostics> {
   const out = new Float64Array(images.count);

@@ -2,7 +2,7 @@ import { FarmerError, Rng, tf, unpatchify, tensorToImages, type U8Images } from 
 import type { Flow } from '@farmer/flow';
 
 export interface SeparationOptions {
-  /** Interpolation strengths λ in [0, 1]: z' = (1 − λ)·z + λ·ε (supplement §7). */
+  /** Interpolation strengths λ in [0, 1]: z' = (1 − λ)·z + λ·ε (docs/method.md §10.2 information separation). */
   strengths: number[];
   /** d_I: channels [d_I, d) of every token are the redundant group. */
   informativeDim: number;
@@ -18,7 +18,8 @@ export interface SeparationResult {
 }
 
 /**
- * The supplement's information-separation experiment (§7): take the latent
+ * The paper's information-separation experiment
+ * (docs/method.md §10.2 information separation): take the latent
  * after AF block t, interpolate it with Gaussian noise either only in the
  * redundant channels (partial) or in all channels (full), and map it back
  * through blocks t..0. If the AF separates information, partial noise leaves

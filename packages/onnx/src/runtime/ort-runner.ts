@@ -185,7 +185,7 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
   /**
    * Inverts block t on the host loop: x_0 = z_0, then for i = 0..N−2 one run
    * of the block's step graph turns (x_i, z_{i+1}) into x_{i+1}, feeding
-   * each run's caches and output to the next (method doc §2).
+   * each run's caches and output to the next (docs/method.md §3.3 block inverse).
    */
   private async reverseBlock(step: OrtGraph, t: number, z: Float32Array, batch: number, options: DecodeOptions, blocksDone: number): Promise<Float32Array> {
     const { numTokens: N, tokenDim: d } = this.dims;
@@ -261,7 +261,7 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
     return { informative: out.head_informative.data as Float32Array, redundant: out.head_redundant?.data as Float32Array | undefined };
   }
 
-  /** The joint NLL (method doc §4) of images float32 NCHW [B, C, H, W] in [-1, 1]: AF forward + AR on ORT, GMM math on the host. */
+  /** The joint NLL (docs/method.md §5.1 joint loss) of images float32 NCHW [B, C, H, W] in [-1, 1]: AF forward + AR on ORT, GMM math on the host. */
   async nll(images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<HostNll> {
     const { numTokens: N, tokenDim: d, dI } = this.dims;
     const { z, logdets } = await this.forward(images, batch);
