@@ -29,14 +29,7 @@ const OUTSIDE = [/method doc/i, /farmer-method/i, /runtime-notes/i, /shared\/doc
  * still exist and still hold an old citation: once it is fixed (or moved),
  * this test fails until the entry is deleted, so the list can only shrink.
  */
-const PENDING: Record<string, string> = {
-  'packages/ar-gmm/src/train/train-config.ts': 'training library move (issue 15)',
-  'packages/ar-gmm/src/train/trainer.ts': 'training library move (issue 15)',
-  'packages/ar-gmm/src/index.ts': 'training library move (issue 15)',
-  'packages/distill/src/distiller.ts': 'training library move (issue 15)',
-  'packages/distill/src/distill-config.ts': 'training library move (issue 15)',
-  'apps/cli/src/commands/distill.ts': 'training library move (issue 15)',
-};
+const PENDING: Record<string, string> = {};
 
 interface Section {
   number: string;

@@ -46,8 +46,8 @@ export interface DistillerOptions {
 export type DistillSummary = RunSummary<StudentEvalResult>;
 
 /**
- * One-step distillation of the AF inverse (docs/method.md §8.2 distillation
- * step, the paper's Algorithm 2) as an objective on a TrainingRun of @farmer/train: AdamW with
+ * One-step distillation of the AF inverse (the paper's Algorithm 2,
+ * docs/method.md §8.2 distillation step) as an objective on a TrainingRun of @farmer/train: AdamW with
  * cosine LR, clipping, optional EMA, non-finite guard, atomic checkpoints
  * with exact resume, JSONL metrics, SIGINT/SIGTERM handling.
  *
