@@ -38,4 +38,6 @@ export { Ema, emaDecayAt } from './ema.js';
 export { globalNorm } from './grad-norm.js';
 export { weightedMean, type AllReduce, type NamedArrays } from './all-reduce.js';
 export { TfEngine, tfEngine, TfTrainState } from './tf-engine.js';
+export { HostEngine, hostEngine, type HostGradient } from './host-engine.js';
+export { adamwUpdate, emaUpdate, hostGlobalNorm } from './host-optimizer.js';
 export { defaultWorkerCount, shardSizes, WorkerEngine, workerEngine, type DataParallel, type WorkerEngineOptions } from './worker-engine.js';
