@@ -10,19 +10,7 @@ import { initBackend, Rng, tf } from '@farmer/core';
 import { exportFarmerOnnx } from '@farmer/onnx';
 import { describeExecutionProvider, OrtRunner } from '@farmer/onnx/runtime';
 import { generate } from '@farmer/sampling';
-import { fmt, median, table } from './util.mjs';
-
-/** Perturbs every weight so the AF is not the identity (proj_out kept small). */
-function randomise(store, seed) {
-  const rng = new Rng(`bench-onnx:${seed}`);
-  for (const name of store.names()) {
-    const std = /proj_out/.test(name) ? 0.02 : /norm\.weight/.test(name) ? 0.05 : 0.05;
-    const v = store.get(name);
-    const t = tf.tidy(() => tf.add(v, rng.normalTensor(v.shape, std)));
-    v.assign(t);
-    t.dispose();
-  }
-}
+import { fmt, median, randomise, table } from './util.mjs';
 
 /** generate() options for one bench case. */
 function caseOptions(batch, cfg, seed) {
@@ -81,8 +69,8 @@ export async function benchOnnx() {
   await initBackend({ backend: 'wasm' });
   const config = preset('mnist-small');
   const model = FarmerModel.create(config, 0);
-  randomise(model.flow.params, 1);
-  randomise(model.ar.params, 2);
+  randomise(model.flow.params, 'bench-onnx:1');
+  randomise(model.ar.params, 'bench-onnx:2');
   const dir = await fs.mkdtemp(join(tmpdir(), 'farmer-bench-onnx-'));
   const tfRunner = new TfRunner(model);
   let ortRunner;

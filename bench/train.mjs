@@ -1,11 +1,33 @@
-// @farmer/ar-gmm benchmarks: mnist-small train-step time and images/s per backend,
-// and data-parallel images/s with 1 and 2 workers measured side by side.
-import { gatherExamples, initBackend, loadDataset } from '@farmer/core';
-import { FarmerModel, preset, Trainer, workerEngine } from '@farmer/ar-gmm';
+// @farmer/ar-gmm benchmarks: mnist-small train-step time and images/s per backend; the
+// engines side by side (tfjs 1 and 2 workers, onnxruntime, PyTorch 1 and 2 threads) from
+// the same initial weights; data-parallel images/s with 1 and 2 workers.
+// `npm run bench -- train --check` instead proves the PyTorch script is the same model.
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gatherExamples, initBackend, loadDataset, Rng, tf } from '@farmer/core';
+import { FarmerModel, lossAndGrads, parseTrainConfig, prepareBatch, preset, Trainer, workerEngine } from '@farmer/ar-gmm';
 import { fmt, median, table } from './util.mjs';
+import { checkTorchParity } from './torch/torch-parity.mjs';
+import { findTorchPython, runTorchScript, writeTorchInputs } from './torch/torch-bench.mjs';
+
+const PRESET = 'mnist-small';
+const BATCH = 64;
+
+/**
+ * Extra rows of the engines table, measured in the same run as the others.
+ * Each entry: { label, measure(ctx) → Promise<{ imagesPerSec, stepS, note? } | { skipped: reason }> },
+ * where ctx = { presetName, batchSize, steps, data, checkpoint, batchFile }: `checkpoint` is a
+ * farmer checkpoint holding the same initial weights as every other row (FarmerModel.create(preset, 0)),
+ * `batchFile` the PyTorch row's batch (images F32 [B, C, H, W] noised, labels I32 [B], -1 = null).
+ *
+ * ▶ ORT ROW (issue 16): replace this placeholder with the onnxruntime train engine's measurement
+ *   (for example stepTimes() below with its engine injected through the trainer's engine seam).
+ */
+export const extraTrainEngines = [{ label: 'farmer-ts, onnxruntime', measure: async () => ({ skipped: 'not built yet (issue 16)' }) }];
 
 /** Per-step seconds (the first, warm-up step dropped) and wall-clock images/s of one short run. */
-async function stepTimes({ presetName, batchSize, steps, workers = 1, data }) {
+export async function stepTimes({ presetName, batchSize, steps, workers = 1, data }) {
   const model = FarmerModel.create(preset(presetName), 0);
   const times = [];
   const t = Trainer.create({
@@ -24,7 +46,94 @@ async function stepTimes({ presetName, batchSize, steps, workers = 1, data }) {
   return { times: times.slice(1), stepS: s, imagesPerSec: batchSize / s, wallImagesPerSec: (steps * batchSize) / wall };
 }
 
+/** tfjs step times with 1 and 2 workers, runs alternating (1, 2, 1, 2) so that drift in the machine's speed hits both alike. */
+async function workerTimes(batchSize, steps, data) {
+  const times = { 1: [], 2: [] };
+  for (let rep = 0; rep < 2; rep++) {
+    for (const workers of [1, 2]) times[workers].push(...(await stepTimes({ presetName: PRESET, batchSize, steps, workers, data })).times);
+  }
+  return times;
+}
+
+/**
+ * The initial weights every engine starts from, as a checkpoint, and one prepared batch
+ * (the trainer's default noise and label drop) for the engines that take a fixed batch.
+ */
+async function sharedInputs(dir, data) {
+  const model = FarmerModel.create(preset(PRESET), 0);
+  const cfg = parseTrainConfig({ steps: 1, batchSize: BATCH });
+  const batch = prepareBatch(gatherExamples(data, Int32Array.from({ length: BATCH }, (_, i) => i)), cfg, new Rng('bench-train:batch'), 0, model.config.numClasses);
+  const files = await writeTorchInputs(dir, model, batch);
+  const r = lossAndGrads(model, batch);
+  tf.dispose(r.grads);
+  model.dispose();
+  return { ...files, loss0: r.loss };
+}
+
+/** PyTorch step times for 1 and 2 threads, alternating, one process per run (thread pools are sized at load). */
+async function torchTimes(python, inputs) {
+  const steps = Number(process.env.FARMER_BENCH_TORCH_STEPS ?? 20);
+  const times = { 1: [], 2: [] };
+  let last;
+  for (let rep = 0; rep < 2; rep++) {
+    for (const threads of [1, 2]) {
+      const r = await runTorchScript(python, 'bench', { checkpoint: inputs.checkpoint, batch: inputs.batchFile, threads, warmup: 3, steps });
+      times[threads].push(...r.stepSeconds);
+      last = r;
+    }
+  }
+  return { times, loss0: last.loss0, ompWaitPolicy: last.ompWaitPolicy };
+}
+
+/** The engines table: one row per engine and setting, with ratios to tfjs 1 worker and to PyTorch's best. */
+function printEngines(rows, steps) {
+  const base = rows.find((r) => r.key === 'tfjs-1')?.imagesPerSec;
+  const torchBest = Math.max(...rows.filter((r) => r.key?.startsWith('torch')).map((r) => r.imagesPerSec));
+  const ratio = (x, of) => (Number.isFinite(x) && Number.isFinite(of) && of > 0 ? `${fmt(x / of, 2)}×` : '-');
+  console.log(`\n## train: engines side by side, ${PRESET}, batch ${BATCH}, a full step (AdamW, clipping at 1, EMA), same initial weights`);
+  console.log(`median step; tfjs over 2 alternating runs of ${steps - 1} steps, PyTorch over 2 alternating runs per setting`);
+  table(
+    rows.map((r) => ({
+      engine: r.label,
+      'images/s': r.skipped ? '-' : fmt(r.imagesPerSec, 1),
+      'step s': r.skipped ? '-' : fmt(r.stepS, 3),
+      '× tfjs 1 worker': r.skipped ? '-' : ratio(r.imagesPerSec, base),
+      '× PyTorch best': r.skipped ? '-' : ratio(r.imagesPerSec, torchBest),
+      note: r.skipped ?? r.note ?? '',
+    })),
+  );
+}
+
+async function benchEngines(data, steps, tfjs64) {
+  const row = (key, label, times, note) => ({ key, label, stepS: median(times), imagesPerSec: BATCH / median(times), note });
+  const rows = [row('tfjs-1', 'farmer-ts, tfjs-wasm, 1 worker', tfjs64[1]), row('tfjs-2', 'farmer-ts, tfjs-wasm, 2 workers', tfjs64[2])];
+  const dir = await fs.mkdtemp(join(tmpdir(), 'farmer-bench-train-'));
+  try {
+    const inputs = await sharedInputs(dir, data);
+    for (const e of extraTrainEngines) {
+      const r = await e.measure({ presetName: PRESET, batchSize: BATCH, steps, data, checkpoint: inputs.checkpoint, batchFile: inputs.batchFile });
+      rows.push({ label: e.label, ...r });
+    }
+    const found = await findTorchPython();
+    let torchNote;
+    if (found.python) {
+      const t = await torchTimes(found.python, inputs);
+      const same = Math.abs(t.loss0 - inputs.loss0) / Math.abs(inputs.loss0);
+      torchNote = `PyTorch ${found.version} (${found.python}, OMP_WAIT_POLICY=${t.ompWaitPolicy}); step-0 loss on its batch ${fmt(t.loss0, 6)}, farmer-ts ${fmt(inputs.loss0, 6)} (rel. diff ${same.toExponential(1)})`;
+      rows.push(row('torch-1', 'PyTorch + OpenBLAS, 1 thread', t.times[1]), row('torch-2', 'PyTorch + OpenBLAS, 2 threads', t.times[2]));
+    } else {
+      rows.push({ label: 'PyTorch', skipped: 'not installed' });
+      torchNote = found.reason;
+    }
+    printEngines(rows, steps);
+    console.log(torchNote);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function benchTrain() {
+  if (process.argv.includes('--check')) return checkTorchParity();
   const all = await loadDataset('mnist');
   const data = { ...all, ...gatherExamples(all, Int32Array.from({ length: 2048 }, (_, i) => i)) };
   const rows = [];
@@ -36,24 +145,22 @@ export async function benchTrain() {
     }
     const slow = backend === 'cpu';
     const batchSize = slow ? 8 : 64;
-    const r = await stepTimes({ presetName: 'mnist-small', batchSize, steps: slow ? 2 : 6, data });
+    const r = await stepTimes({ presetName: PRESET, batchSize, steps: slow ? 2 : 6, data });
     rows.push({ backend, batch: batchSize, workers: 1, 'step s': fmt(r.stepS, 2), 'images/s': fmt(r.imagesPerSec, 1) });
   }
   await initBackend();
-  console.log('\n## train: mnist-small (AdamW step incl. noise, clipping, EMA)');
+  console.log(`\n## train: ${PRESET} (AdamW step incl. noise, clipping, EMA)`);
   table(rows);
-  // 1 and 2 workers alternate (1, 2, 1, 2) so that drift in the machine's speed hits both alike.
   const steps = Number(process.env.FARMER_BENCH_TRAIN_STEPS ?? 8);
   const parallel = [];
   for (const batchSize of [64, 128]) {
-    const times = { 1: [], 2: [] };
-    for (let rep = 0; rep < 2; rep++) {
-      for (const workers of [1, 2]) times[workers].push(...(await stepTimes({ presetName: 'mnist-small', batchSize, steps, workers, data })).times);
-    }
+    const times = await workerTimes(batchSize, steps, data);
+    if (batchSize === BATCH) await benchEngines(data, steps, times);
     const one = batchSize / median(times[1]);
     const two = batchSize / median(times[2]);
     parallel.push({ batch: batchSize, '1 worker images/s': fmt(one, 1), '2 workers images/s': fmt(two, 1), 'speed-up': `${fmt(two / one, 2)}×` });
   }
-  console.log(`\n## train: data-parallel workers, mnist-small, median step of 2 × ${steps - 1} steps each, runs alternating (target ≥ 1.6×)`);
+  console.log(`\n## train: data-parallel workers, ${PRESET}, median step of 2 × ${steps - 1} steps each, runs alternating (target ≥ 1.6×)`);
   table(parallel);
+  console.log('Figures are from one run on a shared machine: single numbers are noisy (±30%); compare ratios within a table.');
 }
