@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatherExamples, initBackend, loadDataset, Rng, tf } from '@farmer/core';
-import { FarmerModel, lossAndGrads, parseTrainConfig, prepareBatch, preset, Trainer, workerEngine } from '@farmer/ar-gmm';
+import { farmerTfEngine, FarmerModel, lossAndGrads, parseTrainConfig, prepareBatch, preset, Trainer } from '@farmer/ar-gmm';
 import { fmt, median, table } from './util.mjs';
 import { checkTorchParity } from './torch/torch-parity.mjs';
 import { findTorchPython, runTorchScript, writeTorchInputs } from './torch/torch-bench.mjs';
@@ -27,14 +27,14 @@ const BATCH = 64;
 export const extraTrainEngines = [{ label: 'farmer-ts, onnxruntime', measure: async () => ({ skipped: 'not built yet (issue 16)' }) }];
 
 /** Per-step seconds (the first, warm-up step dropped) and wall-clock images/s of one short run. */
-export async function stepTimes({ presetName, batchSize, steps, workers = 1, data }) {
+export async function stepTimes({ presetName, batchSize, steps, workers = 1, data, engine = farmerTfEngine({ workers }) }) {
   const model = FarmerModel.create(preset(presetName), 0);
   const times = [];
   const t = Trainer.create({
     model,
     train: data,
     config: { steps, batchSize, evalEvery: 0, checkpointEvery: 0 },
-    engine: workerEngine({ workers }),
+    engine,
     onEvent: (e) => e.type === 'step' && times.push(batchSize / e.imagesPerSec),
   });
   const t0 = performance.now();
