@@ -15,6 +15,7 @@ export {
 } from './backend.js';
 export { isFastBatchMatMulGradActive, registerFastBatchMatMulGrad, restoreBuiltinBatchMatMulGrad } from './batch-matmul-grad.js';
 export { Rng, type RngState } from './rng.js';
+export { checkLabels, NULL_LABEL } from './labels.js';
 export { checkGeometry, patchIndexMap, patchify, tokenShape, unpatchify, type PatchGeometry } from './patchify.js';
 export {
   checkU8Images,

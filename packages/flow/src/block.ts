@@ -1,4 +1,4 @@
-import { FarmerError, type ParamStore, tf } from '@farmer/core';
+import { checkLabels, NULL_LABEL, type ParamStore, tf } from '@farmer/core';
 import { flowDims, type FlowConfig } from './config.js';
 import { permuteTokens } from './permutation.js';
 import { KVCache, layerWeights, linear, transformerLayer, type LayerWeights } from './transformer.js';
@@ -38,12 +38,11 @@ export function blockWeights(store: ParamStore, c: FlowConfig, t: number): Block
  * is missing on wasm.
  */
 export function classWeights(labels: ArrayLike<number> | null | undefined, batch: number, numClasses: number): tf.Tensor2D {
+  const classes = checkLabels(labels, batch, numClasses);
   const w = new Float32Array(batch * numClasses);
   for (let i = 0; i < batch; i++) {
-    const y = labels ? labels[i] : -1;
-    if (y === -1 || y === undefined) w.fill(1 / numClasses, i * numClasses, (i + 1) * numClasses);
-    else if (Number.isInteger(y) && y >= 0 && y < numClasses) w[i * numClasses + y] = 1;
-    else throw new FarmerError('FARMER_E_BAD_INPUT', `label ${y} at index ${i} is outside [0, ${numClasses}) (use -1 for the null label)`, { field: 'labels', index: i });
+    if (classes[i] === NULL_LABEL) w.fill(1 / numClasses, i * numClasses, (i + 1) * numClasses);
+    else w[i * numClasses + classes[i]] = 1;
   }
   return tf.tensor2d(w, [batch, numClasses]);
 }
