@@ -102,6 +102,16 @@ export function blockForward(bw: BlockWeights, c: FlowConfig, x: tf.Tensor3D, cl
   return { z: permuteTokens(bw.t, zp), logdet: tf.neg(tf.sum(alpha, [1, 2])) as tf.Tensor1D };
 }
 
+/**
+ * The AF inverse step: x = z·exp(α) + μ, which undoes blockForward's
+ * z = (x − μ)·exp(−α) once (α, μ) are known. Any broadcastable shapes:
+ * [B, 1, d] per token in the sequential reverse, [B, N, d] in the
+ * distilled student's one-pass block.
+ */
+export function blockInverseStep<T extends tf.Tensor>(z: T, alpha: tf.Tensor, mu: tf.Tensor): T {
+  return tf.add(tf.mul(z, tf.exp(alpha)), mu) as T;
+}
+
 /** One incremental step: token x_i [B, 1, d] at working position i → proj_out [B, 1, out] (predicts i+1). */
 export function blockStep(bw: BlockWeights, heads: number, xi: tf.Tensor3D, i: number, classVec: tf.Tensor3D | undefined, cache: KVCache, attnTemp = 1): tf.Tensor3D {
   const n = bw.posEmbed.shape[0];

@@ -1,5 +1,5 @@
 import { FarmerError, type ParamStore, patchify, Rng, tf, unpatchify, type U8Images, imagesToTensor, tensorToImages } from '@farmer/core';
-import { alphaMu, blockForward, blockNet, blockStep, blockWeights, classVector, classWeights } from './block.js';
+import { alphaMu, blockForward, blockInverseStep, blockNet, blockStep, blockWeights, classVector, classWeights } from './block.js';
 import { flowDims, parseFlowConfig, type FlowConfig, type FlowConfigInput } from './config.js';
 import { assertFiniteTokens } from './finite-tokens.js';
 import { initFlowParams } from './params.js';
@@ -188,7 +188,7 @@ export class Flow {
             alpha = tf.add(alpha, tf.mul(tf.sub(alpha, u.alpha), gi));
             mu = tf.add(mu, tf.mul(tf.sub(mu, u.mu), gi));
           }
-          return tf.add(tf.mul(zTokens[i + 1], tf.exp(alpha)), mu) as tf.Tensor3D;
+          return blockInverseStep(zTokens[i + 1], alpha, mu);
         });
         xs.push(next);
         options.onProgress?.({ block: t, token: i + 1, tokens: n - 1, blocksDone, blocks: c.numBlocks });

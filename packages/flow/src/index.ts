@@ -10,6 +10,7 @@ export { assertFiniteTokens } from './finite-tokens.js';
 export {
   alphaMu,
   blockForward,
+  blockInverseStep,
   blockNet,
   blockStep,
   blockWeights,
