@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { initBackend, isFarmerError, readCheckpoint, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertFiniteTokens, Flow, flowParamShapes, importTarflowCheckpoint, importTarflowStateDict, loadFlow, saveFlowCheckpoint } from '../src/index.js';
-import { maxAbsDiff, randomFlow } from './helpers.js';
+import { maxAbsDiff } from '@farmer/test-utils';
+import { randomFlow } from './helpers.js';
 
 const cond = { inChannels: 1, imageSize: 8, patchSize: 2, width: 32, numBlocks: 2, layersPerBlock: 2, headDim: 16, numClasses: 3 };
 const fixtures = join(__dirname, 'fixtures', 'tarflow');
