@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FarmerRunner } from '@farmer/ar-gmm';
 import { loadRunnerWithStudent } from '@farmer/distill';
-import { ONNX_EXPORT_FORMAT } from '@farmer/onnx';
+import { isOnnxExport } from '@farmer/onnx';
 import { builtinModelDir, FarmerError, isFarmerError, resolveCheckpointDir, type FarmerErrorCode } from '@farmer/core';
 import { disposeRunner } from './runner-capabilities.js';
 
@@ -17,19 +17,10 @@ export type OpenRunner = (dir: string) => Promise<FarmerRunner>;
 export type RuntimeChoice = 'auto' | 'tfjs' | 'onnx';
 
 /** Where a checkpoint's ONNX export lives: the directory itself when it is one, else `dir/onnx`. */
-export function onnxExportDirOf(dir: string): string | undefined {
-  const isExport = (d: string) => {
-    const f = join(d, 'manifest.json');
-    if (!existsSync(f)) return false;
-    try {
-      return JSON.parse(readFileSync(f, 'utf8')).format === ONNX_EXPORT_FORMAT;
-    } catch {
-      return false;
-    }
-  };
-  if (isExport(dir)) return dir;
+export async function onnxExportDirOf(dir: string): Promise<string | undefined> {
+  if (await isOnnxExport(dir)) return dir;
   const sub = join(dir, 'onnx');
-  return isExport(sub) ? sub : undefined;
+  return (await isOnnxExport(sub)) ? sub : undefined;
 }
 
 /**
@@ -42,10 +33,10 @@ export async function openRunnerFor(dir: string, runtime: RuntimeChoice = 'auto'
   let exportDir: string | undefined;
   let checkpointDir: string | undefined;
   if (runtime !== 'tfjs') {
-    exportDir = onnxExportDirOf(dir);
+    exportDir = await onnxExportDirOf(dir);
     if (!exportDir) {
       checkpointDir = resolveCheckpointDir(dir);
-      exportDir = onnxExportDirOf(checkpointDir);
+      exportDir = await onnxExportDirOf(checkpointDir);
     }
   }
   if (runtime === 'onnx' && !exportDir) {

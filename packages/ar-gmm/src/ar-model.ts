@@ -1,4 +1,4 @@
-import { FarmerError, type ParamStore, Rng, tf } from '@farmer/core';
+import { checkLabels, FarmerError, NULL_LABEL, type ParamStore, Rng, tf } from '@farmer/core';
 import { causalMaskBias, KVCache, layerNorm, layerWeights, linear, transformerLayer, type LayerWeights } from '@farmer/flow';
 import { farmerDims, parseFarmerConfig, type FarmerConfig, type FarmerConfigInput, type FarmerDims } from './config.js';
 import { headToGmm, type GmmTensors } from './gmm.js';
@@ -79,15 +79,9 @@ export class ArModel {
    */
   classSelector(labels: ArrayLike<number> | null | undefined, batch: number): tf.Tensor2D {
     const rows = this.config.numClasses + 1;
+    const classes = checkLabels(labels, batch, this.config.numClasses);
     const sel = new Float32Array(batch * rows);
-    for (let i = 0; i < batch; i++) {
-      const y = labels ? labels[i] : -1;
-      if (this.config.numClasses === 0 || y === -1) sel[i * rows + rows - 1] = 1;
-      else if (Number.isInteger(y) && y >= 0 && y < this.config.numClasses) sel[i * rows + y] = 1;
-      else {
-        throw new FarmerError('FARMER_E_BAD_INPUT', `label ${y} at index ${i} is outside [0, ${this.config.numClasses}) (use -1 for the null label)`, { field: 'labels', index: i });
-      }
-    }
+    for (let i = 0; i < batch; i++) sel[i * rows + (classes[i] === NULL_LABEL ? rows - 1 : classes[i])] = 1;
     return tf.tensor2d(sel, [batch, rows]);
   }
 

@@ -1,4 +1,5 @@
 import { tf } from '@farmer/core';
+import { HALF_LOG_2PI } from './gmm-host.js';
 
 /**
  * GMM heads in tfjs (docs/method.md §4.5 head output layout):
@@ -14,8 +15,6 @@ export interface GmmTensors {
   /** [..., K, dim], all ≥ σ_min */
   sigmas: tf.Tensor;
 }
-
-const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /** Splits a head output [..., K(1+2·dim)] into mixture parameters. */
 export function headToGmm(out: tf.Tensor, k: number, dim: number, sigmaMin: number): GmmTensors {

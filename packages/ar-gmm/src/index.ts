@@ -4,9 +4,9 @@
  */
 export {
   checkGmmBatch,
-  gaussianLogPdf,
   gmmComponentLogLik,
   gmmLogDensity,
+  GmmRowScorer,
   headOutputToGmm,
   logMixtureWeights,
   logSumExp,

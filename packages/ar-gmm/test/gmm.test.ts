@@ -1,6 +1,6 @@
 import { initBackend, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gmmLogDensity, gmmLogProb, headOutputToGmm, headToGmm, logSumExp, softplus, type GmmBatch } from '../src/index.js';
+import { gmmLogDensity, gmmLogProb, GmmRowScorer, headOutputToGmm, headToGmm, logSumExp, softplus, type GmmBatch, type GmmTemperature } from '../src/index.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
@@ -21,6 +21,24 @@ function directLogDensity(g: GmmBatch, row: number, z: ArrayLike<number>): numbe
     total += p;
   }
   return Math.log(total);
+}
+
+/** log G(z) term by term in log space (per-dimension log N, then a max-shifted sum): an independent float64 reference with temperatures. */
+function referenceLogDensity(g: GmmBatch, row: number, z: ArrayLike<number>, off: number, temp: Required<GmmTemperature>): number {
+  const logits = Array.from(g.logits.subarray(row * g.k, (row + 1) * g.k), (l) => l / temp.pi);
+  const maxLogit = Math.max(...logits);
+  const logNorm = maxLogit + Math.log(logits.reduce((s, l) => s + Math.exp(l - maxLogit), 0));
+  const joint = logits.map((l, c) => {
+    let s = l - logNorm;
+    for (let j = 0; j < g.dim; j++) {
+      const sigma = temp.sigma * g.sigmas[(row * g.k + c) * g.dim + j];
+      const u = (z[off + j] - g.means[(row * g.k + c) * g.dim + j]) / sigma;
+      s += -0.5 * u * u - Math.log(sigma) - 0.5 * Math.log(2 * Math.PI);
+    }
+    return s;
+  });
+  const max = Math.max(...joint);
+  return max + Math.log(joint.reduce((s, v) => s + Math.exp(v - max), 0));
 }
 
 function randomGmm(rng: Rng, k: number, dim: number, opts: { logitScale?: number; sigmaLo?: number; sigmaHi?: number } = {}): GmmBatch {
@@ -84,6 +102,48 @@ describe('GMM log-density (host, float64)', () => {
     const hot = { ...g, logits: g.logits.map((l) => l / 2), sigmas: g.sigmas.map((s) => s * 0.7) };
     // `hot` holds float32-rounded σ·0.7, hence the looser tolerance.
     expect(gmmLogDensity(g, 0, z, 0, { pi: 2, sigma: 0.7 })).toBeCloseTo(directLogDensity(hot, 0, z), 5);
+  });
+});
+
+describe('GmmRowScorer (many vectors against one row)', () => {
+  it('agrees with a term-by-term reference to 1e-10 relative, with temperatures, across rows', () => {
+    const rng = new Rng('scorer');
+    const [b, k, dim] = [3, 7, 13];
+    const g = {
+      batch: b,
+      k,
+      dim,
+      logits: rng.normal(b * k, 0, 3),
+      means: rng.normal(b * k * dim),
+      sigmas: rng.uniform(b * k * dim, 0.05, 2),
+    };
+    const z = rng.normal(20 * dim, 0, 1.5);
+    for (const temp of [
+      { pi: 1, sigma: 1 },
+      { pi: 0.2, sigma: 0.9 },
+      { pi: 3, sigma: 1.7 },
+    ]) {
+      const s = new GmmRowScorer(g, temp);
+      for (let r = 0; r < b; r++) {
+        s.setRow(r);
+        for (let i = 0; i < 20; i++) {
+          const want = referenceLogDensity(g, r, z, i * dim, temp);
+          expect(Math.abs(s.logDensity(z, i * dim) - want)).toBeLessThan(1e-10 * Math.max(1, Math.abs(want)));
+          expect(gmmLogDensity(g, r, z, i * dim, temp)).toBe(s.logDensity(z, i * dim));
+        }
+      }
+    }
+  });
+
+  it('returns NaN (not -∞) when a component is NaN, and -∞ for masked components only', () => {
+    const g = { batch: 1, k: 2, dim: 1, logits: Float32Array.from([0, -Infinity]), means: Float32Array.from([0, NaN]), sigmas: Float32Array.from([1, 1]) };
+    const s = new GmmRowScorer(g, { pi: 1, sigma: 1 });
+    s.setRow(0);
+    expect(s.logDensity([0], 0)).toBeNaN();
+    g.means[1] = 5;
+    const t = new GmmRowScorer(g, { pi: 1, sigma: 1 });
+    t.setRow(0);
+    expect(t.logDensity([0], 0)).toBeCloseTo(-0.5 * Math.log(2 * Math.PI), 12);
   });
 });
 

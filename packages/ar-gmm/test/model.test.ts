@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { initBackend, isFarmerError, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FarmerModel, gmmLogDensity, loadFarmer, preset, PRESET_NAMES, saveFarmer, toArOrder, type FarmerConfigInput } from '../src/index.js';
-import { maxAbsDiff, randomize } from './helpers.js';
+import { maxAbsDiff, randomize } from '@farmer/test-utils';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
@@ -18,8 +18,8 @@ const small: FarmerConfigInput = {
 
 function randomModel(config: FarmerConfigInput, seed: number): FarmerModel {
   const m = FarmerModel.create(config, seed);
-  randomize(m.flow.params, seed);
-  randomize(m.ar.params, seed + 1, 0.2);
+  randomize(m.flow.params, seed, { scale: 0.1, projOut: 0.02 });
+  randomize(m.ar.params, seed + 1, { scale: 0.2, projOut: 0.02 });
   return m;
 }
 

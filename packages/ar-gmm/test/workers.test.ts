@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatherExamples, initBackend, isFarmerError, loadDataset, readCheckpoint, type ImageDataset } from '@farmer/core';
+import { relErr } from '@farmer/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { shardSizes, WorkerEngine } from '@farmer/train';
 import { farmerTfEngine, FarmerModel, preset, Trainer, type FarmerEngine, type TrainEvent } from '../src/index.js';
@@ -10,16 +11,6 @@ let data: ImageDataset;
 const tmp = () => mkdtempSync(join(tmpdir(), 'farmer-workers-'));
 const config = { steps: 20, batchSize: 12, lr: 2e-3, warmupSteps: 2, evalEvery: 0, checkpointEvery: 0, noise: { mode: 'gaussian' as const } };
 const losses = (events: TrainEvent[]) => events.filter((e) => e.type === 'step').map((e) => (e as { loss: number }).loss);
-
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
 
 async function trainWith(workers: number, seed = 5, extra: Partial<Parameters<typeof Trainer.create>[0]> = {}) {
   const events: TrainEvent[] = [];
@@ -53,7 +44,7 @@ describe('data-parallel training with worker threads', () => {
     const l2 = losses(two.events);
     expect(l1).toHaveLength(20);
     // Shard-wise sums round differently from one big sum; the bound covers that, no more.
-    expect(relDiff(l2, l1)).toBeLessThan(1e-5);
+    expect(relErr(l2, l1)).toBeLessThan(1e-5);
     // The key bias (middle third of qkv.bias) has an exactly zero true gradient (softmax is
     // shift-invariant), so what it gets is rounding noise that AdamW normalises into
     // lr-sized steps of random sign: those elements are held to an absolute bound, far below
@@ -62,13 +53,13 @@ describe('data-parallel training with worker threads', () => {
     let worst = 0;
     let worstKeyBias = 0;
     one.weights.forEach((w, i) => {
-      if (!names[i].endsWith('attention.qkv.bias')) return void (worst = Math.max(worst, relDiff(two.weights[i], w)));
+      if (!names[i].endsWith('attention.qkv.bias')) return void (worst = Math.max(worst, relErr(two.weights[i], w)));
       const third = w.length / 3;
       const pick = (a: Float32Array, from: number, to: number) => a.subarray(from, to);
-      worst = Math.max(worst, relDiff(pick(two.weights[i], 0, third), pick(w, 0, third)), relDiff(pick(two.weights[i], 2 * third, 3 * third), pick(w, 2 * third, 3 * third)));
+      worst = Math.max(worst, relErr(pick(two.weights[i], 0, third), pick(w, 0, third)), relErr(pick(two.weights[i], 2 * third, 3 * third), pick(w, 2 * third, 3 * third)));
       for (let j = third; j < 2 * third; j++) worstKeyBias = Math.max(worstKeyBias, Math.abs(w[j] - two.weights[i][j]));
     });
-    console.log(`1 vs 2 workers after 20 steps: max relative loss diff ${relDiff(l2, l1).toExponential(2)}, weights ${worst.toExponential(2)}, key-bias abs ${worstKeyBias.toExponential(2)}`);
+    console.log(`1 vs 2 workers after 20 steps: max relative loss diff ${relErr(l2, l1).toExponential(2)}, weights ${worst.toExponential(2)}, key-bias abs ${worstKeyBias.toExponential(2)}`);
     expect(worst).toBeLessThan(1e-5);
     expect(worstKeyBias).toBeLessThan(1e-4);
   });
@@ -127,7 +118,7 @@ describe('data-parallel training with worker threads', () => {
     await r.run();
     const resumed = [...losses(first), ...losses(rest)];
     expect(resumed).toHaveLength(20);
-    expect(relDiff(resumed, reference)).toBeLessThan(1e-5);
+    expect(relErr(resumed, reference)).toBeLessThan(1e-5);
     r.dispose();
     r.model.dispose();
   });

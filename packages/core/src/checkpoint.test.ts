@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, promises as fs, readdirSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkTensorShapes, makeCheckpointConfig, readCheckpoint, writeCheckpoint, type CheckpointData } from './checkpoint.js';
+import { z } from 'zod';
+import { checkTensorShapes, makeCheckpointConfig, readCheckpoint, readManifest, writeCheckpoint, type CheckpointData } from './checkpoint.js';
 import { isFarmerError, type FarmerErrorCode } from './errors.js';
 import { f32 } from './safetensors.js';
 
@@ -116,6 +117,22 @@ describe('checkpoints', () => {
     delete cfg.kind;
     writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
     await expectError(readCheckpoint(dir, { verify: false }), 'FARMER_E_CORRUPT', /config\.json is invalid: kind/);
+  });
+
+  it('readManifest reads a checkpoint manifest or, given its schema, another format\'s, naming the file on error', async () => {
+    const dir = join(tmp(), 'ck');
+    await writeCheckpoint(dir, sample());
+    const m = await readManifest(dir);
+    expect(Object.keys(m.files).sort()).toEqual(['config.json', 'model.safetensors', 'optimizer.safetensors']);
+    expect(m.files['config.json'].sha256).toMatch(/^[0-9a-f]{64}$/);
+    await expectError(readManifest(dir, { schema: z.object({ format: z.literal('other') }) }), 'FARMER_E_CORRUPT', /manifest\.json is invalid: format/);
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...m, formatVersion: 99 }));
+    await expectError(readManifest(dir), 'FARMER_E_VERSION', /format version 99/);
+    writeFileSync(join(dir, 'manifest.json'), '{ not json');
+    await expectError(readManifest(dir, { schema: z.unknown(), fix: 're-export it' }), 'FARMER_E_CORRUPT', /manifest\.json is not valid JSON \(.*\); re-export it$/);
+    await fs.rm(join(dir, 'manifest.json'));
+    await expectError(readManifest(dir), 'FARMER_E_NOT_FOUND', /holds no manifest\.json, so it is not a \(complete\) checkpoint$/);
+    await expectError(readManifest(dir, { schema: z.unknown(), what: 'ONNX export', fix: 're-run it' }), 'FARMER_E_NOT_FOUND', /not a \(complete\) ONNX export; re-run it$/);
   });
 
   it('reports missing, unexpected and mismatched tensors by name', () => {

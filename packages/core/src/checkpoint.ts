@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { recoverInterruptedWrite, writeDirectoryAtomic, type DirectoryFile } from './atomic-write.js';
 import { FarmerError } from './errors.js';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from './safetensors.js';
 
@@ -32,9 +33,13 @@ export const CheckpointConfigSchema = z.object({
 });
 export type CheckpointConfig = z.infer<typeof CheckpointConfigSchema>;
 
+/** One file's entry in a folder's `manifest.json` (a checkpoint's or an ONNX export's): SHA-256 in hex and size. */
+export const ManifestFileSchema = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() });
+export type ManifestFile = z.infer<typeof ManifestFileSchema>;
+
 const ManifestSchema = z.object({
   formatVersion: z.number().int(),
-  files: z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() })),
+  files: z.record(z.string(), ManifestFileSchema),
 });
 export type CheckpointManifest = z.infer<typeof ManifestSchema>;
 
@@ -56,87 +61,68 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-async function writeAndSync(path: string, bytes: Uint8Array | string): Promise<void> {
-  const fh = await fs.open(path, 'w');
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Writes one file atomically: temp file in the same directory, fsync, rename. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  await fs.mkdir(dirname(resolve(path)), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeAndSync(tmp, bytes);
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
+/** The manifest entry of a file's bytes. */
+export function manifestEntry(bytes: Uint8Array): ManifestFile {
+  return { sha256: sha256(bytes), bytes: bytes.length };
 }
 
 /**
- * Writes a checkpoint directory atomically. Everything goes to a temp sibling
- * directory first; then an existing `dir` is moved aside, the new one renamed
- * into place, and the old one removed. A crash leaves either the old or the
- * new checkpoint (or, between the two renames, the old one under `.old-*`,
- * which `readCheckpoint` restores).
+ * Writes a checkpoint directory atomically ({@link writeDirectoryAtomic}):
+ * a crash leaves either the old or the new checkpoint (or, between the two
+ * renames, the old one under `.old-*`, which `readCheckpoint` restores).
  */
 export async function writeCheckpoint(dir: string, data: CheckpointData): Promise<void> {
-  const target = resolve(dir);
   const config = CheckpointConfigSchema.parse(data.config);
   if (!data.tensors.model) throw new FarmerError('FARMER_E_BAD_INPUT', 'a checkpoint needs model tensors');
-  await fs.mkdir(dirname(target), { recursive: true });
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmp = `${target}.tmp-${tag}`;
-  await fs.mkdir(tmp);
-  try {
-    const manifest: CheckpointManifest = { formatVersion: CHECKPOINT_VERSION, files: {} };
-    const put = async (name: string, bytes: Uint8Array) => {
-      await writeAndSync(join(tmp, name), bytes);
-      manifest.files[name] = { sha256: sha256(bytes), bytes: bytes.length };
-    };
-    await put('config.json', new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
-    for (const [part, tensors] of Object.entries(data.tensors)) {
-      if (!PART_RE.test(part)) throw new FarmerError('FARMER_E_BAD_INPUT', `checkpoint part name '${part}' must match ${PART_RE}`);
-      await put(`${part}.safetensors`, encodeSafetensors(tensors, { format: 'pt' }));
-    }
-    await writeAndSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    await replaceDirectory(tmp, target);
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
+  await writeDirectoryAtomic(dir, checkpointFiles(config, data.tensors));
+}
+
+/** A checkpoint's files in write order, the manifest last; each part is encoded only when its turn comes. */
+function* checkpointFiles(config: CheckpointConfig, tensors: CheckpointData['tensors']): Generator<DirectoryFile> {
+  const manifest: CheckpointManifest = { formatVersion: CHECKPOINT_VERSION, files: {} };
+  const file = (name: string, bytes: Uint8Array): DirectoryFile => {
+    manifest.files[name] = manifestEntry(bytes);
+    return { name, bytes };
+  };
+  yield file('config.json', new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
+  for (const [part, map] of Object.entries(tensors)) {
+    if (!PART_RE.test(part)) throw new FarmerError('FARMER_E_BAD_INPUT', `checkpoint part name '${part}' must match ${PART_RE}`);
+    yield file(`${part}.safetensors`, encodeSafetensors(map, { format: 'pt' }));
   }
+  yield { name: 'manifest.json', bytes: `${JSON.stringify(manifest, null, 2)}\n` };
+}
+
+export interface ReadManifestOptions<T> {
+  /** The format the manifest must have, e.g. an ONNX export's (the checkpoint's when no options are given). */
+  schema: z.ZodType<T>;
+  /** What the folder should be, for the error when it has no manifest (default 'checkpoint'). */
+  what?: string;
+  /** How to repair a missing or unreadable manifest, appended to those errors. */
+  fix?: string;
 }
 
 /**
- * Moves a fully written directory `tmp` into place at `target`: an existing
- * `target` is moved aside to `target.old-*`, `tmp` renamed, the old one
- * removed. A crash leaves the old or the new directory (or, between the two
- * renames, the old one under `.old-*`, which readCheckpoint restores).
+ * Reads and validates `dir/manifest.json`: a checkpoint's (with its format
+ * version checked), or another folder format's given its schema. Errors
+ * name the file: no manifest → FARMER_E_NOT_FOUND; not JSON or not the
+ * schema → FARMER_E_CORRUPT; a checkpoint manifest of a newer format →
+ * FARMER_E_VERSION.
  */
-export async function replaceDirectory(tmp: string, target: string): Promise<void> {
-  let old: string | undefined;
-  if (existsSync(target)) {
-    old = `${target}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
-    await fs.rename(target, old);
+export async function readManifest(dir: string): Promise<CheckpointManifest>;
+export async function readManifest<T>(dir: string, options: ReadManifestOptions<T>): Promise<T>;
+export async function readManifest<T>(dir: string, options?: ReadManifestOptions<T>): Promise<T | CheckpointManifest> {
+  const file = join(dir, 'manifest.json');
+  const fix = options?.fix ? `; ${options.fix}` : '';
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await fs.readFile(resolve(file)));
+  } catch {
+    throw new FarmerError('FARMER_E_NOT_FOUND', `${dir} holds no manifest.json, so it is not a (complete) ${options?.what ?? 'checkpoint'}${fix}`, { file });
   }
-  await fs.rename(tmp, target);
-  if (old) await fs.rm(old, { recursive: true, force: true });
-}
-
-/** If a crash struck between the two renames, put the previous checkpoint back. */
-async function recoverInterruptedWrite(target: string): Promise<void> {
-  if (existsSync(target)) return;
-  const parent = dirname(target);
-  const prefix = `${basename(target)}.old-`;
-  const entries = existsSync(parent) ? await fs.readdir(parent) : [];
-  const old = entries.filter((e) => e.startsWith(prefix)).sort();
-  if (old.length) await fs.rename(join(parent, old[old.length - 1]), target);
+  if (options) return parseJson(bytes, file, options.schema, fix);
+  const manifest = parseJson(bytes, file, ManifestSchema);
+  if (manifest.formatVersion > CHECKPOINT_VERSION) throw tooNew(file, manifest.formatVersion);
+  return manifest;
 }
 
 export interface ReadCheckpointOptions {
@@ -174,9 +160,7 @@ export async function readCheckpoint(dir: string, options: ReadCheckpointOptions
     }
   };
   const manifestPath = join(dir, 'manifest.json');
-  const manifestRaw = await readFile('manifest.json');
-  const manifest = parseJson(manifestRaw, manifestPath, ManifestSchema);
-  if (manifest.formatVersion > CHECKPOINT_VERSION) throw tooNew(manifestPath, manifest.formatVersion);
+  const manifest = await readManifest(dir);
   const verify = options.verify !== false;
   const checked = async (name: string): Promise<Uint8Array> => {
     const entry = manifest.files[name];
@@ -214,12 +198,12 @@ function tooNew(file: string, v: number): FarmerError {
   );
 }
 
-function parseJson<T>(bytes: Uint8Array, file: string, schema: z.ZodType<T>): T {
+function parseJson<T>(bytes: Uint8Array, file: string, schema: z.ZodType<T>, fix = ''): T {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
-    throw new FarmerError('FARMER_E_CORRUPT', `${file} is not valid JSON (${(e as Error).message})`, { file });
+    throw new FarmerError('FARMER_E_CORRUPT', `${file} is not valid JSON (${(e as Error).message})${fix}`, { file });
   }
   return validate(value, file, schema);
 }

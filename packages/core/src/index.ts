@@ -15,6 +15,7 @@ export {
 } from './backend.js';
 export { isFastBatchMatMulGradActive, registerFastBatchMatMulGrad, restoreBuiltinBatchMatMulGrad } from './batch-matmul-grad.js';
 export { Rng, type RngState } from './rng.js';
+export { checkLabels, NULL_LABEL } from './labels.js';
 export { checkGeometry, patchIndexMap, patchify, tokenShape, unpatchify, type PatchGeometry } from './patchify.js';
 export {
   checkU8Images,
@@ -48,17 +49,21 @@ export {
   checkTensorShapes,
   formatZodIssues,
   makeCheckpointConfig,
+  manifestEntry,
+  ManifestFileSchema,
   readCheckpoint,
-  replaceDirectory,
+  readManifest,
   validate,
   writeCheckpoint,
-  writeFileAtomic,
   type CheckpointConfig,
   type CheckpointData,
   type CheckpointManifest,
   type LoadedCheckpoint,
+  type ManifestFile,
   type ReadCheckpointOptions,
+  type ReadManifestOptions,
 } from './checkpoint.js';
+export { replaceDirectory, writeDirectoryAtomic, writeFileAtomic, type DirectoryFile, type WriteDirectoryOptions } from './atomic-write.js';
 export { makeDataset, type DatasetSplit, type ImageDataset } from './datasets/dataset.js';
 export { BatchStream, gatherExamples, type Batch, type BatchStreamOptions, type BatchStreamState } from './datasets/batch-stream.js';
 export { BUILTIN_MNIST_TEST_EVERY, loadBuiltinMnist } from './datasets/mnist-builtin.js';

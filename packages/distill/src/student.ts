@@ -1,6 +1,7 @@
 import { FarmerError, ParamStore, tf, type TensorMap } from '@farmer/core';
 import {
   alphaMu,
+  blockInverseStep,
   blockNet,
   blockWeights,
   classVector,
@@ -34,7 +35,7 @@ export function studentBlock(bw: BlockWeights, config: FlowConfig, z: tf.Tensor3
   const { tokenDim: d, heads } = flowDims(config);
   const zp = permuteTokens(bw.t, z);
   const { alpha, mu } = alphaMu(blockNet(bw, heads, zp, classVec), config, d);
-  return permuteTokens(bw.t, tf.add(tf.mul(zp, tf.exp(alpha)), mu) as tf.Tensor3D);
+  return permuteTokens(bw.t, blockInverseStep(zp, alpha, mu));
 }
 
 /**

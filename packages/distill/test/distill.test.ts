@@ -6,7 +6,8 @@ import { FarmerModel, loadTfRunner, preset, saveFarmer, TfRunner, Trainer } from
 import { generate } from '@farmer/sampling';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attachStudent, distill, Distiller, loadRunnerWithStudent, loadStudent, STUDENT_PARTS, type DistillEvent } from '../src/index.js';
-import { maxAbsDiff, mse, subset } from './helpers.js';
+import { maxAbsDiff } from '@farmer/test-utils';
+import { mse, subset } from './helpers.js';
 
 let train: ImageDataset;
 let test: ImageDataset;

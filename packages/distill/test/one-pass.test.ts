@@ -2,7 +2,7 @@ import { initBackend, Rng, tf } from '@farmer/core';
 import { Flow, flowDims } from '@farmer/flow';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { distillLossAndGrads, Student } from '../src/index.js';
-import { randomize } from './helpers.js';
+import { randomize } from '@farmer/test-utils';
 
 // Every blockNet call made by @farmer/distill goes through this spy.
 const calls: { tokens: number; causal: boolean }[] = [];
@@ -26,7 +26,7 @@ beforeAll(async () => {
 describe('one parallel pass per block', () => {
   it('decodes with n bidirectional passes over all N tokens, where the teacher takes n·(N−1) sequential steps', async () => {
     const teacher = Flow.create(config, 1);
-    randomize(teacher.params, 2, { projOut: 0.02 });
+    randomize(teacher.params, 2, { scale: 0.1, projOut: 0.02 });
     const student = Student.fromTeacher(teacher);
     const { numTokens: N, tokenDim: d } = flowDims(teacher.config);
     const z = new Rng('z').normalTensor([16, N, d]) as tf.Tensor3D;

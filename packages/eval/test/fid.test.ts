@@ -1,7 +1,8 @@
 import { Rng } from '@farmer/core';
 import { describe, expect, it } from 'vitest';
 import { featureStats, FeatureStatsAccumulator, fid, frechetDistance, symEigen, traceSqrtProduct, type FeatureStats } from '../src/index.js';
-import { expectClose, fromEigen, maxAbsDiff, randomFeatures, randomOrthogonal, randomPsd } from './helpers.js';
+import { maxAbsDiff } from '@farmer/test-utils';
+import { expectClose, fromEigen, randomFeatures, randomOrthogonal, randomPsd } from './helpers.js';
 
 function gaussian(mean: number[], cov: Float64Array): FeatureStats {
   return { mean: Float64Array.from(mean), cov, count: 1000, dim: mean.length };

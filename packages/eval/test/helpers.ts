@@ -53,13 +53,6 @@ export function fromEigen(q: Float64Array, d: ArrayLike<number>, n: number): Flo
   return out;
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
 /** |a − b| ≤ atol + rtol·|b|, with a message showing both. */
 export function expectClose(a: number, b: number, rtol: number, atol = 0): void {
   if (!(Math.abs(a - b) <= atol + rtol * Math.abs(b))) {

@@ -2,7 +2,8 @@ import { isFarmerError, Rng } from '@farmer/core';
 import { describe, expect, it } from 'vitest';
 import { gemmNT } from '../src/gemm.js';
 import { psdFactor, symEigen } from '../src/index.js';
-import { fromEigen, maxAbsDiff, randomOrthogonal, randomPsd } from './helpers.js';
+import { maxAbsDiff } from '@farmer/test-utils';
+import { fromEigen, randomOrthogonal, randomPsd } from './helpers.js';
 
 function naiveNT(a: Float64Array, b: Float64Array, m: number, n: number, k: number): Float64Array {
   const c = new Float64Array(m * n);

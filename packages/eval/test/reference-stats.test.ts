@@ -13,7 +13,8 @@ import {
   type FeatureExtractor,
   type ReferenceStats,
 } from '../src/index.js';
-import { maxAbsDiff, randomFeatures } from './helpers.js';
+import { maxAbsDiff } from '@farmer/test-utils';
+import { randomFeatures } from './helpers.js';
 
 const inception = { id: 'pt_inception-2015-12-05/pool3', hash: 'a'.repeat(64) };
 let dir: string;

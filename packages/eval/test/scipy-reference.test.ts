@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { decodeSafetensors } from '@farmer/core';
 import { describe, expect, it } from 'vitest';
 import { featureStats, fid, inceptionScore, kidOnSubsets, precisionRecall, type FeatureMatrix, type KidSubset } from '../src/index.js';
-import { expectClose, maxAbsDiff } from './helpers.js';
+import { maxAbsDiff } from '@farmer/test-utils';
+import { expectClose } from './helpers.js';
 
 // Produced by test/fixtures/make_metric_reference.py (NumPy/SciPy, float64).
 const dir = new URL('./fixtures/', import.meta.url);

@@ -1,4 +1,4 @@
-import { FarmerError, type ParamStore, tf } from '@farmer/core';
+import { checkLabels, NULL_LABEL, type ParamStore, tf } from '@farmer/core';
 import { flowDims, type FlowConfig } from './config.js';
 import { permuteTokens } from './permutation.js';
 import { KVCache, layerWeights, linear, transformerLayer, type LayerWeights } from './transformer.js';
@@ -38,12 +38,11 @@ export function blockWeights(store: ParamStore, c: FlowConfig, t: number): Block
  * is missing on wasm.
  */
 export function classWeights(labels: ArrayLike<number> | null | undefined, batch: number, numClasses: number): tf.Tensor2D {
+  const classes = checkLabels(labels, batch, numClasses);
   const w = new Float32Array(batch * numClasses);
   for (let i = 0; i < batch; i++) {
-    const y = labels ? labels[i] : -1;
-    if (y === -1 || y === undefined) w.fill(1 / numClasses, i * numClasses, (i + 1) * numClasses);
-    else if (Number.isInteger(y) && y >= 0 && y < numClasses) w[i * numClasses + y] = 1;
-    else throw new FarmerError('FARMER_E_BAD_INPUT', `label ${y} at index ${i} is outside [0, ${numClasses}) (use -1 for the null label)`, { field: 'labels', index: i });
+    if (classes[i] === NULL_LABEL) w.fill(1 / numClasses, i * numClasses, (i + 1) * numClasses);
+    else w[i * numClasses + classes[i]] = 1;
   }
   return tf.tensor2d(w, [batch, numClasses]);
 }
@@ -102,6 +101,16 @@ export function blockForward(bw: BlockWeights, c: FlowConfig, x: tf.Tensor3D, cl
   const { alpha, mu } = alphaMu(shiftRight(blockNet(bw, heads, xp, classVec, { causal })), c, d);
   const zp = tf.mul(tf.sub(xp, mu), tf.exp(tf.neg(alpha))) as tf.Tensor3D;
   return { z: permuteTokens(bw.t, zp), logdet: tf.neg(tf.sum(alpha, [1, 2])) as tf.Tensor1D };
+}
+
+/**
+ * The AF inverse step: x = z·exp(α) + μ, which undoes blockForward's
+ * z = (x − μ)·exp(−α) once (α, μ) are known. Any broadcastable shapes:
+ * [B, 1, d] per token in the sequential reverse, [B, N, d] in the
+ * distilled student's one-pass block.
+ */
+export function blockInverseStep<T extends tf.Tensor>(z: T, alpha: tf.Tensor, mu: tf.Tensor): T {
+  return tf.add(tf.mul(z, tf.exp(alpha)), mu) as T;
 }
 
 /** One incremental step: token x_i [B, 1, d] at working position i → proj_out [B, 1, out] (predicts i+1). */

@@ -1,8 +1,9 @@
 import { FarmerError, type ParamStore, patchify, Rng, tf, unpatchify, type U8Images, imagesToTensor, tensorToImages } from '@farmer/core';
-import { alphaMu, blockForward, blockNet, blockStep, blockWeights, classVector, classWeights } from './block.js';
+import { alphaMu, blockForward, blockInverseStep, blockNet, blockStep, blockWeights, classVector, classWeights } from './block.js';
 import { flowDims, parseFlowConfig, type FlowConfig, type FlowConfigInput } from './config.js';
+import { assertFiniteTokens } from './finite-tokens.js';
 import { initFlowParams } from './params.js';
-import { permuteTokens, permutedIndex } from './permutation.js';
+import { permuteTokens } from './permutation.js';
 import { causalMaskBias, KVCache } from './transformer.js';
 
 /** Labels per sample: a class index, or -1 for the null label; null/undefined = all null. */
@@ -187,7 +188,7 @@ export class Flow {
             alpha = tf.add(alpha, tf.mul(tf.sub(alpha, u.alpha), gi));
             mu = tf.add(mu, tf.mul(tf.sub(mu, u.mu), gi));
           }
-          return tf.add(tf.mul(zTokens[i + 1], tf.exp(alpha)), mu) as tf.Tensor3D;
+          return blockInverseStep(zTokens[i + 1], alpha, mu);
         });
         xs.push(next);
         options.onProgress?.({ block: t, token: i + 1, tokens: n - 1, blocksDone, blocks: c.numBlocks });
@@ -219,24 +220,9 @@ export class Flow {
       if (dispose) x.dispose();
       return;
     }
-    const [b, n, d] = x.shape;
     const v = await x.data();
     x.dispose();
-    let first = { sample: -1, token: n, pos: n };
-    for (let s = 0; s < b; s++) {
-      for (let j = 0; j < n; j++) {
-        let bad = false;
-        for (let k = 0; k < d && !bad; k++) bad = !Number.isFinite(v[(s * n + j) * d + k]);
-        const pos = permutedIndex(t, j, n);
-        if (bad && pos < first.pos) first = { sample: s, token: j, pos };
-      }
-    }
-    throw new FarmerError(
-      'FARMER_E_NON_FINITE',
-      `flow ${phase} produced a non-finite value in block ${t} at token ${first.token} (sample ${first.sample}); ` +
-        `if exp(α) overflows, set alphaClamp in the flow config or lower the guidance`,
-      { block: t, token: first.token, sample: first.sample },
-    );
+    assertFiniteTokens(v, x.shape, t, phase);
   }
 
   /** Latents [B, N, d] → u8 images through the full reverse. */

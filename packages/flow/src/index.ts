@@ -7,9 +7,11 @@ export { FlowConfigSchema, flowDims, parseFlowConfig, type FlowConfig, type Flow
 export { Flow, type FlowForwardResult, type FlowGuidance, type FlowReverseOptions, type Labels } from './flow.js';
 export { flowParamShapes, initFlowParams, initTensor } from './params.js';
 export { isFlipBlock, permutedIndex, permuteTokens } from './permutation.js';
+export { assertFiniteTokens } from './finite-tokens.js';
 export {
   alphaMu,
   blockForward,
+  blockInverseStep,
   blockNet,
   blockStep,
   blockWeights,

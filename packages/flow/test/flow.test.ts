@@ -1,7 +1,8 @@
 import { initBackend, isFarmerError, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blockForward, blockWeights, Flow, permutedIndex } from '../src/index.js';
-import { maxAbsDiff, randomFlow } from './helpers.js';
+import { maxAbsDiff } from '@farmer/test-utils';
+import { randomFlow } from './helpers.js';
 
 const small = { inChannels: 1, imageSize: 8, patchSize: 2, width: 32, numBlocks: 3, layersPerBlock: 2, headDim: 16 };
 const cond = { inChannels: 3, imageSize: 8, patchSize: 4, width: 32, numBlocks: 2, layersPerBlock: 2, headDim: 8, numClasses: 4 };

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, isFarmerError, readCheckpoint, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Flow, flowParamShapes, importTarflowCheckpoint, importTarflowStateDict, loadFlow, saveFlowCheckpoint } from '../src/index.js';
-import { maxAbsDiff, randomFlow } from './helpers.js';
+import { assertFiniteTokens, Flow, flowParamShapes, importTarflowCheckpoint, importTarflowStateDict, loadFlow, saveFlowCheckpoint } from '../src/index.js';
+import { maxAbsDiff } from '@farmer/test-utils';
+import { randomFlow } from './helpers.js';
 
 const cond = { inChannels: 1, imageSize: 8, patchSize: 2, width: 32, numBlocks: 2, layersPerBlock: 2, headDim: 16, numClasses: 3 };
 const fixtures = join(__dirname, 'fixtures', 'tarflow');
@@ -67,6 +68,26 @@ describe('KV-cached reverse', () => {
     expect(err.message).toMatch(/block 1 at token \d+ \(sample 0\).*alphaClamp/);
     z.dispose();
     flow.dispose();
+  });
+
+  it('names the first bad token in the block\'s working order, and its sample (host check)', () => {
+    // [B=2, N=4, d=2]: sample 0 bad at token 1, sample 1 bad at token 3.
+    const x = new Float32Array(16);
+    x[(0 * 4 + 1) * 2 + 1] = NaN;
+    x[(1 * 4 + 3) * 2] = Infinity;
+    const details = (t: number) => {
+      try {
+        assertFiniteTokens(x, [2, 4, 2], t, 'reverse');
+      } catch (e) {
+        expect(isFarmerError(e, 'FARMER_E_NON_FINITE')).toBe(true);
+        return (e as { details: unknown }).details;
+      }
+      return undefined;
+    };
+    expect(details(0)).toEqual({ block: 0, token: 1, sample: 0 });
+    // Block 1 runs its tokens in reverse, so token 3 went wrong first.
+    expect(details(1)).toEqual({ block: 1, token: 3, sample: 1 });
+    expect(() => assertFiniteTokens(new Float32Array(16), [2, 4, 2], 0, 'forward')).not.toThrow();
   });
 
   it('alphaClamp bounds |α| and keeps the flow exactly invertible', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { decodeSafetensors, initBackend, tf, toFloat32, type TensorMap } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importTarflowStateDict } from '../src/index.js';
-import { relErr } from './helpers.js';
+import { relErr } from '@farmer/test-utils';
 
 /** PyTorch reference vectors made by fixtures/tarflow/make_tarflow_reference.py. */
 const dir = join(__dirname, 'fixtures', 'tarflow');

@@ -1,14 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { farmerDims, farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
-import { FarmerError, readCheckpoint, replaceDirectory, resolveCheckpointDir, type ParamStore } from '@farmer/core';
+import { FarmerError, manifestEntry, readCheckpoint, resolveCheckpointDir, writeDirectoryAtomic, type DirectoryFile, type ParamStore } from '@farmer/core';
 import { studentFromCheckpoint, studentMetaOf, STUDENT_PARTS } from '@farmer/distill';
 import { parseFlowConfig, type FlowConfig } from '@farmer/flow';
 import { buildArForward, buildArHeadRedundant, buildArPrefill, buildArStep } from './ar-graphs.js';
 import { buildFlowForward, buildFlowReverseBlock, buildFlowReverseStep, buildStudent } from './flow-graphs.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, WeightsFile, type GraphBuilder } from './graph-builder.js';
 import { KV_CACHE_LAYOUT, ONNX_EXPORT_FORMAT, ONNX_EXPORT_VERSION, type GraphEntry, type OnnxManifest } from './manifest.js';
+import { isOnnxExport } from './read-export.js';
 
 /** The weights of a distilled student (docs/method.md §8.1 student): the AF's names and config. `Student` from @farmer/distill fits. */
 export interface StudentWeights {
@@ -53,13 +53,8 @@ export interface ExportResult {
   manifest: OnnxManifest;
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /** One file of the export: name and bytes. */
-interface ExportFile {
-  name: string;
+interface ExportFile extends DirectoryFile {
   bytes: Uint8Array;
 }
 
@@ -123,7 +118,7 @@ export async function exportFarmerOnnx(model: FarmerModel, outDir: string, optio
     source: options.source ?? { checkpoint: null, part: 'memory' },
     kvCache: KV_CACHE_LAYOUT,
     graphs: { flowForward, flowReverseSteps, flowReverseBlocks, arForward, arPrefill, arStep, ...(arHeadRedundant ? { arHeadRedundant } : {}), ...(student ? { student } : {}) },
-    files: Object.fromEntries(files.map((f) => [f.name, { sha256: sha256(f.bytes), bytes: f.bytes.length }])),
+    files: Object.fromEntries(files.map((f) => [f.name, manifestEntry(f.bytes)])),
   };
   await writeExportDir(target, files, manifest, options.onProgress);
   return { dir: target, manifest };
@@ -137,34 +132,15 @@ async function checkTarget(target: string, given: string): Promise<void> {
   const entries = await fs.readdir(target);
   if (!entries.length) return;
   // Only an earlier export is replaced (a checkpoint has a manifest.json too).
-  const format = await fs
-    .readFile(join(target, 'manifest.json'), 'utf8')
-    .then((t) => (JSON.parse(t) as { format?: unknown }).format)
-    .catch(() => undefined);
-  if (format !== ONNX_EXPORT_FORMAT) {
+  if (!(await isOnnxExport(target))) {
     throw new FarmerError('FARMER_E_BAD_INPUT', `${given} is a non-empty directory that holds no ONNX export; choose an empty or new directory`, { field: 'outDir' });
   }
 }
 
+/** Writes the export folder atomically, the manifest last (a folder with a manifest is complete). */
 async function writeExportDir(target: string, files: ExportFile[], manifest: OnnxManifest, onProgress?: (p: ExportProgress) => void): Promise<void> {
-  await fs.mkdir(dirname(target), { recursive: true });
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmp = `${target}.tmp-${tag}`;
-  await fs.mkdir(tmp);
-  try {
-    let done = 0;
-    for (const f of files) {
-      await fs.writeFile(join(tmp, f.name), f.bytes);
-      onProgress?.({ file: f.name, done: ++done, total: files.length + 1 });
-    }
-    // The manifest goes last: a folder with a manifest is complete.
-    await fs.writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    onProgress?.({ file: 'manifest.json', done: files.length + 1, total: files.length + 1 });
-    await replaceDirectory(tmp, target);
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  const all: DirectoryFile[] = [...files, { name: 'manifest.json', bytes: `${JSON.stringify(manifest, null, 2)}\n` }];
+  await writeDirectoryAtomic(target, all, { onFile: (file, done) => onProgress?.({ file, done, total: all.length }) });
 }
 
 /**

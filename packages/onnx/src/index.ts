@@ -18,6 +18,6 @@ export {
   type OnnxManifest,
 } from './manifest.js';
 export { ONNX_IR_VERSION, ONNX_OPSET, type Dim, type IoSpec, type OnnxDtype } from './graph-builder.js';
-export { exportMatchesCheckpoint, readOnnxExport, type OnnxExport, type ReadOnnxExportOptions } from './read-export.js';
+export { exportMatchesCheckpoint, isOnnxExport, readOnnxExport, type OnnxExport, type ReadOnnxExportOptions } from './read-export.js';
 export { nllFromRawOutputs, type RawLikelihoodOutputs } from './likelihood.js';
 export { classRows } from './class-rows.js';

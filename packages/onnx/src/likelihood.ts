@@ -1,4 +1,4 @@
-import { farmerDims, gmmLogDensity, headOutputToGmm, toArOrderHost, type FarmerConfig, type HostNll } from '@farmer/ar-gmm';
+import { farmerDims, GmmRowScorer, headOutputToGmm, toArOrderHost, type FarmerConfig, type HostNll } from '@farmer/ar-gmm';
 import { FarmerError } from '@farmer/core';
 
 /** Raw outputs of the AF forward and AR teacher-forced graphs for one batch. */
@@ -25,6 +25,8 @@ export function nllFromRawOutputs(c: FarmerConfig, batch: number, raw: RawLikeli
   const gI = headOutputToGmm(raw.headInformative, batch * N, c.ar.componentsInformative, dI, c.ar.sigmaMin);
   if (dR > 0 && !raw.headRedundant) throw new FarmerError('FARMER_E_SHAPE', 'the redundant head output is missing (d_R > 0)');
   const gR = raw.headRedundant && dR > 0 ? headOutputToGmm(raw.headRedundant, batch, c.ar.componentsRedundant, dR, c.ar.sigmaMin) : undefined;
+  const scoreI = new GmmRowScorer(gI);
+  const scoreR = gR && new GmmRowScorer(gR);
   const out: HostNll = { nllPerDim: new Float64Array(batch), logpInformative: new Float64Array(batch), logpRedundant: new Float64Array(batch), logdet: new Float64Array(batch) };
   for (let b = 0; b < batch; b++) {
     let lpI = 0;
@@ -32,9 +34,9 @@ export function nllFromRawOutputs(c: FarmerConfig, batch: number, raw: RawLikeli
     let ld = 0;
     for (let i = 0; i < N; i++) {
       const at = (b * N + i) * d;
-      lpI += gmmLogDensity(gI, b * N + i, z, at);
+      lpI += scoreI.setRow(b * N + i).logDensity(z, at);
       // The redundant GMM is shared by all N tokens, each scored independently.
-      if (gR) lpR += gmmLogDensity(gR, b, z, at + dI);
+      if (scoreR) lpR += scoreR.setRow(b).logDensity(z, at + dI);
     }
     for (let t = 0; t < n; t++) ld += raw.logdets[b * n + t];
     out.logpInformative[b] = lpI;

@@ -1,3 +1,4 @@
+import { ManifestFileSchema } from '@farmer/core';
 import { z } from 'zod';
 
 /** What `manifest.json` of an ONNX export says it is. */
@@ -27,7 +28,7 @@ export const GraphEntrySchema = z
   .strict();
 export type GraphEntry = z.infer<typeof GraphEntrySchema>;
 
-const FileEntrySchema = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() }).strict();
+const FileEntrySchema = ManifestFileSchema.strict();
 
 /**
  * `manifest.json` of an export folder: the model config, every graph with

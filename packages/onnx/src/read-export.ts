@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { farmerDims, parseFarmerConfig, type FarmerConfig } from '@farmer/ar-gmm';
-import { FarmerError, formatZodIssues, resolveCheckpointDir } from '@farmer/core';
+import { FarmerError, formatZodIssues, readManifest, resolveCheckpointDir } from '@farmer/core';
 import { z } from 'zod';
 import { manifestGraphs, MAX_SUPPORTED_OPSET, ONNX_EXPORT_FORMAT, ONNX_EXPORT_VERSION, OnnxManifestSchema, type OnnxManifest } from './manifest.js';
 
@@ -39,18 +39,8 @@ export async function readOnnxExport(dir: string, options: ReadOnnxExportOptions
   if (!stat) throw new FarmerError('FARMER_E_NOT_FOUND', `ONNX export ${dir} does not exist; create it with \`farmer export onnx <checkpoint> ${dir}\``, { file: dir });
   if (!stat.isDirectory()) throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} is a file; an ONNX export is a directory holding manifest.json`, { file: dir });
   const manifestPath = join(dir, 'manifest.json');
-  let text: string;
-  try {
-    text = await fs.readFile(join(abs, 'manifest.json'), 'utf8');
-  } catch {
-    throw new FarmerError('FARMER_E_NOT_FOUND', `${dir} holds no manifest.json, so it is not a (complete) ONNX export; re-run \`farmer export onnx\``, { file: manifestPath });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath} is not valid JSON (${(e as Error).message}); re-export the model`, { file: manifestPath });
-  }
+  // Read as plain JSON first: a newer layout is told apart (FARMER_E_VERSION) before the schema refuses it.
+  const raw = await readManifest(dir, { schema: z.unknown(), what: 'ONNX export', fix: 're-run `farmer export onnx`' });
   const head = z.object({ format: z.string(), formatVersion: z.number(), opset: z.number() }).partial().safeParse(raw);
   if (head.success && head.data.format === ONNX_EXPORT_FORMAT) {
     if ((head.data.formatVersion ?? 0) > ONNX_EXPORT_VERSION) {
@@ -109,14 +99,18 @@ export async function exportMatchesCheckpoint(exp: OnnxExport, checkpointDir: st
   const recorded = exp.manifest.source.files;
   if (!recorded) return { current: false, reason: `${exp.dir} was exported from an in-memory model and records no checkpoint files` };
   const dir = resolveCheckpointDir(checkpointDir);
-  let files: Record<string, { sha256?: string }>;
-  try {
-    files = (JSON.parse(await fs.readFile(join(dir, 'manifest.json'), 'utf8')) as { files?: Record<string, { sha256?: string }> }).files ?? {};
-  } catch {
-    throw new FarmerError('FARMER_E_CORRUPT', `${join(checkpointDir, 'manifest.json')} is missing or not valid JSON`, { file: join(checkpointDir, 'manifest.json') });
-  }
+  const { files } = await readManifest(dir);
   for (const [name, sha] of Object.entries(recorded)) {
     if (files[name]?.sha256 !== sha) return { current: false, reason: `${name} in ${checkpointDir} changed after the export was made; re-run \`farmer export onnx\`` };
   }
   return { current: true };
+}
+
+/** Whether `dir` holds an ONNX export (of any layout version): its manifest names the export format. */
+export async function isOnnxExport(dir: string): Promise<boolean> {
+  const format = z.object({ format: z.literal(ONNX_EXPORT_FORMAT) });
+  return readManifest(dir, { schema: format }).then(
+    () => true,
+    () => false,
+  );
 }

@@ -3,9 +3,9 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { FarmerModel, preset, saveFarmer } from '@farmer/ar-gmm';
 import { attachStudent, flowFingerprint, Student } from '@farmer/distill';
-import { initBackend, isFarmerError, readCheckpoint, type FarmerErrorCode } from '@farmer/core';
+import { initBackend, isFarmerError, readCheckpoint, readManifest, type FarmerErrorCode } from '@farmer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportFarmerOnnx, exportMatchesCheckpoint, exportOnnx, ONNX_OPSET, readOnnxExport, type OnnxManifest } from '../src/index.js';
+import { exportFarmerOnnx, exportMatchesCheckpoint, exportOnnx, ONNX_OPSET, OnnxManifestSchema, readOnnxExport, type OnnxManifest } from '../src/index.js';
 import { OrtRunner } from '../src/runtime/index.js';
 import { randomModel, tempDir } from './helpers.js';
 
@@ -33,8 +33,8 @@ async function copyOfGood(name: string): Promise<string> {
   return dir;
 }
 
-async function readManifest(dir: string): Promise<OnnxManifest> {
-  return JSON.parse(await fs.readFile(join(dir, 'manifest.json'), 'utf8')) as OnnxManifest;
+function readExportManifest(dir: string): Promise<OnnxManifest> {
+  return readManifest(dir, { schema: OnnxManifestSchema });
 }
 
 async function writeManifest(dir: string, m: unknown): Promise<void> {
@@ -56,7 +56,7 @@ async function expectRefused(dir: string, code: FarmerErrorCode, message: RegExp
 
 describe('exportOnnx', () => {
   it('writes every graph, the shared weights and a manifest with signatures, opset and checksums', async () => {
-    const m = await readManifest(good);
+    const m = await readExportManifest(good);
     expect(m).toMatchObject({ format: 'farmer-onnx', formatVersion: 1, irVersion: 8, opset: ONNX_OPSET });
     expect(m.model).toEqual(model.config);
     expect(m.source.checkpoint).toBe(join(root, 'ckpt'));
@@ -222,7 +222,7 @@ describe('a corrupted export is refused with a clear error naming the file', () 
     const f = join(dir, 'flow-forward.onnx');
     const bytes = (await fs.readFile(f)).subarray(0, 200);
     await fs.writeFile(f, bytes);
-    const m = await readManifest(dir);
+    const m = await readExportManifest(dir);
     m.files['flow-forward.onnx'] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
     await writeManifest(dir, m);
     await expectRefused(dir, 'FARMER_E_CORRUPT', /onnxruntime rejected .*flow-forward\.onnx/);
@@ -230,7 +230,7 @@ describe('a corrupted export is refused with a clear error naming the file', () 
 
   it('a graph whose inputs differ from its manifest entry', async () => {
     const dir = await copyOfGood('renamed');
-    const m = await readManifest(dir);
+    const m = await readExportManifest(dir);
     m.graphs.arStep.inputs[0].name = 'tokens';
     await writeManifest(dir, m);
     await expectRefused(dir, 'FARMER_E_CORRUPT', /ar-step\.onnx does not match its manifest entry/);
@@ -240,7 +240,7 @@ describe('a corrupted export is refused with a clear error naming the file', () 
     const dir = await copyOfGood('bad-manifest');
     await fs.writeFile(join(dir, 'manifest.json'), '{ not json');
     await expectRefused(dir, 'FARMER_E_CORRUPT', /manifest\.json is not valid JSON/);
-    const m = await readManifest(good);
+    const m = await readExportManifest(good);
     await writeManifest(dir, { ...m, graphs: { ...m.graphs, arStep: undefined } });
     await expectRefused(dir, 'FARMER_E_CORRUPT', /not a valid farmer ONNX manifest: graphs\.arStep/);
     await writeManifest(dir, { ...m, formatVersion: 2 });

@@ -7,7 +7,8 @@ import { generate, type GenerateOptions } from '@farmer/sampling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx } from '../src/index.js';
 import { OrtRunner } from '../src/runtime/index.js';
-import { maxAbsDiff, maxScaledDiff, randomImages, randomize, randomModel, tempDir } from './helpers.js';
+import { maxAbsDiff, randomize } from '@farmer/test-utils';
+import { maxScaledDiff, randomImages, randomModel, tempDir } from './helpers.js';
 
 /** ORT and tfjs must agree to this (absolute, or relative for values above 1). */
 const TOL = 1e-4;
@@ -32,7 +33,7 @@ beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
   model = randomModel(preset('mnist-tiny'), 3);
   student = Student.fromTeacher(model.flow);
-  randomize(student.params, 77, { projOut: 0.05 });
+  randomize(student.params, 77, { scale: 0.1, projOut: 0.05, stream: 'onnx-randomize' });
   root = await tempDir('parity');
   const ckpt = join(root, 'ckpt');
   await saveFarmer(ckpt, model);

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportFarmerOnnx } from '../src/index.js';
 import { tfLikelihood } from '@farmer/ar-gmm';
 import { OrtRunner } from '../src/runtime/index.js';
-import { maxAbsDiff, maxScaledDiff, randomImages, randomModel, tempDir } from './helpers.js';
+import { maxAbsDiff } from '@farmer/test-utils';
+import { maxScaledDiff, randomImages, randomModel, tempDir } from './helpers.js';
 
 const TOL = 1e-4;
 const tiny = preset('mnist-tiny');

@@ -1,8 +1,7 @@
-import type { GmmBatch, GmmTemperature } from '@farmer/ar-gmm';
+import { GmmRowScorer, type GmmBatch, type GmmTemperature } from '@farmer/ar-gmm';
 import { FarmerError, type Rng } from '@farmer/core';
 import { effectiveSampleSize, searchCumulative, softmaxCumulative } from './categorical.js';
 import { proposeFromGmm } from './decoupled.js';
-import { GmmRowScorer } from './gmm-row-scorer.js';
 import { checkCount, checkGmmPair, checkNonNegative, checkPositive } from './option-checks.js';
 
 /**

@@ -1,4 +1,4 @@
-import { decodePng, Rng } from '@farmer/core';
+import { checkLabels, decodePng, NULL_LABEL, Rng } from '@farmer/core';
 import type { FastifyInstance } from 'fastify';
 import { bearerAuth } from '../auth.js';
 import { clientAbortSignal } from '../client-abort.js';
@@ -14,12 +14,9 @@ const errorRef = { $ref: 'FarmerError#' } as const;
 
 /** The label as the model takes it: null for the null label, else a class checked against numClasses. */
 function checkLabel(label: number | null, numClasses: number): number | null {
-  if (label === null || label === -1) return null;
+  if (label === null || label === NULL_LABEL) return null;
   if (numClasses === 0) throw new HttpError('FARMER_E_BAD_INPUT', 'this model is unconditional: omit label (or pass null / -1)', { field: 'label' });
-  if (!Number.isInteger(label) || label < 0 || label >= numClasses) {
-    throw new HttpError('FARMER_E_BAD_INPUT', `label must be an integer class in [0, ${numClasses - 1}], or -1 / null for the null label; got ${label}`, { field: 'label' });
-  }
-  return label;
+  return checkLabels([label], 1, numClasses, 'label')[0];
 }
 
 /**

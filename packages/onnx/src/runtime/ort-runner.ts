@@ -1,6 +1,6 @@
 import { farmerDims, toArOrderHost, type ArStream, type DecodeOptions, type Decoder, type FarmerConfig, type FarmerDims, type FarmerRunner } from '@farmer/ar-gmm';
 import { FarmerError } from '@farmer/core';
-import { isFlipBlock, permutedIndex } from '@farmer/flow';
+import { assertFiniteTokens, isFlipBlock } from '@farmer/flow';
 import * as ort from 'onnxruntime-node';
 import { classRows } from '../class-rows.js';
 import { kvNames } from '../io-names.js';
@@ -155,7 +155,7 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
       const out = await this.need('student', 'sample').run({ z: input });
       const x = Float32Array.from(out.x.data as Float32Array);
       disposeTensors([input, out.x]);
-      assertFiniteTokens(x, batch, N, d, 0);
+      assertFiniteTokens(x, [batch, N, d], 0, 'reverse');
       return x;
     }
     const n = this.config.flow.numBlocks;
@@ -177,7 +177,7 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
     const out = await graph.run({ z: input });
     const x = out.x.data as Float32Array;
     disposeTensors([input]);
-    assertFiniteTokens(x, batch, N, d, t);
+    assertFiniteTokens(x, [batch, N, d], t, 'reverse');
     options.onProgress?.({ block: t, token: N - 1, tokens: N - 1, blocksDone, blocks: this.config.flow.numBlocks });
     return x;
   }
@@ -229,7 +229,7 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
     } finally {
       disposeTensors([x, ...Object.values(past)]);
     }
-    assertFiniteTokens(out, batch, N, d, t);
+    assertFiniteTokens(out, [batch, N, d], t, 'reverse');
     return out;
   }
 
@@ -284,28 +284,4 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
 /** Opens an ONNX export folder on onnxruntime-node (see OrtRunner.load). */
 export function loadOrtRunner(dir: string, options: OrtRunnerOptions = {}): Promise<OrtRunner> {
   return OrtRunner.load(dir, options);
-}
-
-/**
- * Throws FARMER_E_NON_FINITE (as the tfjs flow does) if tokens [B, N, d]
- * hold NaN/Inf, naming block t and the first offending token in the block's
- * sequential order, where the reverse first went wrong.
- */
-function assertFiniteTokens(x: Float32Array, batch: number, n: number, d: number, t: number): void {
-  let first = { sample: -1, token: n, pos: n };
-  for (let s = 0; s < batch; s++) {
-    for (let j = 0; j < n; j++) {
-      let bad = false;
-      for (let k = 0; k < d && !bad; k++) bad = !Number.isFinite(x[(s * n + j) * d + k]);
-      const pos = permutedIndex(t, j, n);
-      if (bad && pos < first.pos) first = { sample: s, token: j, pos };
-    }
-  }
-  if (first.sample < 0) return;
-  throw new FarmerError(
-    'FARMER_E_NON_FINITE',
-    `flow reverse produced a non-finite value in block ${t} at token ${first.token} (sample ${first.sample}); ` +
-      `if exp(α) overflows, set alphaClamp in the flow config or lower the guidance`,
-    { block: t, token: first.token, sample: first.sample },
-  );
 }

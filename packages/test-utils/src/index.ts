@@ -1,0 +1,7 @@
+/**
+ * @farmer/test-utils: helpers that several packages' tests share (private,
+ * never published). Depends on @farmer/core only, so every package above
+ * core can use it as a devDependency.
+ */
+export { maxAbsDiff, relErr } from './diff.js';
+export { randomize, type RandomizeOptions } from './randomize.js';
