@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, FarmerError, loadDataset, validate } from '@farmer/core';
-import { farmerTfEngine, PRESET_NAMES, train, type TrainConfigInput, type TrainEvent } from '@farmer/ar-gmm';
+import { FarmerConfigSchema, farmerTfEngine, PRESET_NAMES, train, type TrainConfigInput, type TrainEvent } from '@farmer/ar-gmm';
 import { checkpointDirOf, defaultWorkerCount } from '@farmer/train';
 import { z } from 'zod';
 import type { CliContext } from '../context.js';
@@ -114,7 +114,8 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
   const summary = await train({
     outDir,
     resume: flags.resume,
-    model: flags.preset ?? file.model ?? 'mnist-small',
+    // A model config in the file is validated here, so that errors name the file.
+    model: flags.preset ?? (typeof file.model === 'object' ? validate(file.model, `${flags.config} model`, FarmerConfigSchema, 'FARMER_E_BAD_CONFIG') : file.model),
     config,
     train: trainData,
     test,
