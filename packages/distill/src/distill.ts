@@ -2,9 +2,9 @@ import { FarmerError, readCheckpoint, resolveCheckpointDir, type ImageDataset } 
 import { farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
 import { holdsRun } from '@farmer/train';
 import type { DistillConfigInput } from './distill-config.js';
-import { Distiller, type DistillEvent, type DistillSummary } from './distiller.js';
+import { Distiller, type DistillerOptions, type DistillSummary } from './distiller.js';
 
-export interface DistillRunOptions {
+export interface DistillRunOptions extends Omit<DistillerOptions, 'teacher' | 'teacherSource' | 'config' | 'outDir'> {
   /** The teacher: a FARMER checkpoint or a run directory holding `checkpoint/` (required for a new run). */
   teacher?: string;
   /** Distil the teacher's EMA weights when it has them (default true: those are the weights that sample). */
@@ -15,13 +15,6 @@ export interface DistillRunOptions {
   resume?: boolean;
   /** Settings of a new run, or overrides (e.g. `steps`) of a resumed one. */
   config?: DistillConfigInput | Partial<DistillConfigInput>;
-  train: ImageDataset;
-  test?: ImageDataset;
-  onEvent?: (e: DistillEvent) => void;
-  signal?: AbortSignal;
-  /** Checkpoint and stop on SIGINT/SIGTERM (for CLIs). */
-  handleSignals?: boolean;
-  meta?: Record<string, unknown>;
   /** When the run completes, also add the student to the teacher's own checkpoint (atomically). */
   attach?: boolean;
 }
@@ -37,7 +30,7 @@ export interface DistillRunResult extends DistillSummary {
  * (always leaving a checkpoint), and frees everything it loaded.
  */
 export async function distill(o: DistillRunOptions): Promise<DistillRunResult> {
-  const common = { train: o.train, test: o.test, onEvent: o.onEvent, signal: o.signal, handleSignals: o.handleSignals, meta: o.meta };
+  const { teacher: _, teacherEma: __, outDir: ___, resume: ____, config: _____, attach: ______, ...common } = o;
   let d: Distiller;
   let teacherDir: string | undefined;
   // A teacher loaded here (new run) is freed here; a resumed Distiller owns its own.

@@ -1,6 +1,6 @@
 import { FarmerError, makeCheckpointConfig, ParamStore, type ImageDataset, type TensorMap } from '@farmer/core';
 import { farmerFromCheckpoint, FARMER_KIND, type FarmerModel } from '@farmer/ar-gmm';
-import { tfEngine, TrainingRun, type Objective, type ObjectiveTypes, type RunEvent, type RunSummary } from '@farmer/train';
+import { ObjectiveRun, tfEngine, TrainingRun, type Objective, type ObjectiveTypes, type RunEvent, type RunOptions, type RunSummary } from '@farmer/train';
 import { parseDistillConfig, type DistillConfig, type DistillConfigInput } from './distill-config.js';
 import { distillLossAndGrads, prepareDistillBatch, type DistillBatch } from './distill-loss.js';
 import { evaluateStudent, type StudentEvalResult } from './evaluate-student.js';
@@ -23,24 +23,12 @@ export interface DistillTypes extends ObjectiveTypes {
 /** One line of a distillation run's metrics.jsonl (and the `onEvent` payload); a step's `loss` is the mean of the per-block MSEs, `blockMse[t]` the MSE of student block t's output against the teacher's latent (`[0]`: patch tokens). */
 export type DistillEvent = RunEvent<DistillTypes>;
 
-export interface DistillerOptions {
+export interface DistillerOptions extends RunOptions<DistillTypes> {
   /** The teacher (frozen: its weights never change). The caller owns it, except after `resume`. */
   teacher: FarmerModel;
   /** Where the teacher came from, e.g. its checkpoint directory (recorded in `meta.student`). */
   teacherSource?: { dir: string; part: 'model' | 'ema' };
   config: DistillConfigInput | DistillConfig;
-  train: ImageDataset;
-  /** Held-out images for the periodic reconstruction error. */
-  test?: ImageDataset;
-  /** Run directory: `checkpoint/` (atomic) and `metrics.jsonl`. No files without it. */
-  outDir?: string;
-  onEvent?: (e: DistillEvent) => void;
-  /** Abort: stop after the current step and write a checkpoint. */
-  signal?: AbortSignal;
-  /** Stop cleanly (with a checkpoint) on SIGINT/SIGTERM. */
-  handleSignals?: boolean;
-  /** Provenance stored in the checkpoint's `meta` (command line, dataset spec, ...). */
-  meta?: Record<string, unknown>;
 }
 
 export type DistillSummary = RunSummary<StudentEvalResult>;
@@ -57,16 +45,15 @@ export type DistillSummary = RunSummary<StudentEvalResult>;
  * student's config in `meta.student` and the run state in `training`. It
  * can be sampled from directly (`loadRunnerWithStudent`).
  */
-export class Distiller {
-  readonly config: DistillConfig;
+export class Distiller extends ObjectiveRun<DistillTypes> {
   private constructor(
     readonly teacher: FarmerModel,
     readonly student: Student,
-    private readonly runner: TrainingRun<DistillTypes>,
+    runner: TrainingRun<DistillTypes>,
     private readonly studentMeta: (step: number) => StudentMeta,
     private readonly ownsTeacher: boolean,
   ) {
-    this.config = runner.config;
+    super(runner);
   }
 
   /** A new run: the student starts as a copy of the teacher's AF blocks. */
@@ -128,25 +115,6 @@ export class Distiller {
       teacher?.dispose();
       throw e;
     }
-  }
-
-  get currentStep(): number {
-    return this.runner.currentStep;
-  }
-
-  /** Writes the run's checkpoint atomically (no-op without outDir). */
-  async checkpoint(): Promise<string | undefined> {
-    return this.runner.checkpoint();
-  }
-
-  /** Held-out reconstruction error of the student (EMA weights when EMA is on), as an 'eval' event. */
-  async evaluate(maxImages = this.config.evalImages): Promise<StudentEvalResult | undefined> {
-    return this.runner.evaluate(maxImages);
-  }
-
-  /** Runs until `steps`, the time budget, an abort or a signal; always ends with a checkpoint. */
-  async run(): Promise<DistillSummary> {
-    return this.runner.run();
   }
 
   /**

@@ -29,6 +29,7 @@ export {
   type StepInfo,
   type TrainingRunOptions,
 } from './training-run.js';
+export { ObjectiveRun, type RunOptions } from './objective-run.js';
 export { checkpointDirOf, holdsRun, prepareOutDir } from './out-dir.js';
 export { MetricsLog } from './metrics-log.js';
 export { optimizerFromTensorMap, optimizerToTensorMap } from './optimizer-part.js';

@@ -3,14 +3,13 @@ import type { ImageDataset } from '@farmer/core';
 import { parseFarmerConfig, type FarmerConfig, type FarmerConfigInput } from '../config.js';
 import { FarmerModel } from '../farmer-model.js';
 import { preset } from '../presets.js';
-import type { FarmerEngine } from './farmer-engine.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
-import { Trainer, type TrainEvent, type TrainSummary } from './trainer.js';
+import { Trainer, type TrainerOptions, type TrainSummary } from './trainer.js';
 
 /** The settings a resumed run may change: its length and bookkeeping. Everything else is the run's own. */
 export const RESUME_OVERRIDES = ['steps', 'timeBudgetSeconds', 'evalEvery', 'evalImages', 'checkpointEvery'] as const;
 
-export interface TrainRunOptions {
+export interface TrainRunOptions extends Omit<TrainerOptions, 'model' | 'config' | 'outDir'> {
   /** Run directory: `checkpoint/` (atomic) and `metrics.jsonl`. */
   outDir: string;
   /** Continue the run in `outDir` (model, settings and state from its checkpoint). */
@@ -19,16 +18,6 @@ export interface TrainRunOptions {
   model?: string | FarmerConfigInput;
   /** Settings of a new run; on resume only the RESUME_OVERRIDES among them apply. */
   config?: TrainConfigInput | Partial<TrainConfigInput>;
-  train: ImageDataset;
-  test?: ImageDataset;
-  /** How gradients are computed (default: tfjs on this thread). */
-  engine?: FarmerEngine;
-  onEvent?: (e: TrainEvent) => void;
-  signal?: AbortSignal;
-  /** Checkpoint and stop on SIGINT/SIGTERM (for CLIs). */
-  handleSignals?: boolean;
-  /** Provenance stored in the checkpoint (command line, dataset spec, ...). */
-  meta?: Record<string, unknown>;
   /** Called once the run is set up, before its first step. */
   onStart?: (info: TrainStartInfo) => void;
 }
@@ -56,30 +45,30 @@ export interface TrainRunResult extends TrainSummary {
  * (always leaving a checkpoint), and frees the model.
  */
 export async function train(o: TrainRunOptions): Promise<TrainRunResult> {
-  const common = { train: o.train, test: o.test, engine: o.engine, onEvent: o.onEvent, signal: o.signal, handleSignals: o.handleSignals, meta: o.meta };
+  const { outDir, resume, model: _, config: __, onStart, ...common } = o;
   let trainer: Trainer;
   let ignored: string[] = [];
-  if (o.resume) {
+  if (resume) {
     const given = o.config ?? {};
     const overrides = Object.fromEntries(Object.entries(given).filter(([k]) => (RESUME_OVERRIDES as readonly string[]).includes(k)));
     ignored = Object.keys(given).filter((k) => !(k in overrides));
     if (o.model !== undefined) ignored.push('model');
-    trainer = await Trainer.resume(o.outDir, { ...common, config: overrides });
+    trainer = await Trainer.resume(outDir, { ...common, config: overrides });
   } else {
     const config = parseTrainConfig(o.config ?? {});
     const modelConfig = typeof o.model === 'string' ? preset(o.model) : o.model ? parseFarmerConfig(o.model) : preset('mnist-small');
     const model = FarmerModel.create(modelConfig, config.seed);
     try {
-      trainer = Trainer.create({ ...common, model, config, outDir: o.outDir });
+      trainer = Trainer.create({ ...common, model, config, outDir });
     } catch (e) {
       model.dispose();
       throw e;
     }
   }
   try {
-    o.onStart?.({ resumed: !!o.resume, step: trainer.currentStep, model: trainer.model.config, config: trainer.config, params: FarmerModel.countParams(trainer.model.config), ignored });
+    onStart?.({ resumed: !!resume, step: trainer.currentStep, model: trainer.model.config, config: trainer.config, params: FarmerModel.countParams(trainer.model.config), ignored });
     const summary = await trainer.run();
-    return { ...summary, outDir: o.outDir, metrics: join(o.outDir, 'metrics.jsonl') };
+    return { ...summary, outDir, metrics: join(outDir, 'metrics.jsonl') };
   } finally {
     trainer.dispose();
     trainer.model.dispose();

@@ -1,5 +1,5 @@
 import { bitsPerDim, FarmerError, makeCheckpointConfig, type ImageDataset } from '@farmer/core';
-import { TrainingRun, type Objective, type ObjectiveTypes, type RunEvent, type RunSummary } from '@farmer/train';
+import { ObjectiveRun, TrainingRun, type Objective, type ObjectiveTypes, type RunEvent, type RunOptions, type RunSummary } from '@farmer/train';
 import { FARMER_KIND, farmerFromCheckpoint, type FarmerModel } from '../farmer-model.js';
 import { evaluateBpd, type BpdResult } from '../likelihood.js';
 import { prepareBatch, type PreparedBatch } from './batch-prep.js';
@@ -49,20 +49,9 @@ export function farmerObjective(model: FarmerModel, config: TrainConfig, meta?: 
   };
 }
 
-export interface TrainerOptions {
+export interface TrainerOptions extends RunOptions<FarmerTypes> {
   model: FarmerModel;
   config: TrainConfigInput | TrainConfig;
-  train: ImageDataset;
-  test?: ImageDataset;
-  /** Run directory: `checkpoint/` (atomic) and `metrics.jsonl`. No files without it. */
-  outDir?: string;
-  onEvent?: (e: TrainEvent) => void;
-  /** Abort: stop after the current step and write a checkpoint. */
-  signal?: AbortSignal;
-  /** Stop cleanly (with a checkpoint) on SIGINT/SIGTERM. */
-  handleSignals?: boolean;
-  /** Provenance stored in the checkpoint (command line, dataset spec, ...). */
-  meta?: Record<string, unknown>;
   /** How gradients are computed (default: tfjs on this thread; see farmerTfEngine for workers, @farmer/onnx for onnxruntime). */
   engine?: FarmerEngine;
 }
@@ -73,13 +62,12 @@ export interface TrainerOptions {
  * atomic resumable checkpoints, JSONL metrics), with periodic test
  * bits/dim on the weights that ship.
  */
-export class Trainer {
-  readonly config: TrainConfig;
+export class Trainer extends ObjectiveRun<FarmerTypes> {
   private constructor(
     readonly model: FarmerModel,
-    private readonly runner: TrainingRun<FarmerTypes>,
+    runner: TrainingRun<FarmerTypes>,
   ) {
-    this.config = runner.config;
+    super(runner);
   }
 
   /** A new run from a freshly built (or pre-trained) model. */
@@ -111,25 +99,6 @@ export class Trainer {
       throw e;
     });
     return new Trainer(model!, run);
-  }
-
-  get currentStep(): number {
-    return this.runner.currentStep;
-  }
-
-  /** Writes the run's checkpoint atomically (no-op without outDir). */
-  async checkpoint(): Promise<string | undefined> {
-    return this.runner.checkpoint();
-  }
-
-  /** Test bits/dim on the EMA weights when EMA is on (those are the weights that ship). */
-  async evaluate(maxImages = this.config.evalImages): Promise<BpdResult | undefined> {
-    return this.runner.evaluate(maxImages);
-  }
-
-  /** Runs until `steps`, the time budget, an abort or a signal; always ends with a checkpoint. */
-  async run(): Promise<TrainSummary> {
-    return this.runner.run();
   }
 
   /** Nothing to free between runs (the engine is freed when a run ends); the caller owns the model. */
