@@ -53,15 +53,13 @@ function patchify(g: GraphBuilder, images: string, c: FlowConfig): string {
 }
 
 /**
- * AF forward (method doc §2), for likelihood: images [B, C, H, W] in [-1, 1]
- * → z [B, N, d] (AF order) and logdets [B, n], the log|det| of each block
- * (−Σα over its tokens and dims).
+ * AF forward (method doc §2) inside graph `g`: images [B, C, H, W] in
+ * [-1, 1] → z [B, N, d] (AF order) and logdets [B, n], the log|det| of each
+ * block (−Σα over its tokens and dims). The one implementation behind the
+ * exported `flow-forward` graph and the training graph.
  */
-export function buildFlowForward(store: ParamStore, c: FlowConfig, weights: WeightsFile, prefix = 'flow.'): GraphBuilder {
+export function flowForward(g: GraphBuilder, p: Params, c: FlowConfig, images: string): { z: string; logdets: string } {
   const { numTokens: N, tokenDim: d } = flowDims(c);
-  const g = new GraphBuilder('farmer_flow_forward', weights);
-  const p = storeParams(g, store, prefix);
-  const images = g.input('images', 'float32', [BATCH, c.inChannels, c.imageSize, c.imageSize]);
   const mask = causalMask(g, N);
   let h = patchify(g, images, c);
   const logdets: string[] = [];
@@ -82,8 +80,21 @@ export function buildFlowForward(store: ParamStore, c: FlowConfig, weights: Weig
     logdets.push(g.op('Unsqueeze', [logdet, g.int64s([1])]));
     h = flip ? reverseAxis(g, zp, N, 1) : zp;
   }
-  g.output('z', h, 'float32', [BATCH, N, d]);
-  g.output('logdets', g.op('Concat', logdets, [attr.int('axis', 1)]), 'float32', [BATCH, c.numBlocks]);
+  return { z: h, logdets: g.op('Concat', logdets, [attr.int('axis', 1)]) };
+}
+
+/**
+ * The exported AF forward graph, for likelihood: images [B, C, H, W] in
+ * [-1, 1] → z [B, N, d] (AF order) and logdets [B, n].
+ */
+export function buildFlowForward(store: ParamStore, c: FlowConfig, weights: WeightsFile, prefix = 'flow.'): GraphBuilder {
+  const { numTokens: N, tokenDim: d } = flowDims(c);
+  const g = new GraphBuilder('farmer_flow_forward', weights);
+  const p = storeParams(g, store, prefix);
+  const images = g.input('images', 'float32', [BATCH, c.inChannels, c.imageSize, c.imageSize]);
+  const { z, logdets } = flowForward(g, p, c, images);
+  g.output('z', z, 'float32', [BATCH, N, d]);
+  g.output('logdets', logdets, 'float32', [BATCH, c.numBlocks]);
   return g;
 }
 

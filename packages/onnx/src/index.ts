@@ -21,3 +21,13 @@ export { ONNX_IR_VERSION, ONNX_OPSET, type Dim, type IoSpec, type OnnxDtype } fr
 export { exportMatchesCheckpoint, readOnnxExport, type OnnxExport, type ReadOnnxExportOptions } from './read-export.js';
 export { nllFromRawOutputs, type RawLikelihoodOutputs } from './likelihood.js';
 export { classRows } from './class-rows.js';
+export {
+  buildFarmerGradientGraph,
+  farmerGradientCoverage,
+  GRADIENT_OUTPUTS,
+  type GradientCoverage,
+  type GradientGraph,
+  type GradientGraphOptions,
+} from './gradient-graph.js';
+export { farmerParamSpecs } from './param-specs.js';
+export { type ParamSpec } from './graph-ops.js';

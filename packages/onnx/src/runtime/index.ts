@@ -5,6 +5,7 @@
  */
 export { loadOrtRunner, OrtRunner, type OrtRunnerOptions, type RunnerPurpose } from './ort-runner.js';
 export { OrtArStream } from './ort-ar-stream.js';
+export { OrtGradient, type OrtGradientOptions, type OrtGradientResult } from './ort-gradient.js';
 export {
   CUDA_INSTALL_HINT,
   describeExecutionProvider,
