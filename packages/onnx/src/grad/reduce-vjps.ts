@@ -1,12 +1,11 @@
 import { FarmerError } from '@farmer/core';
-import { attr } from '../graph-builder.js';
-import { floatAttr, intAttr, intsAttr, normAxis } from './shape-inference.js';
+import { attr, DTYPE } from '../graph-builder.js';
+import { intAttr, intsAttr, normAxis } from './shape-inference.js';
 import type { VjpContext, VjpNode, VjpRule } from './vjp-context.js';
 
 /**
  * VJPs of the ops that mix elements: MatMul, reductions, softmax-family
- * normalisations and LayerNormalization (written with primitive ops: the
- * statistics are recomputed from x, so the rule works in any float type).
+ * normalisations and LayerNormalization (its backward in primitive ops).
  */
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -106,7 +105,9 @@ const reduceMean: VjpRule = (c, n, [dy]) => {
  * LayerNormalization over axes [axis, rank): y = x̂·w + b with
  * x̂ = (x − μ)·r, r = 1/√(var + ε). With g = dy·w:
  * dx = r·(g − mean(g) − x̂·mean(g·x̂)), dw = Σ dy·x̂, db = Σ dy over the
- * leading axes.
+ * leading axes. μ and r come from the forward node's optional Mean and
+ * InvStdDev outputs (added here), which onnxruntime computes anyway; they
+ * are float32 whatever the input type, so a float64 graph casts them.
  */
 const layerNorm: VjpRule = (c, n, dys) => {
   if (dys.slice(1).some((d) => d !== undefined)) throw new FarmerError('FARMER_E_UNSUPPORTED', 'LayerNormalization\'s Mean/InvStdDev outputs have no gradient rule', { op: n.op });
@@ -114,23 +115,29 @@ const layerNorm: VjpRule = (c, n, dys) => {
   const [x, w] = n.inputs;
   const rank = c.shape(x).length;
   const axis = normAxis(intAttr(n.node, 'axis', -1), rank);
-  const eps = floatAttr(n.node, 'epsilon', 1e-5);
   const norm = range(axis, rank);
   const lead = range(0, axis);
-  const xc = c.op('Sub', [x, c.reduceMean(x, norm)]);
-  const variance = c.reduceMean(c.op('Mul', [xc, xc]), norm);
-  const r = c.op('Reciprocal', [c.op('Sqrt', [c.op('Add', [variance, c.scalar(eps)])])]);
-  const xhat = c.op('Mul', [xc, r]);
+  const [mean, invStd] = forwardStats(c, n);
+  const xhat = c.op('Mul', [c.op('Sub', [x, mean]), invStd]);
   let dx: string | undefined;
   if (n.needs[0]) {
     const g = c.op('Mul', [dy, w]);
     const centred = c.op('Sub', [g, c.reduceMean(g, norm)]);
-    dx = c.op('Mul', [r, c.op('Sub', [centred, c.op('Mul', [xhat, c.reduceMean(c.op('Mul', [g, xhat]), norm)])])]);
+    dx = c.op('Mul', [invStd, c.op('Sub', [centred, c.op('Mul', [xhat, c.reduceMean(c.op('Mul', [g, xhat]), norm)])])]);
   }
   const dw = n.needs[1] ? c.reduceSum(c.op('Mul', [dy, xhat]), lead, false) : undefined;
   const db = n.needs[2] ? c.reduceSum(dy, lead, false) : undefined;
   return [dx, dw, db];
 };
+
+/** The forward LayerNormalization's Mean and InvStdDev ([..., 1, …, 1]), declared as its extra outputs when it has none, in the graph's type. */
+function forwardStats(c: VjpContext, n: VjpNode): [string, string] {
+  const outs = n.node.output!;
+  while (outs.length < 3) outs.push('');
+  for (const i of [1, 2]) if (!outs[i]) outs[i] = c.g.fresh(i === 1 ? 'ln_mean' : 'ln_inv_std');
+  const typed = (v: string) => (c.dtype === 'float32' ? v : c.op('Cast', [v], [attr.int('to', DTYPE[c.dtype])]));
+  return [typed(outs[1]), typed(outs[2])];
+}
 
 export const REDUCE_VJPS: Record<string, VjpRule> = {
   MatMul: matMul,

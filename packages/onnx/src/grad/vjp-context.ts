@@ -121,6 +121,8 @@ export class VjpContext {
       else if (to[i - extra] === 1 && from[i] !== 1) axes.push(i);
     }
     if (!axes.length) return grad;
+    // Only leading axes (a bias under a batched activation): drop them in the reduction itself.
+    if (axes.length === extra) return this.reduceSum(grad, axes, false);
     const summed = this.reduceSum(grad, axes, true);
     return extra > 0 ? this.op('Squeeze', [summed, this.ints(Array.from({ length: extra }, (_, i) => i))]) : summed;
   }
