@@ -54,14 +54,16 @@ function patchify(g: GraphBuilder, images: string, c: FlowConfig): string {
 
 /**
  * AF forward (method doc §2) inside graph `g`: images [B, C, H, W] in
- * [-1, 1] → z [B, N, d] (AF order) and logdets [B, n], the log|det| of each
- * block (−Σα over its tokens and dims). The one implementation behind the
- * exported `flow-forward` graph and the training graph.
+ * [-1, 1] → z [B, N, d] (AF order), logdets [B, n], the log|det| of each
+ * block (−Σα over its tokens and dims), and latents, Z^t [B, N, d] for
+ * t = 0 … n (Z^0 the patch tokens, Z^n = z). The one implementation behind
+ * the exported `flow-forward` graph and the training graphs.
  */
-export function flowForward(g: GraphBuilder, p: Params, c: FlowConfig, images: string): { z: string; logdets: string } {
+export function flowForward(g: GraphBuilder, p: Params, c: FlowConfig, images: string): { z: string; logdets: string; latents: string[] } {
   const { numTokens: N, tokenDim: d } = flowDims(c);
   const mask = causalMask(g, N);
   let h = patchify(g, images, c);
+  const latents = [h];
   const logdets: string[] = [];
   for (let t = 0; t < c.numBlocks; t++) {
     const bp = blockParams(p, t);
@@ -79,8 +81,9 @@ export function flowForward(g: GraphBuilder, p: Params, c: FlowConfig, images: s
       : g.op('ConstantOfShape', [slice(g, g.op('Shape', [xp]), 0, 0, 1)], [], `logdet${t}`);
     logdets.push(g.op('Unsqueeze', [logdet, g.int64s([1])]));
     h = flip ? reverseAxis(g, zp, N, 1) : zp;
+    latents.push(h);
   }
-  return { z: h, logdets: g.op('Concat', logdets, [attr.int('axis', 1)]) };
+  return { z: h, logdets: g.op('Concat', logdets, [attr.int('axis', 1)]), latents };
 }
 
 /**
@@ -196,16 +199,18 @@ export function buildFlowReverseBlock(store: ParamStore, c: FlowConfig, t: numbe
 }
 
 /**
- * The one-step student (method doc §6): blocks n−1 … 0, each a copy of the
- * teacher block with bidirectional attention and no output shift, in one
- * parallel pass: x = z·exp(α'(z)) + μ'(z) in the block's working order.
- * z [B, N, d] (AF order) → x [B, N, d] patch tokens.
+ * The one-step student (method doc §6) inside graph `g`: blocks n−1 … 0,
+ * each a copy of the teacher block with bidirectional attention and no
+ * output shift, in one parallel pass: x = z·exp(α'(z)) + μ'(z) in the
+ * block's working order. z [B, N, d] (AF order) → outputs, where
+ * outputs[t] [B, N, d] is block t's output (outputs[0] the patch tokens).
+ * The one implementation behind the exported student and its distillation
+ * graph.
  */
-export function buildStudent(store: ParamStore, c: FlowConfig, weights: WeightsFile, prefix = 'student.'): GraphBuilder {
+export function studentChain(g: GraphBuilder, p: Params, c: FlowConfig, z: string): string[] {
   const { numTokens: N, tokenDim: d } = flowDims(c);
-  const g = new GraphBuilder('farmer_student', weights);
-  const p = storeParams(g, store, prefix);
-  let h = g.input('z', 'float32', [BATCH, N, d]);
+  const outputs = new Array<string>(c.numBlocks);
+  let h = z;
   for (let t = c.numBlocks - 1; t >= 0; t--) {
     const bp = blockParams(p, t);
     const flip = isFlipBlock(t);
@@ -214,7 +219,17 @@ export function buildStudent(store: ParamStore, c: FlowConfig, weights: WeightsF
     const { alpha, mu } = alphaMu(g, blockNet(g, bp, c, zp, pos), c, d);
     const xp = g.op('Add', [alpha ? g.op('Mul', [zp, g.op('Exp', [alpha])]) : zp, mu], [], `student${t}`);
     h = flip ? reverseAxis(g, xp, N, 1) : xp;
+    outputs[t] = h;
   }
-  g.output('x', h, 'float32', [BATCH, N, d]);
+  return outputs;
+}
+
+/** The exported student graph: z [B, N, d] (AF order) → x [B, N, d] patch tokens. */
+export function buildStudent(store: ParamStore, c: FlowConfig, weights: WeightsFile, prefix = 'student.'): GraphBuilder {
+  const { numTokens: N, tokenDim: d } = flowDims(c);
+  const g = new GraphBuilder('farmer_student', weights);
+  const p = storeParams(g, store, prefix);
+  const z = g.input('z', 'float32', [BATCH, N, d]);
+  g.output('x', studentChain(g, p, c, z)[0], 'float32', [BATCH, N, d]);
   return g;
 }

@@ -29,5 +29,6 @@ export {
   type GradientGraph,
   type GradientGraphOptions,
 } from './gradient-graph.js';
-export { farmerParamSpecs } from './param-specs.js';
+export { farmerParamSpecs, flowParamSpecs } from './param-specs.js';
+export { buildDistillGradientGraph, DISTILL_OUTPUTS, TEACHER_PREFIX, type DistillGradientGraph } from './distill-graph.js';
 export { type ParamSpec } from './graph-ops.js';

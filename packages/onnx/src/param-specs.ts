@@ -1,7 +1,13 @@
 import { AR_PREFIX, arParamShapes, type FarmerConfig } from '@farmer/ar-gmm';
 import { ParamStore } from '@farmer/core';
-import { FLOW_PREFIX, flowParamShapes } from '@farmer/flow';
+import { FLOW_PREFIX, flowParamShapes, type FlowConfig } from '@farmer/flow';
 import type { ParamSpec } from './graph-ops.js';
+
+/** Checkpoint names (under `prefix`) and in-memory shapes of a store's parameters, in its fixed order. */
+function specsOf(prefix: string, shapes: Record<string, number[]>): ParamSpec[] {
+  const store = new ParamStore(shapes);
+  return store.names().map((n) => ({ name: prefix + n, shape: store.internalShape(n) }));
+}
 
 /**
  * Every FARMER parameter, AF first, then AR, in `FarmerModel.variables()`
@@ -10,9 +16,10 @@ import type { ParamSpec } from './graph-ops.js';
  * Allocates nothing.
  */
 export function farmerParamSpecs(c: FarmerConfig): ParamSpec[] {
-  const part = (prefix: string, shapes: Record<string, number[]>) => {
-    const store = new ParamStore(shapes);
-    return store.names().map((n) => ({ name: prefix + n, shape: store.internalShape(n) }));
-  };
-  return [...part(FLOW_PREFIX, flowParamShapes(c.flow)), ...part(AR_PREFIX, arParamShapes(c))];
+  return [...specsOf(FLOW_PREFIX, flowParamShapes(c.flow)), ...specsOf(AR_PREFIX, arParamShapes(c))];
+}
+
+/** An AF's parameters under `prefix` (`flow.` for a FARMER teacher, `student.` for a student), in ParamStore order. */
+export function flowParamSpecs(c: FlowConfig, prefix: string): ParamSpec[] {
+  return specsOf(prefix, flowParamShapes(c));
 }
