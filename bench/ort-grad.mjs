@@ -73,7 +73,7 @@ export async function benchOrtGrad() {
   const engines = {
     'ort 1 thread': await OrtGradient.create(config, { threads: 1 }),
     'ort 2 threads': await OrtGradient.create(config, { threads: 2 }),
-    'ort 1 thread, dynamic batch': await OrtGradient.create(config, { threads: 1, batchShapes: 'dynamic' }),
+    'ort 1 thread, static batch': await OrtGradient.create(config, { threads: 1, batchShapes: 'static' }),
   };
   const runs = {
     ...Object.fromEntries(Object.entries(engines).map(([k, e]) => [k, () => e.run(values, images, shape, labels)])),

@@ -30,5 +30,5 @@ export {
   type GradientGraphOptions,
 } from './gradient-graph.js';
 export { farmerParamSpecs, flowParamSpecs } from './param-specs.js';
-export { buildDistillGradientGraph, DISTILL_OUTPUTS, TEACHER_PREFIX, type DistillGradientGraph } from './distill-graph.js';
+export { buildDistillGradientGraph, distillGradientCoverage, DISTILL_OUTPUTS, TEACHER_PREFIX, type DistillGradientGraph } from './distill-graph.js';
 export { type ParamSpec } from './graph-ops.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendGradients, unsupportedOps } from '../src/grad/append-gradients.js';
 import { gmmLogDensityGraph } from '../src/gmm-graph.js';
 import { attr, GraphBuilder } from '../src/graph-builder.js';
-import { farmerGradientCoverage, farmerParamSpecs } from '../src/index.js';
+import { distillGradientCoverage, farmerGradientCoverage, farmerParamSpecs } from '../src/index.js';
 import { OrtGradient } from '../src/runtime/index.js';
 import { randomModel } from './helpers.js';
 
@@ -123,7 +123,7 @@ describe('OrtGradient', () => {
 
   it('gives the same result from static-batch sessions (two sizes) and one dynamic-batch session', async () => {
     const values = model.variableValues();
-    const fixed = await OrtGradient.create(tiny, { threads: 1 });
+    const fixed = await OrtGradient.create(tiny, { threads: 1, batchShapes: 'static' });
     const dynamic = await OrtGradient.create(tiny, { threads: 1, batchShapes: 'dynamic' });
     try {
       const half = { values: batch.values.subarray(0, 2 * 28 * 28), shape: [2, 1, 28, 28] as const, labels: batch.labels.subarray(0, 2) };
@@ -157,8 +157,11 @@ describe('OrtGradient', () => {
 });
 
 describe('gradient coverage', () => {
-  it('covers every preset', () => {
-    for (const name of PRESET_NAMES) expect(farmerGradientCoverage(preset(name)), name).toEqual({ supported: true, unsupportedOps: [] });
+  it('covers every preset, for training and for distillation', () => {
+    for (const name of PRESET_NAMES) {
+      expect(farmerGradientCoverage(preset(name)), name).toEqual({ supported: true, unsupportedOps: [] });
+      expect(distillGradientCoverage(preset(name).flow), name).toEqual({ supported: true, unsupportedOps: [] });
+    }
   });
 
   it('an op without a VJP rule on the gradient path is a FARMER_E_UNSUPPORTED naming it; off the path it is ignored', () => {

@@ -1,6 +1,6 @@
 import { FarmerError } from '@farmer/core';
 import { attr, DTYPE } from '../graph-builder.js';
-import { intAttr, intsAttr, normAxis, sliceRanges } from './shape-inference.js';
+import { attrOf, intAttr, intsAttr, normAxis, sliceRanges } from './shape-inference.js';
 import type { VjpContext, VjpNode, VjpRule } from './vjp-context.js';
 
 /**
@@ -94,7 +94,7 @@ export const LAYOUT_VJPS: Record<string, VjpRule> = {
   },
   // Zero Pad ↔ Slice out the original region.
   Pad: (c, n, [dy]) => {
-    const mode = n.node.attribute?.find((a) => a.name === 'mode');
+    const mode = attrOf(n.node, 'mode');
     if (mode && new TextDecoder().decode(mode.s ?? new Uint8Array()) !== 'constant') throw new FarmerError('FARMER_E_UNSUPPORTED', 'Pad in a mode other than constant has no gradient rule', { op: 'Pad' });
     const rank = c.shape(n.inputs[0]).length;
     const pads = c.shapes.staticInts(n.inputs[1], 'Pad pads');

@@ -22,10 +22,6 @@ export class ShapeTable {
     return s;
   }
 
-  has(v: string): boolean {
-    return this.shapes.has(v);
-  }
-
   /** The values of a small int64 tensor, when static. */
   ints(v: string): Dim[] | undefined {
     return this.values.get(v);
@@ -62,10 +58,6 @@ export function intAttr(node: onnx.INodeProto, name: string, fallback: number): 
 export function intsAttr(node: onnx.INodeProto, name: string): number[] | undefined {
   const a = attrOf(node, name);
   return a ? (a.ints ?? []).map(Number) : undefined;
-}
-export function floatAttr(node: onnx.INodeProto, name: string, fallback: number): number {
-  const a = attrOf(node, name);
-  return a ? Number(a.f) : fallback;
 }
 
 /** A non-negative axis of a rank-`rank` tensor. */
