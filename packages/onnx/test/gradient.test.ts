@@ -167,9 +167,9 @@ describe('gradient coverage', () => {
   it('an op without a VJP rule on the gradient path is a FARMER_E_UNSUPPORTED naming it; off the path it is ignored', () => {
     const g = new GraphBuilder('uncovered');
     const w = g.input('w', 'float32', [3]);
-    const offPath = g.op('Cos', [g.floats([1, 2, 3], [3])]);
-    const loss = g.op('ReduceSum', [g.op('Add', [g.op('Sin', [w]), offPath])], [attr.int('keepdims', 0)]);
-    expect(unsupportedOps(g, loss, [w])).toEqual(['Sin']);
+    const offPath = g.op('Abs', [g.floats([1, -2, 3], [3])]);
+    const loss = g.op('ReduceSum', [g.op('Add', [g.op('Relu', [w]), offPath])], [attr.int('keepdims', 0)]);
+    expect(unsupportedOps(g, loss, [w])).toEqual(['Relu']);
     let error: unknown;
     try {
       appendGradients(g, loss, [w]);
@@ -177,9 +177,18 @@ describe('gradient coverage', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(FarmerError);
-    expect(error).toMatchObject({ code: 'FARMER_E_UNSUPPORTED', details: { op: 'Sin' } });
-    expect((error as Error).message).toMatch(/'Sin'/);
-    expect((error as Error).message).not.toMatch(/Cos/);
+    expect(error).toMatchObject({ code: 'FARMER_E_UNSUPPORTED', details: { op: 'Relu' } });
+    expect((error as Error).message).toMatch(/'Relu'/);
+    expect((error as Error).message).not.toMatch(/Abs/);
+  });
+
+  it('an op the shape inference does not know is unsupported anywhere in the graph', () => {
+    const g = new GraphBuilder('unknown-shape');
+    const w = g.input('w', 'float32', [3]);
+    const offPath = g.op('Cos', [g.floats([1, 2, 3], [3])]);
+    const loss = g.op('ReduceSum', [g.op('Add', [w, offPath])], [attr.int('keepdims', 0)]);
+    expect(unsupportedOps(g, loss, [w])).toEqual(['Cos']);
+    expect(() => appendGradients(g, loss, [w])).toThrow(expect.objectContaining({ code: 'FARMER_E_UNSUPPORTED', message: expect.stringMatching(/'Cos'/) }));
   });
 });
 

@@ -4,7 +4,7 @@ import type { GraphBuilder } from '../graph-builder.js';
 import { ELEMENTWISE_VJPS } from './elementwise-vjps.js';
 import { LAYOUT_VJPS } from './layout-vjps.js';
 import { REDUCE_VJPS } from './reduce-vjps.js';
-import { inferShapes } from './shape-inference.js';
+import { inferShapes, SHAPE_OPS } from './shape-inference.js';
 import { VjpContext, type FloatDtype, type VjpNode, type VjpRule } from './vjp-context.js';
 
 /** Every op with a vector-Jacobian product rule. */
@@ -42,10 +42,16 @@ function gradientPath(nodes: onnx.INodeProto[], loss: string, wrt: readonly stri
   return path.reverse();
 }
 
-/** Op types on the gradient path from `wrt` to `loss` that have no VJP rule (empty when the graph is covered). */
+/**
+ * Op types the gradient builder cannot handle (empty when the graph is
+ * covered): on the path from `wrt` to `loss` without a VJP rule, or
+ * anywhere in the graph without a shape rule.
+ */
 export function unsupportedOps(g: GraphBuilder, loss: string, wrt: readonly string[]): string[] {
+  const nodes = g.graphProto().node ?? [];
   const missing = new Set<string>();
-  for (const n of gradientPath(g.graphProto().node ?? [], loss, wrt)) if (!VJP_RULES[n.op]) missing.add(n.op);
+  for (const n of gradientPath(nodes, loss, wrt)) if (!VJP_RULES[n.op]) missing.add(n.op);
+  for (const n of nodes) if (!SHAPE_OPS.has(n.opType!)) missing.add(n.opType!);
   return [...missing];
 }
 
@@ -67,12 +73,12 @@ export interface GradientOptions {
 export function appendGradients(g: GraphBuilder, loss: string, wrt: readonly string[], options: GradientOptions = {}): Map<string, string> {
   const nodes = [...(g.graphProto().node ?? [])];
   const path = gradientPath(nodes, loss, wrt);
-  const missing = [...new Set(path.filter((n) => !VJP_RULES[n.op]).map((n) => n.op))];
+  const missing = unsupportedOps(g, loss, wrt);
   if (missing.length) {
     const list = missing.map((m) => `'${m}'`).join(', ');
     throw new FarmerError(
       'FARMER_E_UNSUPPORTED',
-      `the onnxruntime gradient builder has no vector-Jacobian rule for op${missing.length > 1 ? 's' : ''} ${list} in graph ${g.name}; train this model with the tfjs engine`,
+      `the onnxruntime gradient builder does not cover op${missing.length > 1 ? 's' : ''} ${list} (graph ${g.name}); train this model with the tfjs engine`,
       { op: missing[0], ops: missing },
     );
   }

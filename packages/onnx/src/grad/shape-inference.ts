@@ -111,6 +111,7 @@ export function sliceRanges(shape: Dim[], starts: number[], ends: number[], axes
   });
 }
 
+const OTHER_OPS = ['Constant', 'MatMul', 'Transpose', 'Reshape', 'Split', 'Concat', 'Slice', 'Pad', 'Gather', 'ReduceSum', 'Squeeze', 'Unsqueeze', 'Shape', 'ConstantOfShape', 'Range', 'Expand', 'LayerNormalization', 'OneHot'];
 const UNARY_SAME = new Set(['Identity', 'Neg', 'Exp', 'Log', 'Tanh', 'Erf', 'Softplus', 'Sigmoid', 'Sqrt', 'Reciprocal', 'Softmax', 'LogSoftmax', 'Cast', 'Not', 'Relu', 'Abs']);
 const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Sum', 'Greater', 'Less', 'Equal', 'And', 'Or', 'Max', 'Min']);
 const REDUCE_ATTR_AXES = new Set(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceLogSumExp', 'ReduceProd', 'ReduceSumSquare']);
@@ -158,6 +159,9 @@ function reshapeShape(input: Dim[], target: Dim[]): Dim[] {
   }
   return out;
 }
+
+/** Every op the shape inference knows. */
+export const SHAPE_OPS: ReadonlySet<string> = new Set([...OTHER_OPS, ...UNARY_SAME, ...BROADCASTING, ...REDUCE_ATTR_AXES]);
 
 /** Output shapes (and int values) of one node, from its inputs'. */
 function inferNode(node: onnx.INodeProto, t: ShapeTable): void {
