@@ -35,6 +35,8 @@ export const ELEMENTWISE_VJPS: Record<string, VjpRule> = {
   Sub: (c, n, [dy]) => binary(c, n, dy!, [() => dy!, () => c.op('Neg', [dy!])]),
   Mul: (c, n, [dy]) => {
     const [a, b] = n.inputs;
+    // x·x: one contribution 2·x·dy instead of two and their Sum.
+    if (a === b) return [c.op('Mul', [c.op('Mul', [dy!, a]), c.scalar(2)]), undefined];
     return binary(c, n, dy!, [() => c.op('Mul', [dy!, b]), () => c.op('Mul', [dy!, a])]);
   },
   // d(a/b) = da/b − db·(a/b)/b
