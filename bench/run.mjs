@@ -8,9 +8,10 @@ import { benchSampling } from './sampling.mjs';
 import { benchDistill, benchDistillQuality } from './distill.mjs';
 import { benchServer } from './server.mjs';
 import { benchOnnx } from './onnx.mjs';
+import { benchOrtGrad } from './ort-grad.mjs';
 import { benchFid } from './fid.mjs';
 
-const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, 'distill-quality': benchDistillQuality, server: benchServer, onnx: benchOnnx, fid: benchFid };
+const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, 'distill-quality': benchDistillQuality, server: benchServer, onnx: benchOnnx, 'ort-grad': benchOrtGrad, fid: benchFid };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, fn] of Object.entries(sections)) {
   if (wanted.length && !wanted.includes(name)) continue;

@@ -82,7 +82,7 @@ def read_safetensors(path):
 
 
 # ---------------------------------------------------------------------------
-# Patchify (method doc, "Data and patchify"): PyTorch unfold order.
+# Patchify (docs/method.md §2.5 patch order): PyTorch unfold order.
 
 
 def patchify(x, p):
@@ -93,7 +93,7 @@ def patchify(x, p):
 
 
 # ---------------------------------------------------------------------------
-# The pre-norm Transformer layer shared by the AF and the AR (method doc, the AF section).
+# The pre-norm Transformer layer shared by the AF and the AR (docs/method.md §3.6 transformer layer).
 
 
 class Attention(nn.Module):
@@ -140,7 +140,7 @@ def causal_mask(t):
 
 
 # ---------------------------------------------------------------------------
-# The autoregressive flow (method doc, the AF section): TARFlow-compatible blocks.
+# The autoregressive flow (docs/method.md §3 autoregressive flow): TARFlow-compatible blocks.
 
 
 class Block(nn.Module):
@@ -196,7 +196,7 @@ class Flow(nn.Module):
 
 
 # ---------------------------------------------------------------------------
-# The AR-GMM backbone (method doc, the AR-GMM section).
+# The AR-GMM backbone (docs/method.md §4 AR-GMM).
 
 
 def head_to_gmm(out, k, dim, sigma_min):
@@ -252,7 +252,7 @@ class Ar(nn.Module):
 
 
 # ---------------------------------------------------------------------------
-# The joint model and its objective (method doc, "Objective and likelihood").
+# The joint model and its objective (docs/method.md §5.1 joint loss).
 
 
 class Farmer(nn.Module):
@@ -342,7 +342,7 @@ def run_check(args):
 
 
 # ---------------------------------------------------------------------------
-# bench: the trainer's step (method doc: AdamW β (0.9, 0.95), weight decay 0.03).
+# bench: the trainer's step (docs/method.md §6.2 AdamW: β (0.9, 0.95), weight decay 0.03).
 
 
 def train_step(model, params, opt, ema, images, labels, clip=1.0):

@@ -15,8 +15,6 @@ export const SERVER_ERROR_CODES = {
   FARMER_E_MEDIA_TYPE: 'unsupported media type',
   /** Models still loading, the server shutting down, or the model failed to load. */
   FARMER_E_UNAVAILABLE: 'service unavailable',
-  /** The model's runtime cannot do what was asked (e.g. likelihood on an inference-only runner). */
-  FARMER_E_UNSUPPORTED: 'not supported by this model',
 } as const;
 
 export type ServerErrorCode = keyof typeof SERVER_ERROR_CODES;
@@ -44,6 +42,7 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = Object.freez
   // nginx's "client closed request": logged, never seen by the (gone) client.
   FARMER_E_ABORTED: 499,
   FARMER_E_INTERNAL: 500,
+  // The model's runtime cannot do what was asked (e.g. likelihood on an inference-only runner).
   FARMER_E_UNSUPPORTED: 501,
   FARMER_E_BACKEND: 503,
   FARMER_E_UNAVAILABLE: 503,

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   FARMER_E_VERSION: 'unsupported version',
   /** A computation produced NaN or Infinity. */
   FARMER_E_NON_FINITE: 'non-finite value',
+  /** The chosen engine or runtime cannot do what was asked (e.g. an op the onnxruntime gradient builder does not cover). */
+  FARMER_E_UNSUPPORTED: 'not supported',
   /** Work was cancelled through an AbortSignal. */
   FARMER_E_ABORTED: 'aborted',
   /** An internal invariant failed; a bug. */
@@ -55,4 +57,5 @@ export const USER_ERROR_CODES: ReadonlySet<FarmerErrorCode> = new Set([
   'FARMER_E_SHAPE',
   'FARMER_E_VERSION',
   'FARMER_E_BACKEND',
+  'FARMER_E_UNSUPPORTED',
 ]);

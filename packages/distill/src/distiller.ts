@@ -1,6 +1,6 @@
 import { FarmerError, makeCheckpointConfig, ParamStore, type ImageDataset, type TensorMap } from '@farmer/core';
 import { farmerFromCheckpoint, FARMER_KIND, type FarmerModel } from '@farmer/ar-gmm';
-import { ObjectiveRun, tfEngine, TrainingRun, type Objective, type ObjectiveTypes, type RunEvent, type RunOptions, type RunSummary } from '@farmer/train';
+import { ObjectiveRun, tfEngine, TrainingRun, type EngineFactory, type Objective, type ObjectiveTypes, type RunEvent, type RunOptions, type RunSummary } from '@farmer/train';
 import { parseDistillConfig, type DistillConfig, type DistillConfigInput } from './distill-config.js';
 import { distillLossAndGrads, prepareDistillBatch, type DistillBatch } from './distill-loss.js';
 import { evaluateStudent, type StudentEvalResult } from './evaluate-student.js';
@@ -23,12 +23,17 @@ export interface DistillTypes extends ObjectiveTypes {
 /** One line of a distillation run's metrics.jsonl (and the `onEvent` payload); a step's `loss` is the mean of the per-block MSEs, `blockMse[t]` the MSE of student block t's output against the teacher's latent (`[0]`: patch tokens). */
 export type DistillEvent = RunEvent<DistillTypes>;
 
+/** How a Distiller computes: given the frozen teacher and the student, an engine factory (tfjs by default; @farmer/onnx adds onnxruntime). */
+export type DistillEngine = (teacher: FarmerModel, student: Student) => EngineFactory<DistillBatch, DistillTypes['figures']>;
+
 export interface DistillerOptions extends RunOptions<DistillTypes> {
   /** The teacher (frozen: its weights never change). The caller owns it, except after `resume`. */
   teacher: FarmerModel;
   /** Where the teacher came from, e.g. its checkpoint directory (recorded in `meta.student`). */
   teacherSource?: { dir: string; part: 'model' | 'ema' };
   config: DistillConfigInput | DistillConfig;
+  /** How gradients are computed (default: tfjs on this thread). */
+  engine?: DistillEngine;
 }
 
 export type DistillSummary = RunSummary<StudentEvalResult>;
@@ -63,7 +68,7 @@ export class Distiller extends ObjectiveRun<DistillTypes> {
     const meta = studentMetaFor(opts.teacher, flowFingerprint(teacherWeights), config, opts.teacherSource);
     const student = Student.fromTeacher(opts.teacher.flow, { init: config.init, meta: meta(0) });
     try {
-      const run = TrainingRun.create(distillObjective(opts.teacher, teacherWeights, student, config, meta, opts.meta), opts);
+      const run = TrainingRun.create(distillObjective(opts.teacher, teacherWeights, student, config, meta, opts.meta), { ...opts, engine: opts.engine?.(opts.teacher, student) });
       return new Distiller(opts.teacher, student, run, meta, false);
     } catch (e) {
       student.dispose();
@@ -107,7 +112,8 @@ export class Distiller extends ObjectiveRun<DistillTypes> {
           meta = studentMetaFor(teacher, stored.teacher.flowFingerprint, config, src.source ? { dir: src.source, part: src.sourcePart ?? 'model' } : undefined);
           return distillObjective(teacher, ck.tensors.model, student, config, meta, opts.meta);
         },
-        opts,
+        // Teacher and student exist only once the checkpoint is read; the engine is started later, by run().
+        { ...opts, engine: opts.engine && ((ctx) => opts.engine!(teacher!, student!)(ctx)) },
       );
       return new Distiller(teacher!, student!, run, meta!, true);
     } catch (e) {
@@ -180,13 +186,18 @@ function distillObjective(
       config: makeCheckpointConfig(FARMER_KIND, teacher.config as unknown as Record<string, unknown>, { training, meta: { ...meta, student: studentMeta(step) } }),
       tensors: { model: teacherWeights },
     }),
-    defaultEngine: () =>
-      tfEngine({
-        variables: vars,
-        lossAndGrads: (b) => {
-          const r = distillLossAndGrads(teacher.flow, student, b);
-          return { loss: r.loss, figures: { blockMse: r.blockMse }, grads: r.grads };
-        },
-      }),
+    defaultEngine: () => distillTfEngine()(teacher, student),
   };
+}
+
+/** Distillation on tfjs, on this thread: tfjs autodiff of the student chain against the frozen teacher's latents. */
+export function distillTfEngine(): DistillEngine {
+  return (teacher, student) =>
+    tfEngine({
+      variables: student.variables(),
+      lossAndGrads: (b) => {
+        const r = distillLossAndGrads(teacher.flow, student, b);
+        return { loss: r.loss, figures: { blockMse: r.blockMse }, grads: r.grads };
+      },
+    });
 }

@@ -18,6 +18,6 @@ export {
 export { DistillConfigSchema, parseDistillConfig, type DistillConfig, type DistillConfigInput } from './distill-config.js';
 export { distillLoss, distillLossAndGrads, prepareDistillBatch, teacherLatents, type DistillBatch, type DistillStep } from './distill-loss.js';
 export { evaluateStudent, type EvaluateStudentOptions, type StudentEvalResult } from './evaluate-student.js';
-export { DISTILL_OBJECTIVE, Distiller, type DistillerOptions, type DistillEvent, type DistillSummary, type DistillTypes } from './distiller.js';
+export { DISTILL_OBJECTIVE, Distiller, distillTfEngine, type DistillEngine, type DistillerOptions, type DistillEvent, type DistillSummary, type DistillTypes } from './distiller.js';
 export { attachStudent, loadRunnerWithStudent, loadStudent, studentFromCheckpoint, studentMetaOf, type LoadStudentOptions } from './student-store.js';
 export { distill, type DistillRunOptions, type DistillRunResult } from './distill.js';

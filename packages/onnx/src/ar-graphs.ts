@@ -44,28 +44,40 @@ function outputPresent(g: GraphBuilder, c: FarmerConfig, present: KvPair[]): voi
 }
 
 /**
- * The AR's teacher-forced pass (docs/method.md §4.4 GMM heads), for likelihood:
- * z_informative [B, N, d_I] (AR order) and class_row [B] (row of the class
- * table; the null label is row numClasses) → head_informative
- * [B, N, K_I(1+2d_I)] (row i models token i) and, when d_R > 0, head_redundant
- * [B, K_R(1+2d_R)] (the GMM shared by the N redundant vectors). Raw head
- * outputs: the GMM math (softplus, log-densities) stays in TypeScript.
+ * The AR's teacher-forced pass (docs/method.md §4.4 GMM heads) inside graph `g`:
+ * z_informative [B, N, d_I] (AR order) and class rows [B] (int64; the null
+ * label is row numClasses) → raw head outputs: informative [B, N,
+ * K_I(1+2d_I)] (row i models token i) and, when d_R > 0, redundant
+ * [B, K_R(1+2d_R)] (the GMM shared by the N redundant vectors). The one
+ * implementation behind the exported `ar-forward` graph and the training graph.
  */
-export function buildArForward(store: ParamStore, c: FarmerConfig, weights: WeightsFile, paramPrefix = 'ar.'): GraphBuilder {
-  const { numTokens: N, dI, dR, M, headInformative, headRedundant } = arSizes(c);
-  const g = new GraphBuilder('farmer_ar_forward', weights);
-  const p = storeParams(g, store, paramPrefix);
-  const z = g.input('z_informative', 'float32', [BATCH, N, dI]);
-  const classRow = g.input('class_row', 'int64', [BATCH]);
+export function arHeads(g: GraphBuilder, p: Params, c: FarmerConfig, z: string, classRow: string): { informative: string; redundant?: string } {
+  const { numTokens: N, dR, M } = arSizes(c);
   const toks = g.op('Add', [linear(g, z, p('proj_in.weight'), p('proj_in.bias')), slice(g, p('pos_embed'), 0, M, M + N)]);
   const seq = g.op('Concat', [prefix(g, p, classRow, M), toks], [attr.int('axis', 1)]);
   const hn = finalNorm(g, p, layers(g, p, c, seq, { mask: causalMask(g, M + N) }).h);
   // The last prefix slot predicts G_1; token i's output predicts G_{i+1}; token N's the redundant GMM.
-  g.output('head_informative', linear(g, slice(g, hn, 1, M - 1, M + N - 1), p('head_informative.weight'), p('head_informative.bias')), 'float32', [BATCH, N, headInformative]);
-  if (dR > 0) {
-    const last = g.op('Squeeze', [slice(g, hn, 1, M + N - 1, M + N), g.int64s([1])]);
-    g.output('head_redundant', linear(g, last, p('head_redundant.weight'), p('head_redundant.bias')), 'float32', [BATCH, headRedundant]);
-  }
+  const informative = linear(g, slice(g, hn, 1, M - 1, M + N - 1), p('head_informative.weight'), p('head_informative.bias'));
+  if (dR === 0) return { informative };
+  const last = g.op('Squeeze', [slice(g, hn, 1, M + N - 1, M + N), g.int64s([1])]);
+  return { informative, redundant: linear(g, last, p('head_redundant.weight'), p('head_redundant.bias')) };
+}
+
+/**
+ * The exported teacher-forced AR graph, for likelihood: z_informative
+ * [B, N, d_I] and class_row [B] → head_informative [B, N, K_I(1+2d_I)] and,
+ * when d_R > 0, head_redundant [B, K_R(1+2d_R)]. Raw head outputs: the GMM
+ * math (softplus, log-densities) runs on the host.
+ */
+export function buildArForward(store: ParamStore, c: FarmerConfig, weights: WeightsFile, paramPrefix = 'ar.'): GraphBuilder {
+  const { numTokens: N, dI, headInformative, headRedundant } = arSizes(c);
+  const g = new GraphBuilder('farmer_ar_forward', weights);
+  const p = storeParams(g, store, paramPrefix);
+  const z = g.input('z_informative', 'float32', [BATCH, N, dI]);
+  const classRow = g.input('class_row', 'int64', [BATCH]);
+  const heads = arHeads(g, p, c, z, classRow);
+  g.output('head_informative', heads.informative, 'float32', [BATCH, N, headInformative]);
+  if (heads.redundant) g.output('head_redundant', heads.redundant, 'float32', [BATCH, headRedundant]);
   return g;
 }
 
@@ -116,7 +128,7 @@ export function buildArStep(store: ParamStore, c: FarmerConfig, weights: Weights
   return g;
 }
 
-/** The redundant head (docs/method.md §4.4 GMM heads; d_R > 0): hidden [B, D] from ar-step's last token → head [B, K_R(1+2d_R)], raw. */
+/** The redundant head (docs/method.md §4.4 GMM heads, d_R > 0): hidden [B, D] from ar-step's last token → head [B, K_R(1+2d_R)], raw. */
 export function buildArHeadRedundant(store: ParamStore, c: FarmerConfig, weights: WeightsFile, paramPrefix = 'ar.'): GraphBuilder {
   const { D, headRedundant } = arSizes(c);
   const g = new GraphBuilder('farmer_ar_head_redundant', weights);

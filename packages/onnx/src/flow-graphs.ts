@@ -4,7 +4,7 @@ import { attr, GraphBuilder, type WeightsFile } from './graph-builder.js';
 import { BATCH, kvNames, kvShapes, PAST, PRESENT } from './io-names.js';
 import { causalMask, dimOf, linear, reverseAxis, scalar, slice, storeParams, transformerLayer, transformerStep, under, type KvPair, type Params } from './graph-ops.js';
 
-/** One block's parameters under `blocks.{t}.`, in a store holding the AF's (or the student's) names (docs/method.md §9.2 weight names). */
+/** One block's parameters under `blocks.{t}.`, in a store holding the AF's (or the student's) §2 names. */
 function blockParams(p: Params, t: number): Params {
   return under(p, `blocks.${t}.`);
 }
@@ -23,10 +23,9 @@ function embed(g: GraphBuilder, bp: Params, c: FlowConfig, x: string, pos: strin
 }
 
 /**
- * A block's network on tokens in its working order
- * (docs/method.md §3.5 block network): embedding, L layers, proj_out. x
- * [B, T, d] → [B, T, out]. Causal with `mask`, bidirectional without
- * (the student).
+ * A block's network on tokens in its working order (§2): embedding, L
+ * layers, proj_out. x [B, T, d] → [B, T, out]. Causal with `mask`,
+ * bidirectional without (the student).
  */
 function blockNet(g: GraphBuilder, bp: Params, c: FlowConfig, x: string, pos: string, mask?: string): string {
   const { heads } = flowDims(c);
@@ -35,7 +34,7 @@ function blockNet(g: GraphBuilder, bp: Params, c: FlowConfig, x: string, pos: st
   return linear(g, h, bp('proj_out.weight'), bp('proj_out.bias'));
 }
 
-/** Splits proj_out output into (α, μ), with the optional soft clamp α ← c·tanh(α/c) (docs/method.md §3.7 alpha clamp); α is undefined for volume-preserving blocks. */
+/** Splits proj_out output into (α, μ), with the optional soft clamp α ← c·tanh(α/c) (§2); α is undefined for volume-preserving blocks. */
 function alphaMu(g: GraphBuilder, out: string, c: FlowConfig, d: number): { alpha?: string; mu: string } {
   if (!c.nvp) return { mu: out };
   const [a, mu] = g.opN('Split', [out, g.int64s([d, d])], 2, [attr.int('axis', -1)], 'alpha_mu');
@@ -44,7 +43,7 @@ function alphaMu(g: GraphBuilder, out: string, c: FlowConfig, d: number): { alph
   return { alpha: g.op('Mul', [g.op('Tanh', [g.op('Div', [a, k])]), k], [], 'alpha_clamped'), mu };
 }
 
-/** Patchify inside the graph (docs/method.md §2.5 patch order): [B, C, H, W] → [B, N, C·p²]. */
+/** Patchify inside the graph (docs/method.md §2.5 patch order, PyTorch `unfold` order): [B, C, H, W] → [B, N, C·p²]. */
 function patchify(g: GraphBuilder, images: string, c: FlowConfig): string {
   const p = c.patchSize;
   const s = c.imageSize / p;
@@ -54,17 +53,17 @@ function patchify(g: GraphBuilder, images: string, c: FlowConfig): string {
 }
 
 /**
- * AF forward (docs/method.md §3.1 block forward), for likelihood: images
- * [B, C, H, W] in [-1, 1] → z [B, N, d] (AF order) and logdets [B, n], the
- * log|det| of each block (−Σα over its tokens and dims).
+ * AF forward (docs/method.md §3.1 block forward) inside graph `g`: images [B, C, H, W] in
+ * [-1, 1] → z [B, N, d] (AF order), logdets [B, n], the log|det| of each
+ * block (−Σα over its tokens and dims), and latents, Z^t [B, N, d] for
+ * t = 0 … n (Z^0 the patch tokens, Z^n = z). The one implementation behind
+ * the exported `flow-forward` graph and the training graphs.
  */
-export function buildFlowForward(store: ParamStore, c: FlowConfig, weights: WeightsFile, prefix = 'flow.'): GraphBuilder {
+export function flowForward(g: GraphBuilder, p: Params, c: FlowConfig, images: string): { z: string; logdets: string; latents: string[] } {
   const { numTokens: N, tokenDim: d } = flowDims(c);
-  const g = new GraphBuilder('farmer_flow_forward', weights);
-  const p = storeParams(g, store, prefix);
-  const images = g.input('images', 'float32', [BATCH, c.inChannels, c.imageSize, c.imageSize]);
   const mask = causalMask(g, N);
   let h = patchify(g, images, c);
+  const latents = [h];
   const logdets: string[] = [];
   for (let t = 0; t < c.numBlocks; t++) {
     const bp = blockParams(p, t);
@@ -82,18 +81,32 @@ export function buildFlowForward(store: ParamStore, c: FlowConfig, weights: Weig
       : g.op('ConstantOfShape', [slice(g, g.op('Shape', [xp]), 0, 0, 1)], [], `logdet${t}`);
     logdets.push(g.op('Unsqueeze', [logdet, g.int64s([1])]));
     h = flip ? reverseAxis(g, zp, N, 1) : zp;
+    latents.push(h);
   }
-  g.output('z', h, 'float32', [BATCH, N, d]);
-  g.output('logdets', g.op('Concat', logdets, [attr.int('axis', 1)]), 'float32', [BATCH, c.numBlocks]);
+  return { z: h, logdets: g.op('Concat', logdets, [attr.int('axis', 1)]), latents };
+}
+
+/**
+ * The exported AF forward graph, for likelihood: images [B, C, H, W] in
+ * [-1, 1] → z [B, N, d] (AF order) and logdets [B, n].
+ */
+export function buildFlowForward(store: ParamStore, c: FlowConfig, weights: WeightsFile, prefix = 'flow.'): GraphBuilder {
+  const { numTokens: N, tokenDim: d } = flowDims(c);
+  const g = new GraphBuilder('farmer_flow_forward', weights);
+  const p = storeParams(g, store, prefix);
+  const images = g.input('images', 'float32', [BATCH, c.inChannels, c.imageSize, c.imageSize]);
+  const { z, logdets } = flowForward(g, p, c, images);
+  g.output('z', z, 'float32', [BATCH, N, d]);
+  g.output('logdets', logdets, 'float32', [BATCH, c.numBlocks]);
   return g;
 }
 
 /**
- * One token of block t's reverse (docs/method.md §3.3 block inverse): from x_i
- * [B, d] at working position i = the cache length and the KV caches of tokens
- * 0..i−1, predict (α, μ) for token i+1 and return x_{i+1} = z_{i+1}·exp(α) + μ
- * and the caches grown by one. The positional row is i
- * (N−1−i in a flipped block).
+ * One token of block t's reverse (docs/method.md §3.3 block inverse): from x_i [B, d] at
+ * working position i = the cache length and the KV caches of tokens 0..i−1,
+ * predict (α, μ) for token i+1 and return x_{i+1} = z_{i+1}·exp(α) + μ and
+ * the caches grown by one. The positional row is i (N−1−i in a flipped
+ * block).
  */
 function reverseStep(g: GraphBuilder, bp: Params, c: FlowConfig, t: number, x: string, zNext: string, past: KvPair[]): { xNext: string; present: KvPair[] } {
   const { numTokens: N, tokenDim: d, heads } = flowDims(c);
@@ -186,16 +199,18 @@ export function buildFlowReverseBlock(store: ParamStore, c: FlowConfig, t: numbe
 }
 
 /**
- * The one-step student (docs/method.md §8.1 student): blocks n−1 … 0, each a
- * copy of the teacher block with bidirectional attention and no output shift,
- * in one parallel pass: x = z·exp(α'(z)) + μ'(z) in the block's working order.
- * z [B, N, d] (AF order) → x [B, N, d] patch tokens.
+ * The one-step student (docs/method.md §8.1 student) inside graph `g`: blocks n−1 … 0,
+ * each a copy of the teacher block with bidirectional attention and no
+ * output shift, in one parallel pass: x = z·exp(α'(z)) + μ'(z) in the
+ * block's working order. z [B, N, d] (AF order) → outputs, where
+ * outputs[t] [B, N, d] is block t's output (outputs[0] the patch tokens).
+ * The one implementation behind the exported student and its distillation
+ * graph.
  */
-export function buildStudent(store: ParamStore, c: FlowConfig, weights: WeightsFile, prefix = 'student.'): GraphBuilder {
+export function studentChain(g: GraphBuilder, p: Params, c: FlowConfig, z: string): string[] {
   const { numTokens: N, tokenDim: d } = flowDims(c);
-  const g = new GraphBuilder('farmer_student', weights);
-  const p = storeParams(g, store, prefix);
-  let h = g.input('z', 'float32', [BATCH, N, d]);
+  const outputs = new Array<string>(c.numBlocks);
+  let h = z;
   for (let t = c.numBlocks - 1; t >= 0; t--) {
     const bp = blockParams(p, t);
     const flip = isFlipBlock(t);
@@ -204,7 +219,17 @@ export function buildStudent(store: ParamStore, c: FlowConfig, weights: WeightsF
     const { alpha, mu } = alphaMu(g, blockNet(g, bp, c, zp, pos), c, d);
     const xp = g.op('Add', [alpha ? g.op('Mul', [zp, g.op('Exp', [alpha])]) : zp, mu], [], `student${t}`);
     h = flip ? reverseAxis(g, xp, N, 1) : xp;
+    outputs[t] = h;
   }
-  g.output('x', h, 'float32', [BATCH, N, d]);
+  return outputs;
+}
+
+/** The exported student graph: z [B, N, d] (AF order) → x [B, N, d] patch tokens. */
+export function buildStudent(store: ParamStore, c: FlowConfig, weights: WeightsFile, prefix = 'student.'): GraphBuilder {
+  const { numTokens: N, tokenDim: d } = flowDims(c);
+  const g = new GraphBuilder('farmer_student', weights);
+  const p = storeParams(g, store, prefix);
+  const z = g.input('z', 'float32', [BATCH, N, d]);
+  g.output('x', studentChain(g, p, c, z)[0], 'float32', [BATCH, N, d]);
   return g;
 }

@@ -9,7 +9,7 @@ export const ONNX_IR_VERSION = 8;
 export const ONNX_OPSET = 17;
 
 /** Element types the exported graphs use (TensorProto.DataType values). */
-export const DTYPE = { float32: 1, int64: 7, bool: 9 } as const;
+export const DTYPE = { float32: 1, int64: 7, bool: 9, float64: 11 } as const;
 export type OnnxDtype = keyof typeof DTYPE;
 
 /** A dimension: a fixed size, or a symbolic name ('batch', 'past'). */
@@ -169,13 +169,17 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A small embedded float32 constant. */
-  floats(values: ArrayLike<number>, dims: number[], hint = 'c'): string {
+  /** A small embedded float constant (float32 unless asked; float64 serves the gradient checks). */
+  floats(values: ArrayLike<number>, dims: number[], hint = 'c', dtype: 'float32' | 'float64' = 'float32'): string {
     const name = this.fresh(hint);
-    const raw = new Uint8Array(values.length * 4);
+    const size = dtype === 'float64' ? 8 : 4;
+    const raw = new Uint8Array(values.length * size);
     const view = new DataView(raw.buffer);
-    for (let i = 0; i < values.length; i++) view.setFloat32(4 * i, values[i], true);
-    this.constant({ name, dims, dataType: DTYPE.float32, rawData: raw });
+    for (let i = 0; i < values.length; i++) {
+      if (dtype === 'float64') view.setFloat64(8 * i, values[i], true);
+      else view.setFloat32(4 * i, values[i], true);
+    }
+    this.constant({ name, dims, dataType: DTYPE[dtype], rawData: raw });
     return name;
   }
 

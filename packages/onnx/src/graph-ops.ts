@@ -1,4 +1,4 @@
-import type { ParamStore } from '@farmer/core';
+import { FarmerError, type ParamStore } from '@farmer/core';
 import { LN_EPS } from '@farmer/flow';
 import { attr, type GraphBuilder } from './graph-builder.js';
 
@@ -15,6 +15,24 @@ export type Params = (name: string) => string;
  */
 export function storeParams(g: GraphBuilder, store: ParamStore, prefix: string): Params {
   return (name) => g.weight(prefix + name, () => Float32Array.from(store.get(name).dataSync() as Float32Array), store.internalShape(name));
+}
+
+/** A parameter fed as a graph input: its checkpoint name and in-memory shape (Linear weights [in, out]). */
+/** A parameter: checkpoint name and in-memory shape (the seam's own type, from @farmer/train). */
+export type { ParamSpec } from '@farmer/train';
+import type { ParamSpec } from '@farmer/train';
+
+/**
+ * Parameters as float32 graph inputs, declared in the order of `specs` and
+ * named by their checkpoint names, so that one session serves every
+ * training step. Resolves full names (use `under` for a prefix).
+ */
+export function inputParams(g: GraphBuilder, specs: readonly ParamSpec[]): Params {
+  const declared = new Set(specs.map((s) => g.input(s.name, 'float32', s.shape)));
+  return (name) => {
+    if (!declared.has(name)) throw new FarmerError('FARMER_E_INTERNAL', `graph ${g.name} has no parameter input '${name}'`);
+    return name;
+  };
 }
 
 /** A float scalar constant. */

@@ -21,3 +21,25 @@ export { ONNX_IR_VERSION, ONNX_OPSET, type Dim, type IoSpec, type OnnxDtype } fr
 export { exportMatchesCheckpoint, isOnnxExport, readOnnxExport, type OnnxExport, type ReadOnnxExportOptions } from './read-export.js';
 export { nllFromRawOutputs, type RawLikelihoodOutputs } from './likelihood.js';
 export { classRows } from './class-rows.js';
+export {
+  buildFarmerGradientGraph,
+  farmerGradientCoverage,
+  GRADIENT_OUTPUTS,
+  type GradientCoverage,
+  type GradientGraph,
+  type GradientGraphOptions,
+} from './gradient-graph.js';
+export { farmerParamSpecs, flowParamSpecs } from './param-specs.js';
+export { buildDistillGradientGraph, distillGradientCoverage, DISTILL_OUTPUTS, TEACHER_PREFIX, type DistillGradientGraph } from './distill-graph.js';
+export { type ParamSpec } from './graph-ops.js';
+export {
+  chooseDistillEngine,
+  chooseFarmerEngine,
+  distillEngineFor,
+  farmerEngineFor,
+  TRAIN_ENGINES,
+  type ChosenEngine,
+  type EngineChoiceOptions,
+  type OnEngineChosen,
+  type TrainEngineChoice,
+} from './train-engine-choice.js';

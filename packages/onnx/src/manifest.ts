@@ -11,7 +11,7 @@ export const MAX_SUPPORTED_OPSET = 22;
 const IoSchema = z
   .object({
     name: z.string().min(1),
-    dtype: z.enum(['float32', 'int64', 'bool']),
+    dtype: z.enum(['float32', 'int64', 'bool', 'float64']),
     shape: z.array(z.union([z.number().int().nonnegative(), z.string().min(1)])),
   })
   .strict();

@@ -2,12 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { gatherExamples, loadDataset, writeFileAtomic, sliceImages, type U8Images } from '@farmer/core';
-import { evaluateBpd, farmerTfEngine, FarmerModel, loadTfRunner, preset, Trainer, type FarmerRunner } from '@farmer/ar-gmm';
-import { defaultWorkerCount } from '@farmer/train';
+import { evaluateBpd, FarmerModel, loadTfRunner, preset, Trainer, type FarmerEngine, type FarmerRunner } from '@farmer/ar-gmm';
+import { chooseFarmerEngine, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
 import type { GenerateResult } from '@farmer/sampling';
 import type { CliContext } from '../context.js';
 import { labelledFigure } from '../figure.js';
-import { intFlag, numberFlag } from '../flags.js';
+import { choiceFlag, intFlag, numberFlag } from '../flags.js';
 import { openTfRunner } from '../model-open.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
@@ -20,6 +20,7 @@ export interface DemoFlags {
   seed: number;
   evalImages: number;
   workers?: number;
+  engine: TrainEngineChoice;
 }
 
 /** One row per class of `perClass` images each. */
@@ -34,10 +35,10 @@ async function classGrid(ctx: CliContext, runner: FarmerRunner, flags: DemoFlags
 }
 
 /** Seconds per training step of a fresh mnist-small on this machine, from two timed steps. */
-async function calibrate(train: Awaited<ReturnType<typeof loadDataset>>, batchSize: number, workers: number): Promise<number> {
+async function calibrate(train: Awaited<ReturnType<typeof loadDataset>>, batchSize: number, engine: FarmerEngine): Promise<number> {
   const model = FarmerModel.create(preset('mnist-small'), 0);
   const times: number[] = [];
-  const t = Trainer.create({ model, train, config: { steps: 3, batchSize, evalEvery: 0, checkpointEvery: 0 }, engine: farmerTfEngine({ workers }), onEvent: (e) => e.type === 'step' && times.push(batchSize / e.imagesPerSec) });
+  const t = Trainer.create({ model, train, config: { steps: 3, batchSize, evalEvery: 0, checkpointEvery: 0 }, engine, onEvent: (e) => e.type === 'step' && times.push(batchSize / e.imagesPerSec) });
   await t.run();
   t.dispose();
   model.dispose();
@@ -67,11 +68,12 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
     const json: Record<string, unknown> = { builtin: { dir, testBpd: bpd, timings: builtin.timings } };
     if (flags.train) {
       const runDir = join(out, 'demo-run');
-      const workers = flags.workers ?? defaultWorkerCount();
+      const chosen = await chooseFarmerEngine(flags.engine, preset('mnist-small'), { workers: flags.workers });
+      if (chosen.notice) ctx.note(`note: ${chosen.notice}`);
       const train = await loadDataset('mnist');
       const batchSize = 32;
-      ctx.note(`calibrating the training speed of mnist-small on ${workers} worker(s)...`);
-      const perStep = await calibrate({ ...train, ...gatherExamples(train, Int32Array.from({ length: 256 }, (_, i) => i)) }, batchSize, workers);
+      ctx.note(`calibrating the training speed of mnist-small on ${chosen.name === 'ort' ? `onnxruntime (${chosen.workers} threads)` : `tfjs (${chosen.workers} workers)`}...`);
+      const perStep = await calibrate({ ...train, ...gatherExamples(train, Int32Array.from({ length: 256 }, (_, i) => i)) }, batchSize, chosen.engine);
       const steps = Math.max(10, Math.floor((flags.train * 60) / perStep));
       ctx.note(`training a fresh mnist-small for ${flags.train} min (~${steps} steps of ${batchSize}) → ${runDir}`);
       const model = FarmerModel.create(preset('mnist-small'), flags.seed);
@@ -81,7 +83,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
         train,
         test,
         outDir: runDir,
-        engine: farmerTfEngine({ workers }),
+        engine: chosen.engine,
         handleSignals: true,
         config: { steps, batchSize, lr: 2e-3, warmupSteps: Math.min(100, Math.floor(steps / 10)), noise: { mode: 'gaussian' }, evalEvery: 0, evalImages: flags.evalImages, checkpointEvery: 200, timeBudgetSeconds: flags.train * 60 },
         onEvent: (e) => e.type === 'step' && tbar.update(e.step, `bpd ${e.bpd.toFixed(3)}`),
@@ -129,7 +131,8 @@ export function demoCommand(ctx: () => CliContext): Command {
     .option('--per-class <n>', 'samples per digit', intFlag('--per-class', 1), 8)
     .option('--seed <n>', 'sampling seed', intFlag('--seed', 0), 0)
     .option('--eval-images <n>', 'test images for bits/dim (0: all 997)', intFlag('--eval-images', 0), 0)
-    .option('--workers <n>', 'training worker threads for --train', intFlag('--workers', 1))
+    .option('--engine <name>', 'training engine for --train: auto, ort, tfjs', choiceFlag('--engine', TRAIN_ENGINES), 'auto')
+    .option('--workers <n>', 'for --train: ort intra-op threads or tfjs worker threads (default: available cores)', intFlag('--workers', 1))
     .addHelpText('after', '\nExamples:\n  farmer demo\n  farmer demo --train 5 --out demo/')
     .action(async (flags: DemoFlags) => runDemo(ctx(), flags));
 }

@@ -2,8 +2,9 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, loadDataset } from '@farmer/core';
 import { distill, type DistillEvent } from '@farmer/distill';
+import { distillEngineFor, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
 import type { CliContext } from '../context.js';
-import { intFlag, numberFlag } from '../flags.js';
+import { choiceFlag, intFlag, numberFlag } from '../flags.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
 
@@ -21,6 +22,8 @@ interface DistillFlags {
   evalEvery?: number;
   timeBudget?: number;
   attach: boolean;
+  engine: TrainEngineChoice;
+  workers?: number;
 }
 
 export async function runDistill(ctx: CliContext, flags: DistillFlags): Promise<void> {
@@ -54,6 +57,13 @@ export async function runDistill(ctx: CliContext, flags: DistillFlags): Promise<
     onEvent,
     handleSignals: true,
     attach: flags.attach,
+    engine: distillEngineFor(flags.engine, {
+      workers: flags.workers,
+      onChosen: (e) => {
+        if (e.notice) ctx.note(`note: ${e.notice}`);
+        ctx.note(`engine: ${e.name === 'ort' ? `onnxruntime, ${e.workers} intra-op thread${e.workers > 1 ? 's' : ''}` : 'tfjs, this thread'}`);
+      },
+    }),
     meta: { command: process.argv.slice(1).join(' '), data: flags.data },
   });
   bar.stop();
@@ -87,6 +97,8 @@ export function distillCommand(ctx: () => CliContext): Command {
     .option('--eval-every <n>', 'evaluate every N steps', intFlag('--eval-every', 0))
     .option('--time-budget <minutes>', 'stop after this many minutes', numberFlag('--time-budget', { min: 0, exclusiveMin: true }))
     .option('--no-attach', 'do not add the finished student to the teacher checkpoint')
+    .option('--engine <name>', 'training engine: auto (onnxruntime where it loads, else tfjs), ort, tfjs', choiceFlag('--engine', TRAIN_ENGINES), 'auto')
+    .option('--workers <n>', 'ort: intra-op threads (default: available cores); tfjs distils on one thread', intFlag('--workers', 1))
     .addHelpText('after', '\nExamples:\n  farmer distill --checkpoint runs/small --out runs/small-distill --steps 2000\n  farmer sample --checkpoint runs/small --decoder student\n\nCtrl-C writes a checkpoint; --resume continues.')
     .action(async (flags: DistillFlags) => runDistill(ctx(), flags));
 }

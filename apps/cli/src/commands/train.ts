@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, FarmerError, loadDataset, validate } from '@farmer/core';
-import { FarmerConfigSchema, farmerTfEngine, PRESET_NAMES, train, type TrainConfigInput, type TrainEvent } from '@farmer/ar-gmm';
-import { checkpointDirOf, defaultWorkerCount } from '@farmer/train';
+import { FarmerConfigSchema, PRESET_NAMES, train, type TrainConfigInput, type TrainEvent } from '@farmer/ar-gmm';
+import { farmerEngineFor, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
+import { checkpointDirOf } from '@farmer/train';
 import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -38,6 +39,7 @@ export interface TrainFlags {
   labelDrop?: number;
   seed?: number;
   workers?: number;
+  engine: TrainEngineChoice;
   out: string;
   resume?: boolean;
   evalEvery?: number;
@@ -98,7 +100,6 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
   const trainData = await loadDataset(dataSpec, { ...dataOpts, split: 'train' });
   const test = await loadDataset(dataSpec, { ...dataOpts, split: 'test' });
   const settings = trainSettings(flags, file.train ?? {}, trainData.images.count);
-  const workers = flags.workers ?? defaultWorkerCount();
   const bar = ctx.progress('train', 0, 'steps');
   let lastStep: Extract<TrainEvent, { type: 'step' }> | undefined;
   const onEvent = (e: TrainEvent) => {
@@ -119,7 +120,13 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
     config,
     train: trainData,
     test,
-    engine: farmerTfEngine({ workers }),
+    engine: farmerEngineFor(flags.engine, {
+      workers: flags.workers,
+      onChosen: (e) => {
+        if (e.notice) ctx.note(`note: ${e.notice}`);
+        ctx.note(`engine: ${e.name === 'ort' ? `onnxruntime, ${e.workers} intra-op thread${e.workers > 1 ? 's' : ''}` : `tfjs, ${e.workers} worker${e.workers > 1 ? 's' : ''}`}`);
+      },
+    }),
     onEvent,
     handleSignals: true,
     meta: { command: process.argv.slice(1).join(' '), data: dataSpec },
@@ -131,7 +138,7 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
         const p = info.params;
         const c = info.config;
         ctx.note(
-          `training ${(p.total / 1e6).toFixed(2)}M parameters (AF ${(p.flow / 1e6).toFixed(2)}M, AR ${(p.ar / 1e6).toFixed(2)}M) on ${dataSpec} (${trainData.images.count} images), ${c.steps} steps of ${c.batchSize}, ${workers} worker${workers > 1 ? 's' : ''}, ${c.noise.mode} noise → ${outDir}`,
+          `training ${(p.total / 1e6).toFixed(2)}M parameters (AF ${(p.flow / 1e6).toFixed(2)}M, AR ${(p.ar / 1e6).toFixed(2)}M) on ${dataSpec} (${trainData.images.count} images), ${c.steps} steps of ${c.batchSize}, ${c.noise.mode} noise → ${outDir}`,
         );
       }
     },
@@ -187,7 +194,8 @@ export function trainCommand(ctx: () => CliContext): Command {
     .option('--no-ema', 'disable the EMA weights')
     .option('--label-drop <p>', 'probability of replacing a label by the null label (default 0.1)', numberFlag('--label-drop', { min: 0, max: 1 }))
     .option('--seed <n>', 'seed of data order, noise and initialisation', intFlag('--seed', 0))
-    .option('--workers <n>', 'data-parallel worker threads (default: available cores)', intFlag('--workers', 1))
+    .option('--engine <name>', 'training engine: auto (onnxruntime where it loads and covers the model, else tfjs), ort, tfjs', choiceFlag('--engine', TRAIN_ENGINES), 'auto')
+    .option('--workers <n>', 'ort: intra-op threads; tfjs: data-parallel worker threads (default: available cores)', intFlag('--workers', 1))
     .option('--eval-every <n>', 'test bits/dim every N steps (0: only at the end)', intFlag('--eval-every', 0))
     .option('--eval-images <n>', 'test images per evaluation (0: all)', intFlag('--eval-images', 0))
     .option('--checkpoint-every <n>', 'checkpoint every N steps (0: only at the end and on Ctrl-C)', intFlag('--checkpoint-every', 0))
@@ -201,7 +209,8 @@ export function trainCommand(ctx: () => CliContext): Command {
       `
 Examples:
   farmer train --preset mnist-tiny --steps 200 --out runs/tiny
-  farmer train --preset mnist-small --noise gaussian --time-budget 30 --workers 2 --out runs/small
+  farmer train --preset mnist-small --noise gaussian --time-budget 30 --out runs/small
+  farmer train --preset mnist-small --engine tfjs --workers 2 --out runs/small-tfjs
   farmer train --out runs/small --resume --steps 8000
   farmer train --config train.json --data idx:/usr/share/datasets/fashion-mnist --out runs/fashion
 

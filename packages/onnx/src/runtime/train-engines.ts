@@ -1,0 +1,60 @@
+import { FarmerError } from '@farmer/core';
+import type { FarmerEngine } from '@farmer/ar-gmm';
+import type { DistillEngine } from '@farmer/distill';
+import { hostEngine } from '@farmer/train';
+import { OrtDistillGradient } from './ort-distill-gradient.js';
+import { OrtGradient } from './ort-gradient.js';
+
+export interface OrtTrainOptions {
+  /** onnxruntime intra-op threads (default: the machine's available cores). */
+  threads?: number;
+}
+
+/**
+ * FARMER training on onnxruntime-node: each step is one session run that
+ * returns the joint NLL and the gradient of every parameter (the training
+ * graph of `buildFarmerGradientGraph`); AdamW, the EMA and clipping are the
+ * host engine's fused loops over Float32Arrays (@farmer/train). Checkpoints
+ * are the same as the tfjs engine's.
+ */
+export function farmerOrtEngine(o: OrtTrainOptions = {}): FarmerEngine {
+  return (model) =>
+    hostEngine(async (ctx) => {
+      const g = await OrtGradient.create(model.config, { threads: o.threads });
+      if (g.params.some((p, i) => p.name !== ctx.params[i]?.name) || g.params.length !== ctx.params.length) {
+        await g.dispose();
+        throw new FarmerError('FARMER_E_INTERNAL', 'the training graph takes its parameters in another order than the model');
+      }
+      return {
+        name: 'ort',
+        threads: g.threads,
+        gradient: async (weights, b) => {
+          const r = await g.run(weights, b.values, b.shape, b.labels);
+          return { loss: r.loss, figures: { logdetPerDim: r.logdetPerDim }, grads: r.grads };
+        },
+        dispose: () => g.dispose(),
+      };
+    });
+}
+
+/**
+ * Distillation on onnxruntime-node: the frozen teacher's forward, the
+ * student chain, the block errors and every student gradient in one session
+ * run; the teacher's weights are read once and fed unchanged every step.
+ */
+export function distillOrtEngine(o: OrtTrainOptions = {}): DistillEngine {
+  return (teacher, student) =>
+    hostEngine(async () => {
+      const g = await OrtDistillGradient.create(teacher.config.flow, { threads: o.threads });
+      const teacherValues = teacher.flow.params.values();
+      return {
+        name: 'ort',
+        threads: g.threads,
+        gradient: async (weights, b) => {
+          const r = await g.run(weights, teacherValues, b);
+          return { loss: r.loss, figures: { blockMse: r.blockMse }, grads: r.grads };
+        },
+        dispose: () => g.dispose(),
+      };
+    });
+}

@@ -1,0 +1,123 @@
+import { availableParallelism } from 'node:os';
+import { FarmerError } from '@farmer/core';
+import { farmerTfEngine, type FarmerConfig, type FarmerEngine } from '@farmer/ar-gmm';
+import { distillTfEngine, type DistillEngine } from '@farmer/distill';
+import type { FlowConfig } from '@farmer/flow';
+import { defaultWorkerCount } from '@farmer/train';
+import { distillGradientCoverage } from './distill-graph.js';
+import { farmerGradientCoverage, type GradientCoverage } from './gradient-graph.js';
+
+/** The training engines a user can ask for: `auto` picks onnxruntime where it loads and covers the model, else tfjs. */
+export const TRAIN_ENGINES = ['auto', 'ort', 'tfjs'] as const;
+export type TrainEngineChoice = (typeof TRAIN_ENGINES)[number];
+
+/** The engine a choice resolved to. */
+export interface ChosenEngine<E> {
+  engine: E;
+  name: 'ort' | 'tfjs';
+  /**
+   * `workers` as the engine reads it: onnxruntime intra-op threads (one
+   * session uses every thread), or tfjs data-parallel replicas (one
+   * single-threaded backend per worker thread).
+   */
+  workers: number;
+  /** Why `auto` fell back to tfjs (one line, for the user). */
+  notice?: string;
+}
+
+export interface EngineChoiceOptions {
+  /** Threads (ort) or replicas (tfjs); default: the available cores (tfjs on the native backend: 1). */
+  workers?: number;
+}
+
+type Runtime = typeof import('./runtime/index.js');
+
+const RUNTIME_ENTRY: string = '@farmer/onnx/runtime';
+
+/** onnxruntime-node, loaded on demand: its native binding may be missing or broken on a user's machine. */
+async function loadRuntime(): Promise<Runtime | Error> {
+  try {
+    // The package's own runtime entry, named through a variable so that neither the bundler nor the
+    // type checker pulls it (and its native binding) into this native-free entry.
+    const entry = RUNTIME_ENTRY;
+    return (await import(entry)) as Runtime;
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
+async function choose<E>(choice: TrainEngineChoice, coverage: () => GradientCoverage, what: string, o: EngineChoiceOptions, ort: (rt: Runtime, threads: number) => E, tfjs: (workers: number) => E): Promise<ChosenEngine<E>> {
+  if (!(TRAIN_ENGINES as readonly string[]).includes(choice)) {
+    throw new FarmerError('FARMER_E_BAD_INPUT', `unknown training engine '${choice}'; choose one of: ${TRAIN_ENGINES.join(', ')}`, { field: 'engine' });
+  }
+  const fallback = (notice?: string): ChosenEngine<E> => {
+    const workers = o.workers ?? defaultWorkerCount();
+    return { engine: tfjs(workers), name: 'tfjs', workers, notice };
+  };
+  if (choice === 'tfjs') return fallback();
+  const cov = coverage();
+  if (!cov.supported) {
+    const ops = cov.unsupportedOps.join(', ');
+    if (choice === 'ort') {
+      throw new FarmerError('FARMER_E_UNSUPPORTED', `the onnxruntime training engine cannot differentiate ${what}: no gradient rule for op ${ops}; train with --engine tfjs`, { field: 'engine', ops: cov.unsupportedOps });
+    }
+    return fallback(`training on tfjs: onnxruntime's gradient builder does not cover op ${ops} of ${what}`);
+  }
+  const rt = await loadRuntime();
+  if (rt instanceof Error) {
+    const why = rt.message.split('\n')[0];
+    if (choice === 'ort') throw new FarmerError('FARMER_E_BACKEND', `--engine ort needs onnxruntime-node, which failed to load: ${why}`, { field: 'engine' }, { cause: rt });
+    return fallback(`training on tfjs: onnxruntime-node failed to load (${why})`);
+  }
+  const threads = o.workers ?? availableParallelism();
+  return { engine: ort(rt, threads), name: 'ort', workers: threads };
+}
+
+/** Resolves `--engine` for FARMER training (see TRAIN_ENGINES). An explicit `ort` that cannot run is an error naming why. */
+export function chooseFarmerEngine(choice: TrainEngineChoice, config: FarmerConfig, o: EngineChoiceOptions = {}): Promise<ChosenEngine<FarmerEngine>> {
+  return choose(
+    choice,
+    () => farmerGradientCoverage(config),
+    'this model',
+    o,
+    (rt, threads) => rt.farmerOrtEngine({ threads }),
+    (workers) => farmerTfEngine({ workers }),
+  );
+}
+
+/** Resolves `--engine` for distillation; tfjs distils on this thread (one replica). */
+export function chooseDistillEngine(choice: TrainEngineChoice, flow: FlowConfig, o: EngineChoiceOptions = {}): Promise<ChosenEngine<DistillEngine>> {
+  return choose(
+    choice,
+    () => distillGradientCoverage(flow),
+    "this model's flow",
+    { workers: o.workers ?? (choice === 'tfjs' ? 1 : undefined) },
+    (rt, threads) => rt.distillOrtEngine({ threads }),
+    () => distillTfEngine(),
+  );
+}
+
+/** Called with the engine a lazy choice resolved to, when a run starts. */
+export type OnEngineChosen = (c: { name: 'ort' | 'tfjs'; workers: number; notice?: string }) => void;
+
+/**
+ * A FARMER engine that makes `choice` when its run starts, once the model
+ * is known (for a resumed run, from the checkpoint): an unsupported explicit
+ * `ort` fails there, before the first step.
+ */
+export function farmerEngineFor(choice: TrainEngineChoice, o: EngineChoiceOptions & { onChosen?: OnEngineChosen } = {}): FarmerEngine {
+  return (model) => async (ctx) => {
+    const chosen = await chooseFarmerEngine(choice, model.config, o);
+    o.onChosen?.(chosen);
+    return chosen.engine(model)(ctx);
+  };
+}
+
+/** The distillation counterpart of `farmerEngineFor`. */
+export function distillEngineFor(choice: TrainEngineChoice, o: EngineChoiceOptions & { onChosen?: OnEngineChosen } = {}): DistillEngine {
+  return (teacher, student) => async (ctx) => {
+    const chosen = await chooseDistillEngine(choice, teacher.config.flow, o);
+    o.onChosen?.(chosen);
+    return chosen.engine(teacher, student)(ctx);
+  };
+}
