@@ -39,6 +39,7 @@ export {
   farmerEngineFor,
   TRAIN_ENGINES,
   type ChosenEngine,
+  type DistillEngineLike,
   type EngineChoiceOptions,
   type OnEngineChosen,
   type TrainEngineChoice,

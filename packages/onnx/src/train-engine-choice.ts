@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { FarmerError } from '@farmer/core';
-import { farmerTfEngine, type FarmerConfig, type FarmerEngine } from '@farmer/ar-gmm';
-import { distillTfEngine, type DistillEngine } from '@farmer/distill';
+import { farmerTfEngine, type FarmerConfig, type FarmerEngine, type FarmerModel } from '@farmer/ar-gmm';
+import type { EngineFactory } from '@farmer/train';
 import type { FlowConfig } from '@farmer/flow';
 import { defaultWorkerCount } from '@farmer/train';
 import { distillGradientCoverage } from './distill-graph.js';
@@ -85,15 +85,28 @@ export function chooseFarmerEngine(choice: TrainEngineChoice, config: FarmerConf
   );
 }
 
-/** Resolves `--engine` for distillation; tfjs distils on this thread (one replica). */
-export function chooseDistillEngine(choice: TrainEngineChoice, flow: FlowConfig, o: EngineChoiceOptions = {}): Promise<ChosenEngine<DistillEngine>> {
-  return choose(
+/**
+ * A distillation engine, typed structurally (the student and the batch are
+ * @farmer/distill's, which this package does not import): @farmer/distill's
+ * `DistillEngine` is one.
+ */
+export type DistillEngineLike<TStudent, TBatch> = (teacher: FarmerModel, student: TStudent) => EngineFactory<TBatch, { blockMse: number[] }>;
+
+/** Resolves `--engine` for distillation; the caller supplies the tfjs engine (@farmer/distill's `distillTfEngine()`), which distils on this thread. */
+export function chooseDistillEngine<TStudent, TBatch>(
+  choice: TrainEngineChoice,
+  flow: FlowConfig,
+  tfjs: DistillEngineLike<TStudent, TBatch>,
+  o: EngineChoiceOptions = {},
+): Promise<ChosenEngine<DistillEngineLike<TStudent, TBatch>>> {
+  return choose<DistillEngineLike<TStudent, TBatch>>(
     choice,
     () => distillGradientCoverage(flow),
     "this model's flow",
     { workers: o.workers ?? (choice === 'tfjs' ? 1 : undefined) },
-    (rt, threads) => rt.distillOrtEngine({ threads }),
-    () => distillTfEngine(),
+    // The ORT batch type is the same structure as @farmer/distill's DistillBatch.
+    (rt, threads) => rt.distillOrtEngine({ threads }) as unknown as DistillEngineLike<TStudent, TBatch>,
+    () => tfjs,
   );
 }
 
@@ -113,10 +126,14 @@ export function farmerEngineFor(choice: TrainEngineChoice, o: EngineChoiceOption
   };
 }
 
-/** The distillation counterpart of `farmerEngineFor`. */
-export function distillEngineFor(choice: TrainEngineChoice, o: EngineChoiceOptions & { onChosen?: OnEngineChosen } = {}): DistillEngine {
+/** The distillation counterpart of `farmerEngineFor`; `tfjs` is @farmer/distill's `distillTfEngine()`. */
+export function distillEngineFor<TStudent, TBatch>(
+  choice: TrainEngineChoice,
+  tfjs: DistillEngineLike<TStudent, TBatch>,
+  o: EngineChoiceOptions & { onChosen?: OnEngineChosen } = {},
+): DistillEngineLike<TStudent, TBatch> {
   return (teacher, student) => async (ctx) => {
-    const chosen = await chooseDistillEngine(choice, teacher.config.flow, o);
+    const chosen = await chooseDistillEngine(choice, teacher.config.flow, tfjs, o);
     o.onChosen?.(chosen);
     return chosen.engine(teacher, student)(ctx);
   };

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, loadDataset } from '@farmer/core';
-import { distill, type DistillEvent } from '@farmer/distill';
+import { distill, distillTfEngine, type DistillEvent } from '@farmer/distill';
 import { distillEngineFor, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
 import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag, numberFlag } from '../flags.js';
@@ -57,7 +57,7 @@ export async function runDistill(ctx: CliContext, flags: DistillFlags): Promise<
     onEvent,
     handleSignals: true,
     attach: flags.attach,
-    engine: distillEngineFor(flags.engine, {
+    engine: distillEngineFor(flags.engine, distillTfEngine(), {
       workers: flags.workers,
       onChosen: (e) => {
         if (e.notice) ctx.note(`note: ${e.notice}`);

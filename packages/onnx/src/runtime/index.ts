@@ -6,9 +6,9 @@
 export { loadOrtRunner, OrtRunner, type OrtRunnerOptions, type RunnerPurpose } from './ort-runner.js';
 export { OrtArStream } from './ort-ar-stream.js';
 export { OrtGradient, type OrtGradientOptions, type OrtGradientResult } from './ort-gradient.js';
-export { OrtDistillGradient, type OrtDistillResult } from './ort-distill-gradient.js';
+export { OrtDistillGradient, type DistillGradientBatch, type OrtDistillResult } from './ort-distill-gradient.js';
 export type { GradientSessionOptions } from './gradient-sessions.js';
-export { distillOrtEngine, farmerOrtEngine, type OrtTrainOptions } from './train-engines.js';
+export { distillOrtEngine, farmerOrtEngine, type OrtDistillEngine, type OrtTrainOptions } from './train-engines.js';
 export {
   CUDA_INSTALL_HINT,
   describeExecutionProvider,

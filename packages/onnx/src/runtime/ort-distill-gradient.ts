@@ -1,10 +1,23 @@
-import type { DistillBatch } from '@farmer/distill';
 import { FarmerError } from '@farmer/core';
 import { flowDims, parseFlowConfig, type FlowConfig, type FlowConfigInput } from '@farmer/flow';
 import * as ort from 'onnxruntime-node';
 import { buildDistillGradientGraph, DISTILL_OUTPUTS } from '../distill-graph.js';
 import type { ParamSpec } from '../graph-ops.js';
 import { checkImages, GradientSessions, paramFeeds, scalarOutput, type GradientSessionOptions } from './gradient-sessions.js';
+
+/**
+ * One distillation step's input, drawn on the host (as @farmer/distill's
+ * `prepareDistillBatch` makes it): the teacher's data and the latent noise.
+ */
+export interface DistillGradientBatch {
+  /** [B, C, H, W] row-major, in [-1, 1] space. */
+  values: Float32Array;
+  shape: [number, number, number, number];
+  /** ε ~ N(0, I), [B, N, d] row-major (AF token order). */
+  eps: Float32Array;
+  /** s per sample [B]. */
+  scales: Float32Array;
+}
 
 /** One distillation gradient evaluation. */
 export interface OrtDistillResult {
@@ -42,7 +55,7 @@ export class OrtDistillGradient {
   }
 
   /** Loss, block errors and student gradients for one batch prepared by `prepareDistillBatch`. */
-  async run(studentValues: readonly Float32Array[], teacherValues: readonly Float32Array[], batch: DistillBatch): Promise<OrtDistillResult> {
+  async run(studentValues: readonly Float32Array[], teacherValues: readonly Float32Array[], batch: DistillGradientBatch): Promise<OrtDistillResult> {
     const b = checkImages(batch.values, batch.shape, this.config);
     const { numTokens: N, tokenDim: d } = flowDims(this.config);
     if (batch.eps.length !== b * N * d) throw new FarmerError('FARMER_E_SHAPE', `eps holds ${batch.eps.length} values, expected B·N·d = ${b * N * d}`, { field: 'eps' });

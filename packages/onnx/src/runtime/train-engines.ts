@@ -1,8 +1,7 @@
 import { FarmerError } from '@farmer/core';
-import type { FarmerEngine } from '@farmer/ar-gmm';
-import type { DistillEngine } from '@farmer/distill';
-import { hostEngine } from '@farmer/train';
-import { OrtDistillGradient } from './ort-distill-gradient.js';
+import type { FarmerEngine, FarmerModel } from '@farmer/ar-gmm';
+import { hostEngine, type EngineFactory } from '@farmer/train';
+import { OrtDistillGradient, type DistillGradientBatch } from './ort-distill-gradient.js';
 import { OrtGradient } from './ort-gradient.js';
 
 export interface OrtTrainOptions {
@@ -38,12 +37,19 @@ export function farmerOrtEngine(o: OrtTrainOptions = {}): FarmerEngine {
 }
 
 /**
+ * A distillation engine over a frozen teacher (the student is the
+ * objective's; its weights come through the seam). Structurally a
+ * @farmer/distill `DistillEngine`, without this package depending on it.
+ */
+export type OrtDistillEngine = (teacher: FarmerModel, student: unknown) => EngineFactory<DistillGradientBatch, { blockMse: number[] }>;
+
+/**
  * Distillation on onnxruntime-node: the frozen teacher's forward, the
  * student chain, the block errors and every student gradient in one session
  * run; the teacher's weights are read once and fed unchanged every step.
  */
-export function distillOrtEngine(o: OrtTrainOptions = {}): DistillEngine {
-  return (teacher, student) =>
+export function distillOrtEngine(o: OrtTrainOptions = {}): OrtDistillEngine {
+  return (teacher) =>
     hostEngine(async () => {
       const g = await OrtDistillGradient.create(teacher.config.flow, { threads: o.threads });
       const teacherValues = teacher.flow.params.values();
