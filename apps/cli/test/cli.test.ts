@@ -54,6 +54,9 @@ describe('train → sample → eval bpd', () => {
     const run = join(work, 'run1');
     const tr = farmer(['train', '--preset', 'mnist-tiny', '--steps', '12', '--batch-size', '8', '--workers', '1', '--eval-images', '50', '--out', run]);
     expect(tr.code, tr.stderr).toBe(0);
+    // The default engine is auto: onnxruntime here, one intra-op thread as asked.
+    expect(tr.stderr).toMatch(/engine: onnxruntime, 1 intra-op thread/);
+    expect(JSON.parse(readFileSync(join(run, 'checkpoint', 'config.json'), 'utf8')).training).toMatchObject({ engine: 'ort', workers: 1 });
     expect(tr.stdout).toMatch(/done at step 12/);
     expect(tr.stdout).toMatch(/test bits\/dim \d+\.\d+ ± \d+\.\d+/);
     expect(existsSync(join(run, 'checkpoint', 'model.safetensors'))).toBe(true);
@@ -105,7 +108,8 @@ describe('train → sample → eval bpd', () => {
 
   it('resumes a run interrupted with SIGINT', async () => {
     const run = join(work, 'run2');
-    const child = spawn(process.execPath, [BIN, 'train', '--preset', 'mnist-tiny', '--steps', '400', '--batch-size', '8', '--workers', '1', '--out', run], {
+    // Many steps: onnxruntime trains mnist-tiny at hundreds of steps a second.
+    const child = spawn(process.execPath, [BIN, 'train', '--preset', 'mnist-tiny', '--steps', '40000', '--batch-size', '8', '--workers', '1', '--out', run], {
       cwd: work,
       env: { ...process.env, FARMER_BACKEND: 'wasm' },
     });
@@ -113,7 +117,7 @@ describe('train → sample → eval bpd', () => {
     child.stderr.on('data', (d) => (err += d));
     await new Promise<void>((resolve) => {
       const iv = setInterval(() => {
-        if (/train .* [3-9]\/400|\d\d\/400/.test(err)) {
+        if (/train .* [3-9]\/40000|\d\d\/40000/.test(err)) {
           clearInterval(iv);
           child.kill('SIGINT');
           resolve();
@@ -124,7 +128,7 @@ describe('train → sample → eval bpd', () => {
     expect(code).toBe(0);
     const step = JSON.parse(readFileSync(join(run, 'checkpoint', 'config.json'), 'utf8')).training.step;
     expect(step).toBeGreaterThan(0);
-    expect(step).toBeLessThan(400);
+    expect(step).toBeLessThan(40000);
     const re = farmer(['train', '--out', run, '--resume', '--steps', String(step + 3), '--workers', '1']);
     expect(re.code, re.stderr).toBe(0);
     expect(re.stderr).toMatch(new RegExp(`resuming .* at step ${step}`));
@@ -163,6 +167,7 @@ describe('bad input exits 2 with a clear message', () => {
     ['unknown option', ['sample', '--colour', 'red'], /unknown option '--colour'/],
     ['onnx runtime without an export', ['sample', '--runtime', 'onnx'], /has no ONNX export; write one with: farmer export onnx/],
     ['--no-ema with the onnx runtime', ['sample', '--runtime', 'onnx', '--no-ema'], /--no-ema needs the tfjs runtime/],
+    ['unknown training engine', ['train', '--engine', 'gpu', '--out', 'x'], /--engine must be one of auto, ort, tfjs, got 'gpu'/],
   ];
   it.each(cases)('%s', (_, args, re) => {
     const r = farmer(args);

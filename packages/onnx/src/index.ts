@@ -35,12 +35,15 @@ export { type ParamSpec } from './graph-ops.js';
 export {
   chooseDistillEngine,
   chooseFarmerEngine,
+  chooseTrainEngine,
   distillEngineFor,
   farmerEngineFor,
   TRAIN_ENGINES,
   type ChosenEngine,
   type DistillEngineLike,
+  type EngineCandidates,
   type EngineChoiceOptions,
   type OnEngineChosen,
+  type OrtRuntime,
   type TrainEngineChoice,
 } from './train-engine-choice.js';

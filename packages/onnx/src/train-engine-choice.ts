@@ -30,58 +30,75 @@ export interface EngineChoiceOptions {
   workers?: number;
 }
 
-type Runtime = typeof import('./runtime/index.js');
+/** The runtime entry of this package (onnxruntime-node and the engines over it). */
+export type OrtRuntime = typeof import('./runtime/index.js');
 
 const RUNTIME_ENTRY: string = '@farmer/onnx/runtime';
 
 /** onnxruntime-node, loaded on demand: its native binding may be missing or broken on a user's machine. */
-async function loadRuntime(): Promise<Runtime | Error> {
+async function loadRuntime(): Promise<OrtRuntime | Error> {
   try {
     // The package's own runtime entry, named through a variable so that neither the bundler nor the
     // type checker pulls it (and its native binding) into this native-free entry.
     const entry = RUNTIME_ENTRY;
-    return (await import(entry)) as Runtime;
+    return (await import(entry)) as OrtRuntime;
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e));
   }
 }
 
-async function choose<E>(choice: TrainEngineChoice, coverage: () => GradientCoverage, what: string, o: EngineChoiceOptions, ort: (rt: Runtime, threads: number) => E, tfjs: (workers: number) => E): Promise<ChosenEngine<E>> {
+/** What a choice picks between, for one objective. */
+export interface EngineCandidates<E> {
+  /** Which ops of the objective's gradient graph lack a rule (computed without running anything). */
+  coverage: () => GradientCoverage;
+  /** The objective, for messages ("this model"). */
+  what: string;
+  ort: (rt: OrtRuntime, threads: number) => E;
+  tfjs: (workers: number) => E;
+  /** How onnxruntime-node is loaded: an Error when it cannot be (a seam for tests). */
+  loadRuntime?: () => Promise<OrtRuntime | Error>;
+}
+
+/**
+ * Resolves an engine choice (see TRAIN_ENGINES): `tfjs` as asked; `ort` or
+ * `auto` need onnxruntime-node to load and the gradient builder to cover the
+ * objective's graph. An explicit `ort` that cannot run is an error naming
+ * why (FARMER_E_UNSUPPORTED with the ops, or FARMER_E_BACKEND); `auto`
+ * falls back to tfjs with a one-line notice saying why.
+ */
+export async function chooseTrainEngine<E>(choice: TrainEngineChoice, c: EngineCandidates<E>, o: EngineChoiceOptions = {}): Promise<ChosenEngine<E>> {
   if (!(TRAIN_ENGINES as readonly string[]).includes(choice)) {
     throw new FarmerError('FARMER_E_BAD_INPUT', `unknown training engine '${choice}'; choose one of: ${TRAIN_ENGINES.join(', ')}`, { field: 'engine' });
   }
   const fallback = (notice?: string): ChosenEngine<E> => {
     const workers = o.workers ?? defaultWorkerCount();
-    return { engine: tfjs(workers), name: 'tfjs', workers, notice };
+    return { engine: c.tfjs(workers), name: 'tfjs', workers, notice };
   };
   if (choice === 'tfjs') return fallback();
-  const cov = coverage();
+  const cov = c.coverage();
   if (!cov.supported) {
     const ops = cov.unsupportedOps.join(', ');
     if (choice === 'ort') {
-      throw new FarmerError('FARMER_E_UNSUPPORTED', `the onnxruntime training engine cannot differentiate ${what}: no gradient rule for op ${ops}; train with --engine tfjs`, { field: 'engine', ops: cov.unsupportedOps });
+      throw new FarmerError('FARMER_E_UNSUPPORTED', `the onnxruntime training engine cannot differentiate ${c.what}: no gradient rule for op ${ops}; train with --engine tfjs`, { field: 'engine', ops: cov.unsupportedOps });
     }
-    return fallback(`training on tfjs: onnxruntime's gradient builder does not cover op ${ops} of ${what}`);
+    return fallback(`training on tfjs: onnxruntime's gradient builder does not cover op ${ops} of ${c.what}`);
   }
-  const rt = await loadRuntime();
+  const rt = await (c.loadRuntime ?? loadRuntime)();
   if (rt instanceof Error) {
     const why = rt.message.split('\n')[0];
     if (choice === 'ort') throw new FarmerError('FARMER_E_BACKEND', `--engine ort needs onnxruntime-node, which failed to load: ${why}`, { field: 'engine' }, { cause: rt });
     return fallback(`training on tfjs: onnxruntime-node failed to load (${why})`);
   }
   const threads = o.workers ?? availableParallelism();
-  return { engine: ort(rt, threads), name: 'ort', workers: threads };
+  return { engine: c.ort(rt, threads), name: 'ort', workers: threads };
 }
 
 /** Resolves `--engine` for FARMER training (see TRAIN_ENGINES). An explicit `ort` that cannot run is an error naming why. */
 export function chooseFarmerEngine(choice: TrainEngineChoice, config: FarmerConfig, o: EngineChoiceOptions = {}): Promise<ChosenEngine<FarmerEngine>> {
-  return choose(
+  return chooseTrainEngine(
     choice,
-    () => farmerGradientCoverage(config),
-    'this model',
+    { coverage: () => farmerGradientCoverage(config), what: 'this model', ort: (rt, threads) => rt.farmerOrtEngine({ threads }), tfjs: (workers) => farmerTfEngine({ workers }) },
     o,
-    (rt, threads) => rt.farmerOrtEngine({ threads }),
-    (workers) => farmerTfEngine({ workers }),
   );
 }
 
@@ -99,14 +116,16 @@ export function chooseDistillEngine<TStudent, TBatch>(
   tfjs: DistillEngineLike<TStudent, TBatch>,
   o: EngineChoiceOptions = {},
 ): Promise<ChosenEngine<DistillEngineLike<TStudent, TBatch>>> {
-  return choose<DistillEngineLike<TStudent, TBatch>>(
+  return chooseTrainEngine<DistillEngineLike<TStudent, TBatch>>(
     choice,
-    () => distillGradientCoverage(flow),
-    "this model's flow",
+    {
+      coverage: () => distillGradientCoverage(flow),
+      what: "this model's flow",
+      // The ORT batch type is the same structure as @farmer/distill's DistillBatch.
+      ort: (rt, threads) => rt.distillOrtEngine({ threads }) as unknown as DistillEngineLike<TStudent, TBatch>,
+      tfjs: () => tfjs,
+    },
     { workers: o.workers ?? (choice === 'tfjs' ? 1 : undefined) },
-    // The ORT batch type is the same structure as @farmer/distill's DistillBatch.
-    (rt, threads) => rt.distillOrtEngine({ threads }) as unknown as DistillEngineLike<TStudent, TBatch>,
-    () => tfjs,
   );
 }
 
