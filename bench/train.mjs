@@ -10,21 +10,23 @@ import { farmerTfEngine, FarmerModel, lossAndGrads, parseTrainConfig, prepareBat
 import { fmt, median, table } from './util.mjs';
 import { checkTorchParity } from './torch/torch-parity.mjs';
 import { findTorchPython, runTorchScript, writeTorchInputs } from './torch/torch-bench.mjs';
+import { farmerOrtEngine } from '@farmer/onnx/runtime';
 
 const PRESET = 'mnist-small';
 const BATCH = 64;
 
 /**
- * Extra rows of the engines table, measured in the same run as the others.
- * Each entry: { label, measure(ctx) → Promise<{ imagesPerSec, stepS, note? } | { skipped: reason }> },
- * where ctx = { presetName, batchSize, steps, data, checkpoint, batchFile }: `checkpoint` is a
- * farmer checkpoint holding the same initial weights as every other row (FarmerModel.create(preset, 0)),
- * `batchFile` the PyTorch row's batch (images F32 [B, C, H, W] noised, labels I32 [B], -1 = null).
- *
- * ▶ ORT ROW (issue 16): replace this placeholder with the onnxruntime train engine's measurement
- *   (for example stepTimes() below with its engine injected through the trainer's engine seam).
+ * The onnxruntime engine's rows: the trainer with `farmerOrtEngine`, 1 and 2 intra-op
+ * threads, runs alternating (1, 2, 1, 2), from the same initial weights as every row
+ * (FarmerModel.create(preset, 0)).
  */
-export const extraTrainEngines = [{ label: 'farmer-ts, onnxruntime', measure: async () => ({ skipped: 'not built yet (issue 16)' }) }];
+async function ortTimes(batchSize, steps, data) {
+  const times = { 1: [], 2: [] };
+  for (let rep = 0; rep < 2; rep++) {
+    for (const threads of [1, 2]) times[threads].push(...(await stepTimes({ presetName: PRESET, batchSize, steps, data, engine: farmerOrtEngine({ threads }) })).times);
+  }
+  return times;
+}
 
 /** Per-step seconds (the first, warm-up step dropped) and wall-clock images/s of one short run. */
 export async function stepTimes({ presetName, batchSize, steps, workers = 1, data, engine = farmerTfEngine({ workers }) }) {
@@ -91,7 +93,8 @@ function printEngines(rows, steps) {
   const torchBest = Math.max(...rows.filter((r) => r.key?.startsWith('torch')).map((r) => r.imagesPerSec));
   const ratio = (x, of) => (Number.isFinite(x) && Number.isFinite(of) && of > 0 ? `${fmt(x / of, 2)}×` : '-');
   console.log(`\n## train: engines side by side, ${PRESET}, batch ${BATCH}, a full step (AdamW, clipping at 1, EMA), same initial weights`);
-  console.log(`median step; tfjs over 2 alternating runs of ${steps - 1} steps, PyTorch over 2 alternating runs per setting`);
+  console.log(`median step; tfjs over 2 alternating runs of ${steps - 1} steps, onnxruntime over 2 alternating runs of ${Math.max(steps, 12) - 1}, PyTorch over 2 alternating runs per setting`);
+  console.log('targets (issue 16): onnxruntime ≥ 4× tfjs 1 worker and ≥ 0.6× PyTorch\'s best setting');
   table(
     rows.map((r) => ({
       engine: r.label,
@@ -110,10 +113,8 @@ async function benchEngines(data, steps, tfjs64) {
   const dir = await fs.mkdtemp(join(tmpdir(), 'farmer-bench-train-'));
   try {
     const inputs = await sharedInputs(dir, data);
-    for (const e of extraTrainEngines) {
-      const r = await e.measure({ presetName: PRESET, batchSize: BATCH, steps, data, checkpoint: inputs.checkpoint, batchFile: inputs.batchFile });
-      rows.push({ label: e.label, ...r });
-    }
+    const ort = await ortTimes(BATCH, Math.max(steps, 12), data);
+    rows.push(row('ort-1', 'farmer-ts, onnxruntime, 1 thread', ort[1]), row('ort-2', 'farmer-ts, onnxruntime, 2 threads', ort[2]));
     const found = await findTorchPython();
     let torchNote;
     if (found.python) {
