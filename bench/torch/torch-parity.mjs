@@ -6,7 +6,8 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSafetensors, f32, gatherExamples, initBackend, loadDataset, ParamStore, Rng, tf } from '@farmer/core';
-import { FarmerModel, globalNorm, lossAndGrads, parseTrainConfig, prepareBatch, preset } from '@farmer/ar-gmm';
+import { FarmerModel, lossAndGrads, parseTrainConfig, prepareBatch, preset } from '@farmer/ar-gmm';
+import { globalNorm } from '@farmer/train';
 import { randomise, table } from '../util.mjs';
 import { findTorchPython, runTorchScript, writeTorchInputs } from './torch-bench.mjs';
 
