@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FarmerRunner } from '@farmer/ar-gmm';
-import { loadRunnerWithStudent } from '@farmer/distill';
+import { loadRunnerWithStudent } from '@farmer/runtime';
 import { isOnnxExport } from '@farmer/onnx';
 import { builtinModelDir, FarmerError, isFarmerError, resolveCheckpointDir, type FarmerErrorCode } from '@farmer/core';
 import { disposeRunner } from './runner-capabilities.js';
