@@ -46,4 +46,4 @@ export {
 } from './tarflow-import.js';
 export { STUDENT_PREFIX, Student, studentBlock } from './student.js';
 export { flowFingerprint, parseStudentMeta, STUDENT_FORMAT, STUDENT_FORMAT_VERSION, STUDENT_PARTS, StudentMetaSchema, type StudentMeta } from './student-meta.js';
-export { attachStudent, loadStudent, studentFromCheckpoint, studentMetaOf, studentParts, type LoadStudentOptions } from './student-checkpoint.js';
+export { attachStudent, inferenceWeightsPart, loadStudent, studentFromCheckpoint, studentMetaOf, studentParts, type LoadStudentOptions } from './student-checkpoint.js';

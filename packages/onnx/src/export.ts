@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { farmerDims, farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
 import { FarmerError, manifestEntry, readCheckpoint, resolveCheckpointDir, writeDirectoryAtomic, type DirectoryFile, type ParamStore } from '@farmer/core';
-import { parseFlowConfig, studentFromCheckpoint, studentMetaOf, STUDENT_PARTS, type FlowConfig } from '@farmer/flow';
+import { inferenceWeightsPart, parseFlowConfig, studentFromCheckpoint, studentMetaOf, STUDENT_PARTS, type FlowConfig } from '@farmer/flow';
 import { buildArForward, buildArHeadRedundant, buildArPrefill, buildArStep } from './ar-graphs.js';
 import { buildFlowForward, buildFlowReverseBlock, buildFlowReverseStep, buildStudent } from './flow-graphs.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, WeightsFile, type GraphBuilder } from './graph-builder.js';
@@ -163,7 +163,7 @@ export async function exportOnnx(checkpointDir: string, outDir: string, options:
   const head = await readCheckpoint(abs, { parts: [] });
   const meta = options.student === false ? undefined : studentMetaOf(head);
   const hasEma = head.parts.includes('ema');
-  const part = options.ema === undefined ? (meta?.teacher.part ?? (hasEma ? 'ema' : 'model')) : options.ema && hasEma ? 'ema' : 'model';
+  const part = options.ema === undefined ? inferenceWeightsPart(head) : options.ema && hasEma ? 'ema' : 'model';
   const notes: string[] = [];
   let withStudent = meta !== undefined;
   if (meta && meta.teacher.part !== part) {

@@ -1,6 +1,6 @@
 import { readCheckpoint, resolveCheckpointDir } from '@farmer/core';
 import { farmerFromCheckpoint, TfRunner } from '@farmer/ar-gmm';
-import { studentFromCheckpoint, studentMetaOf, studentParts, type LoadStudentOptions, type Student } from '@farmer/flow';
+import { inferenceWeightsPart, studentFromCheckpoint, studentMetaOf, studentParts, type LoadStudentOptions, type Student } from '@farmer/flow';
 
 export interface LoadRunnerWithStudentOptions extends LoadStudentOptions {
   /**
@@ -32,8 +32,7 @@ export async function loadRunnerWithStudent(dir: string, options: LoadRunnerWith
   const abs = resolveCheckpointDir(dir);
   const head = await readCheckpoint(abs, { parts: [] });
   const meta = studentMetaOf(head);
-  const hasEma = head.parts.includes('ema');
-  const part = options.ema === false ? 'model' : (meta?.teacher.part ?? (hasEma ? 'ema' : 'model'));
+  const part = options.ema === false ? 'model' : inferenceWeightsPart(head);
   if (!meta || meta.teacher.part !== part) {
     const ck = await readCheckpoint(abs, { parts: [part] });
     const notice = meta ? `the distilled student is not used: it was distilled from the '${meta.teacher.part}' weights, these are '${part}'` : undefined;

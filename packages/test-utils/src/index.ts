@@ -5,3 +5,4 @@
  */
 export { maxAbsDiff, relErr } from './diff.js';
 export { randomize, type RandomizeOptions } from './randomize.js';
+export { deadPid, makeReadOnly } from './file-system.js';
