@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { farmerDims, farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
 import { FarmerError, manifestEntry, readCheckpoint, resolveCheckpointDir, writeDirectoryAtomic, type DirectoryFile, type ParamStore } from '@farmer/core';
 import { inferenceWeightsPart, parseFlowConfig, studentFromCheckpoint, studentMetaOf, STUDENT_PARTS, type FlowConfig } from '@farmer/flow';
@@ -178,7 +178,8 @@ export async function exportOnnx(checkpointDir: string, outDir: string, options:
     try {
       const used = ['config.json', `${part}.safetensors`, ...(student ? [`${studentPart}.safetensors`] : [])];
       const source: OnnxManifest['source'] = {
-        checkpoint: abs,
+        // An export inside its checkpoint (`<checkpoint>/onnx`) names it relatively, so a shipped or moved one carries no machine path.
+        checkpoint: dirname(resolve(outDir)) === abs ? '..' : abs,
         part,
         files: Object.fromEntries(used.map((f) => [f, ck.manifest.files[f]?.sha256 ?? ''])),
         ...(student && meta ? { student: { part: studentPart, teacher: meta.teacher } } : {}),
