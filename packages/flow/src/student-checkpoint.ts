@@ -23,10 +23,10 @@ export function studentMetaOf(ck: Pick<LoadedCheckpoint, 'dir' | 'config' | 'par
 }
 
 /**
- * The weights a checkpoint runs inference with (docs/method.md §9.5 student
- * parts): those its student was distilled from when it has one, so that
- * both decoders invert the same AF; else the EMA weights when present; else
- * the raw ones. The tfjs runner and the ONNX export both take this part.
+ * The weights a checkpoint runs inference with: those its student was
+ * distilled from when it has one, so that both decoders invert the same AF
+ * (docs/method.md §9.5 student parts); else the EMA weights when present;
+ * else the raw ones. The tfjs runner and the ONNX export both take this part.
  */
 export function inferenceWeightsPart(ck: Pick<LoadedCheckpoint, 'dir' | 'config' | 'parts'>): 'model' | 'ema' {
   return studentMetaOf(ck)?.teacher.part ?? (ck.parts.includes('ema') ? 'ema' : 'model');
