@@ -53,6 +53,17 @@ async function serveOnce<T>(args: string[], use: (url: string) => Promise<T>, en
   }
 }
 
+/** A copy of the built-in stand-in, `work/name`, whose model.safetensors has one flipped byte. */
+function corruptCopy(name: string): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  for (const f of ['config.json', 'manifest.json', 'model.safetensors']) writeFileSync(join(dir, f), readFileSync(join(modelsDir, 'mnist-small', f)));
+  const bytes = readFileSync(join(dir, 'model.safetensors'));
+  bytes[bytes.length - 5] ^= 0x55;
+  writeFileSync(join(dir, 'model.safetensors'), bytes);
+  return dir;
+}
+
 function png(path: string) {
   return decodePng(new Uint8Array(readFileSync(path)), 3);
 }
@@ -242,12 +253,7 @@ describe('bad input exits 2 with a clear message', () => {
   });
 
   it('a corrupted model.safetensors', () => {
-    const dir = join(work, 'corrupt');
-    mkdirSync(dir);
-    for (const f of ['config.json', 'manifest.json', 'model.safetensors']) writeFileSync(join(dir, f), readFileSync(join(modelsDir, 'mnist-small', f)));
-    const bytes = readFileSync(join(dir, 'model.safetensors'));
-    bytes[bytes.length - 5] ^= 0x55;
-    writeFileSync(join(dir, 'model.safetensors'), bytes);
+    const dir = corruptCopy('corrupt');
     const r = farmer(['sample', '--checkpoint', dir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/model\.safetensors fails its SHA-256 check/);
@@ -303,12 +309,7 @@ describe('bad input exits 2 with a clear message', () => {
   });
 
   it('inspect --json of a checkpoint that fails its checksums prints the report and exits 2', () => {
-    const dir = join(work, 'corrupt-inspect');
-    mkdirSync(dir);
-    for (const f of ['config.json', 'manifest.json', 'model.safetensors']) writeFileSync(join(dir, f), readFileSync(join(modelsDir, 'mnist-small', f)));
-    const bytes = readFileSync(join(dir, 'model.safetensors'));
-    bytes[bytes.length - 5] ^= 0x55;
-    writeFileSync(join(dir, 'model.safetensors'), bytes);
+    const dir = corruptCopy('corrupt-inspect');
     const r = farmer(['inspect', dir, '--json']);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout).checksums).toMatch(/^FAILED: .*model\.safetensors fails its SHA-256 check/);

@@ -1,8 +1,9 @@
 import { FarmerModel, preset } from '@farmer/ar-gmm';
-import { gatherExamples, initBackend, loadDataset, type ImageDataset } from '@farmer/core';
+import { initBackend, loadDataset, type ImageDataset } from '@farmer/core';
 import { distillOrtEngine } from '@farmer/onnx/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Distiller, distillTfEngine, type DistillEvent } from '../src/index.js';
+import { subset } from './helpers.js';
 
 // The distillation trainer on @farmer/onnx's onnxruntime engine (moved here from @farmer/onnx, which does not depend on this package).
 let data: ImageDataset;
@@ -11,8 +12,7 @@ const relDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.a
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
-  const all = await loadDataset('mnist');
-  data = { ...all, ...gatherExamples(all, Int32Array.from({ length: 400 }, (_, i) => i * 11)) };
+  data = subset(await loadDataset('mnist'), 400);
 });
 
 describe('the onnxruntime distillation engine', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { FarmerModel, preset, saveFarmer } from '@farmer/ar-gmm';
 import { initBackend, isFarmerError } from '@farmer/core';
 import { generate } from '@farmer/sampling';
-import { makeReadOnly } from '@farmer/test-utils';
+import { makeReadOnly, u8Diff } from '@farmer/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cachedExportDir, openModel, type OpenModelOptions } from '../src/index.js';
 import { tinyCheckpoint, tmp } from './helpers.js';
@@ -18,18 +18,6 @@ async function open(dir: string, options: OpenModelOptions = {}) {
   const notices: string[] = [];
   const m = await openModel(dir, { cacheRoot: join(tmp(), 'cache'), ...options, onNotice: (l) => notices.push(l) });
   return { m, notices };
-}
-
-/** Pixels that differ, and the largest difference, between two image sets. */
-function pixelDiff(a: Uint8Array, b: Uint8Array): { differ: number; max: number } {
-  let differ = 0;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (d) differ++;
-    max = Math.max(max, d);
-  }
-  return { differ, max };
 }
 
 describe('openModel: auto', () => {
@@ -69,7 +57,7 @@ describe('openModel: auto', () => {
       const a = await generate(ort.runner, { count: 12, labels, seed: 5, sampler, batchSize: 12 });
       const b = await generate(tf.runner, { count: 12, labels, seed: 5, sampler, batchSize: 12 });
       // @farmer/onnx's README: identical u8 images, or at most 1 level apart on at most 0.1% of the pixels.
-      const d = pixelDiff(a.images.data, b.images.data);
+      const d = u8Diff(a.images.data, b.images.data);
       expect(d.max, sampler).toBeLessThanOrEqual(1);
       expect(d.differ, sampler).toBeLessThanOrEqual(0.001 * a.images.data.length);
       // Each image alone (its own seed, batch of one) gives exactly its bytes in the batch.
