@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { builtinModelDir, encodePng, imageGrid, initBackend, loadDataset, Rng, tf } from '@farmer/core';
 import { classifierAgreement, featureStats, frechetDistance, loadClassifier } from '@farmer/eval';
 import { generate } from '@farmer/sampling';
-import { loadRunnerWithStudent, Student } from '@farmer/distill';
+import { Student } from '@farmer/flow';
+import { loadRunnerWithStudent } from '@farmer/runtime';
 import { fmt, table, timeIt } from './util.mjs';
 import { benchModel } from './sampling.mjs';
 

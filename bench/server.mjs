@@ -1,13 +1,13 @@
-// apps/server benchmark: sustained requests/s and p50/p99 latency at concurrency 1 and 4,
-// from a loopback client, bounded in count and time. Model: mnist-small (random weights,
-// or the built-in model when it exists), served on tfjs and on onnxruntime.
-import { cpSync, mkdtempSync } from 'node:fs';
+// apps/server benchmark: sustained requests/s and p50/p99 latency of 1-image CFG PNG requests
+// from a loopback client at client concurrency 1 and 4, bounded in count and time, for the
+// server's old defaults and its new ones side by side in one run. Model: the built-in
+// mnist-small (random weights when it is missing).
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinModelDir, initBackend } from '@farmer/core';
 import { saveFarmer } from '@farmer/ar-gmm';
 import { startServer } from '@farmer/server';
-import { exportOnnx } from '@farmer/onnx';
 import { fmt, table } from './util.mjs';
 import { benchModel } from './sampling.mjs';
 
@@ -46,16 +46,30 @@ async function load(url, body, { clients, count, seconds }) {
   return { n: lat.length, rps: lat.length / wall, p50: q(0.5), p99: q(0.99) };
 }
 
-async function serverRows(dir, runtime) {
-  const server = await startServer({ models: dir, port: 0, logger: false, concurrency: 4, queueSize: 16, runtime });
+/**
+ * The two settings compared. The old defaults: tfjs (the built-in model had no export,
+ * and the old `auto` used one only when present) at --concurrency 1, where no two
+ * requests ever shared a pass (the old batcher ran inside the one job slot); for
+ * 1-image requests --batch-size 1 reproduces that. The new defaults: no options at all.
+ */
+const SETTINGS = [
+  { name: 'old defaults', what: 'tfjs, --concurrency 1, no shared passes', options: { runtime: 'tfjs', concurrency: 1, batchSize: 1 } },
+  { name: 'new defaults', what: 'auto (onnxruntime), --concurrency 1, batching before admission', options: {} },
+];
+
+async function serverRows(dir, setting) {
+  const server = await startServer({ models: dir, port: 0, logger: false, queueSize: 16, ...setting.options });
   const name = server.models.ready[0];
   const url = `${server.url}/v1/models/${name}/generate`;
   const rows = [];
   try {
+    const runtime = (await (await fetch(`${server.url}/v1/models/${name}`)).json()).runtime;
     for (const clients of [1, 4]) {
       await load(url, (i) => ({ labels: i % 10, seed: i, format: 'png' }), { clients, count: clients * 2, seconds: 60 });
+      const before = await batchCount(server.url);
       const r = await load(url, (i) => ({ labels: i % 10, seed: 1000 + i, format: 'png' }), { clients, count: 12 * clients, seconds: 90 });
-      rows.push({ runtime, concurrency: clients, requests: r.n, 'req/s': fmt(r.rps, 2), 'p50 ms': fmt(r.p50, 0), 'p99 ms': fmt(r.p99, 0) });
+      const jobs = (await batchCount(server.url)) - before;
+      rows.push({ settings: setting.name, runtime, clients, requests: r.n, 'req/s': fmt(r.rps, 2), 'p50 ms': fmt(r.p50, 0), 'p99 ms': fmt(r.p99, 0), 'requests/pass': fmt(r.n / jobs, 2) });
     }
   } finally {
     await server.close();
@@ -63,17 +77,25 @@ async function serverRows(dir, runtime) {
   return rows;
 }
 
-/** The same model served on tfjs and on onnxruntime (its export in `<model>/onnx`, which --runtime onnx uses). */
+/** Generation passes so far (the count of the farmer_job_requests histogram). */
+async function batchCount(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^farmer_job_requests_count (\S+)$/m.exec(text)?.[1] ?? NaN);
+}
+
+/** The server at its old and its new defaults, side by side, at client concurrency 1 and 4. */
 export async function benchServer() {
   await initBackend();
-  const src = await modelDir();
-  const dir = join(mkdtempSync(join(tmpdir(), 'farmer-bench-')), 'mnist-small');
-  cpSync(src, dir, { recursive: true });
-  await exportOnnx(dir, join(dir, 'onnx'));
-  const rows = [...(await serverRows(dir, 'tfjs')), ...(await serverRows(dir, 'onnx'))];
-  console.log(`\n## server: POST generate (1 image, CFG, PNG) on mnist-small from a loopback client, per runtime`);
+  const dir = await modelDir();
+  const rows = [];
+  for (const s of SETTINGS) rows.push(...(await serverRows(dir, s)));
+  console.log(`\n## server: POST generate (1 image, CFG, PNG) on ${dir.split('/').pop()} from a loopback client, old vs new defaults`);
+  for (const s of SETTINGS) console.log(`- ${s.name}: ${s.what}`);
   table(rows);
-  const rps = (rt, c) => Number(rows.find((r) => r.runtime === rt && r.concurrency === c)['req/s']);
-  console.log(`onnx vs tfjs requests/s: ${fmt(rps('onnx', 1) / rps('tfjs', 1), 2)}× at concurrency 1, ${fmt(rps('onnx', 4) / rps('tfjs', 4), 2)}× at 4`);
+  const rps = (settings, c) => Number(rows.find((r) => r.settings === settings && r.clients === c)['req/s']);
+  const check = (label, value, target) => console.log(`${label}: ${fmt(value, 2)}× (target ≥ ${target}×: ${value >= target ? 'met' : 'NOT met'})`);
+  check('new vs old defaults, 1 client', rps('new defaults', 1) / rps('old defaults', 1), 5);
+  check('new vs old defaults, 4 clients', rps('new defaults', 4) / rps('old defaults', 4), 5);
+  check('new defaults, 4 clients vs 1 (batching at the default settings)', rps('new defaults', 4) / rps('new defaults', 1), 1.5);
   return rows;
 }

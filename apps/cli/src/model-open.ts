@@ -1,33 +1,44 @@
-import { builtinModelDir, resolveCheckpointDir } from '@farmer/core';
-import { loadTfRunner, TfRunner, type FarmerRunner } from '@farmer/ar-gmm';
-import { openRunnerFor, type RuntimeChoice } from '@farmer/server';
+import { builtinModelDir } from '@farmer/core';
+import { TfRunner, type FarmerRunner } from '@farmer/ar-gmm';
+import { openModel, type OpenedModel, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from './context.js';
 import { UsageError } from './errors.js';
 
+/** What a command opened: the runner, its directory, and how it runs. */
+export interface OpenRunnerResult {
+  runner: FarmerRunner;
+  dir: string;
+  builtin: boolean;
+  /** The export written on this first use, and why `auto` fell back to tfjs, for JSON output. */
+  exported?: OpenedModel['exported'];
+  fallback?: string;
+  close: () => void;
+}
+
 /**
  * Opens a checkpoint (or the built-in model when none is given) for
- * inference exactly as the server does: on tfjs with the EMA weights and the
- * distilled student when present, or on onnxruntime from its export.
- * `ema: false` takes the raw weights (tfjs). `close()` frees everything.
+ * inference through @farmer/runtime, as the server does: `auto` runs on
+ * onnxruntime (exporting on first use), `tfjs` and `onnx` as asked. Its
+ * one-line notices (an export and its time, a fallback and why) go to
+ * stderr. `close()` frees everything.
  */
 export async function openRunner(
   ctx: CliContext,
   checkpoint: string | undefined,
-  options: { ema?: boolean; runtime?: RuntimeChoice } = {},
-): Promise<{ runner: FarmerRunner; dir: string; builtin: boolean; close: () => void }> {
-  // An ONNX export holds the EMA weights only; don't quietly switch runtimes.
-  if (options.ema === false && options.runtime === 'onnx') throw new UsageError('--no-ema needs the tfjs runtime (an ONNX export holds the weights it was exported with, EMA by default); drop --runtime onnx or --no-ema');
-  const dir = checkpoint ? resolveCheckpointDir(checkpoint) : builtinModelDir();
+  options: { ema?: boolean; runtime?: RuntimeChoice; purposes?: ('sample' | 'likelihood')[] } = {},
+): Promise<OpenRunnerResult> {
+  const dir = checkpoint ?? builtinModelDir();
   if (!checkpoint) ctx.note(`using the built-in model ${dir}`);
-  const runner = options.ema === false ? await loadTfRunner(dir, { ema: false }) : await openRunnerFor(dir, options.runtime ?? 'tfjs');
-  if (runner.runtime !== 'tfjs') ctx.note(`runtime ${runner.runtime}`);
-  const close = () => void runner.dispose?.();
-  return { runner, dir, builtin: !checkpoint, close };
+  const m = await openModel(dir, { runtime: options.runtime ?? 'auto', ema: options.ema, purposes: options.purposes, onNotice: (line) => ctx.note(line) });
+  const provider = m.executionProvider ? ` on ${m.executionProvider.name}` : ctx.backend ? ` on ${ctx.backend.name}` : '';
+  ctx.note(`runtime ${m.runtime}${provider}`);
+  return { runner: m.runner, dir: m.dir, builtin: !checkpoint, exported: m.exported, fallback: m.fallback, close: () => void m.close() };
 }
 
-/** A tfjs runner, for commands that need the model itself (logdet, separation). */
-export async function openTfRunner(ctx: CliContext, checkpoint: string | undefined, options: { ema?: boolean } = {}): Promise<{ runner: TfRunner; dir: string; close: () => void }> {
-  const r = await openRunner(ctx, checkpoint, { ...options, runtime: 'tfjs' });
+/** A tfjs runner, for commands that need the model itself (logdet, report); `auto` means tfjs here. */
+export async function openTfRunner(ctx: CliContext, checkpoint: string | undefined, options: { ema?: boolean; runtime?: RuntimeChoice } = {}): Promise<{ runner: TfRunner; dir: string; close: () => void }> {
+  if (options.runtime === 'onnx') throw new UsageError('this command needs the model on tfjs (it reads the AF itself); drop --runtime onnx');
+  const r = await openRunner(ctx, checkpoint, { ema: options.ema, runtime: 'tfjs' });
   if (!(r.runner instanceof TfRunner)) throw new Error('internal: expected a tfjs runner');
   return { runner: r.runner, dir: r.dir, close: r.close };
 }

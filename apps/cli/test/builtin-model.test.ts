@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { builtinModelDir, initBackend } from '@farmer/core';
 import { loadTfRunner } from '@farmer/ar-gmm';
 import { classifierAgreement, loadClassifier } from '@farmer/eval';
+import { exportFreshness, openModel } from '@farmer/runtime';
 import { generate } from '@farmer/sampling';
+import { u8Diff } from '@farmer/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The model that ships in models/: its CFG samples must be recognisable digits.
@@ -29,5 +31,25 @@ describe('the built-in model (models/mnist-small)', () => {
     await clf.dispose();
     console.log(`built-in model: classifier agreement ${(a.agreement * 100).toFixed(1)}% on 100 CFG samples`);
     expect(a.agreement).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('ships an up-to-date ONNX export: it runs on onnxruntime with no flag and nothing to export, with the images tfjs gives', async () => {
+    const dir = builtinModelDir();
+    // After retraining the model, regenerate the export: npm run farmer -- export onnx (models/README.md).
+    expect(await exportFreshness(join(dir, 'onnx'), dir)).toEqual({ current: true });
+    const m = await openModel(dir);
+    try {
+      expect([m.runtime, m.exportDir, m.exported, m.runner.decoders]).toEqual(['onnxruntime', join(dir, 'onnx'), undefined, ['flow', 'student']]);
+      const labels = Array.from({ length: 20 }, (_, i) => i % 10);
+      const ort = await generate(m.runner, { count: 20, labels, seed: 2024, batchSize: 20 });
+      const tf = await generate(runner, { count: 20, labels, seed: 2024, batchSize: 20 });
+      // @farmer/onnx's README: identical u8 images, or at most 1 level apart on at most 0.1% of the pixels.
+      const { differ, max } = u8Diff(ort.images.data, tf.images.data);
+      console.log(`built-in model, 20 CFG samples, seed 2024: ${differ} of ${ort.images.data.length} pixels differ between onnxruntime and tfjs (max ${max})`);
+      expect(max).toBeLessThanOrEqual(1);
+      expect(differ).toBeLessThanOrEqual(0.001 * ort.images.data.length);
+    } finally {
+      await m.close();
+    }
   });
 });

@@ -1,9 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePng, initBackend, loadDataset, gatherExamples } from '@farmer/core';
 import { FarmerModel, preset, saveFarmer, Trainer } from '@farmer/ar-gmm';
+import { deadPid, makeReadOnly } from '@farmer/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = join(__dirname, '..', 'dist', 'bin.js');
@@ -18,6 +20,48 @@ function farmer(args: string[], opts: { cwd?: string; env?: Record<string, strin
     timeout: 300_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Runs `farmer serve ARGS` (on a free port), calls `use` with its URL once it
+ * serves, then stops it with SIGTERM; resolves to what `use` returned and
+ * the server's stderr, and checks the server exits 0.
+ */
+async function serveOnce<T>(args: string[], use: (url: string) => Promise<T>, env: Record<string, string> = {}): Promise<{ value: T; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn', ...args], { cwd: work, env: { ...process.env, FARMER_MODELS_DIR: modelsDir, FARMER_BACKEND: 'wasm', ...env } });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  const url = await new Promise<string>((resolve, reject) => {
+    const iv = setInterval(() => {
+      const m = /serving \d+ model\(s\) at (http:\/\/\S+) /.exec(err);
+      if (m) {
+        clearInterval(iv);
+        resolve(m[1].replace('0.0.0.0', '127.0.0.1'));
+      }
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(iv);
+      reject(new Error(`farmer serve exited ${code} before serving: ${err}`));
+    });
+  });
+  try {
+    return { value: await use(url), stderr: err };
+  } finally {
+    child.kill('SIGTERM');
+    expect(await exited, err).toBe(0);
+  }
+}
+
+/** A copy of the built-in stand-in, `work/name`, whose model.safetensors has one flipped byte. */
+function corruptCopy(name: string): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  for (const f of ['config.json', 'manifest.json', 'model.safetensors']) writeFileSync(join(dir, f), readFileSync(join(modelsDir, 'mnist-small', f)));
+  const bytes = readFileSync(join(dir, 'model.safetensors'));
+  bytes[bytes.length - 5] ^= 0x55;
+  writeFileSync(join(dir, 'model.safetensors'), bytes);
+  return dir;
 }
 
 function png(path: string) {
@@ -37,6 +81,8 @@ beforeAll(async () => {
   await t.run();
   t.dispose();
   await saveFarmer(join(modelsDir, 'mnist-small'), model);
+  // The same model where nothing opens it before the test that needs it without an export.
+  await saveFarmer(join(work, 'fresh-models', 'mnist-small'), model);
   model.dispose();
 });
 
@@ -68,6 +114,10 @@ describe('train → sample → eval bpd', () => {
     expect(sa.code, sa.stderr).toBe(0);
     const meta = JSON.parse(sa.stdout);
     expect(meta.labels).toEqual([1, 2, 3]);
+    // The default runtime: onnxruntime, the run exported on this first use (one notice with its time).
+    expect(meta.runtime).toBe('onnxruntime');
+    expect(meta.exported.dir).toBe(join(run, 'checkpoint', 'onnx'));
+    expect(meta.exported.seconds).toBeGreaterThan(0);
     expect(meta.parameters.sampler).toBe('resampling-cfg');
     const grid = png(join(work, 'three.png'));
     // 3 images → 2 columns × 2 rows of 28 px tiles with 2 px padding.
@@ -76,7 +126,7 @@ describe('train → sample → eval bpd', () => {
     expect(png(meta.files[0]).width).toBe(28);
     expect(JSON.parse(readFileSync(join(work, 'three.json'), 'utf8')).parameters.seed).toBe(4);
 
-    const ev = farmer(['eval', 'bpd', '--checkpoint', run, '--max-images', '40', '--json']);
+    const ev = farmer(['eval', 'bpd', '--checkpoint', run, '--max-images', '40', '--runtime', 'tfjs', '--json']);
     expect(ev.code, ev.stderr).toBe(0);
     const bpd = JSON.parse(ev.stdout);
     expect(bpd.images).toBe(40);
@@ -96,9 +146,13 @@ describe('train → sample → eval bpd', () => {
     const ortSample = farmer(['sample', '--checkpoint', run, '--labels', '4,5', '--runtime', 'onnx', '--out', 'ort.png', '--json']);
     expect(ortSample.code, ortSample.stderr).toBe(0);
     expect(JSON.parse(ortSample.stdout).runtime).toBe('onnxruntime');
-    const tfSample = farmer(['sample', '--checkpoint', run, '--labels', '4,5', '--out', 'tf.png', '--json']);
+    const tfSample = farmer(['sample', '--checkpoint', run, '--labels', '4,5', '--runtime', 'tfjs', '--out', 'tf.png', '--json']);
+    expect(JSON.parse(tfSample.stdout).runtime).toBe('tfjs');
     expect(readFileSync(join(work, 'ort.png'))).toEqual(readFileSync(join(work, 'tf.png')));
     const ortBpd = JSON.parse(farmer(['eval', 'bpd', '--checkpoint', run, '--runtime', 'onnx', '--max-images', '40', '--json']).stdout);
+    expect([bpd.runtime, ortBpd.runtime]).toEqual(['tfjs', 'onnxruntime']);
+    // eval bpd runs on onnxruntime by default.
+    expect(JSON.parse(farmer(['eval', 'bpd', '--checkpoint', run, '--max-images', '10', '--json']).stdout).runtime).toBe('onnxruntime');
     expect(Math.abs(ortBpd.bpd - bpd.bpd)).toBeLessThan(1e-4);
 
     const ins = farmer(['inspect', run, '--json']);
@@ -141,6 +195,9 @@ describe('demo', () => {
     const r = farmer(['demo', '--out', 'demo1', '--per-class', '2', '--eval-images', '30']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/test bits\/dim \d+\.\d+/);
+    // The default runtime, onnxruntime: the built-in model (a stand-in without an export here) is exported on first use, with one notice.
+    expect(r.stderr).toMatch(/exported .*mnist-small to ONNX in \d+\.\d s → .*mnist-small\/onnx \(first use on onnxruntime; reused while the checkpoint is unchanged\)\n/);
+    expect(r.stdout).toMatch(/runtime onnxruntime/);
     expect(r.stdout).toMatch(/samples: .*samples\.png/);
     const grid = png(join(work, 'demo1', 'samples.png'));
     expect(grid.height).toBeGreaterThan(10 * 28);
@@ -157,7 +214,7 @@ describe('demo', () => {
 });
 
 describe('bad input exits 2 with a clear message', () => {
-  const cases: [string, string[], RegExp][] = [
+  const cases: [string, string[], RegExp, Record<string, string>?][] = [
     ['missing checkpoint', ['sample', '--checkpoint', 'nope'], /checkpoint nope does not exist/],
     ['label out of range', ['sample', '--labels', '12'], /labels\[0\] must be an integer class in \[0, 9\]/],
     ['unknown preset', ['train', '--preset', 'mnist-huge', '--out', 'x'], /unknown preset 'mnist-huge'; choose one of/],
@@ -165,12 +222,13 @@ describe('bad input exits 2 with a clear message', () => {
     ['non-numeric count', ['sample', '--count', 'many'], /--count takes an integer, got 'many'/],
     ['unknown dataset', ['eval', 'bpd', '--data', 'imagenet'], /unknown dataset 'imagenet'/],
     ['unknown option', ['sample', '--colour', 'red'], /unknown option '--colour'/],
-    ['onnx runtime without an export', ['sample', '--runtime', 'onnx'], /has no ONNX export; write one with: farmer export onnx/],
+    // On a models folder nothing has opened yet: the default, auto, would have exported it.
+    ['onnx runtime without an export', ['sample', '--runtime', 'onnx'], /has no ONNX export; write one with: farmer export onnx/, { FARMER_MODELS_DIR: 'fresh-models' }],
     ['--no-ema with the onnx runtime', ['sample', '--runtime', 'onnx', '--no-ema'], /--no-ema needs the tfjs runtime/],
     ['unknown training engine', ['train', '--engine', 'gpu', '--out', 'x'], /--engine must be one of auto, ort, tfjs, got 'gpu'/],
   ];
-  it.each(cases)('%s', (_, args, re) => {
-    const r = farmer(args);
+  it.each(cases)('%s', (_, args, re, env) => {
+    const r = farmer(args, { env: env && Object.fromEntries(Object.entries(env).map(([k, v]) => [k, join(work, v)])) });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(re);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -195,14 +253,138 @@ describe('bad input exits 2 with a clear message', () => {
   });
 
   it('a corrupted model.safetensors', () => {
-    const dir = join(work, 'corrupt');
-    mkdirSync(dir);
-    for (const f of ['config.json', 'manifest.json', 'model.safetensors']) writeFileSync(join(dir, f), readFileSync(join(modelsDir, 'mnist-small', f)));
-    const bytes = readFileSync(join(dir, 'model.safetensors'));
-    bytes[bytes.length - 5] ^= 0x55;
-    writeFileSync(join(dir, 'model.safetensors'), bytes);
+    const dir = corruptCopy('corrupt');
     const r = farmer(['sample', '--checkpoint', dir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/model\.safetensors fails its SHA-256 check/);
+  });
+
+  it('sample --count over the per-run limit (100,000 unless --max-count raises it) is refused up front', () => {
+    for (const [args, re] of [
+      [['--count', '1000000000'], /1000000000 images is over the per-run limit of 100000; raise it with --max-count/],
+      [['--count', '100001'], /over the per-run limit of 100000/],
+      [['--labels', '1,2,3', '--max-count', '2'], /3 images is over the per-run limit of 2/],
+      [['--per-class', '20000'], /200000 images is over the per-run limit of 100000/],
+      [['--count', '1500000000', '--max-count', '2000000000'], /1500000000 images of 784 bytes do not fit in memory at once/],
+    ] as const) {
+      const started = Date.now();
+      const r = farmer(['sample', ...args, '--out', 'limit.png']);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr).not.toMatch(/\n\s+at |Invalid typed array length/);
+      expect(Date.now() - started).toBeLessThan(60_000);
+    }
+    expect(existsSync(join(work, 'limit.png'))).toBe(false);
+    const ok = farmer(['sample', '--count', '2', '--max-count', '2', '--out', 'limit.png', '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).labels).toHaveLength(2);
+  });
+
+  it('sample --out that is a directory, or cannot be written, is refused before sampling', () => {
+    const dir = join(work, 'an-existing-dir');
+    mkdirSync(dir, { recursive: true });
+    const file = join(work, 'a-plain-file');
+    writeFileSync(file, 'x');
+    const locked = join(work, 'locked');
+    mkdirSync(locked, { recursive: true });
+    const undo = makeReadOnly(locked);
+    try {
+      const cases: [string[], RegExp][] = [
+        [['--out', dir], /--out .*an-existing-dir: .*an-existing-dir is a directory, where the grid goes; give a file name/],
+        [['--out', join(file, 'x.png')], /cannot write --out .*a-plain-file\/x\.png \(into .*a-plain-file\): it is an existing file; choose another location/],
+        [['--separate', join(file, 'each')], /cannot write --separate .*a-plain-file\/each: a parent of it is a file/],
+      ];
+      if (undo) cases.push([['--out', join(locked, 'x.png')], /cannot write --out .*locked\/x\.png \(into .*locked\): (permission denied|the file system is read-only|operation not permitted)/i]);
+      for (const [args, re] of cases) {
+        const r = farmer(['sample', '--count', '1', ...args]);
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr).toMatch(re);
+        expect(r.stderr).not.toMatch(/\n\s+at |EISDIR|EPERM/);
+        // Refused before any model was opened.
+        expect(r.stderr).not.toMatch(/runtime /);
+      }
+    } finally {
+      undo?.();
+    }
+  });
+
+  it('inspect --json of a checkpoint that fails its checksums prints the report and exits 2', () => {
+    const dir = corruptCopy('corrupt-inspect');
+    const r = farmer(['inspect', dir, '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).checksums).toMatch(/^FAILED: .*model\.safetensors fails its SHA-256 check/);
+    expect(r.stderr).toMatch(/model\.safetensors fails its SHA-256 check .*\[FARMER_E_CORRUPT\]/);
+    expect(farmer(['inspect', join(modelsDir, 'mnist-small'), '--json']).code).toBe(0);
+  });
+});
+
+describe('farmer serve', () => {
+  it('serves the built-in model on onnxruntime with no flag, and warns when it binds beyond loopback without an API key', async () => {
+    const r = await serveOnce(['--host', '0.0.0.0'], async (url) => {
+      const gen = await fetch(`${url}/v1/models/mnist-small/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"labels": 7, "seed": 1}' });
+      return (await gen.json()) as { runtime: string };
+    });
+    expect(r.value.runtime).toBe('onnxruntime');
+    expect(r.stderr).toMatch(/farmer: warning: listening on 0\.0\.0\.0 beyond loopback without --api-key/);
+    const quiet = await serveOnce(['--api-key', 'a-long-enough-key'], async () => 0);
+    expect(quiet.stderr).not.toMatch(/warning/);
+  });
+
+  it('takes the server bin\'s flags and environment fallbacks (FARMER_RUNTIME, FARMER_HOST, ...)', async () => {
+    const r = await serveOnce(['--batch-size', '4', '--shutdown-timeout', '2'], async (url) => (await (await fetch(`${url}/v1/models`)).json()) as { models: { runtime: string }[] }, { FARMER_RUNTIME: 'tfjs', FARMER_HOST: '127.0.0.1' });
+    expect(r.value.models[0].runtime).toBe('tfjs');
+    const help = farmer(['serve', '--help']);
+    expect(help.stdout).toMatch(/--batch-size N .*\n[\s\S]*--shutdown-timeout S[\s\S]*\[FARMER_RUNTIME\]/);
+  });
+
+  it('a port in use is an error (exit 2) before any model loads', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    try {
+      const started = Date.now();
+      const r = farmer(['serve', '--port', String((blocker.address() as AddressInfo).port)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/port \d+ on 127\.0\.0\.1 is in use; choose another with --port/);
+      expect(r.stderr).not.toMatch(/model loaded|exported/);
+      expect(Date.now() - started).toBeLessThan(60_000);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('a checkpoint stranded as checkpoint.old-* by a crash between the two renames of its write', () => {
+  it('sample, eval, inspect and serve read it in place; train --resume (a writer) puts it back', async () => {
+    const source = join(work, 'run1');
+    expect(existsSync(join(source, 'checkpoint', 'config.json')), 'needs the run of the first test').toBe(true);
+    const run = join(work, 'stranded');
+    cpSync(source, run, { recursive: true });
+    rmSync(join(run, 'checkpoint', 'onnx'), { recursive: true, force: true });
+    const old = `checkpoint.old-${deadPid()}-0a1b2c3d`;
+    renameSync(join(run, 'checkpoint'), join(run, old));
+    const listing = () => readdirSync(run).sort();
+    const before = listing();
+    for (const args of [
+      ['sample', '--checkpoint', run, '--labels', '1', '--runtime', 'tfjs', '--out', 'stranded.png'],
+      ['eval', 'bpd', '--checkpoint', run, '--max-images', '8', '--runtime', 'tfjs'],
+      ['inspect', run, '--json'],
+    ]) {
+      const r = farmer(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr).not.toMatch(/holds no checkpoint/);
+      expect(listing(), args[0]).toEqual(before);
+    }
+    expect(JSON.parse(farmer(['inspect', run, '--json']).stdout).dir).toBe(join(run, old));
+    const served = await serveOnce(['--models', run, '--runtime', 'tfjs'], async (url) => {
+      const r = await fetch(`${url}/v1/models/stranded/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"labels": 3, "seed": 1}' });
+      return r.status;
+    });
+    expect(served.value).toBe(200);
+    expect(listing()).toEqual(before);
+    const step = JSON.parse(readFileSync(join(run, old, 'config.json'), 'utf8')).training.step;
+    const re = farmer(['train', '--out', run, '--resume', '--steps', String(step + 2), '--workers', '1']);
+    expect(re.code, re.stderr).toBe(0);
+    expect(re.stdout).toMatch(new RegExp(`done at step ${step + 2}`));
+    expect(listing().filter((f) => f.startsWith('checkpoint'))).toEqual(['checkpoint']);
   });
 });

@@ -2,13 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { backendInfo, describeBackend, initBackend, type BackendName } from '@farmer/core';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ServerContext } from './context.js';
 import { frameworkErrorHandler, installErrorHandling } from './error-handler.js';
-import { HttpError } from './errors.js';
+import { HTTP_STATUS, HttpError } from './errors.js';
 import { JobQueue } from './job-queue.js';
 import { createMetrics } from './metrics.js';
-import { discoverModels, ModelRegistry } from './model-registry.js';
+import { discoverModels, ModelRegistry, type LoadReport } from './model-registry.js';
 import { modelSummarySchema } from './model-summary.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { registerGenerateRoute } from './routes/generate.js';
@@ -33,9 +33,21 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
-/** Request-level hooks: refuse work while closing, and record request metrics. */
+/** Request-level hooks: refuse work while closing, and record request metrics (requests whose client went away first as 499). */
 function installRequestHooks(app: FastifyInstance, ctx: ServerContext): void {
+  const gone = new WeakSet<FastifyRequest>();
+  const count = (request: FastifyRequest, status: number, seconds: number): void => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(status) };
+    ctx.metrics.requests.inc(labels);
+    ctx.metrics.requestSeconds.observe(labels, seconds);
+  };
   app.addHook('onRequest', async (request, reply) => {
+    // The client closed the connection before its answer was sent: no onResponse will come.
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return;
+      gone.add(request);
+      count(request, HTTP_STATUS.FARMER_E_ABORTED, reply.elapsedTime / 1000);
+    });
     if (!ctx.state.closing || request.url === '/healthz') return;
     reply.header('connection', 'close');
     throw new HttpError('FARMER_E_UNAVAILABLE', 'the server is shutting down; retry on another instance', { headers: { 'retry-after': '1' } });
@@ -45,9 +57,7 @@ function installRequestHooks(app: FastifyInstance, ctx: ServerContext): void {
     if (ctx.state.closing) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
-    ctx.metrics.requests.inc(labels);
-    ctx.metrics.requestSeconds.observe(labels, reply.elapsedTime / 1000);
+    if (!gone.has(request)) count(request, reply.statusCode, reply.elapsedTime / 1000);
   });
 }
 
@@ -80,9 +90,20 @@ function installShutdown(app: FastifyInstance, ctx: ServerContext): void {
  * Builds the FARMER inference server (not listening: call `listen`, or use
  * `app.inject()` in tests). Models are discovered now (a missing models
  * directory throws) and loaded in the background: GET /readyz answers 503
- * until they are; `app.farmer.registry.load()` awaits the load report.
+ * until they are; `app.farmer.loadModels()` awaits the load report.
  */
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = await createApp(options);
+  void app.farmer.loadModels();
+  return app;
+}
+
+/**
+ * {@link buildApp} without starting to load the models: `startServer`
+ * binds its port first, so a port in use is reported before any model
+ * loads, then calls `app.farmer.loadModels()`.
+ */
+export async function createApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   const o = resolveServerOptions(options);
   const sources = discoverModels(o.models);
   const app = Fastify({
@@ -100,7 +121,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   queue = new JobQueue({
     concurrency: o.concurrency,
     maxQueued: o.queueSize,
+    batchWindowMs: o.batchWindowMs,
     beforeJob: o.hooks.beforeJob,
+    onJobStarted: (requests) => metrics.jobRequests.observe(requests),
     onSettled: (job) => {
       metrics.observeJob(job);
       o.hooks.onJobSettled?.(job);
@@ -109,7 +132,14 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     },
     onRejected: (job) => metrics.rejected.inc({ kind: job.kind }),
   });
-  const ctx: ServerContext = { options: o, registry, queue, metrics, state: { closing: false } };
+  let loading: Promise<LoadReport> | undefined;
+  const loadModels = (): Promise<LoadReport> =>
+    (loading ??= registry.load(() => prepareBackend(o.backend, app.log)).then((report) => {
+      if (report.ready.length) app.log.info({ ready: report.ready, failed: report.failed.map((f) => f.name) }, 'models loaded');
+      else app.log.error({ failed: report.failed }, 'no model could be loaded; /readyz stays 503');
+      return report;
+    }));
+  const ctx: ServerContext = { options: o, registry, queue, metrics, state: { closing: false }, loadModels };
   app.decorate('farmer', ctx);
 
   installErrorHandling(app);
@@ -144,10 +174,5 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   await registerLikelihoodRoute(app, ctx);
   registerMetricsRoute(app, ctx);
   installShutdown(app, ctx);
-
-  void registry.load(() => prepareBackend(o.backend, app.log)).then((report) => {
-    if (report.ready.length) app.log.info({ ready: report.ready, failed: report.failed.map((f) => f.name) }, 'models loaded');
-    else app.log.error({ failed: report.failed }, 'no model could be loaded; /readyz stays 503');
-  });
   return app;
 }

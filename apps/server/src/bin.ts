@@ -1,20 +1,17 @@
 #!/usr/bin/env node
 import { FarmerError, USER_ERROR_CODES } from '@farmer/core';
-import { parseServerArgs, SERVER_USAGE } from './cli-args.js';
+import { parseServerArgs, serverUsage } from '@farmer/runtime';
 import { startServer } from './server.js';
 
-/** The server's own bin: parse flags, start, stop gracefully on SIGINT/SIGTERM. */
+/** The server's own bin: parse flags (the same parser as `farmer serve`), start, stop gracefully on SIGINT/SIGTERM. */
 async function main(): Promise<number> {
   const args = parseServerArgs(process.argv.slice(2));
   if (args.help) {
-    process.stdout.write(SERVER_USAGE);
+    process.stdout.write(serverUsage('farmer-server'));
     return 0;
   }
   const server = await startServer(args.options);
   const log = server.app.log;
-  if (!['127.0.0.1', '::1', 'localhost'].includes(args.options.host ?? '') && !args.options.apiKey) {
-    log.warn({ host: server.host }, 'listening beyond loopback without --api-key: anyone who can reach this port can generate');
-  }
   log.info({ url: server.url, models: server.models, docs: `${server.url}/docs` }, 'farmer-server ready');
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -1,6 +1,6 @@
 import type { JobQueue } from './job-queue.js';
 import type { ServerMetrics } from './metrics.js';
-import type { ModelRegistry } from './model-registry.js';
+import type { LoadReport, ModelRegistry } from './model-registry.js';
 import type { ResolvedServerOptions } from './options.js';
 
 /** What routes share: passed to each route module explicitly, and exposed as `app.farmer`. */
@@ -11,6 +11,8 @@ export interface ServerContext {
   readonly metrics: ServerMetrics;
   /** Set when graceful shutdown begins: new requests get 503, answers close their connection. */
   readonly state: { closing: boolean };
+  /** Brings up the tfjs backend and loads every model (once; later calls return the same report). Never rejects. */
+  readonly loadModels: () => Promise<LoadReport>;
 }
 
 declare module 'fastify' {

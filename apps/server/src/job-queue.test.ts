@@ -1,7 +1,7 @@
-import { isFarmerError } from '@farmer/core';
+import { FarmerError, isFarmerError } from '@farmer/core';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from './errors.js';
-import { JobQueue, type JobSettled } from './job-queue.js';
+import { JobQueue, type JobMember, type JobSettled } from './job-queue.js';
 
 /** A task that runs until released (or aborted). */
 function held() {
@@ -110,5 +110,101 @@ describe('JobQueue', () => {
   it('rejects a bad configuration', () => {
     expect(() => new JobQueue({ concurrency: 0, maxQueued: 1 })).toThrow(RangeError);
     expect(() => new JobQueue({ concurrency: 1, maxQueued: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('JobQueue: batching before admission', () => {
+  /** An exec that records each job's inputs and waits until released. */
+  function recorder() {
+    const jobs: { inputs: string[]; signal: AbortSignal }[] = [];
+    const releases: (() => void)[] = [];
+    const exec = (members: readonly JobMember<string>[], signal: AbortSignal) =>
+      new Promise<string[]>((resolve, reject) => {
+        jobs.push({ inputs: members.map((m) => m.input), signal });
+        releases.push(() => resolve(members.map((m) => `${m.input}!`)));
+        signal.addEventListener('abort', () => reject(new FarmerError('FARMER_E_ABORTED', 'stopped')), { once: true });
+      });
+    return { exec, jobs, release: (i: number) => releases[i]() };
+  }
+  const gen = (key: string, size = 1) => ({ kind: 'generate' as const, model: 'm', batch: { key, size, capacity: 4 } });
+
+  it('compatible queued requests form one job when a slot frees, up to its capacity; others wait their turn; the queue counts requests', async () => {
+    const settled: JobSettled[] = [];
+    const q = new JobQueue({ concurrency: 1, maxQueued: 5, batchWindowMs: 0, onSettled: (s) => settled.push(s) });
+    const r = recorder();
+    const first = q.submit(gen('a'), 'x', r.exec, live());
+    const waiting = [
+      q.submit(gen('a'), 'a1', r.exec, live()),
+      q.submit(gen('b'), 'b1', r.exec, live()),
+      q.submit(gen('a', 2), 'a2', r.exec, live()),
+      q.submit(gen('a', 2), 'a3', r.exec, live()),
+      q.submit(gen('a'), 'a4', r.exec, live()),
+    ];
+    expect([q.running, q.queued]).toEqual([1, 5]);
+    // The queue is full of requests, however few jobs they will make.
+    const refused = await q.submit(gen('a'), 'late', r.exec, live()).catch((e: unknown) => e);
+    expect((refused as HttpError).code).toBe('FARMER_E_BUSY');
+    r.release(0);
+    await first;
+    // a1 + a2 + a4 fill the capacity of 4 (a3 would overflow it); b1 and a3 wait, in order.
+    expect(r.jobs.map((j) => j.inputs)).toEqual([['x'], ['a1', 'a2', 'a4']]);
+    expect([q.running, q.queued]).toEqual([1, 2]);
+    r.release(1);
+    await new Promise((res) => setImmediate(res));
+    r.release(2);
+    await new Promise((res) => setImmediate(res));
+    r.release(3);
+    const results = await Promise.all(waiting);
+    expect(r.jobs.map((j) => j.inputs)).toEqual([['x'], ['a1', 'a2', 'a4'], ['b1'], ['a3']]);
+    expect(results.map((x) => x.value)).toEqual(['a1!', 'b1!', 'a2!', 'a3!', 'a4!']);
+    expect(results.map((x) => x.batch.requests)).toEqual([3, 1, 3, 1, 3]);
+    expect(new Set([results[0], results[2], results[4]].map((x) => x.batch.id)).size).toBe(1);
+    expect(settled.filter((s) => s.outcome === 'done')).toHaveLength(6);
+  });
+
+  it('a job with room waits its window for compatible arrivals; a full one starts at once', async () => {
+    const q = new JobQueue({ concurrency: 1, maxQueued: 0, batchWindowMs: 30 });
+    const r = recorder();
+    const a = q.submit(gen('k'), 'a', r.exec, live());
+    const b = q.submit(gen('k'), 'b', r.exec, live());
+    const c = q.submit(gen('other'), 'c', r.exec, live()).catch((e: unknown) => e);
+    expect(((await c) as HttpError).code).toBe('FARMER_E_BUSY');
+    expect(r.jobs).toHaveLength(0);
+    const d = q.submit(gen('k', 2), 'd', r.exec, live());
+    await new Promise((res) => setImmediate(res));
+    // a + b + d fill the capacity of 4: no more waiting (well inside the 30 ms window).
+    expect(r.jobs.map((j) => j.inputs)).toEqual([['a', 'b', 'd']]);
+    r.release(0);
+    expect((await Promise.all([a, b, d])).map((x) => x.value)).toEqual(['a!', 'b!', 'd!']);
+  });
+
+  it('a client leaving a shared job gets aborted while the others get their results; the job stops when all have left', async () => {
+    const settled: JobSettled[] = [];
+    const q = new JobQueue({ concurrency: 1, maxQueued: 4, batchWindowMs: 0, onSettled: (s) => settled.push(s) });
+    const r = recorder();
+    const hold = q.submit(gen('k'), 'h', r.exec, live());
+    const [ca, cb, cc, cd] = [0, 1, 2, 3].map(() => new AbortController());
+    const a = q.submit(gen('k'), 'a', r.exec, ca.signal).catch((e: unknown) => e);
+    const b = q.submit(gen('k'), 'b', r.exec, cb.signal);
+    // c leaves while waiting: dropped, never part of a job.
+    const c = q.submit(gen('k'), 'c', r.exec, cc.signal).catch((e: unknown) => e);
+    cc.abort();
+    expect(isFarmerError(await c, 'FARMER_E_ABORTED')).toBe(true);
+    r.release(0);
+    await hold;
+    expect(r.jobs[1].inputs).toEqual(['a', 'b']);
+    ca.abort();
+    expect(r.jobs[1].signal.aborted).toBe(false);
+    r.release(1);
+    expect(isFarmerError(await a, 'FARMER_E_ABORTED')).toBe(true);
+    expect((await b).value).toBe('b!');
+    // Every client of a running job leaves: the job's signal fires.
+    const d = q.submit(gen('k'), 'd', r.exec, cd.signal).catch((e: unknown) => e);
+    await new Promise((res) => setImmediate(res));
+    cd.abort();
+    expect(r.jobs[2].signal.aborted).toBe(true);
+    expect(isFarmerError(await d, 'FARMER_E_ABORTED')).toBe(true);
+    await q.idle();
+    expect(settled.map((s) => `${s.id}:${s.outcome}`)).toEqual(['4:dropped', '1:done', '2:aborted', '3:done', '5:aborted']);
   });
 });

@@ -11,6 +11,8 @@ export interface ServerMetrics {
   readonly jobSeconds: Histogram<'kind'>;
   readonly jobWaitSeconds: Histogram<'kind'>;
   readonly rejected: Counter<'kind'>;
+  /** Requests per job: compatible queued requests share a generation pass. */
+  readonly jobRequests: Histogram;
   readonly images: Counter<'model'>;
   /** Records one finished job. */
   observeJob(job: JobSettled): void;
@@ -59,6 +61,12 @@ export function createMetrics(queue: () => JobQueue, models: () => ModelRegistry
     labelNames: ['kind'] as const,
     registers: [registry],
   });
+  const jobRequests = new Histogram({
+    name: 'farmer_job_requests',
+    help: 'Requests served by one job (compatible queued generate requests share a pass).',
+    buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32],
+    registers: [registry],
+  });
   const images = new Counter({
     name: 'farmer_images_generated_total',
     help: 'Images generated, by model.',
@@ -99,6 +107,7 @@ export function createMetrics(queue: () => JobQueue, models: () => ModelRegistry
     jobSeconds,
     jobWaitSeconds,
     rejected,
+    jobRequests,
     images,
     observeJob(job) {
       jobs.inc({ kind: job.kind, outcome: job.outcome });

@@ -1,62 +1,25 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FarmerRunner } from '@farmer/ar-gmm';
-import { loadRunnerWithStudent } from '@farmer/distill';
-import { isOnnxExport } from '@farmer/onnx';
+import { openModel, type RuntimeChoice } from '@farmer/runtime';
 import { builtinModelDir, FarmerError, isFarmerError, resolveCheckpointDir, type FarmerErrorCode } from '@farmer/core';
-import { disposeRunner } from './runner-capabilities.js';
 
 /**
- * Opens one checkpoint directory as a runner. The registry's only seam to a
- * runtime: the default is tfjs ({@link defaultOpenRunner}); an ONNX runner or
- * a flow-plus-student runner plugs in here. A runner may also offer
- * `nll` (for likelihoods) and `dispose()` (see runner-capabilities.ts).
+ * Opens one checkpoint directory as a runner: the registry's only seam to a
+ * runtime. The default is @farmer/runtime's `openModel` ({@link runtimeOpener});
+ * any FarmerRunner plugs in here. A runner may also offer `nll` (for
+ * likelihoods) and `dispose()`. `context.notice` takes one-line notices for
+ * the log (an export made on first use, a fallback to tfjs and why).
  */
-export type OpenRunner = (dir: string) => Promise<FarmerRunner>;
+export type OpenRunner = (dir: string, context?: { notice(line: string): void }) => Promise<FarmerRunner>;
 
-export type RuntimeChoice = 'auto' | 'tfjs' | 'onnx';
-
-/** Where a checkpoint's ONNX export lives: the directory itself when it is one, else `dir/onnx`. */
-export async function onnxExportDirOf(dir: string): Promise<string | undefined> {
-  if (await isOnnxExport(dir)) return dir;
-  const sub = join(dir, 'onnx');
-  return (await isOnnxExport(sub)) ? sub : undefined;
+/** An opener through @farmer/runtime's `openModel` with the given runtime choice (see RUNTIME_CHOICES). */
+export function runtimeOpener(runtime: RuntimeChoice = 'auto'): OpenRunner {
+  return async (dir, context) => (await openModel(dir, { runtime, onNotice: context?.notice })).runner;
 }
 
-/**
- * Opens a checkpoint for inference, on either runtime. 'tfjs': the EMA
- * weights (and the distilled student when present). 'onnx': its export
- * (`dir/onnx`, written by `farmer export onnx`) on onnxruntime-node. 'auto'
- * prefers an export that is up to date with the checkpoint, else tfjs.
- */
-export async function openRunnerFor(dir: string, runtime: RuntimeChoice = 'auto'): Promise<FarmerRunner> {
-  let exportDir: string | undefined;
-  let checkpointDir: string | undefined;
-  if (runtime !== 'tfjs') {
-    exportDir = await onnxExportDirOf(dir);
-    if (!exportDir) {
-      checkpointDir = resolveCheckpointDir(dir);
-      exportDir = await onnxExportDirOf(checkpointDir);
-    }
-  }
-  if (runtime === 'onnx' && !exportDir) {
-    throw new FarmerError('FARMER_E_NOT_FOUND', `${dir} has no ONNX export; write one with: farmer export onnx --checkpoint ${dir}`, { file: join(dir, 'onnx') });
-  }
-  if (exportDir) {
-    const { readOnnxExport, exportMatchesCheckpoint } = await import('@farmer/onnx');
-    // A bare export directory is taken as is; one inside a checkpoint must match it.
-    // Only the manifest is needed here: loadOrtRunner verifies every file's checksum.
-    const fresh = checkpointDir || exportDir !== dir ? (await exportMatchesCheckpoint(await readOnnxExport(exportDir, { verify: false }), checkpointDir ?? dir)).current : true;
-    if (runtime === 'onnx' || fresh) {
-      const { loadOrtRunner } = await import('@farmer/onnx/runtime');
-      return loadOrtRunner(exportDir);
-    }
-  }
-  return (await loadRunnerWithStudent(dir)).runner;
-}
-
-/** The default opener: {@link openRunnerFor} with 'auto' (an up-to-date ONNX export, else tfjs). */
-export const defaultOpenRunner: OpenRunner = (dir) => openRunnerFor(dir, 'auto');
+/** The default opener: `auto` (onnxruntime whenever it loads, exporting on first use; else tfjs). */
+export const defaultOpenRunner: OpenRunner = runtimeOpener('auto');
 
 /** A model to serve: its URL name and its checkpoint directory. */
 export interface ModelSource {
@@ -82,12 +45,51 @@ export interface LoadReport {
   failed: { name: string; dir: string; code: FarmerErrorCode; message: string }[];
 }
 
+/**
+ * A load error as anonymous clients see it: the model's directory shown as
+ * the model's name, and any other absolute path (a cache, a parent folder)
+ * by its last part only. The log keeps the full message.
+ */
+export function publicMessage(message: string, entry: { name: string; dir: string }): string {
+  return message
+    .split(entry.dir)
+    .join(entry.name)
+    .replace(/(?:[A-Za-z]:)?(?:[\\/][^\\/\s'"`():;,]+){2,}/g, (path) => `…/${basename(path)}`);
+}
+
 /** Model names are URL path segments. */
 export const MODEL_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 const NAME_RE = new RegExp(MODEL_NAME_PATTERN);
 
+/** Whether `dir` is a checkpoint or a training run (including one whose checkpoint an interrupted write left as `.old-*`). */
 function isCheckpointDir(dir: string): boolean {
-  return existsSync(join(dir, 'config.json')) || existsSync(join(dir, 'checkpoint', 'config.json'));
+  try {
+    resolveCheckpointDir(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What an interrupted directory write leaves beside its target (see @farmer/core's interrupted-writes). */
+const LEFTOVER = /^(.+)\.(tmp|old)-\d+-[0-9a-f]+$/;
+
+/**
+ * The model folders of a models directory, by name: every non-hidden
+ * subdirectory; a checkpoint stranded as `NAME.old-*` is served as NAME
+ * (read in place), and temporary `.tmp-*` folders are skipped.
+ */
+function modelFolders(root: string): ModelSource[] {
+  const names = readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name);
+  const out = new Map<string, string>();
+  for (const name of names) {
+    const m = LEFTOVER.exec(name);
+    if (!m) out.set(name, join(root, name));
+    else if (m[2] === 'old' && !names.includes(m[1])) out.set(m[1], join(root, m[1]));
+  }
+  return [...out].map(([name, dir]) => ({ name, dir })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**
@@ -115,10 +117,7 @@ export function discoverModels(spec: string | readonly ModelSource[] | undefined
       const name = basename(root) === 'checkpoint' ? basename(dirname(root)) : basename(root);
       sources = [{ name, dir: root }];
     } else {
-      sources = readdirSync(root, { withFileTypes: true })
-        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-        .map((e) => ({ name: e.name, dir: join(root, e.name) }))
-        .sort((a, b) => a.name.localeCompare(b.name));
+      sources = modelFolders(root);
       if (!sources.length) throw new FarmerError('FARMER_E_NOT_FOUND', `models directory ${spec} holds no checkpoint directories`, { field: 'models', file: spec });
     }
   }
@@ -172,7 +171,7 @@ export class ModelRegistry {
       const t0 = performance.now();
       try {
         if (setupError) throw setupError;
-        entry.runner = await this.openRunner(entry.dir);
+        entry.runner = await this.openRunner(entry.dir, { notice: (line) => this.log?.info({ model: entry.name }, line) });
         entry.status = 'ready';
         entry.loadSeconds = (performance.now() - t0) / 1000;
         this.log?.info({ model: entry.name, dir: entry.dir, seconds: entry.loadSeconds, runtime: entry.runner.runtime }, 'model loaded');
@@ -216,7 +215,7 @@ export class ModelRegistry {
   async dispose(): Promise<void> {
     if (this.loading) await this.loading;
     for (const e of this.models.values()) {
-      if (e.runner) await disposeRunner(e.runner);
+      await e.runner?.dispose?.();
       e.runner = undefined;
       if (e.status === 'ready') e.status = 'failed';
       e.error ??= { code: 'FARMER_E_ABORTED', message: 'the server closed' };

@@ -1,7 +1,7 @@
 import { FarmerModel, farmerDims } from '@farmer/ar-gmm';
 import { resolveGenerateOptions } from '@farmer/sampling';
-import type { ModelEntry } from './model-registry.js';
-import { likelihoodOf } from './runner-capabilities.js';
+import { publicMessage, type ModelEntry } from './model-registry.js';
+import { bitsPerDimOf } from '@farmer/runtime';
 
 /** What GET /v1/models says about one model. */
 export interface ModelSummary {
@@ -32,7 +32,7 @@ export interface ModelSummary {
 export function summarizeModel(entry: ModelEntry): ModelSummary {
   const base: ModelSummary = { name: entry.name, status: entry.status };
   // Clients see the model by name, not the server's directory layout (the log has the full paths).
-  if (entry.status === 'failed' && entry.error) base.error = { code: entry.error.code, message: entry.error.message.split(entry.dir).join(entry.name) };
+  if (entry.status === 'failed' && entry.error) base.error = { code: entry.error.code, message: publicMessage(entry.error.message, entry) };
   const runner = entry.runner;
   if (entry.status !== 'ready' || !runner) return base;
   const c = runner.config;
@@ -53,7 +53,7 @@ export function summarizeModel(entry: ModelEntry): ModelSummary {
     ...base,
     runtime: runner.runtime,
     decoders: [...runner.decoders],
-    likelihood: likelihoodOf(runner) !== undefined,
+    likelihood: bitsPerDimOf(runner) !== undefined,
     config: {
       imageSize: c.flow.imageSize,
       channels: c.flow.inChannels,

@@ -2,7 +2,8 @@ import type { BackendName } from '@farmer/core';
 import { FarmerError } from '@farmer/core';
 import type { FastifyServerOptions } from 'fastify';
 import type { JobInfo, JobSettled } from './job-queue.js';
-import { openRunnerFor, type ModelSource, type OpenRunner, type RuntimeChoice } from './model-registry.js';
+import { SERVER_DEFAULTS, type RuntimeChoice } from '@farmer/runtime';
+import { runtimeOpener, type ModelSource, type OpenRunner } from './model-registry.js';
 
 /** Everything `buildApp` takes. Every field is optional; see {@link SERVER_DEFAULTS}. */
 export interface ServerOptions {
@@ -12,9 +13,9 @@ export interface ServerOptions {
    * an explicit list. Default: the built-in model (`builtinModelDir()`).
    */
   models?: string | readonly ModelSource[];
-  /** Opens one checkpoint as a runner (default: tfjs). The seam for other runtimes. */
+  /** Opens one checkpoint as a runner (default: @farmer/runtime's openModel with `runtime`). The seam for other runtimes. */
   openRunner?: OpenRunner;
-  /** Runtime of every model when `openRunner` is not given: 'auto' (an up-to-date ONNX export, else tfjs), 'tfjs' or 'onnx'. */
+  /** Runtime of every model when `openRunner` is not given (see RUNTIME_CHOICES of @farmer/runtime): 'auto' (default: onnxruntime whenever it loads, exporting on first use; else tfjs), 'onnx' or 'tfjs'. */
   runtime?: RuntimeChoice;
   /** tfjs backend brought up before loading; default: keep the active one, else 'auto'. */
   backend?: BackendName | 'auto';
@@ -26,8 +27,14 @@ export interface ServerOptions {
   queueSize?: number;
   /** Largest `count` of one generate request (default 16). */
   maxCount?: number;
-  /** Images per generation pass (default 16). Does not change the images, only speed and memory. */
+  /**
+   * Images per generation pass (default 16): compatible queued requests
+   * (same model and resolved sampler settings) share one pass up to this
+   * many images. Does not change the images, only speed and memory.
+   */
   batchSize?: number;
+  /** How long a generation pass with room waits for more compatible requests, ms (default 5; 0: never). */
+  batchWindowMs?: number;
   /** Largest JSON body, bytes (default 64 KiB). */
   maxBodyBytes?: number;
   /** Largest uploaded PNG for likelihood, bytes (default 1 MiB; a base64 JSON upload may be 4/3 of it plus 4 KiB). */
@@ -55,6 +62,7 @@ export interface ResolvedServerOptions {
   queueSize: number;
   maxCount: number;
   batchSize: number;
+  batchWindowMs: number;
   maxBodyBytes: number;
   maxUploadBytes: number;
   shutdownTimeoutMs: number;
@@ -63,15 +71,8 @@ export interface ResolvedServerOptions {
   hooks: NonNullable<ServerOptions['hooks']>;
 }
 
-export const SERVER_DEFAULTS = Object.freeze({
-  concurrency: 1,
-  queueSize: 8,
-  maxCount: 16,
-  batchSize: 16,
-  maxBodyBytes: 64 * 1024,
-  maxUploadBytes: 1024 * 1024,
-  shutdownTimeoutMs: 30_000,
-});
+/** The defaults of the numeric options (their home is the server's command line in @farmer/runtime). */
+export { SERVER_DEFAULTS };
 
 /** The command-line flag of each numeric option, for error messages. */
 export const OPTION_FLAGS: Readonly<Record<keyof typeof SERVER_DEFAULTS, string>> = Object.freeze({
@@ -103,18 +104,23 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     }
     return v;
   };
+  const batchWindowMs = o.batchWindowMs ?? 5;
+  if (typeof batchWindowMs !== 'number' || !Number.isFinite(batchWindowMs) || batchWindowMs < 0) {
+    throw new FarmerError('FARMER_E_BAD_CONFIG', `server option batchWindowMs must be a number >= 0, got ${String(batchWindowMs)}`, { field: 'batchWindowMs' });
+  }
   if (o.apiKey !== undefined && (typeof o.apiKey !== 'string' || o.apiKey.length < 8)) {
     throw new FarmerError('FARMER_E_BAD_CONFIG', 'the API key (--api-key / FARMER_API_KEY) must be a string of at least 8 characters', { field: 'apiKey' });
   }
   return {
     models: o.models,
-    openRunner: o.openRunner ?? ((dir: string) => openRunnerFor(dir, o.runtime ?? 'auto')),
+    openRunner: o.openRunner ?? runtimeOpener(o.runtime ?? 'auto'),
     backend: o.backend,
     apiKey: o.apiKey,
     concurrency: num('concurrency'),
     queueSize: num('queueSize'),
     maxCount: num('maxCount'),
     batchSize: num('batchSize'),
+    batchWindowMs,
     maxBodyBytes: num('maxBodyBytes'),
     maxUploadBytes: num('maxUploadBytes'),
     shutdownTimeoutMs: num('shutdownTimeoutMs'),

@@ -92,6 +92,8 @@ const TABLE: BadRequest[] = [
   { name: 'likelihood label out of range', path: LIK, body: () => ({ image: goodPng.toString('base64'), label: 10 }), status: 400, code: 'FARMER_E_BAD_INPUT', field: 'label' },
   { name: 'likelihood query label not a number', path: `${LIK}?label=three`, body: () => goodPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'label' },
   { name: 'likelihood unknown query parameter', path: `${LIK}?labels=3`, body: () => goodPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'labels' },
+  { name: 'likelihood with no body at all', path: LIK, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body', says: 'Content-Type: image/png' },
+  { name: 'generate with no body at all', status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body' },
   { name: 'likelihood image/jpeg', path: LIK, body: Buffer.from([0xff, 0xd8, 0xff]), headers: { 'content-type': 'image/jpeg' }, status: 415, code: 'FARMER_E_MEDIA_TYPE', field: 'content-type', says: 'image/png' },
 ];
 

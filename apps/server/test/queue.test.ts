@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type JobSettled, type RunningServer, type StartServerOptions } from '../src/index.js';
+import { SERVER_DEFAULTS, startServer, type JobSettled, type RunningServer, type StartServerOptions } from '../src/index.js';
 import { Gate, http, removeTmp, tmp, trainTinyCheckpoint, until } from './helpers.js';
 
 let models: string;
@@ -42,7 +42,8 @@ describe('backpressure', () => {
     const c = 2;
     const q = 3;
     const N = 10;
-    const { server, gen, settled } = await serve({ concurrency: c, queueSize: q, hooks: { beforeJob: gate.hold } });
+    // batchSize 1: no two requests share a job, so c jobs run and q requests wait (batching: below).
+    const { server, gen, settled } = await serve({ concurrency: c, queueSize: q, batchSize: 1, hooks: { beforeJob: gate.hold } });
     const { queue } = server.app.farmer;
     const answers: { status: number; retryAfter?: string; code?: string }[] = [];
     const requests = Array.from({ length: N }, (_, i) =>
@@ -78,7 +79,7 @@ describe('client disconnects', () => {
     const running = new AbortController();
     const queued = new AbortController();
     const a = http('POST', gen, { body: { count: 1, seed: 1 }, signal: running.signal }).catch((e: Error) => e.name);
-    await until(() => queue.running === 1);
+    await until(() => gate.held === 1);
     const b = http('POST', gen, { body: { count: 1, seed: 2 }, signal: queued.signal }).catch((e: Error) => e.name);
     await until(() => queue.queued === 1);
     queued.abort();
@@ -94,46 +95,68 @@ describe('client disconnects', () => {
     const scrape = (await http('GET', `${server.url}/metrics`)).body.toString();
     expect(metric(scrape, 'farmer_jobs_total{kind="generate",outcome="dropped"}')).toBe(1);
     expect(metric(scrape, 'farmer_jobs_total{kind="generate",outcome="aborted"}')).toBe(1);
+    // Both requests count, as 499 (client closed request), once each.
+    expect(metric(scrape, 'farmer_http_requests_total{method="POST",route="/v1/models/:name/generate",status_code="499"}')).toBe(2);
   });
 });
 
-describe('concurrency', () => {
-  it('jobs interleaved at concurrency 3 give the same bytes as one at a time', async () => {
-    const { server, gen } = await serve({ concurrency: 3, queueSize: 0 });
+describe('batching before admission, at the default settings', () => {
+  it('two overlapping compatible requests, queued behind a running one, are served by one batched pass, each with the bytes it gets alone', async () => {
+    const gate = new Gate();
+    const { server, gen, settled } = await serve({ hooks: { beforeJob: gate.hold } });
+    const { queue, options } = server.app.farmer;
+    expect([options.concurrency, options.queueSize, options.batchSize]).toEqual([SERVER_DEFAULTS.concurrency, SERVER_DEFAULTS.queueSize, SERVER_DEFAULTS.batchSize]);
+    const first = http('POST', gen, { body: { count: 1, labels: 3, seed: 30, sampler: 'naive-cfg' } });
+    await until(() => gate.held === 1);
     const bodies = [
-      { count: 2, labels: [1, 2], seed: 10 },
-      { count: 3, labels: null, seed: 11 },
-      { count: 1, labels: 5, seed: 12, sampler: 'naive-cfg' },
+      { count: 1, labels: 1, seed: 31 },
+      { count: 2, labels: [4, 5], seed: 32 },
     ];
-    const together = await Promise.all(bodies.map((body) => http('POST', gen, { body })));
-    expect(together.map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(server.app.farmer.queue.running).toBe(0);
+    const overlapping = bodies.map((body) => http('POST', gen, { body }));
+    await until(() => queue.queued === 2);
+    gate.release();
+    const [r0, ...rs] = await Promise.all([first, ...overlapping]);
+    expect([r0, ...rs].map((r) => r.status)).toEqual([200, 200, 200]);
+    const [a, b] = rs.map((r) => r.json());
+    expect(a.runtime).toBe('onnxruntime');
+    // One job, one pass: the same job id and AR time; the first request ran alone.
+    expect([a.batch.requests, b.batch.requests, r0.json().batch.requests]).toEqual([2, 2, 1]);
+    expect(a.batch.id).toBe(b.batch.id);
+    expect(a.batch.id).not.toBe(r0.json().batch.id);
+    expect(a.timings.arSeconds).toBe(b.timings.arSeconds);
+    expect(settled.filter((s) => s.batch?.id === a.batch.id).map((s) => s.outcome)).toEqual(['done', 'done']);
     for (const [i, body] of bodies.entries()) {
-      const alone = await http('POST', gen, { body });
-      expect(alone.json().images, `request ${i}`).toEqual(together[i].json().images);
+      const alone = (await http('POST', gen, { body })).json();
+      expect(alone.batch.requests, `request ${i} alone`).toBe(1);
+      expect(alone.images, `request ${i}`).toEqual(rs[i].json().images);
     }
+    const scrape = (await http('GET', `${server.url}/metrics`)).body.toString();
+    expect(metric(scrape, 'farmer_job_requests_bucket{le="1"}')).toBe(3);
+    expect(metric(scrape, 'farmer_job_requests_count')).toBe(4);
   });
-});
 
-describe('dynamic batching', () => {
-  it('concurrent requests with the same settings share one pass and still get their own images', async () => {
-    const { gen } = await serve({ concurrency: 3, queueSize: 0 });
-    const bodies = [
-      { count: 2, labels: [1, 2], seed: 20 },
-      { count: 1, labels: 7, seed: 21 },
-      { count: 2, labels: [0, 9], seed: 22, imageSeeds: ['a', 'b'] },
-    ];
-    const together = await Promise.all(bodies.map((body) => http('POST', gen, { body })));
-    expect(together.map((r) => r.status)).toEqual([200, 200, 200]);
-    // One pass: every answer reports the same AR time, and its own labels and count.
-    const ar = together.map((r) => r.json().timings.arSeconds);
-    expect(new Set(ar).size).toBe(1);
-    expect(together.map((r) => r.json().images.map((im: { label: number }) => im.label))).toEqual([[1, 2], [7], [0, 9]]);
-    expect(together.map((r) => r.json().parameters.count)).toEqual([2, 1, 2]);
-    for (const [i, body] of bodies.entries()) {
-      const alone = await http('POST', gen, { body });
-      expect(alone.json().images, `request ${i}`).toEqual(together[i].json().images);
-    }
+  it('the queue still counts requests: with batching on, exactly N − q − c get 429', async () => {
+    const gate = new Gate();
+    const c = 1;
+    const q = 3;
+    const N = 10;
+    const { server, gen, settled } = await serve({ concurrency: c, queueSize: q, hooks: { beforeJob: gate.hold } });
+    const { queue } = server.app.farmer;
+    const answers: number[] = [];
+    const send = (i: number) => http('POST', gen, { body: { count: 1, labels: i % 10, seed: i } }).then((r) => (answers.push(r.status), r));
+    const first = send(0);
+    await until(() => gate.held === 1);
+    // Nine compatible requests while the first job runs: q of them wait (whatever job they will share), the rest are refused.
+    const rest = Array.from({ length: N - 1 }, (_, i) => send(i + 1));
+    await until(() => answers.length === N - q - c, 20_000, 'the 429s');
+    expect(answers.every((s) => s === 429)).toBe(true);
+    expect([queue.running, queue.queued]).toEqual([c, q]);
+    gate.release();
+    const ok = (await Promise.all([first, ...rest])).filter((r) => r.status === 200);
+    expect(ok).toHaveLength(q + c);
+    // The q waiting requests formed one job when the slot freed.
+    expect(new Set(ok.map((r) => r.json().batch.id)).size).toBe(2);
+    expect(settled.map((s) => s.outcome)).toEqual(Array(q + c).fill('done'));
   });
 });
 
@@ -189,7 +212,7 @@ describe('graceful shutdown', () => {
     const { server, gen, settled } = await serve({ concurrency: 1, queueSize: 2, hooks: { beforeJob: gate.hold } });
     const { queue } = server.app.farmer;
     const a = http('POST', gen, { body: { count: 1, seed: 1, format: 'png' } });
-    await until(() => queue.running === 1);
+    await until(() => gate.held === 1);
     const b = http('POST', gen, { body: { count: 1, seed: 2, format: 'png' } });
     await until(() => queue.queued === 1);
     let closed = false;
@@ -212,7 +235,7 @@ describe('graceful shutdown', () => {
     const gate = new Gate();
     const { server, gen, settled } = await serve({ concurrency: 1, queueSize: 2, shutdownTimeoutMs: 100, hooks: { beforeJob: gate.hold } });
     const a = http('POST', gen, { body: { count: 1, seed: 1 } });
-    await until(() => server.app.farmer.queue.running === 1);
+    await until(() => gate.held === 1);
     const b = http('POST', gen, { body: { count: 1, seed: 2 } });
     await until(() => server.app.farmer.queue.queued === 1);
     await server.close();

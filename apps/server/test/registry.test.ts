@@ -1,9 +1,12 @@
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadTfRunner, type FarmerRunner, type TfRunner } from '@farmer/ar-gmm';
 import { isFarmerError, tf as tfCore } from '@farmer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, discoverModels, startServer } from '../src/index.js';
+import { deadPid } from '@farmer/test-utils';
 import { http, removeTmp, tmp, trainTinyCheckpoint } from './helpers.js';
 
 let good: string;
@@ -50,6 +53,10 @@ describe('model registry', () => {
       expect(bad.error.message).not.toContain(root);
       const ready = (await http('GET', `${server.url}/readyz`)).json();
       expect(ready).toMatchObject({ status: 'ready', models: { ready: 2, failed: 3, loading: 0 } });
+      // Probes are anonymous: the reasons name the models, never the server's paths.
+      expect(ready.failed.find((f: { name: string }) => f.name === 'bad-weights').message).toMatch(/bad-weights\/model\.safetensors is 100 bytes/);
+      expect(JSON.stringify(ready.failed)).not.toContain(root);
+      expect(JSON.stringify(ready.failed)).not.toMatch(/\/tmp\//);
       const r = await http('POST', `${server.url}/v1/models/beta/generate`, { body: { labels: 1, seed: 1, format: 'png' } });
       expect(r.status).toBe(200);
       const broken = await http('POST', `${server.url}/v1/models/bad-weights/generate`, { body: {} });
@@ -97,6 +104,43 @@ describe('model registry', () => {
     );
   });
 
+  it('binds its port before loading any model: a port in use fails at once', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as AddressInfo).port;
+    const opened: string[] = [];
+    const openRunner = async (dir: string): Promise<FarmerRunner> => {
+      opened.push(dir);
+      return loadTfRunner(dir);
+    };
+    try {
+      await expect(startServer({ models: good, openRunner, port, logger: false, processMetrics: false })).rejects.toSatisfy(
+        (e) => isFarmerError(e, 'FARMER_E_BAD_CONFIG') && /port \d+ on 127\.0\.0\.1 is in use; choose another with --port/.test(e.message),
+      );
+      expect(opened).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('serves a checkpoint that an interrupted write left as .old-* under its own name, in place', async () => {
+    const root = modelsDir(['alpha']);
+    cpSync(good, join(root, `beta.old-${deadPid()}-0a1b2c3d`), { recursive: true });
+    const run = tmp('farmer-run-');
+    cpSync(good, join(run, `checkpoint.old-${deadPid()}-0a1b2c3d`), { recursive: true });
+    expect(discoverModels(root).map((s) => s.name)).toEqual(['alpha', 'beta']);
+    expect(discoverModels(run)).toEqual([{ name: run.split('/').pop(), dir: run }]);
+    const server = await startServer({ models: root, port: 0, logger: false, processMetrics: false, runtime: 'tfjs' });
+    try {
+      expect(server.models!.ready).toEqual(['alpha', 'beta']);
+      expect((await http('POST', `${server.url}/v1/models/beta/generate`, { body: { labels: 2, seed: 1, format: 'png' } })).status).toBe(200);
+      // A reader: nothing was moved.
+      expect(readdirSync(root).sort()).toEqual(['alpha', expect.stringMatching(/^beta\.old-\d+-0a1b2c3d$/)]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('invalid server options are FARMER_E_BAD_CONFIG naming the option and flag', async () => {
     await expect(buildApp({ models: good, concurrency: 0 })).rejects.toSatisfy((e) => isFarmerError(e, 'FARMER_E_BAD_CONFIG') && /concurrency \(--concurrency\) must be an integer >= 1/.test(e.message));
     await expect(buildApp({ models: good, apiKey: 'short' })).rejects.toSatisfy((e) => isFarmerError(e, 'FARMER_E_BAD_CONFIG') && /at least 8 characters/.test(e.message));
@@ -129,7 +173,7 @@ describe('the openRunner seam', () => {
       const viaNll = await http('POST', `${server.url}/v1/models/scoring/likelihood?label=4`, { body: img.body, headers: { 'content-type': 'image/png' } });
       expect(viaNll.status).toBe(200);
       // The same image and seed scored by the plain tfjs path.
-      const ref = await startServer({ models: good, port: 0, logger: false, processMetrics: false });
+      const ref = await startServer({ models: good, port: 0, logger: false, processMetrics: false, runtime: 'tfjs' });
       const direct = await http('POST', `${ref.url}/v1/models/good/likelihood?label=4`, { body: img.body, headers: { 'content-type': 'image/png' } });
       await ref.close();
       expect(viaNll.json().bitsPerDim).toBeCloseTo(direct.json().bitsPerDim, 5);

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, startServer, type RunningServer } from '../src/index.js';
 import { http, png, removeTmp, tmp, trainTinyCheckpoint } from './helpers.js';
 
-// One real server on a loopback port serving a mnist-tiny checkpoint trained here.
+// One real server on a loopback port serving a mnist-tiny checkpoint trained here, on tfjs:
+// these tests compare with a tfjs runner byte for byte and count tfjs tensors. The default
+// runtime (onnxruntime) is served in queue.test.ts and default-runtime.test.ts.
 let server: RunningServer;
 let url: string;
 let ckpt: string;
@@ -15,7 +17,7 @@ let runner: TfRunner;
 beforeAll(async () => {
   const models = tmp();
   ckpt = await trainTinyCheckpoint(join(models, 'tiny'));
-  server = await startServer({ models, port: 0, logger: false, backend: 'wasm' });
+  server = await startServer({ models, port: 0, logger: false, backend: 'wasm', runtime: 'tfjs' });
   url = `${server.url}/v1/models/tiny`;
   runner = await loadTfRunner(ckpt);
 });

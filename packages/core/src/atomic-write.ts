@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FarmerError } from './errors.js';
+import { recoverInterruptedWrite } from './interrupted-writes.js';
 
 /*
  * Crash-safe writes. A file or a whole directory is written under a temp
@@ -66,11 +67,13 @@ export interface WriteDirectoryOptions {
  * manifest) last. Then the temp directory is fsynced, moved into place by
  * {@link replaceDirectory}, and the parent directory fsynced so the renames
  * are durable. On an error the temp directory is removed and an existing
- * `target` is left as it was.
+ * `target` is left as it was. First, what crashed writers of `target` left
+ * behind is recovered ({@link recoverInterruptedWrite}).
  */
 export async function writeDirectoryAtomic(target: string, files: Iterable<DirectoryFile> | AsyncIterable<DirectoryFile>, options: WriteDirectoryOptions = {}): Promise<void> {
   const abs = resolve(target);
   await fs.mkdir(dirname(abs), { recursive: true });
+  await recoverInterruptedWrite(abs);
   const tmp = `${abs}.tmp-${tempTag()}`;
   await fs.mkdir(tmp);
   try {
@@ -95,7 +98,8 @@ export async function writeDirectoryAtomic(target: string, files: Iterable<Direc
  * Moves a fully written directory `tmp` into place at `target`: an existing
  * `target` is moved aside to `target.old-*`, `tmp` renamed, the old one
  * removed. A crash leaves the old or the new directory (or, between the two
- * renames, the old one under `.old-*`, which readCheckpoint restores).
+ * renames, the old one under `.old-*`: readers read it in place and the
+ * next writer of `target` puts it back, see interrupted-writes.ts).
  */
 export async function replaceDirectory(tmp: string, target: string): Promise<void> {
   let old: string | undefined;
@@ -105,14 +109,4 @@ export async function replaceDirectory(tmp: string, target: string): Promise<voi
   }
   await fs.rename(tmp, target);
   if (old) await fs.rm(old, { recursive: true, force: true });
-}
-
-/** If a crash struck between replaceDirectory's two renames, puts the previous directory back. */
-export async function recoverInterruptedWrite(target: string): Promise<void> {
-  if (existsSync(target)) return;
-  const parent = dirname(target);
-  const prefix = `${basename(target)}.old-`;
-  const entries = existsSync(parent) ? await fs.readdir(parent) : [];
-  const old = entries.filter((e) => e.startsWith(prefix)).sort();
-  if (old.length) await fs.rename(join(parent, old[old.length - 1]), target);
 }

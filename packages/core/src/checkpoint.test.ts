@@ -1,13 +1,17 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, promises as fs, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { checkTensorShapes, makeCheckpointConfig, readCheckpoint, readManifest, writeCheckpoint, type CheckpointData } from './checkpoint.js';
 import { isFarmerError, type FarmerErrorCode } from './errors.js';
+import { recoverInterruptedWrite } from './interrupted-writes.js';
 import { f32 } from './safetensors.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'farmer-ckpt-'));
+/** The pid of a process that has exited. */
+const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid;
 
 function sample(step = 1): CheckpointData {
   return {
@@ -62,14 +66,20 @@ describe('checkpoints', () => {
     expect((await readCheckpoint(dir)).config.training).toEqual({ step: 1 });
   });
 
-  it('recovers the previous checkpoint after a crash between the two renames', async () => {
+  it('recovers the previous checkpoint after a crash between the two renames: readers read it in place, the next writer puts it back', async () => {
     const parent = tmp();
     const dir = join(parent, 'ck');
     await writeCheckpoint(dir, sample(1));
-    await fs.rename(dir, `${dir}.old-123-abcd`);
+    const stranded = `${dir}.old-${deadPid()}-abcd`;
+    await fs.rename(dir, stranded);
     expect(existsSync(dir)).toBe(false);
-    expect((await readCheckpoint(dir)).config.training).toEqual({ step: 1 });
+    const read = await readCheckpoint(dir);
+    expect(read.config.training).toEqual({ step: 1 });
+    expect(read.dir).toBe(stranded);
+    expect(readdirSync(parent)).toEqual([basename(stranded)]);
+    await recoverInterruptedWrite(dir);
     expect(readdirSync(parent)).toEqual(['ck']);
+    expect((await readCheckpoint(dir)).config.training).toEqual({ step: 1 });
   });
 
   it('names the file when a checkpoint is missing, corrupt or truncated', async () => {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { recoverInterruptedWrite, writeDirectoryAtomic, type DirectoryFile } from './atomic-write.js';
+import { writeDirectoryAtomic, type DirectoryFile } from './atomic-write.js';
+import { readableDirectory } from './interrupted-writes.js';
 import { FarmerError } from './errors.js';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from './safetensors.js';
 
@@ -69,7 +70,8 @@ export function manifestEntry(bytes: Uint8Array): ManifestFile {
 /**
  * Writes a checkpoint directory atomically ({@link writeDirectoryAtomic}):
  * a crash leaves either the old or the new checkpoint (or, between the two
- * renames, the old one under `.old-*`, which `readCheckpoint` restores).
+ * renames, the old one under `.old-*`, which `readCheckpoint` reads in place
+ * and the next write puts back).
  */
 export async function writeCheckpoint(dir: string, data: CheckpointData): Promise<void> {
   const config = CheckpointConfigSchema.parse(data.config);
@@ -145,10 +147,23 @@ export interface LoadedCheckpoint {
  * Reads and validates a checkpoint directory. Errors name the file (and the
  * tensor) at fault: a missing directory or file, a checksum mismatch, a
  * truncated or corrupt safetensors file, an invalid or too-new config.json.
+ * When only the `.old-*` copy of an interrupted write is there, it is read
+ * in place (`dir` of the result says where); nothing is moved.
  */
 export async function readCheckpoint(dir: string, options: ReadCheckpointOptions = {}): Promise<LoadedCheckpoint> {
   const target = resolve(dir);
-  await recoverInterruptedWrite(target);
+  const found = readableDirectory(target) ?? target;
+  if (found === target) return readCheckpointAt(dir, target, options);
+  try {
+    return await readCheckpointAt(found, found, options);
+  } catch (e) {
+    // A live writer may finish its renames (and delete the copy) while we read: then read the new one.
+    if (e instanceof FarmerError && e.code === 'FARMER_E_NOT_FOUND' && existsSync(target)) return readCheckpointAt(dir, target, options);
+    throw e;
+  }
+}
+
+async function readCheckpointAt(dir: string, target: string, options: ReadCheckpointOptions): Promise<LoadedCheckpoint> {
   const stat = await fs.stat(target).catch(() => undefined);
   if (!stat) throw new FarmerError('FARMER_E_NOT_FOUND', `checkpoint directory ${dir} does not exist; pass the directory that holds config.json and model.safetensors`, { file: dir });
   if (!stat.isDirectory()) throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} is a file; a checkpoint is a directory holding config.json and model.safetensors`, { file: dir });

@@ -64,6 +64,8 @@ export {
   type ReadManifestOptions,
 } from './checkpoint.js';
 export { replaceDirectory, writeDirectoryAtomic, writeFileAtomic, type DirectoryFile, type WriteDirectoryOptions } from './atomic-write.js';
+export { directoryWriteProblem } from './writable-dir.js';
+export { isProcessAlive, readableDirectory, recoverInterruptedWrite } from './interrupted-writes.js';
 export { makeDataset, type DatasetSplit, type ImageDataset } from './datasets/dataset.js';
 export { BatchStream, gatherExamples, type Batch, type BatchStreamOptions, type BatchStreamState } from './datasets/batch-stream.js';
 export { BUILTIN_MNIST_TEST_EVERY, loadBuiltinMnist } from './datasets/mnist-builtin.js';

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from './repo-root.js';
 
 /**
  * Every `§` in the repository's sources must cite docs/method.md in one fixed
@@ -91,17 +91,6 @@ function lineProblems(line: string, sections: Map<string, Section>): string[] {
     if (!titled) problems.push(`§${m[1]} is titled '${s.title}' in ${DOC}, but the citation reads '§${m[1]} ${rest.slice(0, s.title.length + 8)}…'`);
   }
   return problems;
-}
-
-/** The checkout root: the nearest ancestor holding nx.json. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'nx.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('no nx.json above this test file: cannot find the repository root');
-    dir = up;
-  }
 }
 
 /** Repository files (tracked, plus new ones not ignored) as root-relative paths with '/'. */

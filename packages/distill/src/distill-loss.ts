@@ -1,7 +1,6 @@
 import { noisyImages, patchify, tf, type Batch, type Rng } from '@farmer/core';
-import type { Flow } from '@farmer/flow';
+import type { Flow, Student } from '@farmer/flow';
 import type { DistillConfig } from './distill-config.js';
-import type { Student } from './student.js';
 
 /** One distillation step's input: the teacher's data and the latent noise, all drawn on the host. */
 export interface DistillBatch {

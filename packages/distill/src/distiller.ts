@@ -4,9 +4,7 @@ import { ObjectiveRun, tfEngine, TrainingRun, type EngineFactory, type Objective
 import { parseDistillConfig, type DistillConfig, type DistillConfigInput } from './distill-config.js';
 import { distillLossAndGrads, prepareDistillBatch, type DistillBatch } from './distill-loss.js';
 import { evaluateStudent, type StudentEvalResult } from './evaluate-student.js';
-import { flowFingerprint, parseStudentMeta, STUDENT_FORMAT, STUDENT_FORMAT_VERSION, STUDENT_PARTS, type StudentMeta } from './student-meta.js';
-import { attachStudent } from './student-store.js';
-import { Student, STUDENT_PREFIX } from './student.js';
+import { attachStudent, flowFingerprint, parseStudentMeta, Student, STUDENT_FORMAT, STUDENT_FORMAT_VERSION, STUDENT_PARTS, STUDENT_PREFIX, type StudentMeta } from '@farmer/flow';
 
 /** Marks a distillation run's `training` state. */
 export const DISTILL_OBJECTIVE = 'distill';
@@ -48,7 +46,7 @@ export type DistillSummary = RunSummary<StudentEvalResult>;
  * teacher's weights as `model.safetensors`, the student as
  * `student.safetensors` (+ `student-ema`, `student-optimizer`), the
  * student's config in `meta.student` and the run state in `training`. It
- * can be sampled from directly (`loadRunnerWithStudent`).
+ * can be sampled from directly (`loadRunnerWithStudent` of @farmer/runtime).
  */
 export class Distiller extends ObjectiveRun<DistillTypes> {
   private constructor(

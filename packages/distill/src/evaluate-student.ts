@@ -1,7 +1,6 @@
 import { gatherExamples, noisyImages, Rng, tf, type ImageDataset } from '@farmer/core';
-import type { Flow } from '@farmer/flow';
+import type { Flow, Student } from '@farmer/flow';
 import { teacherLatents } from './distill-loss.js';
-import type { Student } from './student.js';
 
 export interface StudentEvalResult {
   /** Mean over images, tokens and dims of (student(Z^n) − Z^0)² in [-1, 1] space. */

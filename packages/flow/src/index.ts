@@ -1,7 +1,8 @@
 /**
  * @farmer/flow: the autoregressive flow (AF) of FARMER, TARFlow-compatible
  * (docs/method.md §3 autoregressive flow), with KV-cached reverse and
- * PyTorch TARFlow import.
+ * PyTorch TARFlow import, and the distilled one-step student that inverts it
+ * (docs/method.md §8.1 student; trained by @farmer/distill).
  */
 export { FlowConfigSchema, flowDims, parseFlowConfig, type FlowConfig, type FlowConfigInput } from './config.js';
 export { Flow, type FlowForwardResult, type FlowGuidance, type FlowReverseOptions, type Labels } from './flow.js';
@@ -43,3 +44,6 @@ export {
   type ImportedTarflow,
   type TarflowHyper,
 } from './tarflow-import.js';
+export { STUDENT_PREFIX, Student, studentBlock } from './student.js';
+export { flowFingerprint, parseStudentMeta, STUDENT_FORMAT, STUDENT_FORMAT_VERSION, STUDENT_PARTS, StudentMetaSchema, type StudentMeta } from './student-meta.js';
+export { attachStudent, inferenceWeightsPart, loadStudent, studentFromCheckpoint, studentMetaOf, studentParts, type LoadStudentOptions } from './student-checkpoint.js';

@@ -1,5 +1,4 @@
-import { STUDENT_PREFIX } from '@farmer/distill';
-import { flowDims, parseFlowConfig, type FlowConfig, type FlowConfigInput } from '@farmer/flow';
+import { flowDims, parseFlowConfig, STUDENT_PREFIX, type FlowConfig, type FlowConfigInput } from '@farmer/flow';
 import { appendGradients, unsupportedOps } from './grad/append-gradients.js';
 import type { GradientCoverage } from './gradient-graph.js';
 import { flowForward, studentChain } from './flow-graphs.js';

@@ -1,16 +1,15 @@
 import { promises as fs } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { farmerDims, farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
 import { FarmerError, manifestEntry, readCheckpoint, resolveCheckpointDir, writeDirectoryAtomic, type DirectoryFile, type ParamStore } from '@farmer/core';
-import { studentFromCheckpoint, studentMetaOf, STUDENT_PARTS } from '@farmer/distill';
-import { parseFlowConfig, type FlowConfig } from '@farmer/flow';
+import { inferenceWeightsPart, parseFlowConfig, studentFromCheckpoint, studentMetaOf, STUDENT_PARTS, type FlowConfig } from '@farmer/flow';
 import { buildArForward, buildArHeadRedundant, buildArPrefill, buildArStep } from './ar-graphs.js';
 import { buildFlowForward, buildFlowReverseBlock, buildFlowReverseStep, buildStudent } from './flow-graphs.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, WeightsFile, type GraphBuilder } from './graph-builder.js';
 import { KV_CACHE_LAYOUT, ONNX_EXPORT_FORMAT, ONNX_EXPORT_VERSION, type GraphEntry, type OnnxManifest } from './manifest.js';
 import { isOnnxExport } from './read-export.js';
 
-/** The weights of a distilled student (docs/method.md §8.1 student): the AF's names and config. `Student` from @farmer/distill fits. */
+/** The weights of a distilled student (docs/method.md §8.1 student): the AF's names and config. `Student` from @farmer/flow fits. */
 export interface StudentWeights {
   config: FlowConfig;
   params: ParamStore;
@@ -42,7 +41,7 @@ export interface ExportOnnxOptions {
   ema?: boolean;
   /** Export the distilled student when the checkpoint has one (default true). */
   student?: boolean;
-  /** Take the student's EMA weights when present (default true, as @farmer/distill's loadStudent). */
+  /** Take the student's EMA weights when present (default true, as @farmer/flow's loadStudent). */
   studentEma?: boolean;
   onProgress?: (p: ExportProgress) => void;
 }
@@ -164,7 +163,7 @@ export async function exportOnnx(checkpointDir: string, outDir: string, options:
   const head = await readCheckpoint(abs, { parts: [] });
   const meta = options.student === false ? undefined : studentMetaOf(head);
   const hasEma = head.parts.includes('ema');
-  const part = options.ema === undefined ? (meta?.teacher.part ?? (hasEma ? 'ema' : 'model')) : options.ema && hasEma ? 'ema' : 'model';
+  const part = options.ema === undefined ? inferenceWeightsPart(head) : options.ema && hasEma ? 'ema' : 'model';
   const notes: string[] = [];
   let withStudent = meta !== undefined;
   if (meta && meta.teacher.part !== part) {
@@ -179,7 +178,8 @@ export async function exportOnnx(checkpointDir: string, outDir: string, options:
     try {
       const used = ['config.json', `${part}.safetensors`, ...(student ? [`${studentPart}.safetensors`] : [])];
       const source: OnnxManifest['source'] = {
-        checkpoint: abs,
+        // An export inside its checkpoint (`<checkpoint>/onnx`) names it relatively, so a shipped or moved one carries no machine path.
+        checkpoint: dirname(resolve(outDir)) === abs ? '..' : abs,
         part,
         files: Object.fromEntries(used.map((f) => [f, ck.manifest.files[f]?.sha256 ?? ''])),
         ...(student && meta ? { student: { part: studentPart, teacher: meta.teacher } } : {}),

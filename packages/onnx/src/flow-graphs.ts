@@ -4,7 +4,7 @@ import { attr, GraphBuilder, type WeightsFile } from './graph-builder.js';
 import { BATCH, kvNames, kvShapes, PAST, PRESENT } from './io-names.js';
 import { causalMask, dimOf, linear, reverseAxis, scalar, slice, storeParams, transformerLayer, transformerStep, under, type KvPair, type Params } from './graph-ops.js';
 
-/** One block's parameters under `blocks.{t}.`, in a store holding the AF's (or the student's) §2 names. */
+/** One block's parameters under `blocks.{t}.`, in a store holding the AF's (or the student's) names (docs/method.md §9.2 weight names). */
 function blockParams(p: Params, t: number): Params {
   return under(p, `blocks.${t}.`);
 }
@@ -23,7 +23,7 @@ function embed(g: GraphBuilder, bp: Params, c: FlowConfig, x: string, pos: strin
 }
 
 /**
- * A block's network on tokens in its working order (§2): embedding, L
+ * A block's network on tokens in its working order (docs/method.md §3.4 permutations): embedding, L
  * layers, proj_out. x [B, T, d] → [B, T, out]. Causal with `mask`,
  * bidirectional without (the student).
  */
@@ -34,7 +34,7 @@ function blockNet(g: GraphBuilder, bp: Params, c: FlowConfig, x: string, pos: st
   return linear(g, h, bp('proj_out.weight'), bp('proj_out.bias'));
 }
 
-/** Splits proj_out output into (α, μ), with the optional soft clamp α ← c·tanh(α/c) (§2); α is undefined for volume-preserving blocks. */
+/** Splits proj_out output into (α, μ), with the optional soft clamp α ← c·tanh(α/c) (docs/method.md §3.7 alpha clamp); α is undefined for volume-preserving blocks. */
 function alphaMu(g: GraphBuilder, out: string, c: FlowConfig, d: number): { alpha?: string; mu: string } {
   if (!c.nvp) return { mu: out };
   const [a, mu] = g.opN('Split', [out, g.int64s([d, d])], 2, [attr.int('axis', -1)], 'alpha_mu');

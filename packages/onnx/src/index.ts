@@ -44,6 +44,6 @@ export {
   type EngineCandidates,
   type EngineChoiceOptions,
   type OnEngineChosen,
-  type OrtRuntime,
   type TrainEngineChoice,
 } from './train-engine-choice.js';
+export { loadOrtRuntime, type OrtRuntime } from './ort-runtime-loader.js';

@@ -48,7 +48,7 @@ export const OnnxManifestSchema = z
     /** Provenance. */
     source: z
       .object({
-        /** Absolute checkpoint directory, or null for an in-memory model. */
+        /** The checkpoint directory: absolute, or '..' when the export sits inside it; null for an in-memory model. */
         checkpoint: z.string().nullable(),
         /** Which weights: 'model' or 'ema' (or 'memory'). */
         part: z.string(),

@@ -6,6 +6,7 @@ import type { FlowConfig } from '@farmer/flow';
 import { defaultWorkerCount } from '@farmer/train';
 import { distillGradientCoverage } from './distill-graph.js';
 import { farmerGradientCoverage, type GradientCoverage } from './gradient-graph.js';
+import { loadOrtRuntime, type OrtRuntime } from './ort-runtime-loader.js';
 
 /** The training engines a user can ask for: `auto` picks onnxruntime where it loads and covers the model, else tfjs. */
 export const TRAIN_ENGINES = ['auto', 'ort', 'tfjs'] as const;
@@ -28,23 +29,6 @@ export interface ChosenEngine<E> {
 export interface EngineChoiceOptions {
   /** Threads (ort) or replicas (tfjs); default: the available cores (tfjs on the native backend: 1). */
   workers?: number;
-}
-
-/** The runtime entry of this package (onnxruntime-node and the engines over it). */
-export type OrtRuntime = typeof import('./runtime/index.js');
-
-const RUNTIME_ENTRY: string = '@farmer/onnx/runtime';
-
-/** onnxruntime-node, loaded on demand: its native binding may be missing or broken on a user's machine. */
-async function loadRuntime(): Promise<OrtRuntime | Error> {
-  try {
-    // The package's own runtime entry, named through a variable so that neither the bundler nor the
-    // type checker pulls it (and its native binding) into this native-free entry.
-    const entry = RUNTIME_ENTRY;
-    return (await import(entry)) as OrtRuntime;
-  } catch (e) {
-    return e instanceof Error ? e : new Error(String(e));
-  }
 }
 
 /** What a choice picks between, for one objective. */
@@ -83,7 +67,7 @@ export async function chooseTrainEngine<E>(choice: TrainEngineChoice, c: EngineC
     }
     return fallback(`training on tfjs: onnxruntime's gradient builder does not cover op ${ops} of ${c.what}`);
   }
-  const rt = await (c.loadRuntime ?? loadRuntime)();
+  const rt = await (c.loadRuntime ?? loadOrtRuntime)();
   if (rt instanceof Error) {
     const why = rt.message.split('\n')[0];
     if (choice === 'ort') throw new FarmerError('FARMER_E_BACKEND', `--engine ort needs onnxruntime-node, which failed to load: ${why}`, { field: 'engine' }, { cause: rt });

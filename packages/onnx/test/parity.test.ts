@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { farmerDims, headOutputToGmm, imagesBitsPerDim, preset, tfLikelihood, saveFarmer, TfRunner, type FarmerModel, type GmmBatch, type StepGmm } from '@farmer/ar-gmm';
 import { initBackend, patchify, Rng, tf, type U8Images } from '@farmer/core';
-import { attachStudent, Student } from '@farmer/distill';
+import { attachStudent, Student } from '@farmer/flow';
 import { generate, type GenerateOptions } from '@farmer/sampling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx } from '../src/index.js';

@@ -12,3 +12,20 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < b.length; i++) s = Math.max(s, Math.abs(b[i]));
   return maxAbsDiff(a, b) / (s + 1e-30);
 }
+
+/**
+ * How far apart two u8 image buffers are: the pixels that differ and the
+ * largest difference. @farmer/onnx's README bounds the runtimes' images by
+ * max ≤ 1 on at most 0.1% of the pixels.
+ */
+export function u8Diff(a: Uint8Array, b: Uint8Array): { differ: number; max: number } {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let differ = 0;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d) differ++;
+    max = Math.max(max, d);
+  }
+  return { differ, max };
+}

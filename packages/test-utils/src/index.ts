@@ -3,5 +3,6 @@
  * never published). Depends on @farmer/core only, so every package above
  * core can use it as a devDependency.
  */
-export { maxAbsDiff, relErr } from './diff.js';
+export { maxAbsDiff, relErr, u8Diff } from './diff.js';
 export { randomize, type RandomizeOptions } from './randomize.js';
+export { deadPid, makeReadOnly } from './file-system.js';

@@ -1,15 +1,19 @@
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FarmerError } from '@farmer/core';
+import { directoryWriteProblem, FarmerError, readableDirectory } from '@farmer/core';
 
 /** Where a run keeps its checkpoint. */
 export function checkpointDirOf(outDir: string): string {
   return join(outDir, 'checkpoint');
 }
 
-/** True when `outDir` holds a run's checkpoint. */
+/**
+ * True when `outDir` holds a run's checkpoint, including one stranded as
+ * `checkpoint.old-*` by a crash between the two renames of its write.
+ */
 export function holdsRun(outDir: string): boolean {
-  return existsSync(join(checkpointDirOf(outDir), 'config.json'));
+  const dir = readableDirectory(checkpointDirOf(outDir));
+  return dir !== undefined && existsSync(join(dir, 'config.json'));
 }
 
 /**
@@ -19,31 +23,6 @@ export function holdsRun(outDir: string): boolean {
  * forbidden location is a FARMER_E_BAD_INPUT naming the path.
  */
 export function prepareOutDir(outDir: string): void {
-  const bad = (why: string) => new FarmerError('FARMER_E_BAD_INPUT', `cannot write the run to ${outDir}: ${why}; choose another output directory`, { field: 'outDir', file: outDir });
-  if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw bad('it is an existing file');
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    throw bad(reason(e));
-  }
-  const probe = join(outDir, `.write-test-${process.pid}`);
-  try {
-    writeFileSync(probe, '');
-    rmSync(probe, { force: true });
-  } catch (e) {
-    throw bad(reason(e));
-  }
-}
-
-function reason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  const why: Record<string, string> = {
-    ENOTDIR: 'a parent of it is a file',
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    EROFS: 'the file system is read-only',
-    ENOSPC: 'no space left on the device',
-    EEXIST: 'a file is in the way',
-  };
-  return (code && why[code]) ?? (e as Error).message;
+  const problem = existsSync(outDir) && !statSync(outDir).isDirectory() ? 'it is an existing file' : directoryWriteProblem(outDir, { create: true });
+  if (problem) throw new FarmerError('FARMER_E_BAD_INPUT', `cannot write the run to ${outDir}: ${problem}; choose another output directory`, { field: 'outDir', file: outDir });
 }

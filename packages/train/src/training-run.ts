@@ -1,8 +1,9 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   BatchStream,
   FarmerError,
   readCheckpoint,
+  recoverInterruptedWrite,
   Rng,
   writeCheckpoint,
   type BatchStreamState,
@@ -144,12 +145,18 @@ export class TrainingRun<T extends ObjectiveTypes> {
     return new TrainingRun(objective, opts, { weights: objective.values() });
   }
 
-  /** Reads the checkpoint of the run in `outDir` and its state; refuses a directory without one. */
+  /**
+   * Reads the checkpoint of the run in `outDir` and its state, for resuming
+   * it; refuses a directory without one. As the run's writer, it first puts
+   * back a checkpoint that a dead process left stranded between the two
+   * renames of its write.
+   */
   static async readRun(outDir: string): Promise<{ ck: LoadedCheckpoint; state: RunState<Record<string, unknown>> }> {
     const dir = checkpointDirOf(outDir);
     if (!holdsRun(outDir)) {
       throw new FarmerError('FARMER_E_NOT_FOUND', `nothing to resume: ${dir} holds no checkpoint (start a new run without --resume)`, { file: dir });
     }
+    await recoverInterruptedWrite(resolve(dir));
     const ck = await readCheckpoint(dir);
     const state = ck.config.training as RunState<Record<string, unknown>> | undefined;
     if (!state || typeof state.step !== 'number') {

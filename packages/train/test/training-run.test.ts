@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, isFarmerError, readCheckpoint, tf } from '@farmer/core';
@@ -47,6 +48,20 @@ describe('TrainingRun', () => {
     expect(() => TrainingRun.create<ToyTypes>(o, { train, outDir: dir })).toThrow(/already holds a run; resume it, or choose another output directory/);
     const err = await TrainingRun.resume<ToyTypes>(tmp(), () => o, { train }).catch((e) => e);
     expect(isFarmerError(err, 'FARMER_E_NOT_FOUND')).toBe(true);
+    o.dispose();
+  });
+
+  it('resumes a run whose checkpoint a crash left as checkpoint.old-* (dead writer): refuses a new run there, then puts it back', async () => {
+    const dir = tmp();
+    const o = toyObjective(cfg({ steps: 2 }));
+    await TrainingRun.create<ToyTypes>(o, { train, outDir: dir }).run();
+    const stranded = join(dir, `checkpoint.old-${spawnSync(process.execPath, ['-e', '']).pid}-0a1b2c3d`);
+    renameSync(join(dir, 'checkpoint'), stranded);
+    expect(() => TrainingRun.create<ToyTypes>(o, { train, outDir: dir })).toThrow(/already holds a run; resume it/);
+    const run = await TrainingRun.resume<ToyTypes>(dir, () => o, { train });
+    expect(run.currentStep).toBe(2);
+    expect(existsSync(join(dir, 'checkpoint', 'config.json'))).toBe(true);
+    expect(existsSync(stranded)).toBe(false);
     o.dispose();
   });
 

@@ -2,13 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { gatherExamples, loadDataset, writeFileAtomic, sliceImages, type U8Images } from '@farmer/core';
-import { evaluateBpd, FarmerModel, loadTfRunner, preset, Trainer, type FarmerEngine, type FarmerRunner } from '@farmer/ar-gmm';
+import { evaluateBpd, FarmerModel, likelihoodOf, preset, Trainer, type FarmerEngine, type FarmerRunner } from '@farmer/ar-gmm';
 import { chooseFarmerEngine, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import type { GenerateResult } from '@farmer/sampling';
 import type { CliContext } from '../context.js';
 import { labelledFigure } from '../figure.js';
 import { choiceFlag, intFlag, numberFlag } from '../flags.js';
-import { openTfRunner } from '../model-open.js';
+import { openRunner } from '../model-open.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
 import { generateWithProgress } from './sample.js';
@@ -21,6 +22,19 @@ export interface DemoFlags {
   evalImages: number;
   workers?: number;
   engine: TrainEngineChoice;
+  runtime: RuntimeChoice;
+}
+
+/** Test bits/dim of a runner through its likelihood view. */
+async function testBpd(ctx: CliContext, runner: FarmerRunner, test: Awaited<ReturnType<typeof loadDataset>>, maxImages: number) {
+  const lik = likelihoodOf(runner);
+  if (!lik) throw new Error(`internal: the ${runner.runtime} runner computes no likelihood`);
+  const bar = ctx.progress('test bits/dim', maxImages || test.images.count, 'images');
+  try {
+    return await evaluateBpd(lik, test, { maxImages, onProgress: (d) => bar.update(d) });
+  } finally {
+    bar.stop();
+  }
 }
 
 /** One row per class of `perClass` images each. */
@@ -51,21 +65,19 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
   const out = resolve(flags.out);
   mkdirSync(out, { recursive: true });
   const files: Record<string, string> = {};
-  const { runner, dir, close } = await openTfRunner(ctx, undefined);
+  const { runner, dir, close } = await openRunner(ctx, undefined, { runtime: flags.runtime });
   const test = await loadDataset('mnist', { split: 'test' });
   try {
     const builtin = await classGrid(ctx, runner, flags, 'built-in model');
     files.samples = join(out, 'samples.png');
     await writeFileAtomic(files.samples, await labelledFigure(rowsOf(builtin, runner.config.numClasses, flags.perClass), ['built-in model'], { title: 'FARMER mnist-small, resampling CFG (w 2.5)' }));
-    const bar = ctx.progress('test bits/dim', flags.evalImages || test.images.count, 'images');
-    const bpd = await evaluateBpd(runner.model, test, { maxImages: flags.evalImages, onProgress: (d) => bar.update(d) });
-    bar.stop();
+    const bpd = await testBpd(ctx, runner, test, flags.evalImages);
     const summary: string[] = [
       `built-in model: ${dir}`,
       `  test bits/dim ${bpd.bpd.toFixed(4)} ± ${bpd.stderr.toFixed(4)} on ${bpd.images} built-in MNIST test digits (uniform dequantisation)`,
       `  samples: ${files.samples} (one row per digit, resampling CFG, ${(builtin.timings.totalSeconds / builtin.images.count).toFixed(3)} s/image)`,
     ];
-    const json: Record<string, unknown> = { builtin: { dir, testBpd: bpd, timings: builtin.timings } };
+    const json: Record<string, unknown> = { builtin: { dir, testBpd: bpd, timings: builtin.timings, runtime: runner.runtime } };
     if (flags.train) {
       const runDir = join(out, 'demo-run');
       const chosen = await chooseFarmerEngine(flags.engine, preset('mnist-small'), { workers: flags.workers });
@@ -95,9 +107,9 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
       model.dispose();
       files.checkpoint = s.checkpoint!;
       files.loss = (await writeLossPlot(join(runDir, 'metrics.jsonl'), join(out, 'loss.png'), `mnist-small, ${flags.train} min of training`)) ?? '';
-      const fresh = await loadTfRunner(s.checkpoint!);
+      const fresh = await openRunner(ctx, s.checkpoint!, { runtime: flags.runtime, purposes: ['sample'] });
       try {
-        const own = await classGrid(ctx, fresh, flags, 'trained model');
+        const own = await classGrid(ctx, fresh.runner, flags, 'trained model');
         files.compare = join(out, 'samples-trained.png');
         const rowsA = rowsOf(builtin, 10, flags.perClass);
         const rowsB = rowsOf(own, 10, flags.perClass);
@@ -113,10 +125,10 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
         );
         json.trained = { checkpoint: files.checkpoint, steps: s.steps, seconds: s.elapsedSeconds, testBpd: s.lastEval };
       } finally {
-        fresh.model.dispose();
+        fresh.close();
       }
     }
-    summary.push(`done in ${formatSeconds((Date.now() - t0) / 1000)}; backend ${ctx.backend?.name}`);
+    summary.push(`done in ${formatSeconds((Date.now() - t0) / 1000)}; runtime ${runner.runtime}, tfjs backend ${ctx.backend?.name}`);
     ctx.result(summary.join('\n'), { ...json, files, seconds: (Date.now() - t0) / 1000 });
   } finally {
     close();
@@ -133,6 +145,7 @@ export function demoCommand(ctx: () => CliContext): Command {
     .option('--eval-images <n>', 'test images for bits/dim (0: all 997)', intFlag('--eval-images', 0), 0)
     .option('--engine <name>', 'training engine for --train: auto, ort, tfjs', choiceFlag('--engine', TRAIN_ENGINES), 'auto')
     .option('--workers <n>', 'for --train: ort intra-op threads or tfjs worker threads (default: available cores)', intFlag('--workers', 1))
+    .option('--runtime <name>', 'sampling and bits/dim: auto (onnxruntime whenever it loads; else tfjs), onnx or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto')
     .addHelpText('after', '\nExamples:\n  farmer demo\n  farmer demo --train 5 --out demo/')
     .action(async (flags: DemoFlags) => runDemo(ctx(), flags));
 }

@@ -46,7 +46,7 @@ async function fakeImages(ctx: CliContext, runner: FarmerRunner, flags: SampleFl
 
 export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[], flags: MetricFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime });
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
   const extractor = await openExtractor(flags);
   try {
     const fake = await fakeImages(ctx, runner, flags);
@@ -82,7 +82,7 @@ export async function runTrainClassifier(ctx: CliContext, flags: { data: string;
 
 export async function runLogdet(ctx: CliContext, flags: SampleFlags & { data: string; flaggedOut?: string; histogram?: string }): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openTfRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const { runner, dir, close } = await openTfRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime });
   try {
     const real = await realImages(flags.data, 'test', flags.count ?? 500, runner);
     const fake = await fakeImages(ctx, runner, { ...flags, count: flags.count ?? 500 });
@@ -115,7 +115,7 @@ export async function runLogdet(ctx: CliContext, flags: SampleFlags & { data: st
 
 export async function runReport(ctx: CliContext, flags: MetricFlags & { out: string }): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openTfRunner(ctx, flags.checkpoint, { ema: flags.ema });
+  const { runner, dir, close } = await openTfRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime });
   const extractor = await openExtractor(flags);
   try {
     const f = runner.config.flow;
@@ -155,7 +155,7 @@ export async function runReport(ctx: CliContext, flags: MetricFlags & { out: str
 
 export async function runAgreement(ctx: CliContext, flags: SampleFlags & { classifier: string }): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime });
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
   const clf = await loadClassifier(flags.classifier);
   try {
     if (runner.config.numClasses === 0) throw new UsageError('agreement needs a class-conditional model');

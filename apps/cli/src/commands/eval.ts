@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, loadDataset } from '@farmer/core';
 import { evaluateBpd, likelihoodOf } from '@farmer/ar-gmm';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag } from '../flags.js';
 import { openRunner } from '../model-open.js';
@@ -15,12 +16,12 @@ export interface EvalBpdFlags {
   seed: number;
   ema: boolean;
   unconditional?: boolean;
-  runtime: 'auto' | 'tfjs' | 'onnx';
+  runtime: RuntimeChoice;
 }
 
 export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime });
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
   try {
     const f = runner.config.flow;
     const ds = await loadDataset(flags.data, { split: flags.split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
@@ -37,7 +38,7 @@ export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<
     bar.stop();
     ctx.result(
       `${r.bpd.toFixed(4)} ± ${r.stderr.toFixed(4)} bits/dim (mean ± standard error) on ${r.images} ${flags.split} images of ${flags.data}, uniform dequantisation, ${flags.unconditional ? 'null label' : 'true labels'}\ncheckpoint: ${dir}`,
-      { ...r, checkpoint: dir, data: flags.data, split: flags.split, conditional: !flags.unconditional },
+      { ...r, checkpoint: dir, data: flags.data, split: flags.split, conditional: !flags.unconditional, runtime: runner.runtime },
     );
   } finally {
     close();
@@ -56,8 +57,8 @@ export function evalCommand(ctx: () => CliContext): Command {
     .option('--batch-size <n>', 'images per pass', intFlag('--batch-size', 1), 100)
     .option('--seed <n>', 'seed of the dequantisation noise', intFlag('--seed', 0), 0)
     .option('--unconditional', 'score with the null label instead of the true labels')
-    .option('--no-ema', 'use the raw weights instead of the EMA weights')
-    .option('--runtime <name>', 'tfjs, onnx (the checkpoint\'s export from farmer export onnx) or auto', choiceFlag('--runtime', ['auto', 'tfjs', 'onnx'] as const), 'tfjs')
+    .option('--no-ema', 'use the raw weights instead of the EMA weights (runs on tfjs)')
+    .option('--runtime <name>', 'auto (onnxruntime whenever it loads, exporting the checkpoint on first use; else tfjs), onnx (an existing export only) or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto')
     .addHelpText('after', '\nExamples:\n  farmer eval bpd\n  farmer eval bpd --checkpoint runs/small --max-images 500 --json')
     .action(async (flags: EvalBpdFlags) => runEvalBpd(ctx(), flags));
   return ev;

@@ -30,7 +30,7 @@ export async function runExportOnnx(ctx: CliContext, flags: { checkpoint?: strin
   bar.stop();
   const graphs = Object.keys(r.manifest.graphs ?? {});
   ctx.result(
-    `exported ${dir} → ${r.dir}: ${graphs.length} graphs (opset ${r.manifest.opset}), manifest.json with SHA-256 of every file\nrun it: farmer sample --checkpoint ${flags.checkpoint ?? dir} --runtime onnx   (the server prefers an up-to-date export by itself)`,
+    `exported ${dir} → ${r.dir}: ${graphs.length} graphs (opset ${r.manifest.opset}), manifest.json with SHA-256 of every file\nfarmer sample, eval, demo and serve run it on onnxruntime by default while it is up to date (--runtime auto); --runtime onnx insists on it`,
     { dir: r.dir, from: dir, graphs, opset: r.manifest.opset },
   );
 }
@@ -38,7 +38,7 @@ export async function runExportOnnx(ctx: CliContext, flags: { checkpoint?: strin
 export function exportCommand(ctx: () => CliContext): Command {
   const ex = new Command('export').description('export a checkpoint');
   ex.command('onnx')
-    .description('write the ONNX export (AF forward/reverse, AR step, student) used by --runtime onnx and the server')
+    .description('write the ONNX export (AF forward/reverse, AR step, student) that onnxruntime runs (--runtime auto makes one on first use)')
     .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
     .option('--out <dir>', 'export directory (default: <checkpoint>/onnx, where the server looks)')
     .option('--no-ema', 'export the raw weights instead of the EMA weights')

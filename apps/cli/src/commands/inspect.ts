@@ -21,11 +21,13 @@ export async function runInspect(ctx: CliContext, target: string | undefined, fl
   }
   const dir = target ? resolveCheckpointDir(target) : builtinModelDir();
   let checksums = 'ok (every file matches manifest.json)';
+  let failure: unknown;
   let ck;
   try {
     ck = await readCheckpoint(dir);
   } catch (e) {
     checksums = `FAILED: ${(e as Error).message}`;
+    failure = e;
     ck = await readCheckpoint(dir, { verify: false, parts: [] }).catch(() => undefined);
     if (!ck) throw e;
   }
@@ -43,6 +45,8 @@ export async function runInspect(ctx: CliContext, target: string | undefined, fl
     `config: ${JSON.stringify(ck.config.model, null, 2)}`,
   ];
   ctx.result(lines.filter(Boolean).join('\n'), { dir, kind: ck.config.kind, config: ck.config.model, parameters: params, parts: ck.parts, training, meta: ck.config.meta, checksums, backend });
+  // The report is printed (JSON included); the exit status still says the checkpoint is damaged.
+  if (failure) throw failure;
 }
 
 export function inspectCommand(ctx: () => CliContext): Command {

@@ -1,7 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { constants as bufferConstants } from 'node:buffer';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { encodePng, imageGrid, sliceImages, writeFileAtomic } from '@farmer/core';
+import { directoryWriteProblem, encodePng, imageGrid, sliceImages, writeFileAtomic } from '@farmer/core';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import { generate, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
 import type { FarmerRunner } from '@farmer/ar-gmm';
 import type { CliContext } from '../context.js';
@@ -41,7 +43,25 @@ export interface SampleFlags {
   separate?: string;
   columns?: number;
   ema: boolean;
-  runtime: 'auto' | 'tfjs' | 'onnx';
+  runtime: RuntimeChoice;
+  /** The most images one run may draw (`--max-count`). */
+  maxCount: number;
+}
+
+/** The default per-run limit of `--count` (`--max-count` raises it; larger jobs belong to a scale-out). */
+export const SAMPLE_COUNT_LIMIT = 100_000;
+
+/**
+ * Refuses a run of more than `maxCount` images (and one whose images would
+ * not fit one buffer), before any model is opened or image drawn.
+ */
+export function checkRunSize(count: number, maxCount: number, imageBytes = 1): void {
+  if (count > maxCount) {
+    throw new UsageError(`${count} images is over the per-run limit of ${maxCount}; raise it with --max-count, or split the job into several runs with different --seed`);
+  }
+  if (count * imageBytes > bufferConstants.MAX_LENGTH) {
+    throw new UsageError(`${count} images of ${imageBytes} bytes do not fit in memory at once (${bufferConstants.MAX_LENGTH} bytes at most); split the job into several runs`);
+  }
 }
 
 /** Generation options from flags: one mapping shared by `sample` and `demo`. */
@@ -61,6 +81,7 @@ export function generateOptionsFromFlags(flags: SampleFlags, numClasses: number)
     if (labels.length !== count) throw new UsageError(`--labels gives ${labels.length} labels for --count ${count}`);
   }
   count ??= numClasses > 0 && !flags.unconditional ? numClasses : 16;
+  checkRunSize(count, flags.maxCount);
   if (!labels && numClasses > 0 && !flags.unconditional && flags.count === undefined) labels = Array.from({ length: count }, (_, i) => i % numClasses);
   const cfg: GenerateOptions['cfg'] = {
     w: flags.cfgW,
@@ -117,16 +138,47 @@ export async function writeSamples(result: GenerateResult, out: string, options:
   return { grid, files };
 }
 
+/**
+ * Checks, before any work, that the grid PNG, its JSON sidecar and the
+ * `--separate` folder can be written: a directory where a file goes, or a
+ * folder that cannot be created or written, is a usage error naming the flag.
+ */
+export function checkSampleOutputs(flags: Pick<SampleFlags, 'out' | 'separate'>): void {
+  const grid = resolve(flags.out);
+  const sidecar = `${grid.replace(/\.png$/i, '')}.json`;
+  const isDirectory = (path: string): boolean => {
+    try {
+      return statSync(path).isDirectory();
+    } catch {
+      return false; // missing, or under a file: the write check below says which
+    }
+  };
+  for (const [file, what] of [[grid, 'the grid'], [sidecar, "the grid's JSON sidecar"]] as const) {
+    if (isDirectory(file)) {
+      throw new UsageError(`--out ${flags.out}: ${file} is a directory, where ${what} goes; give a file name, e.g. --out ${join(flags.out, 'samples.png')}`);
+    }
+  }
+  const problem = directoryWriteProblem(dirname(grid), { create: true });
+  if (problem) throw new UsageError(`cannot write --out ${flags.out} (into ${dirname(grid)}): ${problem}; choose another location`);
+  const separate = flags.separate && directoryWriteProblem(resolve(flags.separate), { create: true });
+  if (separate) throw new UsageError(`cannot write --separate ${flags.separate}: ${separate}; choose another directory`);
+}
+
 export async function runSample(ctx: CliContext, flags: SampleFlags): Promise<void> {
+  checkSampleOutputs(flags);
+  const asked = flags.count ?? flags.labels?.length;
+  if (asked !== undefined) checkRunSize(asked, flags.maxCount);
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime });
+  const { runner, dir, exported, fallback, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
   try {
     const options = generateOptionsFromFlags(flags, runner.config.numClasses);
+    const f = runner.config.flow;
+    checkRunSize(options.count, flags.maxCount, f.inChannels * f.imageSize * f.imageSize);
     const result = await generateWithProgress(ctx, runner, options);
     const columns = flags.columns ?? (flags.perClass ? flags.perClass : undefined);
     const { grid, files } = await writeSamples(result, flags.out, { separate: flags.separate, columns });
     const sidecar = `${grid.replace(/\.png$/i, '')}.json`;
-    const meta = { checkpoint: dir, grid, files, labels: Array.from(result.labels), parameters: result.parameters, timings: result.timings, runtime: result.runtime, backend: ctx.backend?.name };
+    const meta = { checkpoint: dir, grid, files, labels: Array.from(result.labels), parameters: result.parameters, timings: result.timings, runtime: result.runtime, backend: ctx.backend?.name, ...(exported ? { exported } : {}), ...(fallback ? { fallback } : {}) };
     await writeFileAtomic(sidecar, `${JSON.stringify(meta, null, 2)}\n`);
     const t = result.timings;
     ctx.result(
@@ -162,15 +214,16 @@ export function addSamplerFlags(cmd: Command): Command {
     .option('--naive-max-std-ratio <r>', 'naive CFG: widest guided σ as a multiple of σc; wider dimensions stay conditional (default 2)', numberFlag('--naive-max-std-ratio', { min: 1 }))
     .option('--decoder <name>', 'AF inverse: flow (exact) or student (distilled, one pass)', choiceFlag('--decoder', ['flow', 'student'] as const), 'flow')
     .option('--batch-size <n>', 'images per pass (default 16)', intFlag('--batch-size', 1))
-    .option('--no-ema', 'use the raw weights instead of the EMA weights')
-    .option('--runtime <name>', "tfjs, onnx (the checkpoint's export from farmer export onnx) or auto", choiceFlag('--runtime', ['auto', 'tfjs', 'onnx'] as const), 'tfjs');
+    .option('--no-ema', 'use the raw weights instead of the EMA weights (runs on tfjs)')
+    .option('--runtime <name>', 'auto (onnxruntime whenever it loads, exporting the checkpoint on first use; else tfjs), onnx (an existing export only) or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto')
+    .option('--max-count <n>', `most images one run may draw (default ${SAMPLE_COUNT_LIMIT.toLocaleString('en-US')})`, intFlag('--max-count', 1), SAMPLE_COUNT_LIMIT);
 }
 
 export function sampleCommand(ctx: () => CliContext): Command {
   const cmd = new Command('sample')
     .description('draw images from a checkpoint (default: the built-in model) into a grid PNG plus a JSON sidecar')
     .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
-    .option('--count <n>', 'number of images (default: one per class)', intFlag('--count', 1))
+    .option('--count <n>', `number of images (default: one per class; at most --max-count, ${SAMPLE_COUNT_LIMIT.toLocaleString('en-US')} unless raised)`, intFlag('--count', 1))
     .option('--labels <list>', 'class labels, comma-separated (one per image, or one for all)', intListFlag('--labels'))
     .option('--per-class <n>', 'n images of every class, one row per class', intFlag('--per-class', 1))
     .option('--unconditional', 'draw without class labels')

@@ -1,36 +1,27 @@
 import { Command } from 'commander';
-import { SERVER_DEFAULTS, startServer, type StartServerOptions } from '@farmer/server';
+import { parseServerArgs, serverUsage } from '@farmer/runtime';
+import { startServer } from '@farmer/server';
 import type { CliContext } from '../context.js';
-import { choiceFlag, intFlag } from '../flags.js';
 
-interface ServeFlags {
-  models?: string;
-  port: number;
-  host: string;
-  apiKey?: string;
-  concurrency?: number;
-  queue?: number;
-  maxCount?: number;
-  maxUploadBytes?: number;
-  runtime: 'auto' | 'tfjs' | 'onnx';
-}
-
-/** `farmer serve`: the HTTP inference server (@farmer/server), until SIGINT/SIGTERM. */
-export async function runServe(ctx: CliContext, flags: ServeFlags): Promise<void> {
-  const options: StartServerOptions = {
-    models: flags.models ?? process.env.FARMER_MODELS,
-    port: flags.port,
-    host: flags.host,
-    apiKey: flags.apiKey ?? process.env.FARMER_API_KEY,
-    concurrency: flags.concurrency,
-    queueSize: flags.queue,
-    maxCount: flags.maxCount,
-    maxUploadBytes: flags.maxUploadBytes,
-    backend: ctx.opts.backend,
-    runtime: flags.runtime,
-    logger: ctx.opts.quiet ? false : { level: 'info' },
-  };
-  const server = await startServer(options);
+/**
+ * `farmer serve ARGS`: the HTTP inference server (@farmer/server) until
+ * SIGINT/SIGTERM. ARGS are the server bin's own flags, read by the same
+ * parser (with the same environment fallbacks); the global --backend and
+ * --quiet apply too.
+ */
+export async function runServe(ctx: CliContext, argv: string[], stdout: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const args = parseServerArgs(argv);
+  if (args.help) {
+    stdout.write(serverUsage('farmer serve'));
+    return;
+  }
+  const server = await startServer({
+    ...args.options,
+    backend: args.options.backend ?? ctx.opts.backend,
+    logger: ctx.opts.quiet ? false : args.options.logger,
+  });
+  // Logged by the server too; said here as well, since --quiet turns its log off.
+  for (const w of server.warnings) process.stderr.write(`farmer: warning: ${w}\n`);
   ctx.note(`serving ${server.models?.ready.length ?? 0} model(s) at ${server.url} (docs at ${server.url}/docs); Ctrl-C stops after in-flight requests`);
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -45,25 +36,14 @@ export async function runServe(ctx: CliContext, flags: ServeFlags): Promise<void
 }
 
 export function serveCommand(ctx: () => CliContext): Command {
-  return new Command('serve')
-    .description('serve checkpoints over HTTP (generate, likelihood, metrics, OpenAPI docs at /docs)')
-    .option('--models <dir>', 'a directory of checkpoints, or one checkpoint (default: env FARMER_MODELS, else the built-in model)')
-    .option('--port <n>', 'TCP port', intFlag('--port', 0, 65535), 8080)
-    .option('--host <addr>', 'interface to bind', '127.0.0.1')
-    .option('--api-key <key>', 'bearer token required by generate and likelihood (or env FARMER_API_KEY)')
-    .option('--concurrency <n>', `generation jobs at once (default ${SERVER_DEFAULTS.concurrency})`, intFlag('--concurrency', 1))
-    .option('--queue <n>', `jobs waiting before 429 (default ${SERVER_DEFAULTS.queueSize})`, intFlag('--queue', 0))
-    .option('--max-count <n>', `images per request (default ${SERVER_DEFAULTS.maxCount})`, intFlag('--max-count', 1))
-    .option('--max-upload-bytes <n>', 'largest PNG upload', intFlag('--max-upload-bytes', 1))
-    .option('--runtime <name>', 'auto (an up-to-date ONNX export when present, else tfjs), tfjs or onnx', choiceFlag('--runtime', ['auto', 'tfjs', 'onnx'] as const), 'auto')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  farmer serve
-  farmer serve --models runs/ --port 9000 --api-key secret
-  curl -s -X POST localhost:8080/v1/models/mnist-small/generate -H 'content-type: application/json' \\
-       -d '{"labels": 7, "seed": 1, "format": "png"}' -o seven.png`,
-    )
-    .action(async (flags: ServeFlags) => runServe(ctx(), flags));
+  return (
+    new Command('serve')
+      .description('serve checkpoints over HTTP (generate, likelihood, metrics, OpenAPI docs at /docs); the flags of the server\'s own bin, see farmer serve --help')
+      // The server's parser reads every flag (the bin's, with its environment fallbacks), so commander passes them through.
+      .helpOption(false)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .argument('[flags...]', 'server flags: --models DIR, --port N, --host HOST, --api-key KEY, --concurrency N, --queue N, --batch-size N, ...')
+      .action(async (flags: string[]) => runServe(ctx(), flags))
+  );
 }

@@ -1,8 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { encodePng, imageGrid } from '@farmer/core';
-import type { FarmerRunner } from '@farmer/ar-gmm';
-import { resolveGenerateOptions, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
-import { GenerateBatcher } from '../generate-batcher.js';
+import type { GenerateResult } from '@farmer/sampling';
+import { generateBatchKey, generateTogether, type GenerateRequest } from '../generate-batch.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bearerAuth } from '../auth.js';
 import { clientAbortSignal } from '../client-abort.js';
@@ -28,7 +27,7 @@ export function chooseFormat(body: GenerateBody, accept: string | undefined): Ou
 }
 
 /** The request body as library options (server-wide batch size; a random seed when none is given). */
-function toGenerateOptions(body: GenerateBody, batchSize: number): GenerateOptions & { seed: number } {
+function toGenerateOptions(body: GenerateBody, batchSize: number): GenerateRequest {
   return {
     count: body.count,
     labels: body.labels ?? null,
@@ -44,11 +43,11 @@ function toGenerateOptions(body: GenerateBody, batchSize: number): GenerateOptio
   };
 }
 
-function imageSeed(options: GenerateOptions & { seed: number }, i: number): string {
+function imageSeed(options: GenerateRequest, i: number): string {
   return String(options.imageSeeds?.[i] ?? `${options.seed}:${i}`);
 }
 
-function sendPng(reply: FastifyReply, png: Uint8Array, r: GenerateResult, options: GenerateOptions & { seed: number }, queueSeconds: number): FastifyReply {
+function sendPng(reply: FastifyReply, png: Uint8Array, r: GenerateResult, options: GenerateRequest, queueSeconds: number): FastifyReply {
   return reply
     .type('image/png')
     .headers({
@@ -59,15 +58,6 @@ function sendPng(reply: FastifyReply, png: Uint8Array, r: GenerateResult, option
       'server-timing': `queue;dur=${(queueSeconds * 1000).toFixed(1)}, ar;dur=${(r.timings.arSeconds * 1000).toFixed(1)}, af;dur=${(r.timings.afSeconds * 1000).toFixed(1)}`,
     })
     .send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
-}
-
-const batchers = new WeakMap<FarmerRunner, GenerateBatcher>();
-
-/** The model's batcher: concurrent requests with the same sampler settings share one pass. */
-function batcherFor(runner: FarmerRunner, maxImages: number): GenerateBatcher {
-  let b = batchers.get(runner);
-  if (!b) batchers.set(runner, (b = new GenerateBatcher(runner, maxImages)));
-  return b;
 }
 
 /** POST /v1/models/{name}/generate. */
@@ -105,14 +95,20 @@ export function registerGenerateRoute(app: FastifyInstance, ctx: ServerContext):
       const body = request.body;
       const format = chooseFormat(body, request.headers.accept);
       const options = toGenerateOptions(body, batchSize);
-      // Validate against the model now: a bad request is a 400 at once, never a queued job.
-      resolveGenerateOptions(entry.runner, options);
+      // Validates against the model now (a bad request is a 400 at once, never a queued job), and says which requests may share a pass.
+      const key = generateBatchKey(entry.runner, options);
       const signal = clientAbortSignal(request, reply);
-      const job = await ctx.queue.run({ kind: 'generate', model: entry.name }, (jobSignal) => batcherFor(entry.runner, batchSize).generate(options, jobSignal), signal);
+      const { runner } = entry;
+      const job = await ctx.queue.submit(
+        { kind: 'generate', model: entry.name, batch: { key, size: options.count, capacity: batchSize } },
+        options,
+        (members, jobSignal) => generateTogether(runner, members, jobSignal),
+        signal,
+      );
       const r = job.value;
       ctx.metrics.images.inc({ model: entry.name }, r.images.count);
       request.log.info(
-        { model: entry.name, count: r.images.count, seed: options.seed, sampler: r.parameters.sampler, format, queueSeconds: job.waitSeconds, seconds: job.runSeconds },
+        { model: entry.name, count: r.images.count, seed: options.seed, sampler: r.parameters.sampler, format, queueSeconds: job.waitSeconds, seconds: job.runSeconds, batch: job.batch },
         'generated',
       );
       if (format === 'png') return sendPng(reply, encodePng(r.images, 0), r, options, job.waitSeconds);
@@ -132,6 +128,7 @@ export function registerGenerateRoute(app: FastifyInstance, ctx: ServerContext):
         })),
         parameters: r.parameters,
         timings: { queueSeconds: job.waitSeconds, ...r.timings },
+        batch: job.batch,
       });
     },
   );

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
+import { publicMessage } from '../model-registry.js';
 
 const modelCounts = {
   type: 'object',
@@ -46,7 +47,8 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): 
       const all = ctx.registry.entries();
       const count = (s: string) => all.filter((e) => e.status === s).length;
       const models = { ready: count('ready'), loading: count('loading'), failed: count('failed') };
-      const failed = ctx.registry.report().failed.map(({ name, code, message }) => ({ name, code, message }));
+      // Probes are anonymous: messages name models, never the server's paths.
+      const failed = ctx.registry.report().failed.map((f) => ({ name: f.name, code: f.code, message: publicMessage(f.message, f) }));
       const status = ctx.state.closing ? 'closing' : !ctx.registry.loaded ? 'loading' : ctx.registry.ready ? 'ready' : 'no-models';
       if (status !== 'ready') reply.status(503).header('retry-after', '2');
       return { status, models, failed };

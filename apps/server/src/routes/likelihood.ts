@@ -5,7 +5,7 @@ import { clientAbortSignal } from '../client-abort.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { pngSize } from '../png-size.js';
-import { likelihoodOf } from '../runner-capabilities.js';
+import { bitsPerDimOf } from '@farmer/runtime';
 import { modelParamsSchema } from '../schemas/generate-schema.js';
 import { likelihoodBodySchema, likelihoodQuerySchema, likelihoodResultSchema, type LikelihoodBody, type LikelihoodQuery } from '../schemas/likelihood-schema.js';
 import { requireModel } from './require-model.js';
@@ -56,7 +56,11 @@ export async function registerLikelihoodRoute(app: FastifyInstance, ctx: ServerC
       },
       async (request, reply) => {
         const entry = requireModel(ctx.registry, request.params.name);
-        const bitsPerDim = likelihoodOf(entry.runner);
+        // Without a body (and so without a Content-Type) no parser runs and no schema applies.
+        if (request.body === undefined || request.body === null) {
+          throw new HttpError('FARMER_E_BAD_INPUT', 'the body is empty; send the PNG as the body (Content-Type: image/png) or JSON { "image": "<base64 PNG>" }', { field: 'body' });
+        }
+        const bitsPerDim = bitsPerDimOf(entry.runner);
         if (!bitsPerDim) throw new HttpError('FARMER_E_UNSUPPORTED', `model '${entry.name}' (runtime ${entry.runner.runtime}) cannot compute likelihoods`, { field: 'name' });
         const c = entry.runner.config;
         let bytes: Uint8Array;

@@ -1,6 +1,6 @@
 import type { FarmerRunner } from '@farmer/ar-gmm';
 import { HttpError } from '../errors.js';
-import type { ModelEntry, ModelRegistry } from '../model-registry.js';
+import { publicMessage, type ModelEntry, type ModelRegistry } from '../model-registry.js';
 
 /** The ready model called `name`, or the 404/503 that says why not. */
 export function requireModel(registry: ModelRegistry, name: string): ModelEntry & { runner: FarmerRunner } {
@@ -13,7 +13,7 @@ export function requireModel(registry: ModelRegistry, name: string): ModelEntry 
     throw new HttpError('FARMER_E_UNAVAILABLE', `model '${name}' is still loading; retry shortly`, { field: 'name', headers: { 'retry-after': '2' } });
   }
   if (entry.status === 'failed' || !entry.runner) {
-    const why = entry.error ? `${entry.error.code}: ${entry.error.message.split(entry.dir).join(entry.name)}` : 'unknown reason';
+    const why = entry.error ? `${entry.error.code}: ${publicMessage(entry.error.message, entry)}` : 'unknown reason';
     throw new HttpError('FARMER_E_UNAVAILABLE', `model '${name}' failed to load (${why}); the server's operator has to fix its checkpoint`, { field: 'name' });
   }
   return entry as ModelEntry & { runner: FarmerRunner };

@@ -166,5 +166,10 @@ export const generateJsonSchema = {
         totalSeconds: { type: 'number' },
       },
     },
+    batch: {
+      type: 'object',
+      description: 'The job that drew these images: compatible requests queued together share one (and its timings); each still gets exactly the images it would get alone.',
+      properties: { id: { type: 'integer' }, requests: { type: 'integer', description: 'Requests the job served.' } },
+    },
   },
 } as const;

@@ -112,7 +112,7 @@ export const LAYOUT_VJPS: Record<string, VjpRule> = {
     const axis = normAxis(intAttr(n.node, 'axis', 0), ds.length);
     const idx = c.shapes.ints(indices);
     const size = ds[axis];
-    // A constant permutation (the flip of §2): gather dy by the inverse permutation.
+    // A constant permutation (the flip of docs/method.md §3.4 permutations): gather dy by the inverse permutation.
     if (idx && typeof size === 'number' && c.shape(indices).length === 1 && idx.every((i) => typeof i === 'number')) {
       const inv = inversePermutation(idx as number[], size);
       if (inv) return [c.op('Gather', [dy!, c.ints(inv)], [attr.int('axis', axis)]), undefined];

@@ -1,9 +1,9 @@
 import { preset } from '@farmer/ar-gmm';
 import { initBackend, Rng, type Batch } from '@farmer/core';
-import { distillLossAndGrads, parseDistillConfig, prepareDistillBatch, Student } from '@farmer/distill';
-import { Flow, flowDims, type FlowConfigInput } from '@farmer/flow';
+import { Flow, flowDims, Student, type FlowConfigInput } from '@farmer/flow';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OrtDistillGradient } from '../src/runtime/index.js';
+import { OrtDistillGradient } from '@farmer/onnx/runtime';
+import { distillLossAndGrads, parseDistillConfig, prepareDistillBatch } from '../src/index.js';
 import { randomize } from '@farmer/test-utils';
 
 /** The same bounds as the FARMER objective: per parameter max|ORT − tfjs| ≤ 1e-4·max(max|tfjs|, 1e-3); loss to 1e-5 relative. */

@@ -1,7 +1,6 @@
 import { initBackend, Rng, tf } from '@farmer/core';
-import { alphaMu, blockNet, blockWeights, Flow, flowDims } from '@farmer/flow';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Student, studentBlock } from '../src/index.js';
+import { alphaMu, blockNet, blockWeights, Flow, flowDims, Student, studentBlock } from '../src/index.js';
 import { maxAbsDiff, randomize } from '@farmer/test-utils';
 
 const small = { inChannels: 1, imageSize: 8, patchSize: 2, width: 32, numBlocks: 3, layersPerBlock: 2, headDim: 16 };

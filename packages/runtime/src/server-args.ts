@@ -1,10 +1,27 @@
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, FarmerError, type BackendName } from '@farmer/core';
-import { SERVER_DEFAULTS } from './options.js';
-import type { StartServerOptions } from './server.js';
+import { RUNTIME_CHOICES, type RuntimeChoice } from './runtime-choice.js';
 
-/** The server bin's usage text. */
-export const SERVER_USAGE = `Usage: farmer-server [options]
+/**
+ * The defaults of a FARMER inference server's options: what its command
+ * line documents and what the server fills in (it validates the ranges).
+ */
+export const SERVER_DEFAULTS = Object.freeze({
+  concurrency: 1,
+  queueSize: 8,
+  maxCount: 16,
+  batchSize: 16,
+  maxBodyBytes: 64 * 1024,
+  maxUploadBytes: 1024 * 1024,
+  shutdownTimeoutMs: 30_000,
+});
+
+/**
+ * The usage text of the server's command line, shared by the server's bin
+ * (`farmer-server`) and `farmer serve`, which take the same flags.
+ */
+export function serverUsage(program = 'farmer-server'): string {
+  return `Usage: ${program} [options]
 
 Serves FARMER checkpoints over HTTP (API docs at /docs once running).
 
@@ -13,29 +30,52 @@ Options (environment variable in brackets):
                           after its directory), or one checkpoint [FARMER_MODELS];
                           default: the built-in model (models/mnist-small)
   --port N                TCP port, 0 for any free one [PORT] (default 8080)
-  --host HOST             interface to bind [FARMER_HOST] (default 127.0.0.1)
+  --host HOST             interface to bind [FARMER_HOST] (default 127.0.0.1); beyond
+                          loopback without --api-key, a warning is printed
   --api-key KEY           require "Authorization: Bearer KEY" on generate and
                           likelihood [FARMER_API_KEY]
   --concurrency N         jobs running at once (default ${SERVER_DEFAULTS.concurrency})
-  --queue N               jobs waiting at most; more get 429 (default ${SERVER_DEFAULTS.queueSize})
+  --queue N               requests waiting at most; more get 429 (default ${SERVER_DEFAULTS.queueSize})
   --max-count N           largest count per generate request (default ${SERVER_DEFAULTS.maxCount})
-  --batch-size N          images per generation pass (default ${SERVER_DEFAULTS.batchSize})
+  --batch-size N          images per generation pass; compatible queued requests share
+                          one up to this many images (default ${SERVER_DEFAULTS.batchSize})
   --max-body-bytes N      largest JSON body (default ${SERVER_DEFAULTS.maxBodyBytes})
   --max-upload-bytes N    largest PNG upload for likelihood (default ${SERVER_DEFAULTS.maxUploadBytes})
   --shutdown-timeout S    seconds to let in-flight jobs finish on SIGTERM (default ${SERVER_DEFAULTS.shutdownTimeoutMs / 1000})
-  --runtime NAME          auto (an up-to-date ONNX export when the checkpoint has one,
-                          else tfjs), tfjs or onnx [FARMER_RUNTIME] (default auto)
-  --backend NAME          auto, ${BACKEND_NAMES.join(', ')} [FARMER_BACKEND] (default auto)
-  --log-level LEVEL       fatal, error, warn, info, debug, trace [FARMER_LOG_LEVEL] (default info)
+  --runtime NAME          auto (onnxruntime whenever onnxruntime-node loads, exporting a
+                          checkpoint on first use; else tfjs), onnx (existing exports
+                          only) or tfjs [FARMER_RUNTIME] (default auto)
+  --backend NAME          tfjs backend: auto, ${BACKEND_NAMES.join(', ')} [FARMER_BACKEND] (default auto)
+  --log-level LEVEL       fatal, error, warn, info, debug, trace, silent [FARMER_LOG_LEVEL] (default info)
   -h, --help              show this text
 `;
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** The parsed command line: options for startServer, or a request for help. */
+/** The server options a command line gives (plain data; `startServer` of @farmer/server takes them as they are). */
+export interface ServerArgsOptions {
+  models?: string;
+  port: number;
+  host: string;
+  apiKey?: string;
+  concurrency?: number;
+  queueSize?: number;
+  maxCount?: number;
+  batchSize?: number;
+  maxBodyBytes?: number;
+  maxUploadBytes?: number;
+  shutdownTimeoutMs?: number;
+  backend?: BackendName | 'auto';
+  runtime: RuntimeChoice;
+  /** pino's logger option. */
+  logger: { level: string };
+}
+
+/** The parsed command line: server options, or a request for help. */
 export interface ServerCliArgs {
   help: boolean;
-  options: StartServerOptions & { logger: { level: string } };
+  options: ServerArgsOptions;
 }
 
 function bad(flag: string, message: string): never {
@@ -49,9 +89,10 @@ function int(flag: string, value: string | undefined): number | undefined {
 }
 
 /**
- * Parses the server bin's flags, falling back to the environment for the
- * bracketed ones in {@link SERVER_USAGE}. Unknown flags and malformed values
- * are FARMER_E_BAD_INPUT naming the flag. Range checks happen in startServer.
+ * Parses the server's command line, falling back to the environment for
+ * the bracketed flags of {@link serverUsage}: the one parser of the
+ * server's bin and `farmer serve`. Unknown flags and malformed values are
+ * FARMER_E_BAD_INPUT naming the flag; ranges are checked by the server.
  */
 export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerCliArgs {
   let values: Record<string, string | boolean | undefined>;
@@ -87,9 +128,9 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   const level = str('log-level') ?? env.FARMER_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) bad('--log-level', `must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
   const shutdown = int('--shutdown-timeout', str('shutdown-timeout'));
-  const runtime = str('runtime') ?? env.FARMER_RUNTIME ?? 'auto';
-  if (!['auto', 'tfjs', 'onnx'].includes(runtime)) bad('--runtime', `must be auto, tfjs or onnx, got '${runtime}'`);
-  const options: ServerCliArgs['options'] = {
+  const runtime = str('runtime') ?? (env.FARMER_RUNTIME || 'auto');
+  if (!(RUNTIME_CHOICES as readonly string[]).includes(runtime)) bad('--runtime', `must be one of ${RUNTIME_CHOICES.join(', ')}, got '${runtime}'`);
+  const options: ServerArgsOptions = {
     models: str('models') ?? (env.FARMER_MODELS || undefined),
     port: int('--port', str('port') ?? env.PORT) ?? 8080,
     host: str('host') ?? (env.FARMER_HOST || '127.0.0.1'),
@@ -102,7 +143,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     maxUploadBytes: int('--max-upload-bytes', str('max-upload-bytes')),
     shutdownTimeoutMs: shutdown === undefined ? undefined : shutdown * 1000,
     backend: backend as BackendName | 'auto' | undefined,
-    runtime: runtime as 'auto' | 'tfjs' | 'onnx',
+    runtime: runtime as RuntimeChoice,
     logger: { level },
   };
   return { help: values.help === true, options };

@@ -1,6 +1,6 @@
 import { FarmerError, readCheckpoint, resolveCheckpointDir, writeCheckpoint, type LoadedCheckpoint, type TensorMap } from '@farmer/core';
-import { FARMER_KIND, farmerFromCheckpoint, loadTfRunner, TfRunner } from '@farmer/ar-gmm';
-import { flowConfigOf, parseFlowConfig } from '@farmer/flow';
+import { parseFlowConfig } from './config.js';
+import { flowConfigOf } from './flow-checkpoint.js';
 import { flowFingerprint, parseStudentMeta, STUDENT_FORMAT, STUDENT_FORMAT_VERSION, STUDENT_PARTS, type StudentMeta } from './student-meta.js';
 import { Student } from './student.js';
 
@@ -20,6 +20,16 @@ export function studentMetaOf(ck: Pick<LoadedCheckpoint, 'dir' | 'config' | 'par
     throw new FarmerError('FARMER_E_CORRUPT', `${ck.dir}/config.json describes a student but the checkpoint has no ${STUDENT_PARTS.weights}.safetensors`, { file: ck.dir });
   }
   return meta;
+}
+
+/**
+ * The weights a checkpoint runs inference with: those its student was
+ * distilled from when it has one, so that both decoders invert the same AF
+ * (docs/method.md §9.5 student parts); else the EMA weights when present;
+ * else the raw ones. The tfjs runner and the ONNX export both take this part.
+ */
+export function inferenceWeightsPart(ck: Pick<LoadedCheckpoint, 'dir' | 'config' | 'parts'>): 'model' | 'ema' {
+  return studentMetaOf(ck)?.teacher.part ?? (ck.parts.includes('ema') ? 'ema' : 'model');
 }
 
 /** True if two flow configs describe the same architecture (after defaults). */
@@ -59,8 +69,8 @@ export function studentFromCheckpoint(ck: LoadedCheckpoint, options: LoadStudent
   return Student.fromTensorMap(meta.flow, tensors, `${ck.dir}/${part}.safetensors`, meta);
 }
 
-/** The parts to read for a student (and its teacher check). */
-function studentParts(meta: StudentMeta, options: LoadStudentOptions): string[] {
+/** The checkpoint parts to read for a student (and its teacher check). */
+export function studentParts(meta: StudentMeta, options: LoadStudentOptions): string[] {
   const parts: string[] = [STUDENT_PARTS.weights];
   if (options.ema !== false) parts.push(STUDENT_PARTS.ema);
   if (options.verifyTeacher !== false) parts.push(meta.teacher.part);
@@ -71,8 +81,8 @@ function studentParts(meta: StudentMeta, options: LoadStudentOptions): string[] 
  * Loads the distilled student of a checkpoint (or of a run directory
  * holding `checkpoint/`). Pass `student.decode` to `TfRunner` or
  * `loadTfRunner(dir, { student })` — with the teacher weights named in
- * `student.meta.teacher.part`; `loadRunnerWithStudent` does both. The
- * caller disposes the student.
+ * `student.meta.teacher.part`; `loadRunnerWithStudent` of @farmer/runtime
+ * does both. The caller disposes the student.
  */
 export async function loadStudent(dir: string, options: LoadStudentOptions = {}): Promise<Student> {
   const abs = resolveCheckpointDir(dir);
@@ -83,29 +93,8 @@ export async function loadStudent(dir: string, options: LoadStudentOptions = {})
 }
 
 /**
- * Opens a checkpoint for inference with its student, when it has one: the
- * runner's FARMER weights are the student's teacher (`model` or `ema`, as
- * recorded), and its decoders are ['flow', 'student']. Without a student,
- * the same as `loadTfRunner(dir)` (decoders ['flow']). The caller disposes
- * `runner.model` and the student.
- */
-export async function loadRunnerWithStudent(dir: string, options: LoadStudentOptions = {}): Promise<{ runner: TfRunner; student?: Student }> {
-  const abs = resolveCheckpointDir(dir);
-  const head = await readCheckpoint(abs, { parts: [] });
-  const meta = studentMetaOf(head);
-  if (!meta) return { runner: await loadTfRunner(abs) };
-  const ck = await readCheckpoint(abs, { parts: [...new Set([...studentParts(meta, options), meta.teacher.part])] });
-  const student = studentFromCheckpoint(ck, options);
-  try {
-    return { runner: new TfRunner(farmerFromCheckpoint(ck, meta.teacher.part), student.decode, () => student.dispose()), student };
-  } catch (e) {
-    student.dispose();
-    throw e;
-  }
-}
-
-/**
- * Adds (or replaces) a student in the FARMER checkpoint `dir`, atomically
+ * Adds (or replaces) a student in the checkpoint `dir` (any kind with an
+ * AF: FARMER or flow-only), atomically
  * (the whole directory is rewritten through a temp sibling and renamed).
  * Every other part and the training state are kept, so a training run
  * stays resumable; a later training checkpoint drops the student, which
@@ -118,7 +107,6 @@ export async function loadRunnerWithStudent(dir: string, options: LoadStudentOpt
 export async function attachStudent(dir: string, student: Student, options: { force?: boolean; meta?: StudentMeta } = {}): Promise<{ dir: string; teacherPart: 'model' | 'ema' }> {
   const abs = resolveCheckpointDir(dir);
   const ck = await readCheckpoint(abs);
-  if (ck.config.kind !== FARMER_KIND) throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} holds a '${ck.config.kind}' checkpoint; a student attaches to a FARMER checkpoint`, { file: dir });
   if (!sameFlow(flowConfigOf(ck), student.config)) {
     throw new FarmerError('FARMER_E_BAD_INPUT', `the student's AF config differs from ${dir}'s model.flow; it was distilled from another model`, { file: dir });
   }

@@ -1,19 +1,9 @@
 import { FarmerError, ParamStore, tf, type TensorMap } from '@farmer/core';
-import {
-  alphaMu,
-  blockInverseStep,
-  blockNet,
-  blockWeights,
-  classVector,
-  classWeights,
-  flowDims,
-  flowParamShapes,
-  parseFlowConfig,
-  permuteTokens,
-  type BlockWeights,
-  type Flow,
-  type FlowConfig,
-} from '@farmer/flow';
+import { alphaMu, blockInverseStep, blockNet, blockWeights, classVector, classWeights, type BlockWeights } from './block.js';
+import { flowDims, parseFlowConfig, type FlowConfig } from './config.js';
+import type { Flow } from './flow.js';
+import { flowParamShapes } from './params.js';
+import { permuteTokens } from './permutation.js';
 import type { StudentMeta } from './student-meta.js';
 
 /** Student weights sit under this prefix in `student.safetensors`: `student.blocks.{t}.…` (docs/method.md §9.5 student parts). */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { toFloat32, validate, type TensorMap } from '@farmer/core';
-import { FLOW_PREFIX, FlowConfigSchema } from '@farmer/flow';
+import { FlowConfigSchema } from './config.js';
+import { FLOW_PREFIX } from './flow-checkpoint.js';
 import { z } from 'zod';
 
 export const STUDENT_FORMAT = 'farmer-student';

@@ -1,6 +1,6 @@
 import { isFarmerError } from '@farmer/core';
 import { describe, expect, it } from 'vitest';
-import { parseServerArgs } from './cli-args.js';
+import { parseServerArgs, SERVER_DEFAULTS, serverUsage } from '../src/index.js';
 
 describe('parseServerArgs', () => {
   it('defaults: built-in model, 127.0.0.1:8080, info logs', () => {
@@ -59,5 +59,23 @@ describe('parseServerArgs', () => {
       error = e;
     }
     expect(isFarmerError(error, 'FARMER_E_BAD_INPUT') && error.details.field).toBe(field);
+  });
+});
+
+describe('serverUsage', () => {
+  it('names the program and documents every flag the parser reads, with its environment fallback', () => {
+    const text = serverUsage('farmer serve');
+    expect(text.startsWith('Usage: farmer serve [options]')).toBe(true);
+    for (const flag of ['--models', '--port', '--host', '--api-key', '--concurrency', '--queue', '--max-count', '--batch-size', '--max-body-bytes', '--max-upload-bytes', '--shutdown-timeout', '--runtime', '--backend', '--log-level', '--help']) {
+      expect(text, flag).toContain(`${flag} `);
+    }
+    for (const env of ['FARMER_MODELS', 'PORT', 'FARMER_HOST', 'FARMER_API_KEY', 'FARMER_RUNTIME', 'FARMER_BACKEND', 'FARMER_LOG_LEVEL']) expect(text, env).toContain(`[${env}]`);
+    expect(text).toContain(`(default ${SERVER_DEFAULTS.batchSize})`);
+  });
+
+  it('FARMER_RUNTIME is the fallback of --runtime, auto by default', () => {
+    expect(parseServerArgs([], {}).options.runtime).toBe('auto');
+    expect(parseServerArgs([], { FARMER_RUNTIME: 'tfjs' }).options.runtime).toBe('tfjs');
+    expect(parseServerArgs(['--runtime', 'onnx'], { FARMER_RUNTIME: 'tfjs' }).options.runtime).toBe('onnx');
   });
 });

@@ -1,0 +1,136 @@
+import { FarmerError, isFarmerError, resolveCheckpointDir, USER_ERROR_CODES } from '@farmer/core';
+import type { FarmerRunner } from '@farmer/ar-gmm';
+import { isOnnxExport, loadOrtRuntime, type ExportProgress, type OrtRuntime } from '@farmer/onnx';
+import type { ExecutionProviderInfo, ExecutionProviderRequest, RunnerPurpose } from '@farmer/onnx/runtime';
+import { exportOnFirstUse, findCurrentExport, type FirstUseExport } from './export-on-first-use.js';
+import { parseRuntimeChoice, type RuntimeChoice } from './runtime-choice.js';
+import { loadRunnerWithStudent } from './student-runner.js';
+
+export interface OpenModelOptions {
+  /** See RUNTIME_CHOICES; default 'auto'. */
+  runtime?: RuntimeChoice;
+  /**
+   * The EMA weights (default, as the export holds them) or the raw ones
+   * (false): those only run on tfjs, so `auto` then picks tfjs with a
+   * notice and `onnx` is refused.
+   */
+  ema?: boolean;
+  /** onnxruntime execution provider (default: env FARMER_ORT_PROVIDER, else auto: CUDA when installed, else CPU). */
+  executionProvider?: ExecutionProviderRequest;
+  /** The onnxruntime sessions to open (default both sampling and likelihood). */
+  purposes?: RunnerPurpose[];
+  /** Where exports of read-only checkpoints go (default `exportCacheRoot()`: FARMER_CACHE, ...). */
+  cacheRoot?: string;
+  /** One-line notices for the user: a fallback to tfjs and why, an export made on first use and its time, a wait for another exporter. */
+  onNotice?: (line: string) => void;
+  onExportProgress?: (p: ExportProgress) => void;
+  /** How onnxruntime-node is loaded (a seam for tests; default `loadOrtRuntime`). */
+  loadOrtRuntime?: () => Promise<OrtRuntime | Error>;
+}
+
+/** A model open for inference. */
+export interface OpenedModel {
+  runner: FarmerRunner;
+  /** The runner's runtime: 'onnxruntime' or 'tfjs'. */
+  runtime: string;
+  /** The checkpoint directory (resolved from a run directory), or the export directory given. */
+  dir: string;
+  /** The ONNX export running (onnxruntime). */
+  exportDir?: string;
+  /** The export written by this call (first use), with its time. */
+  exported?: FirstUseExport;
+  /** onnxruntime's execution provider, and the better ones skipped with why. */
+  executionProvider?: ExecutionProviderInfo;
+  /** Why `auto` runs on tfjs (one line), when it does. */
+  fallback?: string;
+  /** Frees the runner's weights or sessions. */
+  close(): Promise<void>;
+}
+
+/** An error of the checkpoint itself (corrupt, missing, invalid), as opposed to one of the onnxruntime path. */
+function isCheckpointError(e: unknown): boolean {
+  return isFarmerError(e) && USER_ERROR_CODES.has(e.code) && e.code !== 'FARMER_E_BACKEND' && e.code !== 'FARMER_E_UNSUPPORTED';
+}
+
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+
+async function openOnTfjs(checkpointDir: string, ema: boolean | undefined, notice: (line: string) => void, fallback?: string): Promise<OpenedModel> {
+  const { runner, notice: studentNotice } = await loadRunnerWithStudent(checkpointDir, { ema });
+  if (studentNotice) notice(studentNotice);
+  return { runner, runtime: runner.runtime, dir: checkpointDir, fallback, close: async () => runner.dispose() };
+}
+
+/**
+ * Opens a checkpoint, a training run directory (its `checkpoint/`), or an
+ * ONNX export folder for inference, the one way the CLI and the server do:
+ *
+ * - `tfjs`: the inference weights (the student's teacher, else EMA when
+ *   present) with the distilled student when there is one;
+ * - `onnx`: an up-to-date export (`<checkpoint>/onnx`, or the cache) on
+ *   onnxruntime-node; refused when there is none, saying how to make one;
+ * - `auto`: onnxruntime whenever onnxruntime-node loads. A checkpoint
+ *   without an up-to-date export is exported on first use (see
+ *   `exportOnFirstUse`), with a one-line notice and its time. When
+ *   onnxruntime-node does not load, the export cannot be written, or the
+ *   raw weights are asked for, the model opens on tfjs and `fallback` (also
+ *   a notice) says why. Errors of the checkpoint itself are thrown, not
+ *   fallen back on.
+ *
+ * The same seed gives the same images on either runtime, up to the
+ * tolerance stated in @farmer/onnx's README.
+ */
+export async function openModel(dir: string, options: OpenModelOptions = {}): Promise<OpenedModel> {
+  const choice = parseRuntimeChoice(options.runtime ?? 'auto');
+  const notice = (line: string): void => options.onNotice?.(line);
+  const bareExport = await isOnnxExport(dir);
+  if (bareExport && (choice === 'tfjs' || options.ema === false)) {
+    throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} is an ONNX export, which runs on onnxruntime only (with the weights it holds); pass its checkpoint for tfjs`, { field: 'runtime' });
+  }
+  const checkpointDir = bareExport ? dir : resolveCheckpointDir(dir);
+  const fallBack = async (why: string): Promise<OpenedModel> => {
+    notice(`running on tfjs: ${why}`);
+    return openOnTfjs(checkpointDir, options.ema, notice, why);
+  };
+  if (options.ema === false) {
+    if (choice === 'onnx') throw new FarmerError('FARMER_E_BAD_INPUT', '--no-ema needs the tfjs runtime (an ONNX export holds the weights it was exported with, EMA by default); drop --runtime onnx or --no-ema', { field: 'runtime' });
+    if (choice === 'auto') return fallBack('the raw weights (--no-ema) were asked for, and an ONNX export holds the EMA weights');
+  }
+  if (choice === 'tfjs') return openOnTfjs(checkpointDir, options.ema, notice);
+
+  const rt = await (options.loadOrtRuntime ?? loadOrtRuntime)();
+  if (rt instanceof Error) {
+    if (choice === 'onnx') throw new FarmerError('FARMER_E_BACKEND', `--runtime onnx needs onnxruntime-node, which failed to load: ${firstLine(rt)}`, { field: 'runtime' }, { cause: rt });
+    return fallBack(`onnxruntime-node failed to load (${firstLine(rt)})`);
+  }
+  let exportDir = bareExport ? dir : undefined;
+  let exported: FirstUseExport | undefined;
+  if (!exportDir) {
+    const found = await findCurrentExport(checkpointDir, options.cacheRoot);
+    exportDir = found.dir;
+    if (!exportDir && choice === 'onnx') {
+      const why = found.stale.length ? `has no up-to-date ONNX export (${found.stale[0]})` : 'has no ONNX export';
+      throw new FarmerError('FARMER_E_NOT_FOUND', `${dir} ${why}; write one with: farmer export onnx --checkpoint ${dir} (or drop --runtime onnx: the default, auto, exports on first use)`, { field: 'runtime', file: dir });
+    }
+    if (!exportDir) {
+      try {
+        exported = await exportOnFirstUse(checkpointDir, {
+          cacheRoot: options.cacheRoot,
+          onProgress: options.onExportProgress,
+          onWait: (pid) => notice(`waiting for process ${pid}, which is exporting ${dir} to ONNX`),
+        });
+      } catch (e) {
+        if (isCheckpointError(e)) throw e;
+        return fallBack(`the ONNX export of ${dir} failed (${firstLine(e)})`);
+      }
+      exportDir = exported.dir;
+      if (exported.seconds > 0) notice(`exported ${dir} to ONNX in ${exported.seconds.toFixed(1)} s → ${exportDir} (first use on onnxruntime; reused while the checkpoint is unchanged)`);
+    }
+  }
+  try {
+    const runner = await rt.loadOrtRunner(exportDir, { executionProvider: options.executionProvider, purposes: options.purposes });
+    return { runner, runtime: runner.runtime, dir: checkpointDir, exportDir, exported, executionProvider: runner.executionProvider, close: () => runner.dispose() };
+  } catch (e) {
+    if (choice === 'onnx' || bareExport) throw e;
+    return fallBack(`onnxruntime could not open ${exportDir} (${firstLine(e)})`);
+  }
+}

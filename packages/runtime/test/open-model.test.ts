@@ -1,0 +1,192 @@
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FarmerModel, preset, saveFarmer } from '@farmer/ar-gmm';
+import { initBackend, isFarmerError } from '@farmer/core';
+import { generate } from '@farmer/sampling';
+import { makeReadOnly, u8Diff } from '@farmer/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cachedExportDir, openModel, type OpenModelOptions } from '../src/index.js';
+import { tinyCheckpoint, tmp } from './helpers.js';
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm' });
+});
+
+/** openModel with its notices collected. */
+async function open(dir: string, options: OpenModelOptions = {}) {
+  const notices: string[] = [];
+  const m = await openModel(dir, { cacheRoot: join(tmp(), 'cache'), ...options, onNotice: (l) => notices.push(l) });
+  return { m, notices };
+}
+
+describe('openModel: auto', () => {
+  it('runs on onnxruntime, exporting on first use (one notice with the time), reusing the export after, re-exporting when the checkpoint changes', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'), { ema: true, studentOf: 'ema' });
+    const first = await open(dir);
+    expect(first.m.runtime).toBe('onnxruntime');
+    expect(first.m.exportDir).toBe(join(dir, 'onnx'));
+    expect(first.m.exported?.seconds).toBeGreaterThan(0);
+    expect(first.notices).toHaveLength(1);
+    expect(first.notices[0]).toMatch(/^exported .*ck to ONNX in \d+\.\d s → .*ck\/onnx \(first use on onnxruntime; reused while the checkpoint is unchanged\)$/);
+    expect(first.m.runner.decoders).toEqual(['flow', 'student']);
+    expect(first.m.executionProvider?.name).toBe('cpu');
+    await first.m.close();
+    expect(readdirSync(dir).filter((f) => /\.(lock|tmp-.*)$/.test(f))).toEqual([]);
+
+    const again = await open(dir);
+    expect([again.m.runtime, again.m.exported, again.notices]).toEqual(['onnxruntime', undefined, []]);
+    await again.m.close();
+
+    // The checkpoint trained further: its export is stale and is made again.
+    const other = FarmerModel.create(preset('mnist-tiny'), 42);
+    await saveFarmer(dir, other);
+    other.dispose();
+    const after = await open(dir);
+    expect(after.m.exported?.seconds).toBeGreaterThan(0);
+    await after.m.close();
+  });
+
+  it('gives the images tfjs gives for the same seed, within the stated tolerance; batched equals alone on onnxruntime', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'), { seed: 3 });
+    const ort = (await open(dir)).m;
+    const tf = (await open(dir, { runtime: 'tfjs' })).m;
+    expect([ort.runtime, tf.runtime]).toEqual(['onnxruntime', 'tfjs']);
+    const labels = Array.from({ length: 12 }, (_, i) => i % 10);
+    for (const sampler of ['resampling-cfg', 'decoupled'] as const) {
+      const a = await generate(ort.runner, { count: 12, labels, seed: 5, sampler, batchSize: 12 });
+      const b = await generate(tf.runner, { count: 12, labels, seed: 5, sampler, batchSize: 12 });
+      // @farmer/onnx's README: identical u8 images, or at most 1 level apart on at most 0.1% of the pixels.
+      const d = u8Diff(a.images.data, b.images.data);
+      expect(d.max, sampler).toBeLessThanOrEqual(1);
+      expect(d.differ, sampler).toBeLessThanOrEqual(0.001 * a.images.data.length);
+      // Each image alone (its own seed, batch of one) gives exactly its bytes in the batch.
+      const per = a.images.data.length / 12;
+      for (const i of [0, 5, 11]) {
+        const alone = await generate(ort.runner, { count: 1, labels: [labels[i]], imageSeeds: [`5:${i}`], sampler, batchSize: 1 });
+        expect(Buffer.from(alone.images.data).equals(Buffer.from(a.images.data.subarray(i * per, (i + 1) * per))), `${sampler} image ${i}`).toBe(true);
+      }
+    }
+    await ort.close();
+    await tf.close();
+  });
+
+  it('exports a read-only checkpoint into the cache, leaving the checkpoint untouched', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'));
+    const cacheRoot = join(tmp(), 'cache');
+    const undo = makeReadOnly(dir);
+    expect(undo, 'this machine cannot make a directory read-only').toBeDefined();
+    try {
+      const { m, notices } = await open(dir, { cacheRoot });
+      expect(m.runtime).toBe('onnxruntime');
+      expect(m.exportDir).toBe(cachedExportDir(dir, cacheRoot));
+      expect(notices[0]).toMatch(new RegExp(`→ ${cacheRoot}/onnx/ck-[0-9a-f]{12} `));
+      expect(existsSync(join(dir, 'onnx'))).toBe(false);
+      await m.close();
+      const again = await open(dir, { cacheRoot });
+      expect([again.m.exportDir, again.notices]).toEqual([m.exportDir, []]);
+      await again.m.close();
+    } finally {
+      undo?.();
+    }
+  });
+
+  it('concurrent first uses by several processes export once, under a lock, and all run on onnxruntime', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'), { seed: 7 });
+    const script = `
+      const { initBackend } = await import('@farmer/core');
+      const { openModel } = await import('@farmer/runtime');
+      await initBackend({ backend: 'wasm' });
+      const m = await openModel(process.argv[1]);
+      console.log(JSON.stringify({ runtime: m.runtime, seconds: m.exported?.seconds ?? null }));
+      await m.close();`;
+    const run = () =>
+      new Promise<{ runtime: string; seconds: number | null }>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`exit ${code}`))));
+      });
+    const results = await Promise.all([run(), run(), run()]);
+    expect(results.map((r) => r.runtime)).toEqual(['onnxruntime', 'onnxruntime', 'onnxruntime']);
+    // One process wrote the export; the others waited for its lock and reused it.
+    expect(results.filter((r) => r.seconds !== null && r.seconds > 0)).toHaveLength(1);
+    expect(readdirSync(dir).filter((f) => f.startsWith('onnx')).sort()).toEqual(['onnx']);
+  });
+
+  it('falls back to tfjs, saying why: onnxruntime-node missing, the raw weights asked for, an export that cannot be written', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'), { ema: true });
+    const broken = await open(dir, { loadOrtRuntime: async () => new Error('libonnxruntime.so.1: cannot open shared object file') });
+    expect([broken.m.runtime, broken.notices]).toEqual(['tfjs', ['running on tfjs: onnxruntime-node failed to load (libonnxruntime.so.1: cannot open shared object file)']]);
+    expect(broken.m.fallback).toMatch(/onnxruntime-node failed to load/);
+    await broken.m.close();
+
+    const raw = await open(dir, { ema: false });
+    expect(raw.m.runtime).toBe('tfjs');
+    expect(raw.notices).toEqual(['running on tfjs: the raw weights (--no-ema) were asked for, and an ONNX export holds the EMA weights']);
+    await raw.m.close();
+
+    // Neither the checkpoint nor the cache can be written.
+    const blocked = join(tmp(), 'not-a-dir');
+    writeFileSync(blocked, '');
+    const undo = makeReadOnly(dir);
+    try {
+      const nowhere = await open(dir, { cacheRoot: blocked });
+      expect(nowhere.m.runtime).toBe('tfjs');
+      expect(nowhere.notices[0]).toMatch(/^running on tfjs: the ONNX export of .*ck failed \(/);
+      await nowhere.m.close();
+    } finally {
+      undo?.();
+    }
+  });
+});
+
+describe('openModel: onnx and tfjs', () => {
+  it('onnx never exports: no export (or a stale one) is an error naming the fix; one that exists runs', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'));
+    const err = await openModel(dir, { runtime: 'onnx' }).catch((e) => e);
+    expect(isFarmerError(err, 'FARMER_E_NOT_FOUND')).toBe(true);
+    expect(err.message).toMatch(/ck has no ONNX export; write one with: farmer export onnx --checkpoint .*ck \(or drop --runtime onnx: the default, auto, exports on first use\)/);
+    expect(existsSync(join(dir, 'onnx'))).toBe(false);
+    await (await open(dir)).m.close();
+    const m = await openModel(dir, { runtime: 'onnx' });
+    expect(m.runtime).toBe('onnxruntime');
+    await m.close();
+    // The checkpoint is rewritten (which drops its onnx/ folder); an old export put back is stale.
+    const kept = join(tmp(), 'onnx');
+    cpSync(join(dir, 'onnx'), kept, { recursive: true });
+    const other = FarmerModel.create(preset('mnist-tiny'), 43);
+    await saveFarmer(dir, other);
+    other.dispose();
+    cpSync(kept, join(dir, 'onnx'), { recursive: true });
+    const stale = await openModel(dir, { runtime: 'onnx' }).catch((e) => e);
+    expect(stale.message).toMatch(/has no up-to-date ONNX export \((config\.json|model\.safetensors) in .* changed after the export was made/);
+  });
+
+  it('onnx refuses the raw weights and a missing onnxruntime-node; tfjs never exports', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'));
+    await expect(openModel(dir, { runtime: 'onnx', ema: false })).rejects.toThrow(/--no-ema needs the tfjs runtime/);
+    const err = await openModel(dir, { runtime: 'onnx', loadOrtRuntime: async () => new Error('no binding') }).catch((e) => e);
+    expect(isFarmerError(err, 'FARMER_E_BACKEND')).toBe(true);
+    expect(err.message).toMatch(/--runtime onnx needs onnxruntime-node, which failed to load: no binding/);
+    const { m, notices } = await open(dir, { runtime: 'tfjs' });
+    expect([m.runtime, notices, existsSync(join(dir, 'onnx'))]).toEqual(['tfjs', [], false]);
+    await m.close();
+  });
+
+  it('a broken checkpoint is an error, not a fallback; an export folder opens on its own', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'));
+    writeFileSync(join(dir, 'model.safetensors'), 'garbage');
+    const err = await openModel(dir, { cacheRoot: join(tmp(), 'cache') }).catch((e) => e);
+    expect(isFarmerError(err, 'FARMER_E_CORRUPT')).toBe(true);
+    expect(err.message).toMatch(/model\.safetensors is 7 bytes, the manifest says/);
+
+    const good = await tinyCheckpoint(join(tmp(), 'ck'));
+    await (await open(good)).m.close();
+    const m = await openModel(join(good, 'onnx'));
+    expect([m.runtime, m.dir]).toEqual(['onnxruntime', join(good, 'onnx')]);
+    await m.close();
+    await expect(openModel(join(good, 'onnx'), { runtime: 'tfjs' })).rejects.toThrow(/is an ONNX export, which runs on onnxruntime only/);
+    rmSync(join(good, 'onnx'), { recursive: true });
+  });
+});
