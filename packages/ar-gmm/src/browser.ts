@@ -3,7 +3,8 @@
  * runners and samplers that run anywhere, a browser included: the model
  * config and its sizes, the host GMM math (docs/method.md §4.6 GMM
  * log-density), the final permute on host arrays, and the runner and
- * likelihood interfaces (`FarmerRunner`, `ArStream`, `FarmerLikelihood`).
+ * likelihood interfaces (`FarmerRunner`, `ArStream`, `FarmerLikelihood`),
+ * and Bayes classification on any likelihood (`classify`).
  * No Node module, no tfjs.
  */
 export {
@@ -32,5 +33,7 @@ export {
   type FinalPermute,
 } from './config.js';
 export { finalPermuteFlips, toArOrderHost } from './final-permute.js';
-export { likelihoodBitsPerDim, type FarmerLikelihood, type HostNll } from './likelihood-interface.js';
+export { likelihoodBitsPerDim, type FarmerLikelihood, type FlowForwardOutputs, type HostNll } from './likelihood-interface.js';
+export { arLogLikFromHeads, jointNllHost, type ArHeadOutputs, type ArLogLik } from './ar-head-loglik.js';
+export { classify, classPosterior, type Classification, type ClassifyOptions } from './classify.js';
 export type { ArStream, DecodeOptions, Decoder, FarmerRunner, StepGmm } from './runner-interface.js';

@@ -113,6 +113,19 @@ export class FarmerModel {
   }
 
   /**
+   * The AR terms of docs/method.md §5.1 joint loss for AR-ordered latents
+   * zAr [B, N, d]: Σ log G_i(z_i^I) and Σ log G_{N+1}(z_i^R), each [B].
+   */
+  arLogProb(zAr: tf.Tensor3D, labels?: ArrayLike<number> | null): { logpInformative: tf.Tensor1D; logpRedundant: tf.Tensor1D } {
+    const { zI, zR } = this.splitChannels(zAr);
+    const g = this.ar.forward(zI, labels);
+    const logpInformative = tf.sum(gmmLogProb(zI, g.informative), 1) as tf.Tensor1D;
+    // The redundant GMM [B, 1, K, d_R] broadcasts over the N tokens [B, N, d_R].
+    const logpRedundant = zR && g.redundant ? (tf.sum(gmmLogProb(zR, g.redundant), 1) as tf.Tensor1D) : (tf.zeros([zAr.shape[0]]) as tf.Tensor1D);
+    return { logpInformative, logpRedundant };
+  }
+
+  /**
    * The joint NLL (docs/method.md §5.1 joint loss) of patch tokens x [B, N, d]
    * in [-1, 1] space, with every Gaussian constant, so bits/dim follow
    * directly. Differentiable; call inside tf.tidy or a gradient closure.
@@ -120,12 +133,7 @@ export class FarmerModel {
   nll(x: tf.Tensor3D, labels?: ArrayLike<number> | null): FarmerNll {
     const { numTokens: N, tokenDim: d } = this.dims;
     const { z, logdets } = this.flow.forward(x);
-    const zAr = toArOrder(this.config, z);
-    const { zI, zR } = this.splitChannels(zAr);
-    const g = this.ar.forward(zI, labels);
-    const logpInformative = tf.sum(gmmLogProb(zI, g.informative), 1) as tf.Tensor1D;
-    // The redundant GMM [B, 1, K, d_R] broadcasts over the N tokens [B, N, d_R].
-    const logpRedundant = zR && g.redundant ? (tf.sum(gmmLogProb(zR, g.redundant), 1) as tf.Tensor1D) : (tf.zeros([x.shape[0]]) as tf.Tensor1D);
+    const { logpInformative, logpRedundant } = this.arLogProb(toArOrder(this.config, z), labels);
     const logdet = tf.addN(logdets) as tf.Tensor1D;
     const nllPerDim = tf.div(tf.neg(tf.add(tf.add(logpInformative, logpRedundant), logdet)), N * d) as tf.Tensor1D;
     return { nllPerDim, logpInformative, logpRedundant, logdet };

@@ -1,4 +1,5 @@
 import { bitsPerDim, noisyImages, type Rng, type U8Images } from '@farmer/core/browser';
+import type { ArLogLik } from './ar-head-loglik.js';
 import type { FarmerConfig } from './config.js';
 
 /** Per-image pieces of the joint NLL (nats) on the host, each [B] (docs/method.md §5.1 joint loss). */
@@ -11,11 +12,21 @@ export interface HostNll {
   logdet: Float64Array;
 }
 
+/** The AF forward of a batch: latents and per-block log-determinants. */
+export interface FlowForwardOutputs {
+  /** z [B, N, d], AF order (before the final permute). */
+  z: Float32Array;
+  /** log|det| per block [B, n]. */
+  logdets: Float32Array;
+}
+
 /**
  * What likelihood code needs from a model, whatever runtime backs it: the
- * joint NLL of a batch of images. `TfRunner` (tfjs) and `OrtRunner`
- * (onnxruntime, @farmer/onnx/runtime) implement it, so bits/dim run
- * unchanged on either.
+ * joint NLL of a batch of images, and its two halves (the AF forward, then
+ * the AR terms under any labels) for callers that reuse one AF pass under
+ * several labels (`classify`). `TfRunner` (tfjs) and `OrtRunner`
+ * (onnxruntime, @farmer/onnx/runtime) implement it, so bits/dim and
+ * classification run unchanged on either.
  */
 export interface FarmerLikelihood {
   readonly config: FarmerConfig;
@@ -23,6 +34,10 @@ export interface FarmerLikelihood {
   readonly runtime: string;
   /** images: float32 NCHW [B, C, H, W] in [-1, 1] (already dequantised); labels: a class per image, -1, or null. */
   nll(images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<HostNll>;
+  /** AF forward of images float32 NCHW [B, C, H, W] in [-1, 1]; FARMER's AF takes no label (docs/method.md §5.1 joint loss). */
+  flowForward(images: Float32Array, batch: number): Promise<FlowForwardOutputs>;
+  /** The AR terms of the joint log-likelihood of latents zAr [B, N, d] (AR order, after the final permute) under labels [B] (a class or -1; null: the null label). */
+  arLogLik(zAr: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<ArLogLik>;
 }
 
 /**

@@ -2,23 +2,48 @@ import { gatherExamples, Rng, tf, type ImageDataset, type U8Images } from '@farm
 import type { FarmerModel } from './farmer-model.js';
 import { likelihoodBitsPerDim, type FarmerLikelihood } from './likelihood-interface.js';
 
-/** The tfjs likelihood of a FarmerModel: `model.nllImages` in a tidy scope. */
+/** The tfjs likelihood of a FarmerModel: `model.nllImages` (or its two halves) in a tidy scope, read back once. */
 export function tfLikelihood(model: FarmerModel): FarmerLikelihood {
   const c = model.config;
+  const { numTokens: N, tokenDim: d } = model.dims;
+  const s = c.flow.imageSize;
+  const image = (images: Float32Array, batch: number) => tf.tensor4d(images, [batch, c.flow.inChannels, s, s]);
+  /** Rows of a stacked [k, B] tensor as float64 arrays, one read-back. */
+  const readRows = (stacked: tf.Tensor, k: number, batch: number): Float64Array[] => {
+    const data = stacked.dataSync();
+    stacked.dispose();
+    return Array.from({ length: k }, (_, r) => Float64Array.from(data.subarray(r * batch, (r + 1) * batch)));
+  };
   return {
     config: c,
     runtime: 'tfjs',
     async nll(images, batch, labels) {
-      const s = c.flow.imageSize;
-      // One read-back of the four [B] pieces stacked [4, B].
       const stacked = tf.tidy(() => {
-        const r = model.nllImages(tf.tensor4d(images, [batch, c.flow.inChannels, s, s]), labels);
+        const r = model.nllImages(image(images, batch), labels);
         return tf.stack([r.nllPerDim, r.logpInformative, r.logpRedundant, r.logdet]);
       });
-      const data = stacked.dataSync();
-      stacked.dispose();
-      const part = (k: number) => Float64Array.from(data.subarray(k * batch, (k + 1) * batch));
-      return { nllPerDim: part(0), logpInformative: part(1), logpRedundant: part(2), logdet: part(3) };
+      const [nllPerDim, logpInformative, logpRedundant, logdet] = readRows(stacked, 4, batch);
+      return { nllPerDim, logpInformative, logpRedundant, logdet };
+    },
+    async flowForward(images, batch) {
+      const [z, logdets] = tf.tidy(() => {
+        const r = model.flow.forwardImages(image(images, batch));
+        return [r.z, tf.stack(r.logdets, 1)];
+      });
+      try {
+        return { z: (await z.data()) as Float32Array, logdets: (await logdets.data()) as Float32Array };
+      } finally {
+        z.dispose();
+        logdets.dispose();
+      }
+    },
+    async arLogLik(zAr, batch, labels) {
+      const stacked = tf.tidy(() => {
+        const r = model.arLogProb(tf.tensor3d(zAr, [batch, N, d]), labels);
+        return tf.stack([r.logpInformative, r.logpRedundant]);
+      });
+      const [logpInformative, logpRedundant] = readRows(stacked, 2, batch);
+      return { logpInformative, logpRedundant };
     },
   };
 }

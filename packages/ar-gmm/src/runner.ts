@@ -1,7 +1,8 @@
 import { FarmerError, readCheckpoint, resolveCheckpointDir, tf } from '@farmer/core';
 import type { FarmerConfig } from './config.js';
 import { tfLikelihood } from './likelihood.js';
-import type { FarmerLikelihood, HostNll } from './likelihood-interface.js';
+import type { ArLogLik } from './ar-head-loglik.js';
+import type { FarmerLikelihood, FlowForwardOutputs, HostNll } from './likelihood-interface.js';
 import type { ArStream, DecodeOptions, Decoder, FarmerRunner } from './runner-interface.js';
 import { farmerFromCheckpoint, type FarmerModel } from './farmer-model.js';
 
@@ -34,6 +35,16 @@ export class TfRunner implements FarmerRunner, FarmerLikelihood {
   /** The joint NLL of dequantised images (FarmerLikelihood). */
   nll(images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<HostNll> {
     return tfLikelihood(this.model).nll(images, batch, labels);
+  }
+
+  /** The AF forward of dequantised images (FarmerLikelihood). */
+  flowForward(images: Float32Array, batch: number): Promise<FlowForwardOutputs> {
+    return tfLikelihood(this.model).flowForward(images, batch);
+  }
+
+  /** The AR terms of AR-ordered latents (FarmerLikelihood). */
+  arLogLik(zAr: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<ArLogLik> {
+    return tfLikelihood(this.model).arLogLik(zAr, batch, labels);
   }
 
   openArStream(labels: ArrayLike<number>): ArStream {

@@ -72,7 +72,7 @@ function compareGmm(name: string, got: GmmBatch, b: number, want: { logits: Arra
 describe('ORT vs tfjs on mnist-tiny with random weights', () => {
   it('AF forward: z and every block\'s logdet agree', async () => {
     const images = randomImages(B, 1, 28, 1);
-    const got = await runner.forward(images, B);
+    const got = await runner.flowForward(images, B);
     const want = tf.tidy(() => {
       const r = model.flow.forwardImages(tf.tensor4d(images, [B, 1, 28, 28]));
       return { z: r.z.dataSync(), logdets: tf.stack(r.logdets, 1).dataSync() };
@@ -137,7 +137,7 @@ describe('ORT vs tfjs on mnist-tiny with random weights', () => {
 
   it('AF reverse: the KV-cached step graphs and the whole-block graphs invert ORT\'s full forward and agree with the tfjs reverse', async () => {
     const images = randomImages(B, 1, 28, 2);
-    const { z } = await runner.forward(images, B);
+    const { z } = await runner.flowForward(images, B);
     const want = tf.tidy(() => patchify(tf.tensor4d(images, [B, 1, 28, 28]), 4).dataSync());
     const zt = tf.tensor3d(z, [B, 49, 16]);
     const tfx = await model.flow.reverse(zt);

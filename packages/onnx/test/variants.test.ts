@@ -59,7 +59,7 @@ describe.each(Object.entries(VARIANTS))('%s', (name, config) => {
     const B = 2;
     const { numTokens: N, tokenDim: d, dI, dR } = farmerDims(model.config);
     const images = randomImages(B, 1, 28, 9);
-    const f = await runner.forward(images, B);
+    const f = await runner.flowForward(images, B);
     const ref = tf.tidy(() => {
       const r = model.flow.forwardImages(tf.tensor4d(images, [B, 1, 28, 28]));
       return { z: r.z.dataSync(), logdets: tf.stack(r.logdets, 1).dataSync() };

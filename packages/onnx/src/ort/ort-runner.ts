@@ -1,5 +1,7 @@
 import {
+  arLogLikFromHeads,
   farmerDims,
+  jointNllHost,
   toArOrderHost,
   type ArStream,
   type DecodeOptions,
@@ -8,13 +10,14 @@ import {
   type FarmerDims,
   type FarmerLikelihood,
   type FarmerRunner,
+  type ArLogLik,
+  type FlowForwardOutputs,
   type HostNll,
 } from '@farmer/ar-gmm/browser';
 import { FarmerError } from '@farmer/core/browser';
 import { assertFiniteTokens, isFlipBlock } from '@farmer/flow/browser';
 import { classRows } from '../class-rows.js';
 import { kvNames } from '../io-names.js';
-import { nllFromRawOutputs } from '../likelihood.js';
 import type { GraphEntry, OnnxManifest } from '../manifest.js';
 import { disposeTensors, type OrtBinding, type OrtTensor } from './ort-binding.js';
 import { OrtArStream } from './ort-ar-stream.js';
@@ -274,7 +277,7 @@ export class OrtRunner<P extends string = string> implements FarmerRunner, Farme
   }
 
   /** AF forward: images float32 NCHW [B, C, H, W] → z [B, N, d] (AF order) and logdets [B, n]. */
-  async forward(images: Float32Array, batch: number): Promise<{ z: Float32Array; logdets: Float32Array }> {
+  async flowForward(images: Float32Array, batch: number): Promise<FlowForwardOutputs> {
     const f = this.config.flow;
     const size = batch * f.inChannels * f.imageSize * f.imageSize;
     if (images.length !== size) throw new FarmerError('FARMER_E_SHAPE', `images have ${images.length} values, expected B·C·H·W = ${batch}·${f.inChannels}·${f.imageSize}·${f.imageSize}`);
@@ -301,15 +304,17 @@ export class OrtRunner<P extends string = string> implements FarmerRunner, Farme
     return { informative: out.head_informative.data as Float32Array, redundant: out.head_redundant?.data as Float32Array | undefined };
   }
 
+  /** The AR terms (docs/method.md §5.1 joint loss) of AR-ordered latents zAr [B, N, d] under labels [B] (null: the null label): AR on ORT, GMM math on the host. */
+  async arLogLik(zAr: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<ArLogLik> {
+    const heads = await this.arHeads(informativePart(zAr, batch * this.dims.numTokens, this.dims.tokenDim, this.dims.dI), batch, labels);
+    return arLogLikFromHeads(this.config, zAr, batch, heads);
+  }
+
   /** The joint NLL (docs/method.md §5.1 joint loss) of images float32 NCHW [B, C, H, W] in [-1, 1]: AF forward + AR on ORT, GMM math on the host. */
   async nll(images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<HostNll> {
-    const { numTokens: N, tokenDim: d, dI } = this.dims;
-    const { z, logdets } = await this.forward(images, batch);
-    const zAr = toArOrderHost(this.config, z, batch, N, d);
-    const zI = new Float32Array(batch * N * dI);
-    for (let r = 0; r < batch * N; r++) zI.set(zAr.subarray(r * d, r * d + dI), r * dI);
-    const heads = await this.arHeads(zI, batch, labels);
-    return nllFromRawOutputs(this.config, batch, { z, logdets, headInformative: heads.informative, headRedundant: heads.redundant });
+    const { numTokens: N, tokenDim: d } = this.dims;
+    const { z, logdets } = await this.flowForward(images, batch);
+    return jointNllHost(this.config, batch, await this.arLogLik(toArOrderHost(this.config, z, batch, N, d), batch, labels), logdets);
   }
 
   /** Releases every session; the runner is unusable afterwards. */
@@ -319,4 +324,12 @@ export class OrtRunner<P extends string = string> implements FarmerRunner, Farme
     const all = [this.graphs.flowForward, ...(this.graphs.flowReverseSteps ?? []), ...(this.graphs.flowReverseBlocks ?? []), this.graphs.arForward, this.graphs.arPrefill, this.graphs.arStep, this.graphs.arHeadRedundant, this.graphs.student];
     await Promise.all(all.map((g) => g?.release()));
   }
+}
+
+/** The first d_I channels of each of `rows` tokens [rows, d] → [rows, d_I] (docs/method.md §4.1 channel split). */
+function informativePart(z: Float32Array, rows: number, d: number, dI: number): Float32Array {
+  if (dI === d) return z;
+  const out = new Float32Array(rows * dI);
+  for (let r = 0; r < rows; r++) out.set(z.subarray(r * d, r * d + dI), r * dI);
+  return out;
 }
