@@ -35,5 +35,6 @@ export {
 export { finalPermuteFlips, toArOrderHost } from './final-permute.js';
 export { likelihoodBitsPerDim, type FarmerLikelihood, type FlowForwardOutputs, type HostNll } from './likelihood-interface.js';
 export { arLogLikFromHeads, jointNllHost, type ArHeadOutputs, type ArLogLik } from './ar-head-loglik.js';
-export { classify, classPosterior, type Classification, type ClassifyOptions } from './classify.js';
+export { classify, type Classification, type ClassifyOptions } from './classify.js';
+export { argmaxRow, classPosterior, fitTemperature } from './class-posterior.js';
 export type { ArStream, DecodeOptions, Decoder, FarmerRunner, StepGmm } from './runner-interface.js';

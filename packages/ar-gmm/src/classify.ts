@@ -1,7 +1,7 @@
 import { bitsPerDim, FarmerError, noisyImages, Rng, sliceImages, type U8Images } from '@farmer/core/browser';
 import { farmerDims } from './config.js';
 import { toArOrderHost } from './final-permute.js';
-import { logSumExp } from './gmm-host.js';
+import { argmaxRow, classPosterior } from './class-posterior.js';
 import type { FarmerLikelihood } from './likelihood-interface.js';
 
 /** How `classify` scores and turns likelihoods into a posterior. */
@@ -32,47 +32,6 @@ export interface Classification {
   bitsPerDim: Float64Array;
   /** The AF's share: Σ_t log|det_t| / (N·d) [count] (docs/method.md §10.1 logdet outliers). */
   logdetPerDim: Float64Array;
-}
-
-/**
- * The Bayes posterior (docs/method.md §5.4 Bayes classification) from
- * per-class log-likelihoods logLik [count, K]: p(y|x) = softmax_y(log π_y +
- * log p(x|y)/T), float64 by a stable logsumexp. Pure, so a temperature can
- * be fitted without scoring the images again.
- */
-export function classPosterior(logLik: ArrayLike<number>, numClasses: number, options: { prior?: ArrayLike<number>; temperature?: number } = {}): Float64Array {
-  const K = numClasses;
-  const T = options.temperature ?? 1;
-  if (!(T > 0) || !Number.isFinite(T)) throw new FarmerError('FARMER_E_BAD_INPUT', `temperature must be a finite number > 0, got ${T}`, { field: 'temperature' });
-  const logPrior = logPriorOf(options.prior, K);
-  const count = logLik.length / K;
-  if (!Number.isInteger(count)) throw new FarmerError('FARMER_E_SHAPE', `logLik has ${logLik.length} values, not a multiple of K = ${K}`);
-  const out = new Float64Array(logLik.length);
-  for (let b = 0; b < count; b++) {
-    for (let k = 0; k < K; k++) out[b * K + k] = logPrior[k] + logLik[b * K + k] / T;
-    const lse = logSumExp(out, b * K, K);
-    for (let k = 0; k < K; k++) out[b * K + k] = Math.exp(out[b * K + k] - lse);
-  }
-  return out;
-}
-
-/** log π [K] from a positive prior (normalised), or uniform. */
-function logPriorOf(prior: ArrayLike<number> | undefined, K: number): Float64Array {
-  if (!prior) return new Float64Array(K).fill(-Math.log(K));
-  if (prior.length !== K) throw new FarmerError('FARMER_E_BAD_INPUT', `prior has ${prior.length} entries, the model has ${K} classes`, { field: 'prior' });
-  let sum = 0;
-  for (let k = 0; k < K; k++) {
-    if (!(prior[k] > 0) || !Number.isFinite(prior[k])) throw new FarmerError('FARMER_E_BAD_INPUT', `prior[${k}] = ${prior[k]}: every class prior must be a finite number > 0`, { field: 'prior' });
-    sum += prior[k];
-  }
-  return Float64Array.from({ length: K }, (_, k) => Math.log(prior[k] / sum));
-}
-
-/** Index of the largest of row b of a [count, K] array. */
-function argmaxRow(a: ArrayLike<number>, b: number, K: number): number {
-  let best = 0;
-  for (let k = 1; k < K; k++) if (a[b * K + k] > a[b * K + best]) best = k;
-  return best;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { initBackend, isFarmerError, noisyImages, Rng, sliceImages, tf, type ImageDataset, type U8Images } from '@farmer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classify, classPosterior, FarmerModel, preset, tfLikelihood, Trainer, type FarmerLikelihood } from '../src/index.js';
+import { classify, classPosterior, FarmerModel, fitTemperature, preset, tfLikelihood, Trainer, type FarmerLikelihood } from '../src/index.js';
 
 /**
  * Two clearly different classes of 28×28 images: class 0 bright vertical
@@ -126,5 +126,23 @@ describe('classPosterior', () => {
     expect(Array.from(classPosterior([NaN, 0], 2)).every(Number.isNaN)).toBe(true);
     expect(() => classPosterior([0, 0], 2, { prior: [1, 0] })).toThrow(/prior\[1\]/);
     expect(() => classPosterior([0, 0, 0], 2)).toThrow(/multiple of K/);
+  });
+});
+
+describe('fitTemperature', () => {
+  it('recovers the temperature that generated the labels', () => {
+    const rng = new Rng('fit-t');
+    const n = 3000;
+    const K = 3;
+    const logLik = Float64Array.from(rng.uniform(n * K), (u) => -1000 + 40 * u);
+    const p = classPosterior(logLik, K, { temperature: 8 });
+    const labels = Int32Array.from({ length: n }, (_, i) => {
+      const u = rng.next();
+      return u < p[i * K] ? 0 : u < p[i * K] + p[i * K + 1] ? 1 : 2;
+    });
+    const { temperature } = fitTemperature(logLik, labels, K);
+    expect(temperature).toBeGreaterThan(6.5);
+    expect(temperature).toBeLessThan(9.5);
+    expect(() => fitTemperature(logLik, labels.subarray(1), K)).toThrow(/labels/);
   });
 });

@@ -42,3 +42,5 @@ export {
 } from './classifier/classifier.js';
 export { logdetDiagnostics, type LogdetDiagnostics } from './diagnostics/logdet.js';
 export { SAMPLE_METRICS, sampleMetrics, type ProbabilityExtractor, type SampleMetric, type SampleMetricsOptions, type SampleMetricsResult } from './sample-metrics.js';
+export { calibration, confusionMatrix, type Calibration, type ReliabilityBin } from './calibration.js';
+export { auroc } from './auroc.js';

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { farmerDims, headOutputToGmm, imagesBitsPerDim, preset, tfLikelihood, saveFarmer, TfRunner, type FarmerModel, type GmmBatch, type StepGmm } from '@farmer/ar-gmm';
+import { classify, farmerDims, headOutputToGmm, imagesBitsPerDim, preset, tfLikelihood, saveFarmer, TfRunner, type FarmerModel, type GmmBatch, type StepGmm } from '@farmer/ar-gmm';
 import { initBackend, patchify, Rng, tf, type U8Images } from '@farmer/core';
 import { attachStudent, Student } from '@farmer/flow';
 import { generate, type GenerateOptions } from '@farmer/sampling';
@@ -174,6 +174,18 @@ describe('ORT vs tfjs on mnist-tiny with random weights', () => {
     const bpdOrt = await imagesBitsPerDim(runner, u8, [0, 1, 2, 3], new Rng('bpd'));
     const bpdTf = await imagesBitsPerDim(model, u8, [0, 1, 2, 3], new Rng('bpd'));
     expect(record('bits/dim', maxAbsDiff(bpdOrt, bpdTf))).toBeLessThan(TOL);
+  });
+
+  it('classify: per-class log-likelihoods, posterior and bits/dim agree with the tfjs model', async () => {
+    const u8: U8Images = { data: Uint8Array.from(new Rng('cls').uniform(5 * 784), (u) => Math.floor(u * 256)), count: 5, height: 28, width: 28, channels: 1 };
+    // A high temperature keeps the posterior away from 0/1, so the comparison means something.
+    const options = { batchSize: 2, temperature: 1000 };
+    const ort = await classify(runner, u8, { ...options, rng: new Rng('c') });
+    const tfr = await classify(tfLikelihood(model), u8, { ...options, rng: new Rng('c') });
+    expect(record('classify.logLik', maxScaledDiff(ort.logLik, tfr.logLik))).toBeLessThan(TOL);
+    expect(record('classify.posterior', maxAbsDiff(ort.posterior, tfr.posterior))).toBeLessThan(TOL);
+    expect(record('classify.bits/dim', maxAbsDiff(ort.bitsPerDim, tfr.bitsPerDim))).toBeLessThan(TOL);
+    expect(Array.from(ort.predicted)).toEqual(Array.from(tfr.predicted));
   });
 });
 
