@@ -44,3 +44,6 @@ export { logdetDiagnostics, type LogdetDiagnostics } from './diagnostics/logdet.
 export { SAMPLE_METRICS, sampleMetrics, type ProbabilityExtractor, type SampleMetric, type SampleMetricsOptions, type SampleMetricsResult } from './sample-metrics.js';
 export { calibration, confusionMatrix, type Calibration, type ReliabilityBin } from './calibration.js';
 export { auroc } from './auroc.js';
+export { evaluateBayesClassifier, type BayesClassifierOptions, type BayesClassifierReport, type LabelledImages } from './likelihood/bayes-classifier.js';
+export { moments, OOD_STATS_FILE, OOD_STATS_FORMAT, OodStatsSchema, readOodStats, typicality, writeOodStats, type OodStats } from './likelihood/ood-stats.js';
+export { computeOodStats, evaluateOod, OOD_SCORES, type OodOptions, type OodReport, type OodScore } from './likelihood/ood.js';
