@@ -44,10 +44,7 @@ export async function renderCurvePng(points: Point[], title: string): Promise<Ui
       color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 300, orient: 'bottom' } },
     },
   };
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer());
+  return renderSpecPng(spec);
 }
 
 /** Writes `loss.png` for a run; returns its path, or undefined when there is nothing to plot. */
@@ -75,8 +72,40 @@ export async function renderHistogramPng(series: { name: string; values: ArrayLi
       color: { field: 'series', type: 'nominal', title: null },
     },
   };
+  return renderSpecPng(spec);
+}
+
+/** A vega-lite spec → SVG (headless) → PNG through sharp. */
+async function renderSpecPng(spec: TopLevelSpec): Promise<Uint8Array> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
   return new Uint8Array(await sharp(Buffer.from(svg)).png().toBuffer());
+}
+
+/** A reliability diagram: accuracy against mean confidence per confidence bin, with the diagonal. */
+export async function renderReliabilityPng(bins: { lo: number; hi: number; count: number; confidence: number; accuracy: number }[], title: string): Promise<Uint8Array> {
+  const values = bins.filter((b) => b.count > 0).map((b) => ({ mid: (b.lo + b.hi) / 2, lo: b.lo, hi: b.hi, accuracy: b.accuracy, confidence: b.confidence, count: b.count }));
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 360,
+    height: 360,
+    background: 'white',
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'bar', opacity: 0.7 },
+        encoding: {
+          x: { field: 'lo', type: 'quantitative', scale: { domain: [0, 1] }, title: 'confidence' },
+          x2: { field: 'hi' },
+          y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1] }, title: 'accuracy' },
+          tooltip: [{ field: 'count' }],
+        },
+      },
+      { data: { values: [{ v: 0 }, { v: 1 }] }, mark: { type: 'line', color: 'gray', strokeDash: [4, 4] }, encoding: { x: { field: 'v', type: 'quantitative' }, y: { field: 'v', type: 'quantitative' } } },
+      { data: { values }, mark: { type: 'point', color: 'black' }, encoding: { x: { field: 'confidence', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' } } },
+    ],
+  };
+  return renderSpecPng(spec);
 }

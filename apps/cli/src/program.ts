@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_NAMES } from '@farmer/core';
 import { CliContext, type GlobalOptions } from './context.js';
 import { describeError, EXIT_OK, EXIT_USAGE } from './errors.js';
+import { classifyCommand } from './commands/classify.js';
 import { demoCommand } from './commands/demo.js';
 import { distillCommand } from './commands/distill.js';
 import { serveCommand } from './commands/serve.js';
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const ctx = () => new CliContext(program.opts<GlobalOptions>());
-  for (const cmd of [demoCommand, trainCommand, sampleCommand, evalCommand, inspectCommand, importCommand, encodeCommand, decodeCommand, exploreCommand, exportCommand, distillCommand, serveCommand]) {
+  for (const cmd of [demoCommand, trainCommand, sampleCommand, classifyCommand, evalCommand, inspectCommand, importCommand, encodeCommand, decodeCommand, exploreCommand, exportCommand, distillCommand, serveCommand]) {
     program.addCommand(cmd(ctx));
   }
   // Subcommands share the error handling of the root.

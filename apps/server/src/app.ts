@@ -13,7 +13,9 @@ import { modelSummarySchema } from './model-summary.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { registerGenerateRoute } from './routes/generate.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerClassifyRoute } from './routes/classify.js';
 import { registerLikelihoodRoute } from './routes/likelihood.js';
+import { registerImageUploadScope } from './routes/uploaded-image.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
 
@@ -156,7 +158,7 @@ export async function createApp(options: ServerOptions = {}): Promise<FastifyIns
       },
       tags: [
         { name: 'generation', description: 'Sampling' },
-        { name: 'likelihood', description: 'Bits/dim of uploaded images' },
+        { name: 'likelihood', description: 'Bits/dim and class probabilities of uploaded images' },
         { name: 'models', description: 'What is served' },
         { name: 'health', description: 'Probes and metrics' },
       ],
@@ -171,7 +173,10 @@ export async function createApp(options: ServerOptions = {}): Promise<FastifyIns
   registerHealthRoutes(app, ctx);
   registerModelRoutes(app, ctx);
   registerGenerateRoute(app, ctx);
-  await registerLikelihoodRoute(app, ctx);
+  await registerImageUploadScope(app, ctx, (scope, jsonLimit) => {
+    registerLikelihoodRoute(scope, ctx, jsonLimit);
+    registerClassifyRoute(scope, ctx, jsonLimit);
+  });
   registerMetricsRoute(app, ctx);
   installShutdown(app, ctx);
   return app;

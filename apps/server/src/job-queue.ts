@@ -2,7 +2,7 @@ import { FarmerError, isFarmerError } from '@farmer/core';
 import { HttpError } from './errors.js';
 
 /** What the server asks the queue to run. */
-export type JobKind = 'generate' | 'likelihood';
+export type JobKind = 'generate' | 'likelihood' | 'classify';
 
 /** A request as hooks and logs see it. */
 export interface JobInfo {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { FarmerModel, preset, saveFarmer } from '@farmer/ar-gmm';
 import { encodePng } from '@farmer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/index.js';
@@ -11,6 +12,10 @@ const MAX_UPLOAD = 4096;
 beforeAll(async () => {
   const models = tmp();
   await trainTinyCheckpoint(join(models, 'tiny'));
+  // An unconditional model, untrained: classify must refuse it before any work.
+  const uncond = FarmerModel.create({ ...preset('mnist-tiny'), numClasses: 0 }, 1);
+  await saveFarmer(join(models, 'uncond'), uncond);
+  uncond.dispose();
   server = await startServer({ models, port: 0, logger: false, backend: 'wasm', maxUploadBytes: MAX_UPLOAD, maxBodyBytes: 2048 });
   goodPng = Buffer.from(encodePng({ data: new Uint8Array(28 * 28).fill(30), count: 1, height: 28, width: 28, channels: 1 }));
 });
@@ -35,6 +40,7 @@ interface BadRequest {
 
 const GEN = '/v1/models/tiny/generate';
 const LIK = '/v1/models/tiny/likelihood';
+const CLS = '/v1/models/tiny/classify';
 const json = { 'content-type': 'application/json' };
 const pngType = { 'content-type': 'image/png' };
 const bigPng = () => Buffer.from(encodePng({ data: new Uint8Array(64 * 64).map((_, i) => (i * 7919) % 251), count: 1, height: 64, width: 64, channels: 1 }));
@@ -95,6 +101,19 @@ const TABLE: BadRequest[] = [
   { name: 'likelihood with no body at all', path: LIK, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body', says: 'Content-Type: image/png' },
   { name: 'generate with no body at all', status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body' },
   { name: 'likelihood image/jpeg', path: LIK, body: Buffer.from([0xff, 0xd8, 0xff]), headers: { 'content-type': 'image/jpeg' }, status: 415, code: 'FARMER_E_MEDIA_TYPE', field: 'content-type', says: 'image/png' },
+  // Classify takes images by the likelihood route's rules.
+  { name: 'classify empty upload', path: CLS, body: Buffer.alloc(0), headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image' },
+  { name: 'classify truncated PNG', path: CLS, body: () => goodPng.subarray(0, 40), headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image' },
+  { name: 'classify PNG of the wrong size', path: CLS, body: bigPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image', says: '28×28' },
+  { name: 'classify upload over --max-upload-bytes', path: CLS, body: Buffer.alloc(MAX_UPLOAD + 1), headers: pngType, status: 413, code: 'FARMER_E_TOO_LARGE', field: 'image', says: '--max-upload-bytes' },
+  { name: 'classify base64 upload over the limit', path: CLS, body: { image: Buffer.alloc(MAX_UPLOAD + 10).toString('base64') }, status: 413, code: 'FARMER_E_TOO_LARGE', field: 'image' },
+  { name: 'classify JSON without image', path: CLS, body: { seed: 1 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image' },
+  { name: 'classify with no body at all', path: CLS, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body', says: 'Content-Type: image/png' },
+  { name: 'classify temperature 0', path: CLS, body: () => ({ image: goodPng.toString('base64'), temperature: 0 }), status: 400, code: 'FARMER_E_BAD_INPUT', field: 'temperature' },
+  { name: 'classify query temperature not a number', path: `${CLS}?temperature=hot`, body: () => goodPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'temperature' },
+  { name: 'classify unknown query parameter', path: `${CLS}?label=3`, body: () => goodPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'label' },
+  { name: 'classify image/jpeg', path: CLS, body: Buffer.from([0xff, 0xd8, 0xff]), headers: { 'content-type': 'image/jpeg' }, status: 415, code: 'FARMER_E_MEDIA_TYPE', field: 'content-type', says: 'image/png' },
+  { name: 'classify an unconditional model', path: '/v1/models/uncond/classify', body: () => goodPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'name', says: 'unconditional' },
 ];
 
 describe('bad requests get a 4xx JSON error naming the field', () => {

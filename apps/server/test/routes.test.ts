@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { loadTfRunner, type TfRunner } from '@farmer/ar-gmm';
-import { encodePng, imageGrid, tf } from '@farmer/core';
+import { classify, classPosterior, loadTfRunner, type TfRunner } from '@farmer/ar-gmm';
+import { decodePng, encodePng, imageGrid, Rng, tf } from '@farmer/core';
 import { generate } from '@farmer/sampling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, startServer, type RunningServer } from '../src/index.js';
@@ -140,6 +140,23 @@ describe('happy paths', () => {
     const nullLabel = (await http('POST', `${url}/likelihood`, { body: { image: gen.body.toString('base64') } })).json();
     expect(nullLabel.label).toBe(-1);
     expect(nullLabel.bitsPerDim).not.toBe(a.bitsPerDim);
+  });
+
+  it('POST classify: raw image/png and base64 JSON agree with the library\'s classify on the same noise; temperature is honoured', async () => {
+    const gen = await http('POST', `${url}/generate`, { body: { labels: 3, seed: 6, format: 'png' } });
+    const raw = await http('POST', `${url}/classify?seed=1`, { body: gen.body, headers: { 'content-type': 'image/png' } });
+    expect(raw.status).toBe(200);
+    const a = raw.json();
+    expect(a).toMatchObject({ model: 'tiny', seed: 1, temperature: 1, dequantization: 'uniform' });
+    expect(a.posterior).toHaveLength(10);
+    expect(a.posterior.reduce((s: number, p: number) => s + p, 0)).toBeCloseTo(1, 9);
+    const want = await classify(runner, decodePng(new Uint8Array(gen.body), 1), { rng: new Rng('classify:1') });
+    expect(a.logLikelihood).toEqual(Array.from(want.logLik));
+    expect(a.predicted).toBe(want.predicted[0]);
+    expect(a.bitsPerDim).toBe(want.bitsPerDim[0]);
+    const b = (await http('POST', `${url}/classify`, { body: { image: gen.body.toString('base64'), seed: 1, temperature: 50 } })).json();
+    expect(b.logLikelihood).toEqual(a.logLikelihood);
+    expect(Array.from(b.posterior)).toEqual(Array.from(classPosterior(want.logLik, 10, { temperature: 50 })));
   });
 
   it('GET /metrics exposes requests, latencies, queue depth, jobs and images generated', async () => {

@@ -6,6 +6,7 @@ import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag } from '../flags.js';
 import { openRunner } from '../model-open.js';
 import { addSampleMetricCommands } from './eval-samples.js';
+import { addLikelihoodEvalCommands } from './eval-likelihood.js';
 
 export interface EvalBpdFlags {
   checkpoint?: string;
@@ -46,8 +47,9 @@ export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<
 }
 
 export function evalCommand(ctx: () => CliContext): Command {
-  const ev = new Command('eval').description('evaluate a checkpoint: bits/dim, FID/KID/IS/precision-recall, logdet diagnostics');
+  const ev = new Command('eval').description('evaluate a checkpoint: bits/dim, Bayes classification, OOD scores, FID/KID/IS/precision-recall, logdet diagnostics');
   addSampleMetricCommands(ev, ctx);
+  addLikelihoodEvalCommands(ev, ctx);
   ev.command('bpd')
     .description('test bits/dim (mean and standard error), uniform dequantisation')
     .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { readPngFiles } from '../image-inputs.js';
 import { Command } from 'commander';
 import {
   decodeSafetensors,
@@ -13,7 +14,6 @@ import {
   unpatchify,
   writeFileAtomic,
   type U8Images,
-  decodePng,
   tensorToImages,
 } from '@farmer/core';
 import { loadFlow } from '@farmer/flow';
@@ -28,15 +28,8 @@ async function readImages(inputs: string[], channels: 1 | 3, count: number): Pro
     const per = ds.images.height * ds.images.width * ds.images.channels;
     return { images: { ...ds.images, data: ds.images.data.slice(0, n * per), count: n }, labels: Array.from(ds.labels.subarray(0, n)) };
   }
-  const parts = inputs.map((f) => {
-    if (!existsSync(f)) throw new FarmerError('FARMER_E_NOT_FOUND', `image ${f} does not exist`, { file: f });
-    return decodePng(new Uint8Array(readFileSync(f)), channels);
-  });
-  const { height, width } = parts[0];
-  if (parts.some((p) => p.height !== height || p.width !== width)) throw new FarmerError('FARMER_E_BAD_INPUT', 'all images must have the same size', { field: 'images' });
-  const data = new Uint8Array(parts.length * height * width * channels);
-  parts.forEach((p, i) => data.set(p.data, i * p.data.length));
-  return { images: { data, count: parts.length, height, width, channels }, labels: parts.map(() => -1) };
+  const images = readPngFiles(inputs, channels);
+  return { images, labels: Array.from({ length: images.count }, () => -1) };
 }
 
 /** `farmer encode`: images → AF latents (the final z, and every block's with --per-block) as safetensors. */

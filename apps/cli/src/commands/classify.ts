@@ -1,0 +1,128 @@
+import { Command } from 'commander';
+import { classify, likelihoodOf, type FarmerLikelihood, type FarmerRunner } from '@farmer/ar-gmm';
+import { DATASET_SPEC_HELP, gatherExamples, loadDataset, Rng, type ImageDataset, type U8Images } from '@farmer/core';
+import { readOodStats, typicality } from '@farmer/eval';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { choiceFlag, intFlag, numberFlag, numberListFlag } from '../flags.js';
+import { readPngFiles } from '../image-inputs.js';
+import { openRunner } from '../model-open.js';
+
+/** The likelihood of an opened runner (every runner `openRunner` gives for 'likelihood' has one). */
+export function runnerLikelihood(runner: FarmerRunner): FarmerLikelihood {
+  const lik = likelihoodOf(runner);
+  if (!lik) throw new Error(`internal: the ${runner.runtime} runner computes no likelihood`);
+  return lik;
+}
+
+/**
+ * A dataset split of the model's geometry, cut to `max` images (0: all)
+ * evenly spaced over the split, since datasets may be sorted by class (the
+ * built-in MNIST is).
+ */
+export async function loadSplit(spec: string, split: 'train' | 'test', runner: FarmerRunner, max = 0): Promise<ImageDataset> {
+  const f = runner.config.flow;
+  const ds = await loadDataset(spec, { split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
+  if (!max || max >= ds.images.count) return ds;
+  return { ...ds, ...gatherExamples(ds, Int32Array.from({ length: max }, (_, j) => Math.floor((j * ds.images.count) / max))) };
+}
+
+export interface ClassifyFlags {
+  checkpoint?: string;
+  data?: string;
+  split: 'train' | 'test';
+  maxImages: number;
+  batchSize: number;
+  seed: number;
+  temperature: number;
+  prior?: number[];
+  typicality?: boolean;
+  ema: boolean;
+  runtime: RuntimeChoice;
+}
+
+/** `farmer classify`: Bayes classification of PNG files or a dataset split (docs/method.md §5.4 Bayes classification). */
+export async function runClassify(ctx: CliContext, inputs: string[], flags: ClassifyFlags): Promise<void> {
+  if (inputs.length > 0 && flags.data) throw new UsageError('give PNG files or --data SPEC, not both');
+  if (inputs.length === 0 && !flags.data) throw new UsageError('nothing to classify: give PNG files (farmer classify a.png b.png) or --data SPEC');
+  await ctx.initBackend();
+  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
+  try {
+    const stats = flags.typicality ? readOodStats(dir) : undefined;
+    let images: U8Images;
+    let labels: Int32Array | undefined;
+    let names: string[];
+    if (flags.data) {
+      const ds = await loadSplit(flags.data, flags.split, runner, flags.maxImages);
+      images = ds.images;
+      labels = ds.labels;
+      names = Array.from({ length: images.count }, (_, i) => `${flags.data}[${i}]`);
+    } else {
+      images = readPngFiles(inputs, runner.config.flow.inChannels as 1 | 3);
+      names = inputs;
+    }
+    const bar = ctx.progress('classify', images.count, 'images');
+    const r = await classify(runnerLikelihood(runner), images, {
+      temperature: flags.temperature,
+      prior: flags.prior,
+      rng: new Rng(`classify:${flags.seed}`),
+      batchSize: flags.batchSize,
+      onProgress: (done) => bar.update(done),
+    });
+    bar.stop();
+    const K = r.numClasses;
+    const typ = stats ? typicality(r.bitsPerDim, stats) : undefined;
+    const rows = names.map((input, i) => ({
+      input,
+      predicted: r.predicted[i],
+      probability: r.posterior[i * K + r.predicted[i]],
+      posterior: Array.from(r.posterior.subarray(i * K, (i + 1) * K)),
+      logLikelihood: Array.from(r.logLik.subarray(i * K, (i + 1) * K)),
+      bitsPerDim: r.bitsPerDim[i],
+      ...(typ ? { typicality: typ[i] } : {}),
+      ...(labels ? { label: labels[i] } : {}),
+    }));
+    const accuracy = labels ? rows.filter((x) => x.predicted === x.label).length / rows.length : undefined;
+    const head = ['image', 'class', 'p(class|x)', 'bits/dim', ...(typ ? ['typicality'] : []), ...(labels ? ['label'] : [])];
+    const table = rows.map((x) => [x.input, String(x.predicted), x.probability.toFixed(4), x.bitsPerDim.toFixed(4), ...(typ ? [x.typicality!.toFixed(4)] : []), ...(labels ? [String(x.label)] : [])]);
+    const widths = head.map((h, c) => Math.max(h.length, ...table.map((t) => t[c].length)));
+    const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c])).join('  ').trimEnd();
+    const footer = accuracy === undefined ? '' : `\naccuracy ${(100 * accuracy).toFixed(2)}% of ${rows.length}`;
+    ctx.result([line(head), ...table.map(line)].join('\n') + footer + `\ntemperature ${flags.temperature}, uniform dequantisation (seed ${flags.seed}), runtime ${runner.runtime}, checkpoint ${dir}`, {
+      checkpoint: dir,
+      runtime: runner.runtime,
+      temperature: flags.temperature,
+      seed: flags.seed,
+      ...(accuracy === undefined ? {} : { accuracy }),
+      images: rows,
+    });
+  } finally {
+    close();
+  }
+}
+
+/** The options every likelihood command shares. */
+export function addModelOptions(cmd: Command): Command {
+  return cmd
+    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--batch-size <n>', 'images per AF pass (the AR scores n × classes rows)', intFlag('--batch-size', 1), 16)
+    .option('--seed <n>', 'seed of the dequantisation noise', intFlag('--seed', 0), 0)
+    .option('--no-ema', 'use the raw weights instead of the EMA weights (runs on tfjs)')
+    .option('--runtime <name>', 'auto (onnxruntime whenever it loads, exporting the checkpoint on first use; else tfjs), onnx (an existing export only) or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto');
+}
+
+export function classifyCommand(ctx: () => CliContext): Command {
+  const cmd = new Command('classify')
+    .description("classify images by Bayes' rule with the model's exact likelihood: p(y|x) ∝ p(x|y)·p(y)")
+    .argument('[images...]', 'PNG files of the model size')
+    .option('--data <spec>', `classify a dataset split instead: ${DATASET_SPEC_HELP}`)
+    .option('--split <name>', 'train or test (with --data)', choiceFlag('--split', ['train', 'test'] as const), 'test')
+    .option('--max-images <n>', 'with --data: at most n images, evenly spaced over the split (0: all)', intFlag('--max-images', 0), 0)
+    .option('--temperature <t>', 'temperature of the likelihood in the posterior (fit one with `farmer eval classify`)', numberFlag('--temperature', { min: 0, exclusiveMin: true }), 1)
+    .option('--prior <p,...>', 'class prior, one positive weight per class (default uniform)', numberListFlag('--prior'))
+    .option('--typicality', "also report the typicality score (needs the training statistics from `farmer eval ood`)");
+  return addModelOptions(cmd)
+    .addHelpText('after', '\nExamples:\n  farmer classify digit.png\n  farmer classify --data mnist --max-images 100 --json\n  farmer classify a.png --temperature 30 --typicality')
+    .action(async (images: string[], flags: ClassifyFlags) => runClassify(ctx(), images, flags));
+}

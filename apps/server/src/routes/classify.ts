@@ -1,0 +1,75 @@
+import { classify, likelihoodOf } from '@farmer/ar-gmm';
+import { Rng } from '@farmer/core';
+import type { FastifyInstance } from 'fastify';
+import { bearerAuth } from '../auth.js';
+import { clientAbortSignal } from '../client-abort.js';
+import type { ServerContext } from '../context.js';
+import { HttpError } from '../errors.js';
+import { modelParamsSchema } from '../schemas/generate-schema.js';
+import { classifyBodySchema, classifyQuerySchema, classifyResultSchema, type ClassifyBody, type ClassifyQuery } from '../schemas/classify-schema.js';
+import { requireModel } from './require-model.js';
+import { decodeModelPng, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
+
+const errorRef = { $ref: 'FarmerError#' } as const;
+
+/**
+ * POST /v1/models/{name}/classify, in the image-upload scope: the Bayes
+ * posterior of one PNG (docs/method.md §5.4 Bayes classification), with the
+ * likelihood route's body rules.
+ */
+export function registerClassifyRoute(scope: FastifyInstance, ctx: ServerContext, jsonLimit: number): void {
+  const { apiKey, maxUploadBytes } = ctx.options;
+  scope.post<{ Params: { name: string }; Body: ClassifyBody | Buffer; Querystring: ClassifyQuery }>(
+    '/v1/models/:name/classify',
+    {
+      onRequest: apiKey ? [bearerAuth(apiKey)] : [],
+      config: {
+        accepts: ['image/png', 'application/json'],
+        bodyField: 'image',
+        bodyLimitFlag: '--max-upload-bytes',
+        bodyLimits: { 'image/png': maxUploadBytes, 'application/json': jsonLimit },
+        swaggerTransform: ({ schema, url }) => ({ url, schema: { ...schema, body: classifyBodySchema(maxUploadBytes, true) } }),
+      },
+      schema: {
+        summary: 'Class probabilities of an image',
+        description:
+          "Classifies one PNG of the model's size by Bayes' rule with the model's exact likelihood: log p(x|y) for every class, the posterior, its argmax and bits/dim under the most likely class. Needs a class-conditional model. Send the PNG as the body (Content-Type image/png; ?seed=&temperature=) or base64 in JSON.",
+        tags: ['likelihood'],
+        ...(apiKey ? { security: [{ bearerAuth: [] }] } : {}),
+        params: modelParamsSchema,
+        querystring: classifyQuerySchema,
+        body: classifyBodySchema(maxUploadBytes),
+        response: { 200: classifyResultSchema, '4xx': errorRef, '5xx': errorRef },
+      },
+    },
+    async (request, reply) => {
+      const entry = requireModel(ctx.registry, request.params.name);
+      const bytes = uploadedPngBytes(request.body, maxUploadBytes);
+      const lik = likelihoodOf(entry.runner);
+      if (!lik) throw new HttpError('FARMER_E_UNSUPPORTED', `model '${entry.name}' (runtime ${entry.runner.runtime}) cannot compute likelihoods`, { field: 'name' });
+      const c = entry.runner.config;
+      if (c.numClasses === 0) throw new HttpError('FARMER_E_BAD_INPUT', `model '${entry.name}' is unconditional: classification needs a class-conditional model`, { field: 'name' });
+      const raw = Buffer.isBuffer(request.body);
+      const body = request.body as ClassifyBody;
+      const seed = uploadSeed(raw ? request.query.seed : body.seed);
+      const temperature = raw ? (request.query.temperature === undefined ? 1 : Number(request.query.temperature)) : (body.temperature ?? 1);
+      if (!(temperature > 0) || !Number.isFinite(temperature)) throw new HttpError('FARMER_E_BAD_INPUT', `temperature must be a finite number > 0, got ${temperature}`, { field: 'temperature' });
+      const { image } = decodeModelPng(bytes, c, 'classify');
+      const signal = clientAbortSignal(request, reply);
+      const job = await ctx.queue.run({ kind: 'classify', model: entry.name }, () => classify(lik, image, { temperature, rng: new Rng(`classify:${seed}`), signal }), signal);
+      const r = job.value;
+      if (!r.logLik.every(Number.isFinite)) throw new HttpError('FARMER_E_NON_FINITE', 'the model gave a non-finite likelihood for this image', { field: 'image' });
+      return {
+        model: entry.name,
+        predicted: r.predicted[0],
+        posterior: Array.from(r.posterior),
+        logLikelihood: Array.from(r.logLik),
+        bitsPerDim: r.bitsPerDim[0],
+        temperature,
+        seed,
+        dequantization: 'uniform' as const,
+        timings: { queueSeconds: job.waitSeconds, seconds: job.runSeconds },
+      };
+    },
+  );
+}
