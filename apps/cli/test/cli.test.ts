@@ -87,11 +87,75 @@ beforeAll(async () => {
 });
 
 describe('farmer --help', () => {
-  const commands = [[], ['demo'], ['train'], ['sample'], ['eval'], ['eval', 'bpd'], ['inspect'], ['import'], ['import', 'tarflow'], ['encode'], ['decode'], ['explore'], ['explore', 'separation'], ['export'], ['export', 'weights'], ['export', 'onnx'], ['eval', 'agreement'], ['distill'], ['serve'], ['eval', 'fid'], ['eval', 'logdet'], ['eval', 'train-classifier'], ['eval', 'report']];
+  const commands = [[], ['demo'], ['train'], ['sample'], ['eval'], ['eval', 'bpd'], ['inspect'], ['import'], ['import', 'tarflow'], ['encode'], ['decode'], ['explore'], ['explore', 'separation'], ['export'], ['export', 'weights'], ['export', 'onnx'], ['eval', 'agreement'], ['distill'], ['serve'], ['eval', 'fid'], ['eval', 'logdet'], ['eval', 'train-classifier'], ['eval', 'report'], ['classify'], ['eval', 'classify'], ['eval', 'ood']];
   it.each(commands.map((c) => [c.join(' ') || '(root)', c]))('%s --help exits 0 with usage', (_, c) => {
     const r = farmer([...(c as string[]), '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: farmer/);
+  });
+});
+
+/** A folder of MNIST-layout IDX files (t10k split only) holding `count` random 28×28 images. */
+function idxFolder(name: string, count: number): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  const head = (magic: number, dims: number[]) => Buffer.from(new Uint8Array(new Uint32Array([magic, ...dims]).buffer).map((_, i, a) => a[(i & ~3) + 3 - (i & 3)]));
+  const pixels = Buffer.from(Array.from({ length: count * 784 }, (_, i) => (i * 7919) % 256));
+  writeFileSync(join(dir, 't10k-images-idx3-ubyte'), Buffer.concat([head(0x803, [count, 28, 28]), pixels]));
+  writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), Buffer.concat([head(0x801, [count]), Buffer.alloc(count)]));
+  return dir;
+}
+
+describe('classify, eval classify, eval ood', () => {
+  it('classifies PNGs and dataset images, evaluates calibration and OOD AUROC, and refuses bad usage with exit 2', () => {
+    expect(farmer(['classify']).code).toBe(2);
+    const both = farmer(['classify', 'a.png', '--data', 'mnist']);
+    expect([both.code, both.stderr]).toEqual([2, expect.stringMatching(/not both/)]);
+    const missing = farmer(['classify', 'nope.png']);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/nope\.png does not exist/)]);
+    expect(farmer(['classify', '--data', 'mnist', '--temperature', '0']).code).toBe(2);
+
+    const sa = farmer(['sample', '--labels', '1,7', '--seed', '2', '--out', 'cls.png', '--separate', 'each', '--runtime', 'tfjs', '--json']);
+    expect(sa.code, sa.stderr).toBe(0);
+    const files = JSON.parse(sa.stdout).files as string[];
+    const cl = farmer(['classify', ...files, '--runtime', 'tfjs', '--json']);
+    expect(cl.code, cl.stderr).toBe(0);
+    const out = JSON.parse(cl.stdout);
+    expect(out.images.map((r: { input: string }) => r.input)).toEqual(files);
+    for (const r of out.images) {
+      expect(r.posterior).toHaveLength(10);
+      expect(r.posterior.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
+      expect(r.posterior[r.predicted]).toBe(Math.max(...r.posterior));
+    }
+    const table = farmer(['classify', '--data', 'mnist', '--max-images', '10', '--runtime', 'tfjs']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^image +class +p\(class\|x\) +bits\/dim +label/);
+    expect(table.stdout).toMatch(/accuracy \d+\.\d+% of 10/);
+
+    const ec = farmer(['eval', 'classify', '--max-images', '20', '--calibration-images', '20', '--runtime', 'tfjs', '--plot', 'rel.png', '--json']);
+    expect(ec.code, ec.stderr).toBe(0);
+    const e = JSON.parse(ec.stdout);
+    expect(e).toMatchObject({ images: 20, temperature: { fittedOn: 20 }, bins: expect.any(Array) });
+    expect(e.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(20);
+    expect(e.ece).toBeGreaterThanOrEqual(0);
+    expect(png(join(work, 'rel.png')).width).toBeGreaterThan(300);
+
+    // Typicality needs the training statistics that `eval ood` writes.
+    const early = farmer(['classify', files[0], '--typicality', '--runtime', 'tfjs']);
+    expect([early.code, early.stderr]).toEqual([2, expect.stringMatching(/farmer eval ood --checkpoint/)]);
+    const ood = farmer(['eval', 'ood', '--ood-data', `idx:${idxFolder('ood-idx', 12)}`, '--max-images', '12', '--stats-images', '16', '--runtime', 'tfjs', '--plot', 'ood.png', '--json']);
+    expect(ood.code, ood.stderr).toBe(0);
+    const o = JSON.parse(ood.stdout);
+    expect(Object.keys(o.auroc)).toEqual(['bitsPerDim', 'typicality', 'logdetPerDim']);
+    for (const v of Object.values(o.auroc) as number[]) expect(v).toBeGreaterThanOrEqual(0);
+    // Structured noise is far from digits under bits/dim.
+    expect(o.auroc.bitsPerDim).toBeGreaterThan(0.9);
+    expect(o.stats.images).toBe(16);
+    expect(existsSync(join(modelsDir, 'mnist-small', 'ood-stats.json'))).toBe(true);
+    for (const f of Object.values(o.plots) as string[]) expect(png(join(work, f)).width).toBeGreaterThan(300);
+    const typ = farmer(['classify', files[0], '--typicality', '--runtime', 'tfjs', '--json']);
+    expect(typ.code, typ.stderr).toBe(0);
+    expect(JSON.parse(typ.stdout).images[0].typicality).toBeCloseTo(Math.abs(out.images[0].bitsPerDim - o.stats.bitsPerDim.mean), 9);
   });
 });
 
