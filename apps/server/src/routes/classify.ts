@@ -1,14 +1,13 @@
 import { classify, likelihoodOf } from '@farmer/ar-gmm';
 import { Rng } from '@farmer/core';
 import type { FastifyInstance } from 'fastify';
-import { bearerAuth } from '../auth.js';
 import { clientAbortSignal } from '../client-abort.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { modelParamsSchema } from '../schemas/generate-schema.js';
 import { classifyBodySchema, classifyQuerySchema, classifyResultSchema, type ClassifyBody, type ClassifyQuery } from '../schemas/classify-schema.js';
 import { requireModel } from './require-model.js';
-import { decodeModelPng, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
+import { decodeModelPng, imageRouteOptions, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
 
 const errorRef = { $ref: 'FarmerError#' } as const;
 
@@ -22,14 +21,7 @@ export function registerClassifyRoute(scope: FastifyInstance, ctx: ServerContext
   scope.post<{ Params: { name: string }; Body: ClassifyBody | Buffer; Querystring: ClassifyQuery }>(
     '/v1/models/:name/classify',
     {
-      onRequest: apiKey ? [bearerAuth(apiKey)] : [],
-      config: {
-        accepts: ['image/png', 'application/json'],
-        bodyField: 'image',
-        bodyLimitFlag: '--max-upload-bytes',
-        bodyLimits: { 'image/png': maxUploadBytes, 'application/json': jsonLimit },
-        swaggerTransform: ({ schema, url }) => ({ url, schema: { ...schema, body: classifyBodySchema(maxUploadBytes, true) } }),
-      },
+      ...imageRouteOptions(ctx, jsonLimit, classifyBodySchema(maxUploadBytes, true)),
       schema: {
         summary: 'Class probabilities of an image',
         description:

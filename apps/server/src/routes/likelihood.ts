@@ -1,6 +1,5 @@
 import { checkLabels, NULL_LABEL, Rng } from '@farmer/core';
 import type { FastifyInstance } from 'fastify';
-import { bearerAuth } from '../auth.js';
 import { clientAbortSignal } from '../client-abort.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
@@ -8,7 +7,7 @@ import { bitsPerDimOf } from '@farmer/runtime';
 import { modelParamsSchema } from '../schemas/generate-schema.js';
 import { likelihoodBodySchema, likelihoodQuerySchema, likelihoodResultSchema, type LikelihoodBody, type LikelihoodQuery } from '../schemas/likelihood-schema.js';
 import { requireModel } from './require-model.js';
-import { decodeModelPng, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
+import { decodeModelPng, imageRouteOptions, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
 
 const errorRef = { $ref: 'FarmerError#' } as const;
 
@@ -28,14 +27,7 @@ export function registerLikelihoodRoute(scope: FastifyInstance, ctx: ServerConte
   scope.post<{ Params: { name: string }; Body: LikelihoodBody | Buffer; Querystring: LikelihoodQuery }>(
     '/v1/models/:name/likelihood',
     {
-      onRequest: apiKey ? [bearerAuth(apiKey)] : [],
-      config: {
-        accepts: ['image/png', 'application/json'],
-        bodyField: 'image',
-        bodyLimitFlag: '--max-upload-bytes',
-        bodyLimits: { 'image/png': maxUploadBytes, 'application/json': jsonLimit },
-        swaggerTransform: ({ schema, url }) => ({ url, schema: { ...schema, body: likelihoodBodySchema(maxUploadBytes, true) } }),
-      },
+      ...imageRouteOptions(ctx, jsonLimit, likelihoodBodySchema(maxUploadBytes, true)),
       schema: {
         summary: 'Bits/dim of an image',
         description:

@@ -1,6 +1,8 @@
 import { decodePng, type U8Images } from '@farmer/core';
 import type { FarmerConfig } from '@farmer/ar-gmm';
 import type { FastifyInstance } from 'fastify';
+import type { SwaggerTransform } from '@fastify/swagger';
+import { bearerAuth } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { pngSize } from '../png-size.js';
@@ -53,4 +55,22 @@ export function decodeModelPng(bytes: Uint8Array, c: FarmerConfig, what: string)
   const channels = c.flow.inChannels;
   if (channels !== 1 && channels !== 3) throw new HttpError('FARMER_E_UNSUPPORTED', `${what} supports 1- or 3-channel models, this one has ${channels}`, { field: 'name' });
   return { image: decodePng(bytes, channels), width: size.width, height: size.height, channels };
+}
+
+/**
+ * The route options every image route shares: bearer auth when a key is
+ * set, PNG or JSON bodies with their limits, and the OpenAPI body `docsBody`.
+ */
+export function imageRouteOptions(ctx: ServerContext, jsonLimit: number, docsBody: unknown) {
+  const { apiKey, maxUploadBytes } = ctx.options;
+  return {
+    onRequest: apiKey ? [bearerAuth(apiKey)] : [],
+    config: {
+      accepts: ['image/png', 'application/json'],
+      bodyField: 'image',
+      bodyLimitFlag: '--max-upload-bytes',
+      bodyLimits: { 'image/png': maxUploadBytes, 'application/json': jsonLimit },
+      swaggerTransform: (({ schema, url }) => ({ url, schema: { ...schema, body: docsBody } })) as SwaggerTransform,
+    },
+  };
 }

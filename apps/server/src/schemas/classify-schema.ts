@@ -4,6 +4,8 @@
  * in a JSON body, as for the likelihood route.
  */
 
+import { imageBodySchema, seedProperty } from './likelihood-schema.js';
+
 /** The JSON body as validated. */
 export interface ClassifyBody {
   image: string;
@@ -19,27 +21,12 @@ export interface ClassifyQuery {
 
 const temperatureDoc = "Temperature T > 0 of the likelihood in the posterior p(y|x) ∝ p(x|y)^(1/T) (default 1; fit one with `farmer eval classify`).";
 
-/** As `likelihoodBodySchema`: `maxUploadBytes` bounds the decoded PNG; `forDocs` describes the raw body for OpenAPI. */
+/** As `likelihoodBodySchema`, with a temperature instead of a label. */
 export function classifyBodySchema(maxUploadBytes: number, forDocs = false) {
-  return {
-    content: {
-      'application/json': {
-        schema: {
-          type: 'object',
-          required: ['image'],
-          additionalProperties: false,
-          properties: {
-            image: { type: 'string', minLength: 1, description: `The PNG, base64 (at most ${maxUploadBytes} bytes decoded).` },
-            seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed of the dequantisation noise (default 0).' },
-            temperature: { type: 'number', exclusiveMinimum: 0, maximum: 1e9, description: temperatureDoc },
-          },
-        },
-      },
-      'image/png': {
-        schema: forDocs ? { type: 'string', format: 'binary', description: 'The PNG bytes.' } : { description: 'The PNG bytes.' },
-      },
-    },
-  } as const;
+  return imageBodySchema(maxUploadBytes, forDocs, {
+    seed: seedProperty,
+    temperature: { type: 'number', exclusiveMinimum: 0, maximum: 1e9, description: temperatureDoc },
+  });
 }
 
 export const classifyQuerySchema = {

@@ -19,11 +19,13 @@ export interface LikelihoodQuery {
 }
 
 /**
- * `maxUploadBytes` bounds the decoded PNG (checked by the handler: 413, like
- * a raw upload). `forDocs` describes the raw body as a binary string for
- * OpenAPI; validation must not say so, since the parsed body is a Buffer.
+ * The body of a route that takes one image: JSON with a base64 `image` plus
+ * `properties`, or the raw PNG. `maxUploadBytes` bounds the decoded PNG
+ * (checked by the handler: 413, like a raw upload). `forDocs` describes the
+ * raw body as a binary string for OpenAPI; validation must not say so, since
+ * the parsed body is a Buffer.
  */
-export function likelihoodBodySchema(maxUploadBytes: number, forDocs = false) {
+export function imageBodySchema<P extends Record<string, unknown>>(maxUploadBytes: number, forDocs: boolean, properties: P) {
   return {
     content: {
       'application/json': {
@@ -33,8 +35,7 @@ export function likelihoodBodySchema(maxUploadBytes: number, forDocs = false) {
           additionalProperties: false,
           properties: {
             image: { type: 'string', minLength: 1, description: `The PNG, base64 (at most ${maxUploadBytes} bytes decoded).` },
-            label: { anyOf: [{ type: 'integer', minimum: -1 }, { type: 'null' }], description: 'Class to condition on; null or −1 (default): the null label.' },
-            seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed of the dequantisation noise (default 0).' },
+            ...properties,
           },
         },
       },
@@ -44,6 +45,16 @@ export function likelihoodBodySchema(maxUploadBytes: number, forDocs = false) {
       },
     },
   } as const;
+}
+
+/** The dequantisation seed of a JSON body. */
+export const seedProperty = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Seed of the dequantisation noise (default 0).' } as const;
+
+export function likelihoodBodySchema(maxUploadBytes: number, forDocs = false) {
+  return imageBodySchema(maxUploadBytes, forDocs, {
+    label: { anyOf: [{ type: 'integer', minimum: -1 }, { type: 'null' }], description: 'Class to condition on; null or −1 (default): the null label.' },
+    seed: seedProperty,
+  });
 }
 
 export const likelihoodQuerySchema = {
