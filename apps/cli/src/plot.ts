@@ -100,6 +100,7 @@ export async function renderReliabilityPng(bins: { lo: number; hi: number; count
           x: { field: 'lo', type: 'quantitative', scale: { domain: [0, 1] }, title: 'confidence' },
           x2: { field: 'hi' },
           y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1] }, title: 'accuracy' },
+          y2: { datum: 0 },
           tooltip: [{ field: 'count' }],
         },
       },
