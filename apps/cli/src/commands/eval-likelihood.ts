@@ -105,7 +105,7 @@ export async function runEvalOod(ctx: CliContext, flags: EvalOodFlags): Promise<
         `histograms: ${Object.values(plots).join(', ')}`,
         `checkpoint: ${dir}`,
       ].join('\n'),
-      { checkpoint: dir, runtime: runner.runtime, data: flags.data, oodData: flags.oodData, images: r.images, auroc: r.auroc, stats, plots },
+      { checkpoint: dir, runtime: runner.runtime, data: flags.data, oodData: flags.oodData, images: r.images, auroc: r.auroc, means: Object.fromEntries(OOD_SCORES.map((k) => [k, { in: mean(r.scores[k].in), out: mean(r.scores[k].out) }])), stats, plots },
     );
   } finally {
     close();
