@@ -180,6 +180,12 @@ describe('the openRunner seam', () => {
       const unsupported = await http('POST', `${server.url}/v1/models/plain/likelihood`, { body: img.body, headers: { 'content-type': 'image/png' } });
       expect(unsupported.status).toBe(501);
       expect(unsupported.json().error).toMatchObject({ code: 'FARMER_E_UNSUPPORTED', field: 'name' });
+      // Classification needs the likelihood's two halves (flowForward, arLogLik): an nll alone is a 501.
+      for (const name of ['plain', 'scoring']) {
+        const cls = await http('POST', `${server.url}/v1/models/${name}/classify`, { body: img.body, headers: { 'content-type': 'image/png' } });
+        expect(cls.status, name).toBe(501);
+        expect(cls.json().error).toMatchObject({ code: 'FARMER_E_UNSUPPORTED', field: 'name' });
+      }
     } finally {
       await server.close();
       tf.model.dispose();

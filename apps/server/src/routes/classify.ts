@@ -38,7 +38,7 @@ export function registerClassifyRoute(scope: FastifyInstance, ctx: ServerContext
       const entry = requireModel(ctx.registry, request.params.name);
       const bytes = uploadedPngBytes(request.body, maxUploadBytes);
       const lik = likelihoodOf(entry.runner);
-      if (!lik) throw new HttpError('FARMER_E_UNSUPPORTED', `model '${entry.name}' (runtime ${entry.runner.runtime}) cannot compute likelihoods`, { field: 'name' });
+      if (!lik || typeof lik.flowForward !== 'function' || typeof lik.arLogLik !== 'function') throw new HttpError('FARMER_E_UNSUPPORTED', `model '${entry.name}' (runtime ${entry.runner.runtime}) cannot classify (it has no flowForward/arLogLik)`, { field: 'name' });
       const c = entry.runner.config;
       if (c.numClasses === 0) throw new HttpError('FARMER_E_BAD_INPUT', `model '${entry.name}' is unconditional: classification needs a class-conditional model`, { field: 'name' });
       const raw = Buffer.isBuffer(request.body);
