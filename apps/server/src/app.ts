@@ -16,6 +16,8 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerLikelihoodRoute } from './routes/likelihood.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerOnnxExportRoutes } from './routes/onnx-exports.js';
+import { registerPlaygroundRoutes } from './routes/playground.js';
 
 /** Brings up tfjs: the requested backend, else keeps the active one, else the best available. */
 async function prepareBackend(backend: BackendName | 'auto' | undefined, log: FastifyBaseLogger): Promise<void> {
@@ -173,6 +175,8 @@ export async function createApp(options: ServerOptions = {}): Promise<FastifyIns
   registerGenerateRoute(app, ctx);
   await registerLikelihoodRoute(app, ctx);
   registerMetricsRoute(app, ctx);
+  registerOnnxExportRoutes(app, ctx);
+  await registerPlaygroundRoutes(app);
   installShutdown(app, ctx);
   return app;
 }
