@@ -42,7 +42,7 @@ export async function registerPlaygroundRoutes(app: FastifyInstance): Promise<vo
   }
   await app.register(fastifyStatic, {
     root,
-    prefix: '/playground/',
+    prefix: '/playground',
     decorateReply: false,
     redirect: true,
     index: ['index.html'],
