@@ -6,9 +6,9 @@ import { generateOptionsOf, type Settings } from './settings.js';
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** Shows where a generation is: AR tokens of the current batch, AF blocks, images done. */
-function showProgress(p: GenerateProgress, started: number): void {
+function showProgress(p: GenerateProgress, started: number, batchSize: number): void {
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const batch = `images ${p.imagesDone + 1}… of ${p.images}`;
+  const batch = `images ${p.imagesDone + 1}–${Math.min(p.imagesDone + batchSize, p.images)} of ${p.images}`;
   if (p.phase === 'ar') {
     $<HTMLProgressElement>('ar-progress').max = p.tokens;
     $<HTMLProgressElement>('ar-progress').value = p.token;
@@ -75,7 +75,7 @@ export function showResults(r: GenerateResult, settings: Settings): void {
 export async function runGeneration(model: LoadedModel, settings: Settings, signal: AbortSignal): Promise<GenerateResult> {
   const started = performance.now();
   $('results').replaceChildren();
-  const r = await generate(model.runner, { ...generateOptionsOf(settings), signal, onProgress: (p) => showProgress(p, started) });
+  const r = await generate(model.runner, { ...generateOptionsOf(settings), signal, onProgress: (p) => showProgress(p, started, settings.batchSize) });
   $<HTMLProgressElement>('ar-progress').value = $<HTMLProgressElement>('ar-progress').max;
   $<HTMLProgressElement>('af-progress').value = $<HTMLProgressElement>('af-progress').max;
   $('af-text').textContent = `done: ${r.images.count} images in ${r.timings.totalSeconds.toFixed(2)} s`;

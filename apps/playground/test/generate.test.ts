@@ -43,6 +43,7 @@ function expectSameImages(page: { images: Uint8Array[]; labels: number[] }, cli:
     differ += d.differ;
     pixels += im.length;
   });
+  console.log(`page vs farmer sample --runtime onnx: ${differ} of ${pixels} pixels differ (by 1 grey level at most)`);
   expect(differ, `${differ} of ${pixels} pixels differ`).toBeLessThanOrEqual(0.001 * pixels);
 }
 
@@ -70,6 +71,12 @@ describe.runIf(run)('the page generates what `farmer sample --runtime onnx` draw
     expect(await page.inputValue('#sampler')).toBe('resampling-cfg');
     const got = await generateOnPage(page);
     expectSameImages(got, cliSamples(['--labels', '7,3,0', '--seed', '1']));
+    // Each image downloads as a PNG of exactly its pixels.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#results figure:nth-child(2) a')]);
+    expect(download.suggestedFilename()).toBe('farmer-seed1-0001-label3.png');
+    const png = decodePng(new Uint8Array(readFileSync((await download.path())!)));
+    expect([png.width, png.height]).toEqual([28, 28]);
+    expect(u8Diff(png.data.filter((_, i) => i % png.channels === 0), got.images[1]).differ).toBe(0);
     // The settings are in the address bar, so the same URL draws the same images.
     expect(new URL(page.url()).searchParams.get('labels')).toBe('7,3,0');
     await page.close();

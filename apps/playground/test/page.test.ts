@@ -79,6 +79,20 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
     await bad.close();
   });
 
+  it('a browser without WebAssembly SIMD gets a message on the page, not a blank page', async () => {
+    const page = await chromium.context.newPage();
+    // The page probes SIMD with WebAssembly.validate: make this browser say no.
+    await page.addInitScript(() => {
+      const validate = WebAssembly.validate.bind(WebAssembly);
+      WebAssembly.validate = (bytes: BufferSource) => (ArrayBuffer.isView(bytes) && (bytes as Uint8Array).includes(253) ? false : validate(bytes));
+    });
+    await page.goto(server.url);
+    await page.waitForFunction(() => !document.getElementById('error')!.hidden, undefined, { timeout: 60_000 });
+    expect(await pageError(page)).toMatch(/^FARMER_E_BACKEND this browser has no WebAssembly SIMD, which onnxruntime-web needs/);
+    expect(await page.isDisabled('#generate')).toBe(true);
+    await page.close();
+  });
+
   it('without cross-origin isolation (a plain static host) it runs on one thread and says so', async () => {
     const page = await openPage(chromium.context, plain.url);
     expect(await pageError(page)).toBeNull();
