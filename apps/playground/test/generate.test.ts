@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePng } from '@farmer/core';
 import { u8Diff } from '@farmer/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserTestsCanRun, DIST, generateOnPage, launchChromium, openPage, REPO, serve, type Served } from './browser.js';
+import { browserTestsCanRun, DIST, generateOnPage, launchChromium, openPage, pageError, REPO, serve, type Served } from './browser.js';
 
 /**
  * The page's images against `farmer sample --runtime onnx` with the same
@@ -87,6 +87,50 @@ describe.runIf(run)('the page generates what `farmer sample --runtime onnx` draw
     expect(await page.inputValue('#decoder')).toBe('student');
     const got = await generateOnPage(page);
     expectSameImages(got, cliSamples(['--labels', '1,4', '--seed', '5', '--decoder', 'student']));
+    await page.close();
+  });
+});
+
+/** `farmer serve` on a free port (the built-in model); resolves with its base URL once it listens. */
+function farmerServe(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(REPO, 'apps/cli/dist/bin.js'), 'serve', '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const m = /serving \d+ model\(s\) at (http:\/\/\S+) /.exec(out);
+      if (m) resolve({ url: m[1], child });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`farmer serve exited with ${code}: ${out}`)));
+  });
+}
+
+describe.runIf(run)('the page at /playground/ of `farmer serve`, on a served model', () => {
+  let served: { url: string; child: ChildProcess };
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+
+  beforeAll(async () => {
+    served = await farmerServe();
+    chromium = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await chromium?.close();
+    served?.child.kill('SIGTERM');
+  });
+
+  it('lists the served model, fetches its export from GET /v1/models/{name}/onnx/ and draws what the CLI draws, on threads', async () => {
+    const page = await openPage(chromium.context, `${served.url}/playground/`);
+    expect(await page.evaluate(() => [...document.querySelectorAll<HTMLOptionElement>('#model-select option')].map((o) => o.value))).toContain('served:mnist-small');
+    await page.selectOption('#model-select', 'served:mnist-small');
+    await page.waitForFunction(() => /^served model mnist-small: .*running on wasm \(\d threads?\)/.test(document.getElementById('model-status')!.textContent ?? '') || !document.getElementById('error')!.hidden, undefined, { timeout: 120_000 });
+    expect(await pageError(page)).toBeNull();
+    expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+    expect(new URL(page.url()).searchParams.get('model')).toBe('served:mnist-small');
+    const got = await generateOnPage(page);
+    expectSameImages(got, cliSamples(['--labels', '7,3,0', '--seed', '1']));
     await page.close();
   });
 });
