@@ -4,19 +4,17 @@
 // exact flow and student decoders. The page is driven through its controls and timed by the
 // timings of generate() it keeps (state.last), so drawing the images is not counted.
 // Runtimes alternate run by run (the machine is shared and noisy); medians.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { builtinModelDir } from '@farmer/core';
 import { describeExecutionProvider, loadOrtRunner } from '@farmer/onnx/runtime';
 import { generate } from '@farmer/sampling';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../apps/playground/scripts/chromium.mjs';
 import { serveStatic } from '../apps/playground/scripts/static-server.mjs';
 import { fmt, median, table } from './util.mjs';
 
 const DIST = new URL('../apps/playground/dist/', import.meta.url).pathname;
-const CHROMIUM = process.env.FARMER_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** The labels of one case: classes 0..9 cycling with CFG, unconditional (-1) without. */
 const labelsOf = (batch, cfg) => Array.from({ length: batch }, (_, i) => (cfg ? i % 10 : -1));
@@ -48,8 +46,8 @@ export async function benchPlayground() {
     return;
   }
   const server = await serveStatic({ root: DIST });
-  const profile = mkdtempSync(join(tmpdir(), 'farmer-bench-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
+  const { context } = browser;
   const runner = await loadOrtRunner(join(builtinModelDir(), 'onnx'), { purposes: ['sample'] });
   try {
     const page = await context.newPage();
@@ -82,8 +80,7 @@ export async function benchPlayground() {
     table(rows);
   } finally {
     await runner.dispose();
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await browser.close();
     await server.close();
   }
 }

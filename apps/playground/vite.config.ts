@@ -3,11 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { browserOnly } from './build/browser-only.js';
 import { builtinExport } from './build/builtin-export.js';
+// Threaded wasm needs cross-origin isolation: the dev and preview servers send what `farmer serve` sends.
+// @ts-expect-error: a plain ESM script without types (its JSDoc documents it)
+import { ISOLATION_HEADERS } from './scripts/static-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Threaded wasm needs cross-origin isolation: the dev and preview servers send what `farmer serve` sends. */
-const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 export default defineConfig({
   // Relative URLs: the build works from any folder of any static host (and at /playground/ of `farmer serve`).

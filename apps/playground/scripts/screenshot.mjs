@@ -2,23 +2,16 @@
 // The README's screenshot (docs/playground.png): the built page in headless Chromium with
 // ten generated digits (labels 0–9, seed 1, resampling CFG) and a scored stroke on the pad.
 // Usage: node apps/playground/scripts/screenshot.mjs [OUT.png]  (after building the page).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { serveStatic } from './static-server.mjs';
 
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = resolve(process.argv[2] ?? join(app, '..', '..', 'docs', 'playground.png'));
 const server = await serveStatic({ root: join(app, 'dist') });
-const profile = mkdtempSync(join(tmpdir(), 'farmer-shot-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.FARMER_CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 860 },
-});
+const browser = await launchChromium({ width: 1280, height: 860 });
+const { context } = browser;
 try {
   const page = await context.newPage();
   await page.goto(`${server.url}?labels=0,1,2,3,4,5,6,7,8,9&seed=1&sampler=resampling-cfg`);
@@ -37,7 +30,6 @@ try {
   await page.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
   await server.close();
 }

@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+// @ts-expect-error: a plain ESM script without types (its JSDoc documents it)
+import { CHROMIUM, launchChromium as launchChromiumScript } from '../scripts/chromium.mjs';
 // @ts-expect-error: a plain ESM script without types (its JSDoc documents it)
 import { serveStatic } from '../scripts/static-server.mjs';
 
@@ -10,23 +11,7 @@ export const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(APP, 'dist');
 export const REPO = join(APP, '..', '..');
 
-/** Debian's chromium (`.ci/run` installs it with apt when missing); FARMER_CHROMIUM overrides. */
-export const CHROMIUM = process.env.FARMER_CHROMIUM ?? '/usr/bin/chromium';
-
-/**
- * Headless flags for a machine without a GPU or network: without the
- * networking ones Chromium waits on its background services and hangs.
- */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CHROMIUM };
 
 /**
  * Whether the browser tests can run. In CI they must: a missing Chromium or
@@ -51,18 +36,8 @@ export function serve(root: string, options: { isolation?: boolean; mounts?: Rec
   return serveStatic({ root, isolation: options.isolation ?? true, mounts: options.mounts }) as Promise<Served>;
 }
 
-/** A fresh headless Chromium with a new profile folder (its --user-data-dir, which playwright passes); close() removes it. */
-export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-  const profile = mkdtempSync(join(tmpdir(), 'farmer-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1200, height: 900 } });
-  return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
+/** A fresh headless Chromium with its own profile; close() removes it. */
+export const launchChromium: () => Promise<{ context: BrowserContext; close(): Promise<void> }> = launchChromiumScript;
 
 /** Opens the page and waits until its model is loaded (or an error is shown). Returns the status line. */
 export async function openPage(context: BrowserContext, url: string): Promise<Page> {
