@@ -64,6 +64,20 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
     await page.close();
   });
 
+  it('an export folder picked from disk loads (every file checked), and a picked corrupted one is refused', async () => {
+    const page = await openPage(chromium.context, server.url);
+    await page.selectOption('#model-select', 'files');
+    const builtin = join(REPO, 'models/mnist-small/onnx');
+    await page.setInputFiles('#model-files', builtin);
+    await page.waitForFunction(() => /^\d+ picked files: .*running on/.test(document.getElementById('model-status')!.textContent ?? '') || !document.getElementById('error')!.hidden, undefined, { timeout: 120_000 });
+    expect(await pageError(page)).toBeNull();
+    expect(await page.isDisabled('#generate')).toBe(false);
+    await page.setInputFiles('#model-files', broken);
+    await page.waitForFunction(() => !document.getElementById('error')!.hidden, undefined, { timeout: 120_000 });
+    expect(await pageError(page)).toMatch(/^FARMER_E_CORRUPT .*flow\.weights fails its SHA-256 check/);
+    await page.close();
+  });
+
   it('a missing export and an out-of-range label are messages on the page', async () => {
     const missing = await openPage(chromium.context, `${server.url}?model=${encodeURIComponent(`url:${server.url}nowhere/`)}`);
     expect(await pageError(missing)).toMatch(/^FARMER_E_NOT_FOUND .*nowhere\/manifest\.json answered HTTP 404/);
