@@ -18,6 +18,8 @@ import { registerLikelihoodRoute } from './routes/likelihood.js';
 import { registerImageUploadScope } from './routes/uploaded-image.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerOnnxExportRoutes } from './routes/onnx-exports.js';
+import { registerPlaygroundRoutes } from './routes/playground.js';
 
 /** Brings up tfjs: the requested backend, else keeps the active one, else the best available. */
 async function prepareBackend(backend: BackendName | 'auto' | undefined, log: FastifyBaseLogger): Promise<void> {
@@ -178,6 +180,8 @@ export async function createApp(options: ServerOptions = {}): Promise<FastifyIns
     registerClassifyRoute(scope, ctx, jsonLimit);
   });
   registerMetricsRoute(app, ctx);
+  registerOnnxExportRoutes(app, ctx);
+  await registerPlaygroundRoutes(app);
   installShutdown(app, ctx);
   return app;
 }

@@ -32,8 +32,8 @@ Options (environment variable in brackets):
   --port N                TCP port, 0 for any free one [PORT] (default 8080)
   --host HOST             interface to bind [FARMER_HOST] (default 127.0.0.1); beyond
                           loopback without --api-key, a warning is printed
-  --api-key KEY           require "Authorization: Bearer KEY" on generate and
-                          likelihood [FARMER_API_KEY]
+  --api-key KEY           require "Authorization: Bearer KEY" on generate, likelihood
+                          and the ONNX export files [FARMER_API_KEY]
   --concurrency N         jobs running at once (default ${SERVER_DEFAULTS.concurrency})
   --queue N               requests waiting at most; more get 429 (default ${SERVER_DEFAULTS.queueSize})
   --max-count N           largest count per generate request (default ${SERVER_DEFAULTS.maxCount})
