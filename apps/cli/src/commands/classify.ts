@@ -6,7 +6,7 @@ import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, intFlag, numberFlag, numberListFlag } from '../flags.js';
-import { readPngFiles } from '../image-inputs.js';
+import { assertImagesExist, readPngFiles } from '../image-inputs.js';
 import { openRunner } from '../model-open.js';
 
 /** The likelihood of an opened runner (every runner `openRunner` gives for 'likelihood' has one). */
@@ -46,6 +46,7 @@ export interface ClassifyFlags {
 export async function runClassify(ctx: CliContext, inputs: string[], flags: ClassifyFlags): Promise<void> {
   if (inputs.length > 0 && flags.data) throw new UsageError('give PNG files or --data SPEC, not both');
   if (inputs.length === 0 && !flags.data) throw new UsageError('nothing to classify: give PNG files (farmer classify a.png b.png) or --data SPEC');
+  assertImagesExist(inputs);
   await ctx.initBackend();
   const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
   try {
