@@ -26,3 +26,4 @@ export {
   type ResolvedGenerateOptions,
   type SamplerName,
 } from './generate.js';
+export { generateBatchKey, generateTogether, type GenerateRequest } from './generate-together.js';
