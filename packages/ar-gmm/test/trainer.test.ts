@@ -32,7 +32,7 @@ describe('Trainer', () => {
     expect(after.bpd).toBeLessThan(before.bpd - 3);
     t.dispose();
     model.dispose();
-  });
+  }, 300_000); // tfjs-wasm training: ~45 s alone, several minutes on a loaded 2-core machine
 
   it('resumes the same run: losses after a resume equal the uninterrupted run', async () => {
     const small = subset(train, 120);

@@ -77,7 +77,7 @@ describe('distillation of a trained mnist-tiny teacher', () => {
     expect((step as { blockMse: number[] }).blockMse).toHaveLength(2);
     d.dispose();
     z.dispose();
-  });
+  }, 300_000); // tfjs-wasm training: ~45 s alone, several minutes on a loaded 2-core machine
 
   it('resumes the same run: losses after a resume equal the uninterrupted run (with EMA)', async () => {
     const small = subset(train, 120);

@@ -7,7 +7,7 @@ import { generate, type GenerateOptions } from '@farmer/sampling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx } from '../src/index.js';
 import { OrtRunner } from '../src/runtime/index.js';
-import { maxAbsDiff, randomize } from '@farmer/test-utils';
+import { maxAbsDiff, randomize, u8Diff } from '@farmer/test-utils';
 import { maxScaledDiff, randomImages, randomModel, tempDir } from './helpers.js';
 
 /** ORT and tfjs must agree to this (absolute, or relative for values above 1). */
@@ -198,13 +198,7 @@ describe('generate() on ORT and on tfjs', () => {
    * value across a rounding boundary).
    */
   function expectSameImages(a: Uint8Array, b: Uint8Array, what: string): void {
-    let differ = 0;
-    let worst = 0;
-    for (let i = 0; i < a.length; i++) {
-      const d = Math.abs(a[i] - b[i]);
-      if (d) differ++;
-      worst = Math.max(worst, d);
-    }
+    const { differ, max: worst } = u8Diff(a, b);
     record(`generate ${what}: pixels differing`, differ);
     expect(worst, `${what}: largest u8 difference`).toBeLessThanOrEqual(1);
     expect(differ / a.length, `${what}: share of pixels that differ`).toBeLessThanOrEqual(0.001);

@@ -5,22 +5,16 @@ import { distill, distillTfEngine, type DistillEvent } from '@farmer/distill';
 import { distillEngineFor, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
 import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag, numberFlag } from '../flags.js';
+import { loopSettingsOf, type LoopFlags } from '../loop-flags.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
 
-interface DistillFlags {
+interface DistillFlags extends LoopFlags {
   checkpoint?: string;
   out: string;
   resume?: boolean;
   data: string;
-  steps?: number;
-  batchSize?: number;
-  lr?: number;
   sMax?: number;
-  seed?: number;
-  checkpointEvery?: number;
-  evalEvery?: number;
-  timeBudget?: number;
   attach: boolean;
   engine: TrainEngineChoice;
   workers?: number;
@@ -30,16 +24,8 @@ export async function runDistill(ctx: CliContext, flags: DistillFlags): Promise<
   await ctx.initBackend();
   const train = await loadDataset(flags.data, { split: 'train' });
   const test = await loadDataset(flags.data, { split: 'test' });
-  const config: Record<string, unknown> = {};
-  const set = (k: string, v: unknown) => v !== undefined && (config[k] = v);
-  set('steps', flags.steps);
-  set('batchSize', flags.batchSize);
-  set('lr', flags.lr);
-  set('sMax', flags.sMax);
-  set('seed', flags.seed);
-  set('checkpointEvery', flags.checkpointEvery);
-  set('evalEvery', flags.evalEvery);
-  if (flags.timeBudget !== undefined) config.timeBudgetSeconds = flags.timeBudget * 60;
+  const config = loopSettingsOf(flags);
+  if (flags.sMax !== undefined) config.sMax = flags.sMax;
   const bar = ctx.progress('distill', 0, 'steps');
   const onEvent = (e: DistillEvent) => {
     if (e.type === 'step') {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, intFlag, numberFlag } from '../flags.js';
+import { loopSettingsOf, type LoopFlags } from '../loop-flags.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
 
@@ -21,61 +22,34 @@ const TrainFileSchema = z
   })
   .strict();
 
-export interface TrainFlags {
+export interface TrainFlags extends LoopFlags {
   preset?: string;
   config?: string;
   data: string;
-  steps?: number;
   epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  minLr?: number;
-  warmup?: number;
   noise?: 'uniform' | 'gaussian';
   sigmaStart?: number;
   sigmaEnd?: number;
-  gradClip?: number | false;
-  ema?: number | false;
   labelDrop?: number;
-  seed?: number;
   workers?: number;
   engine: TrainEngineChoice;
   out: string;
   resume?: boolean;
-  evalEvery?: number;
-  evalImages?: number;
-  checkpointEvery?: number;
-  timeBudget?: number;
   imageSize?: number;
   channels?: number;
 }
 
 /** Builds the trainer's settings from the file and the flags (flags win). */
 export function trainSettings(flags: TrainFlags, fileTrain: Record<string, unknown>, trainImages: number): TrainConfigInput {
-  const t: Record<string, unknown> = { ...fileTrain };
-  const set = (k: string, v: unknown) => v !== undefined && (t[k] = v);
-  set('batchSize', flags.batchSize);
-  set('lr', flags.lr);
-  set('minLr', flags.minLr);
-  set('warmupSteps', flags.warmup);
-  set('labelDrop', flags.labelDrop);
-  set('seed', flags.seed);
-  set('evalEvery', flags.evalEvery);
-  set('evalImages', flags.evalImages);
-  set('checkpointEvery', flags.checkpointEvery);
-  if (flags.timeBudget !== undefined) t.timeBudgetSeconds = flags.timeBudget * 60;
-  if (flags.gradClip === false) t.gradClip = null;
-  else set('gradClip', flags.gradClip);
-  if (flags.ema === false) t.ema = null;
-  else set('ema', flags.ema);
+  if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
+  const t: Record<string, unknown> = { ...fileTrain, ...loopSettingsOf(flags) };
+  if (flags.labelDrop !== undefined) t.labelDrop = flags.labelDrop;
   if (flags.noise === 'uniform') t.noise = { mode: 'uniform' };
   else if (flags.noise === 'gaussian' || flags.sigmaStart !== undefined || flags.sigmaEnd !== undefined) {
     t.noise = { mode: 'gaussian', sigmaStart: flags.sigmaStart ?? 0.1, sigmaEnd: flags.sigmaEnd ?? 0.005 };
   }
-  if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
   const bs = (t.batchSize as number | undefined) ?? 64;
   if (flags.epochs !== undefined) t.steps = Math.max(1, Math.round((flags.epochs * trainImages) / bs));
-  else set('steps', flags.steps);
   if (t.steps === undefined) t.steps = 2000;
   return t as TrainConfigInput;
 }
