@@ -4,7 +4,7 @@ import { encodePng, isFarmerError, USER_ERROR_CODES } from '@farmer/core';
 import { discoverModels, openModel, type RuntimeChoice } from '@farmer/runtime';
 import { generate, generateBatchKey, generateTogether, type GenerateRequest, type GenerateResult } from '@farmer/sampling';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { parseJobData, QUEUE_PREFIX, type GenerateJobData, type GenerateJobResult, type Refusal, type ShardJobData, type ShardResult } from './job-data.js';
+import { parseJobData, QUEUE_PREFIX, SHARD_QUEUE_PREFIX, type GenerateJobData, type GenerateJobResult, type Refusal, type ShardJobData, type ShardResult } from './job-data.js';
 import { failureReason } from './job-errors.js';
 import { checkpointHash, identityMismatch, type ModelIdentity } from './model-identity.js';
 import { PassBatcher } from './pass-batcher.js';
@@ -22,8 +22,6 @@ export const WORKER_DEFAULTS = Object.freeze({
 
 /** How long a refused job waits before a worker may take it again, ms: long enough for another worker to get there first. */
 const REFUSAL_DELAY_MS = 250;
-/** How long a shard handed back by a busy worker waits before any worker may take it, ms. */
-const SHARD_HANDBACK_MS = 200;
 /** Refusals count towards failing a job for this long, ms. */
 const REFUSAL_WINDOW_MS = 60_000;
 
@@ -34,7 +32,7 @@ export interface FarmerWorkerOptions {
   models?: string;
   /** Runtime of every model (default 'auto'): jobs made for another runtime are refused. */
   runtime?: RuntimeChoice;
-  /** Jobs held at once per model (default 4). */
+  /** Generate requests held at once per model (default 4); shards are taken one at a time. */
   concurrency?: number;
   /** onnxruntime intra-op threads (default onnxruntime's: one per core); N workers on one machine give each cores ÷ N. */
   threads?: number;
@@ -78,11 +76,17 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+/** A BullMQ worker on one of a model's queues, and that queue (to count its workers). */
+interface Listener {
+  worker: Worker;
+  queue: Queue;
+}
+
 interface Served extends WorkerModel {
   runner?: FarmerRunner;
   close?: () => Promise<void>;
-  worker?: Worker;
-  queue?: Queue;
+  requests?: Listener;
+  shards?: Listener;
 }
 
 const toBase64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
@@ -107,12 +111,11 @@ async function drawShard(runner: FarmerRunner, d: ShardJobData, onImages: (done:
 /**
  * Starts a farmer worker: probes Redis (FARMER_E_BACKEND within the probe
  * timeout when it cannot be reached), opens every model of `models`
- * through @farmer/runtime, and takes jobs from each model's queue
- * (`farmer:<model>`):
+ * through @farmer/runtime, and takes jobs from each model's two queues:
  *
- * - a shard of a sharded sample job, drawn alone with its own per-image
+ * - (`farmer-shards:<model>`) a shard of a sharded sample job, drawn alone with its own per-image
  *   seeds (so its bytes equal those of one process drawing the whole job);
- * - a server's generate request; compatible requests held at once share a
+ * - (`farmer:<model>`) a server's generate request; compatible requests held at once share a
  *   pass, as in the in-process server (`generateTogether`).
  *
  * A job made for other weights or another runtime is put back for another
@@ -120,8 +123,8 @@ async function drawShard(runner: FarmerRunner, d: ShardJobData, onImages: (done:
  * queue has refused it. A model that could not be opened fails the job it
  * takes with the reason (BullMQ retries it, on another worker), and this
  * worker stops taking that model's jobs. One pass runs at a time; generate
- * requests go before shards, and a worker holds one shard at a time while
- * another worker listens (a shard it cannot start yet goes back at once).
+ * requests go before shards, and a worker holds one shard at a time (each
+ * model has a queue of requests and one of shards).
  */
 export async function startWorker(options: FarmerWorkerOptions): Promise<RunningWorker> {
   const link = await connectRedis(options.redis, { timeoutMs: options.redisTimeoutMs });
@@ -146,12 +149,12 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
   }
 
   /** Puts a job back for another worker, or fails it once every live worker of the queue refused it. */
-  const refuse = async (entry: Served, job: Job, data: GenerateJobData | ShardJobData, why: string, token: string | undefined): Promise<never> => {
+  const refuse = async (queue: Queue, job: Job, data: GenerateJobData | ShardJobData, why: string, token: string | undefined): Promise<never> => {
     stats.refused++;
     // Refusals older than the window may come from workers gone since: only recent ones count against the live workers.
     const now = Date.now();
     const refusedBy: Refusal[] = [...(data.refusedBy ?? []).filter((r) => r.worker !== id && now - r.at < REFUSAL_WINDOW_MS), { worker: id, reason: why, at: now }];
-    const live = await entry.queue!.getWorkersCount();
+    const live = await queue.getWorkersCount();
     if (refusedBy.length >= live) {
       const w = data.identity;
       throw new UnrecoverableError(
@@ -164,21 +167,7 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
     throw new DelayedError();
   };
 
-  let shardsHeld = 0;
-  const runShard = async (entry: Served, job: Job, d: ShardJobData, token: string | undefined): Promise<ShardResult> => {
-    // One shard at a time per worker: one it cannot start yet goes back for an idle worker (unless there is no other).
-    if (shardsHeld > 0 && (await entry.queue!.getWorkersCount()) > 1) {
-      await job.moveToDelayed(Date.now() + SHARD_HANDBACK_MS, token);
-      throw new DelayedError();
-    }
-    shardsHeld++;
-    try {
-      return await drawHeldShard(entry.runner!, job, d);
-    } finally {
-      shardsHeld--;
-    }
-  };
-  const drawHeldShard = async (runner: FarmerRunner, job: Job, d: ShardJobData): Promise<ShardResult> => {
+  const runShard = async (runner: FarmerRunner, job: Job, d: ShardJobData): Promise<ShardResult> => {
     const t0 = performance.now();
     const { value } = await batcher.submit({
       input: d,
@@ -204,23 +193,25 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
     return { images: { data: toBase64(data), count, height, width, channels }, labels: Array.from(r.labels), parameters: r.parameters, timings: r.timings, runtime: r.runtime, pass: { id: pass.id, requests: pass.items }, worker: id };
   };
 
-  const processJob = (entry: Served) => async (job: Job, token?: string): Promise<ShardResult | GenerateJobResult> => {
+  const processJob = (entry: Served, kind: 'shard' | 'generate') => async (job: Job, token?: string): Promise<ShardResult | GenerateJobResult> => {
     let data;
     try {
       data = parseJobData(job.data);
     } catch (e) {
       throw new UnrecoverableError(failureReason(e));
     }
+    if (data.kind !== kind) throw new UnrecoverableError(`a ${data.kind} job in the ${kind} queue of model '${entry.name}' [FARMER_E_BAD_INPUT]`);
+    const listener = kind === 'shard' ? entry.shards! : entry.requests!;
     if (!entry.runner || !entry.identity) {
       // Another worker may have the model: fail this attempt (BullMQ retries it) and stop taking this model's jobs.
-      setImmediate(() => void entry.worker?.close().catch(() => undefined));
+      setImmediate(() => void Promise.all([entry.requests?.worker.close(), entry.shards?.worker.close()]).catch(() => undefined));
       log(`stopped taking jobs of model ${entry.name}`);
       throw new Error(`worker ${id} cannot open model '${entry.name}' from ${entry.dir}: ${entry.error}`);
     }
     const why = identityMismatch(data.identity, entry.identity);
-    if (why) return refuse(entry, job, data, why, token);
+    if (why) return refuse(listener.queue, job, data, why, token);
     try {
-      return data.kind === 'shard' ? await runShard(entry, job, data, token) : await runGenerate(entry.runner, data);
+      return data.kind === 'shard' ? await runShard(entry.runner, job, data) : await runGenerate(entry.runner, data);
     } catch (e) {
       // Bad input or numbers from these settings fail alike everywhere: no retry.
       if (isFarmerError(e) && (USER_ERROR_CODES.has(e.code) || e.code === 'FARMER_E_NON_FINITE')) throw new UnrecoverableError(failureReason(e));
@@ -229,28 +220,35 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
   };
 
   const connection = link.bullConnection();
-  for (const entry of served) {
-    entry.queue = new Queue(entry.name, { connection, prefix: QUEUE_PREFIX });
-    entry.queue.on('error', (e) => log(`queue ${entry.name}: ${e.message}`));
-    entry.worker = new Worker(entry.name, processJob(entry), {
+  const listen = (entry: Served, kind: 'shard' | 'generate'): Listener => {
+    const prefix = kind === 'shard' ? SHARD_QUEUE_PREFIX : QUEUE_PREFIX;
+    const queue = new Queue(entry.name, { connection, prefix });
+    queue.on('error', (e) => log(`queue ${prefix}:${entry.name}: ${e.message}`));
+    const worker = new Worker(entry.name, processJob(entry, kind), {
       connection,
-      prefix: QUEUE_PREFIX,
-      concurrency,
+      prefix,
+      // One shard at a time: a second would wait behind the first while another worker might idle.
+      concurrency: kind === 'shard' ? 1 : concurrency,
       lockDuration: lockMs,
       // A killed worker's job is back in the queue within lockMs + 2 × this.
       stalledInterval: Math.min(15_000, Math.max(1000, Math.round(lockMs / 2))),
       maxStalledCount: 3,
       name: id,
     });
-    entry.worker.on('error', (e) => log(`worker ${entry.name}: ${e.message}`));
-    entry.worker.on('failed', (job, e) => {
+    worker.on('error', (e) => log(`worker ${prefix}:${entry.name}: ${e.message}`));
+    worker.on('failed', (job, e) => {
       if (e instanceof DelayedError || e.name === 'DelayedError') return;
       stats.failed++;
       log(`job ${job?.id} failed: ${e.message}`);
     });
+    return { worker, queue };
+  };
+  for (const entry of served) {
+    entry.requests = listen(entry, 'generate');
+    entry.shards = listen(entry, 'shard');
   }
-  await Promise.all(served.map((e) => e.worker!.waitUntilReady()));
-  log(`worker ${id} on ${link.url} (Redis ${link.version}): ${served.map((e) => e.name).join(', ')}; ${concurrency} jobs at once, lock ${lockMs / 1000} s`);
+  await Promise.all(served.flatMap((e) => [e.requests!.worker.waitUntilReady(), e.shards!.worker.waitUntilReady()]));
+  log(`worker ${id} on ${link.url} (Redis ${link.version}): ${served.map((e) => e.name).join(', ')}; ${concurrency} requests and 1 shard at once, lock ${lockMs / 1000} s`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -260,8 +258,9 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
     stats,
     close: () =>
       (closing ??= (async () => {
-        await Promise.all(served.map((e) => e.worker?.close()));
-        await Promise.all(served.map((e) => e.queue?.close()));
+        const listeners = served.flatMap((e) => [e.requests, e.shards]).filter((l): l is Listener => l !== undefined);
+        await Promise.all(listeners.map((l) => l.worker.close()));
+        await Promise.all(listeners.map((l) => l.queue.close()));
         for (const e of served) await e.close?.();
       })()),
   };

@@ -14,6 +14,7 @@ export { checkpointHash, identityMismatch, type ModelIdentity } from './model-id
 export {
   parseJobData,
   QUEUE_PREFIX,
+  SHARD_QUEUE_PREFIX,
   type FarmerJobData,
   type GenerateJobData,
   type GenerateJobResult,

@@ -3,8 +3,20 @@ import type { GenerateRequest, ResolvedGenerateOptions } from '@farmer/sampling'
 import { z } from 'zod';
 import type { ModelIdentity } from './model-identity.js';
 
-/** Every farmer queue's keys start with this (BullMQ's `prefix`); each model has its queue named after it. */
+/**
+ * The keys of every model's queue of generate requests start with this
+ * (BullMQ's `prefix`); each model has its queue named after it.
+ */
 export const QUEUE_PREFIX = 'farmer';
+
+/**
+ * The prefix of every model's queue of shards (sharded sample jobs), named
+ * after the model too. Kept apart from the requests so that a worker holds
+ * one shard at a time (a second one would only wait behind the first while
+ * another worker idles) but several requests, and so that a server's
+ * admission counts requests, not the shards of a 50,000-image job.
+ */
+export const SHARD_QUEUE_PREFIX = 'farmer-shards';
 
 /** The sampler settings of a sharded job: resolved options without what differs per shard. */
 export type ShardSettings = Omit<ResolvedGenerateOptions, 'count' | 'labels' | 'seed'>;

@@ -44,7 +44,7 @@ interface ModelQueue {
 
 /**
  * A server's way to the workers: each generate request becomes a job on its
- * model's queue (no priority, so it goes before sharded jobs' shards), and
+ * model's queue (a worker runs them before the shards of sharded jobs), and
  * the answer comes back through the queue's events. Admission is decided
  * by the queue's length: more than `maxQueued` waiting requests is a
  * {@link QueueFullError} whose Retry-After is the backlog over the live

@@ -1,7 +1,7 @@
 import { FarmerError } from '@farmer/core';
 import type { ResolvedGenerateOptions } from '@farmer/sampling';
 import { Queue, QueueEvents, type Job } from 'bullmq';
-import { QUEUE_PREFIX, type ShardJobData, type ShardResult, type ShardSettings } from './job-data.js';
+import { QUEUE_PREFIX, SHARD_QUEUE_PREFIX, type ShardJobData, type ShardResult, type ShardSettings } from './job-data.js';
 import { errorFromReason } from './job-errors.js';
 import type { ModelIdentity } from './model-identity.js';
 import { redisUnreachable, withTimeout, type RedisLink } from './redis-connection.js';
@@ -22,7 +22,7 @@ export interface ShardedProgress {
   imagesDone: number;
   shards: number;
   shardsDone: number;
-  /** Workers listening on the model's queue now. */
+  /** Workers listening on the model's shard queue now. */
   workers: number;
 }
 
@@ -74,7 +74,6 @@ export interface ShardedJobResult {
   seconds: number;
 }
 
-const SHARD_PRIORITY = 10;
 const WRITTEN_TTL_SECONDS = 7 * 24 * 3600;
 const CHUNK = 200;
 
@@ -92,8 +91,8 @@ async function inChunks<T, R>(items: readonly T[], f: (item: T) => Promise<R>): 
 
 /**
  * Runs a sample job as shards on farmer workers (`startWorker`), through
- * the model's queue: one BullMQ job per shard (id `<run>-<shard>`), at a
- * lower priority than servers' generate requests. Results are handed to
+ * the model's shard queue: one BullMQ job per shard (id `<run>-<shard>`);
+ * a worker runs servers' generate requests before shards. Results are handed to
  * `write` as they complete, in any order; a shard is acknowledged only once
  * written. A resubmission of the same run (same id) skips shards recorded
  * as written whose output is still there, collects results that finished
@@ -112,8 +111,8 @@ export async function runShardedJob(o: ShardedJobOptions): Promise<ShardedJobRes
   const connection = link.bullConnection();
   const bounded = <T>(p: Promise<T>, what: string): Promise<T> =>
     withTimeout(p, link.timeoutMs, () => redisUnreachable(link.url, `no answer while ${what}; resubmit the same command once Redis is back (finished shards are kept)`, link.timeoutMs));
-  const queue = new Queue(identity.model, { connection, prefix: QUEUE_PREFIX });
-  const events = new QueueEvents(identity.model, { connection, prefix: QUEUE_PREFIX });
+  const queue = new Queue(identity.model, { connection, prefix: SHARD_QUEUE_PREFIX });
+  const events = new QueueEvents(identity.model, { connection, prefix: SHARD_QUEUE_PREFIX });
   const client = link.client();
   let failure: unknown;
   queue.on('error', () => undefined);
@@ -239,10 +238,11 @@ export async function runShardedJob(o: ShardedJobOptions): Promise<ShardedJobRes
     await bounded(
       inChunks(toAdd, (s) => {
         const data: ShardJobData = { kind: 'shard', identity, run: runId, shard: s.index, start: s.start, count: s.count, seed: o.options.seed, labels: labels ? labels.slice(s.start, s.start + s.count) : null, settings };
-        return queue.add('shard', data, { jobId: jobId(s), priority: SHARD_PRIORITY, attempts: o.attempts ?? 5, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
+        return queue.add('shard', data, { jobId: jobId(s), attempts: o.attempts ?? 5, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
       }),
       'queueing shards',
     );
+    liveWorkers = await bounded(queue.getWorkersCount(), 'counting workers');
     report();
 
     // Wait for every shard, checking the workers (and Redis) every poll, and the shards' states now and then in case an event was missed.
