@@ -26,33 +26,25 @@ export async function generateRemotely(remote: RemoteGenerator, model: { name: s
 /** `--redis` mode's /metrics (each model's Redis queue depth and live workers) and shutdown (the answers under way first). */
 export function installRemoteMode(app: FastifyInstance, ctx: ServerContext, remote: RemoteGenerator): void {
   const ready = () => ctx.registry.entries().filter((e) => e.status === 'ready');
-  const perModel = async (gauge: Gauge<'model'>, pick: (d: { waiting: number; workers: number }) => number): Promise<void> => {
-    for (const e of ready()) {
-      try {
-        gauge.set({ model: e.name }, pick(await remote.depth(e.name)));
-      } catch {
-        gauge.remove({ model: e.name }); // Redis unreachable: no figure rather than a stale one
-      }
-    }
-  };
-  new Gauge({
-    name: 'farmer_redis_queue_depth',
-    help: 'Generate requests waiting in each model\'s Redis queue (--redis), across every server sharing it.',
-    labelNames: ['model'] as const,
-    registers: [ctx.metrics.registry],
-    async collect() {
-      await perModel(this, (d) => d.waiting);
-    },
-  });
-  new Gauge({
-    name: 'farmer_redis_workers',
-    help: 'farmer worker processes listening on each model\'s Redis queue (--redis).',
-    labelNames: ['model'] as const,
-    registers: [ctx.metrics.registry],
-    async collect() {
-      await perModel(this, (d) => d.workers);
-    },
-  });
+  // One gauge per figure of `remote.depth`, read per ready model at each scrape.
+  const perModelGauge = (name: string, help: string, pick: (d: { waiting: number; workers: number }) => number): void =>
+    void new Gauge({
+      name,
+      help,
+      labelNames: ['model'] as const,
+      registers: [ctx.metrics.registry],
+      async collect() {
+        for (const e of ready()) {
+          try {
+            this.set({ model: e.name }, pick(await remote.depth(e.name)));
+          } catch {
+            this.remove({ model: e.name }); // Redis unreachable: no figure rather than a stale one
+          }
+        }
+      },
+    });
+  perModelGauge('farmer_redis_queue_depth', "Generate requests waiting in each model's Redis queue (--redis), across every server sharing it.", (d) => d.waiting);
+  perModelGauge('farmer_redis_workers', "farmer worker processes listening on each model's Redis queue (--redis).", (d) => d.workers);
   // Registered before the server's own shutdown: refuse new work, let the answers under way arrive, then close as usual.
   app.addHook('preClose', async () => {
     ctx.state.closing = true;
