@@ -4,7 +4,7 @@
 // its own on a free loopback port. Model: the built-in mnist-small, unconditional (decoupled).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRedisServer } from '@farmer/test-utils';
@@ -70,7 +70,9 @@ export async function benchScaleOut() {
     rmSync(work, { recursive: true, force: true });
   }
   table(rows);
-  console.log('\nShards of 64 images (the default, 4 batches of 16). Sharded times are the submitter\'s, from its first shard queued to its last PNG written.');
+  console.log(`load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes share these cores)`);
+  console.log('\nShards of 64 images (the default, 4 batches of 16). Sharded times are the submitter\'s, from its first shard queued to its last PNG written (fsynced);');
+  console.log('the one-process time is its generation alone (its sidecar\'s timings), without writing its files.');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchScaleOut();
