@@ -1,5 +1,5 @@
 import type { FarmerRunner } from '@farmer/ar-gmm';
-import { sliceImages } from '@farmer/core';
+import { sliceImages } from '@farmer/core/browser';
 import { generate, resolveGenerateOptions, type GenerateOptions, type GenerateResult } from './generate.js';
 
 /** A generate request with its seed drawn: what a server or a worker queues. */
