@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { backendInfo, describeBackend, initBackend, type BackendName } from '@farmer/core';
+import { RemoteGenerator } from '@farmer/queue';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ServerContext } from './context.js';
 import { frameworkErrorHandler, installErrorHandling } from './error-handler.js';
@@ -20,6 +21,7 @@ import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerOnnxExportRoutes } from './routes/onnx-exports.js';
 import { registerPlaygroundRoutes } from './routes/playground.js';
+import { installRemoteMode } from './remote-mode.js';
 
 /** Brings up tfjs: the requested backend, else keeps the active one, else the best available. */
 async function prepareBackend(backend: BackendName | 'auto' | undefined, log: FastifyBaseLogger): Promise<void> {
@@ -110,6 +112,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
 export async function createApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   const o = resolveServerOptions(options);
   const sources = discoverModels(o.models);
+  const remote = o.redis ? await RemoteGenerator.connect(o.redis, { maxQueued: o.queueSize }) : undefined;
   const app = Fastify({
     logger: o.logger,
     bodyLimit: o.maxBodyBytes,
@@ -143,7 +146,7 @@ export async function createApp(options: ServerOptions = {}): Promise<FastifyIns
       else app.log.error({ failed: report.failed }, 'no model could be loaded; /readyz stays 503');
       return report;
     }));
-  const ctx: ServerContext = { options: o, registry, queue, metrics, state: { closing: false }, loadModels };
+  const ctx: ServerContext = { options: o, registry, queue, remote, metrics, state: { closing: false }, loadModels };
   app.decorate('farmer', ctx);
 
   installErrorHandling(app);
@@ -182,6 +185,7 @@ export async function createApp(options: ServerOptions = {}): Promise<FastifyIns
   registerMetricsRoute(app, ctx);
   registerOnnxExportRoutes(app, ctx);
   await registerPlaygroundRoutes(app);
+  if (remote) installRemoteMode(app, ctx, remote);
   installShutdown(app, ctx);
   return app;
 }

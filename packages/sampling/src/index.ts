@@ -28,3 +28,4 @@ export {
   type ResolvedGenerateOptions,
   type SamplerName,
 } from './generate.js';
+export { generateBatchKey, generateTogether, type GenerateRequest } from './generate-together.js';
