@@ -117,8 +117,8 @@ function luminance(d: Uint8ClampedArray, i: number): number {
 }
 
 /**
- * Bits/dim of the pad's image under the model (docs/method.md §5.2 bits per
- * dim): uniform dequantisation from a fixed seed, the null label.
+ * Bits/dim of the pad's image under the model
+ * (docs/method.md §5.2 bits per dim): uniform dequantisation from a fixed seed, the null label.
  */
 export async function padBitsPerDim(pad: DrawPad, runner: OrtRunner): Promise<number> {
   if (!pad.inked) throw new PageError('FARMER_E_BAD_INPUT', 'the pad is empty: draw a digit or drop an image first');

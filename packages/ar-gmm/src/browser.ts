@@ -1,8 +1,8 @@
 /**
  * @farmer/ar-gmm/browser: the runtime-independent side of the AR-GMM, for
  * runners and samplers that run anywhere, a browser included: the model
- * config and its sizes, the host GMM math (docs/method.md §4.6 GMM
- * log-density), the final permute on host arrays, and the runner and
+ * config and its sizes, the host GMM math
+ * (docs/method.md §4.6 GMM log-density), the final permute on host arrays, and the runner and
  * likelihood interfaces (`FarmerRunner`, `ArStream`, `FarmerLikelihood`),
  * and Bayes classification on any likelihood (`classify`).
  * No Node module, no tfjs.
