@@ -1,4 +1,4 @@
-// Bayes classification (docs/method.md §5.4): images per second of classify() for the
+// Bayes classification (docs/method.md §5.4 Bayes classification): images per second of classify() for the
 // built-in model (mnist-small, 10 classes) on onnxruntime-node and tfjs-wasm, side by side
 // in one run, against the naive way (the whole joint NLL once per class, K AF passes).
 // The runtimes alternate rep by rep so load from other processes hits both alike.
