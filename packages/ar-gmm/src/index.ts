@@ -18,6 +18,7 @@ export {
 export { gmmLogProb, headToGmm, type GmmTensors } from './gmm.js';
 export {
   ArConfigSchema,
+  className,
   FarmerConfigSchema,
   farmerDims,
   FINAL_PERMUTES,
