@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FarmerRunner } from '@farmer/ar-gmm';
 import { openModel, type RuntimeChoice } from '@farmer/runtime';
-import { builtinModelDir, FarmerError, isFarmerError, resolveCheckpointDir, type FarmerErrorCode } from '@farmer/core';
+import { BUILTIN_MODEL, builtinModelDir, builtinModels, FarmerError, isFarmerError, resolveCheckpointDir, type FarmerErrorCode } from '@farmer/core';
 
 /**
  * Opens one checkpoint directory as a runner: the registry's only seam to a
@@ -94,7 +94,7 @@ function modelFolders(root: string): ModelSource[] {
 
 /**
  * The models to serve from what the user gave:
- * - nothing: the built-in model (`builtinModelDir()`, named after its folder);
+ * - nothing: every built-in model that is present (`builtinModels()`: mnist-small, fashion-small);
  * - a checkpoint (or a training run holding `checkpoint/`): that one model;
  * - a directory: each non-hidden subdirectory, named after it (whether it
  *   really holds a valid checkpoint is found out, and reported, at load);
@@ -104,8 +104,9 @@ function modelFolders(root: string): ModelSource[] {
 export function discoverModels(spec: string | readonly ModelSource[] | undefined): ModelSource[] {
   let sources: ModelSource[];
   if (spec === undefined) {
-    const dir = builtinModelDir();
-    sources = [{ name: basename(dir), dir }];
+    sources = builtinModels();
+    // None present: the default one's error says where it was looked for.
+    if (!sources.length) sources = [{ name: BUILTIN_MODEL, dir: builtinModelDir() }];
   } else if (typeof spec !== 'string') {
     sources = spec.map((s) => ({ name: s.name, dir: resolve(s.dir) }));
   } else {
