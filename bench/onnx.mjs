@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { farmerDims, FarmerModel, preset, TfRunner } from '@farmer/ar-gmm';
 import { initBackend, Rng, tf } from '@farmer/core';
 import { exportFarmerOnnx } from '@farmer/onnx';
-import { describeExecutionProvider, OrtRunner } from '@farmer/onnx/runtime';
+import { describeExecutionProvider, loadOrtRunner } from '@farmer/onnx/runtime';
 import { generate } from '@farmer/sampling';
 import { fmt, median, randomise, table } from './util.mjs';
 
@@ -76,7 +76,7 @@ export async function benchOnnx() {
   let ortRunner;
   try {
     await exportFarmerOnnx(model, join(dir, 'export'));
-    ortRunner = await OrtRunner.load(join(dir, 'export'), { purposes: ['sample'] });
+    ortRunner = await loadOrtRunner(join(dir, 'export'), { purposes: ['sample'] });
     const rows = [];
     for (const batch of [1, 16]) {
       for (const cfg of [false, true]) {

@@ -10,8 +10,10 @@ import { benchServer } from './server.mjs';
 import { benchOnnx } from './onnx.mjs';
 import { benchOrtGrad } from './ort-grad.mjs';
 import { benchFid } from './fid.mjs';
+import { benchPlayground } from './playground.mjs';
+import { benchScaleOut } from './scale-out.mjs';
 
-const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, 'distill-quality': benchDistillQuality, server: benchServer, onnx: benchOnnx, 'ort-grad': benchOrtGrad, fid: benchFid };
+const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, 'distill-quality': benchDistillQuality, server: benchServer, onnx: benchOnnx, 'ort-grad': benchOrtGrad, fid: benchFid, playground: benchPlayground, 'scale-out': benchScaleOut };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, fn] of Object.entries(sections)) {
   if (wanted.length && !wanted.includes(name)) continue;

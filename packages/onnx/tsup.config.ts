@@ -1,6 +1,8 @@
 import { defineConfig } from 'tsup';
 import { packageBuildConfig } from '../../tsup.shared.mjs';
 
-// Two entries: `@farmer/onnx` (export, manifest, likelihood interface; no native code)
-// and `@farmer/onnx/runtime`, the only one that loads onnxruntime-node.
-export default defineConfig(packageBuildConfig({ entry: { index: 'src/index.ts', runtime: 'src/runtime/index.ts' } }));
+// Three entries: `@farmer/onnx` (export, manifest, likelihood interface; no native code),
+// `@farmer/onnx/runtime`, the only one that loads onnxruntime-node, and `@farmer/onnx/web`
+// (the same runner for pages: no Node module; the page injects onnxruntime-web).
+// They share chunks, so the runner is one class whichever entry hands it out.
+export default defineConfig(packageBuildConfig({ entry: { index: 'src/index.ts', runtime: 'src/runtime/index.ts', web: 'src/web/index.ts' }, splitting: true }));

@@ -13,6 +13,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { decodeCommand, encodeCommand } from './commands/latents.js';
 import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
+import { workerCommand } from './commands/worker.js';
 
 /** The `farmer` program. Commands parse and validate, call the library, and format. */
 export function buildProgram(): Command {
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const ctx = () => new CliContext(program.opts<GlobalOptions>());
-  for (const cmd of [demoCommand, trainCommand, sampleCommand, evalCommand, inspectCommand, importCommand, encodeCommand, decodeCommand, exploreCommand, exportCommand, distillCommand, serveCommand]) {
+  for (const cmd of [demoCommand, trainCommand, sampleCommand, evalCommand, inspectCommand, importCommand, encodeCommand, decodeCommand, exploreCommand, exportCommand, distillCommand, serveCommand, workerCommand]) {
     program.addCommand(cmd(ctx));
   }
   // Subcommands share the error handling of the root.

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { backendInfo, describeBackend, initBackend, type BackendName } from '@farmer/core';
+import { RemoteGenerator } from '@farmer/queue';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ServerContext } from './context.js';
 import { frameworkErrorHandler, installErrorHandling } from './error-handler.js';
@@ -16,6 +17,9 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerLikelihoodRoute } from './routes/likelihood.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerOnnxExportRoutes } from './routes/onnx-exports.js';
+import { registerPlaygroundRoutes } from './routes/playground.js';
+import { installRemoteMode } from './remote-mode.js';
 
 /** Brings up tfjs: the requested backend, else keeps the active one, else the best available. */
 async function prepareBackend(backend: BackendName | 'auto' | undefined, log: FastifyBaseLogger): Promise<void> {
@@ -106,6 +110,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
 export async function createApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   const o = resolveServerOptions(options);
   const sources = discoverModels(o.models);
+  const remote = o.redis ? await RemoteGenerator.connect(o.redis, { maxQueued: o.queueSize }) : undefined;
   const app = Fastify({
     logger: o.logger,
     bodyLimit: o.maxBodyBytes,
@@ -139,7 +144,7 @@ export async function createApp(options: ServerOptions = {}): Promise<FastifyIns
       else app.log.error({ failed: report.failed }, 'no model could be loaded; /readyz stays 503');
       return report;
     }));
-  const ctx: ServerContext = { options: o, registry, queue, metrics, state: { closing: false }, loadModels };
+  const ctx: ServerContext = { options: o, registry, queue, remote, metrics, state: { closing: false }, loadModels };
   app.decorate('farmer', ctx);
 
   installErrorHandling(app);
@@ -173,6 +178,9 @@ export async function createApp(options: ServerOptions = {}): Promise<FastifyIns
   registerGenerateRoute(app, ctx);
   await registerLikelihoodRoute(app, ctx);
   registerMetricsRoute(app, ctx);
+  registerOnnxExportRoutes(app, ctx);
+  await registerPlaygroundRoutes(app);
+  if (remote) installRemoteMode(app, ctx, remote);
   installShutdown(app, ctx);
   return app;
 }

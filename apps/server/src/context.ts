@@ -1,3 +1,4 @@
+import type { RemoteGenerator } from '@farmer/queue';
 import type { JobQueue } from './job-queue.js';
 import type { ServerMetrics } from './metrics.js';
 import type { LoadReport, ModelRegistry } from './model-registry.js';
@@ -8,6 +9,8 @@ export interface ServerContext {
   readonly options: ResolvedServerOptions;
   readonly registry: ModelRegistry;
   readonly queue: JobQueue;
+  /** `--redis` mode: generate requests go to workers through Redis instead of `queue`. */
+  readonly remote?: RemoteGenerator;
   readonly metrics: ServerMetrics;
   /** Set when graceful shutdown begins: new requests get 503, answers close their connection. */
   readonly state: { closing: boolean };

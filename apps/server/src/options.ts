@@ -41,6 +41,12 @@ export interface ServerOptions {
   maxUploadBytes?: number;
   /** Graceful shutdown waits this long for in-flight jobs, then aborts them (default 30 s). */
   shutdownTimeoutMs?: number;
+  /**
+   * A Redis URL: generate requests run on `farmer worker` processes through
+   * each model's Redis queue (@farmer/queue), and `queueSize` bounds that
+   * queue. Probed at start: an unreachable Redis is FARMER_E_BACKEND.
+   */
+  redis?: string;
   /** fastify's logger option (pino): false (default for buildApp), true, or pino options. */
   logger?: FastifyServerOptions['logger'];
   /** Also export prom-client's process metrics (default true). */
@@ -66,6 +72,7 @@ export interface ResolvedServerOptions {
   maxBodyBytes: number;
   maxUploadBytes: number;
   shutdownTimeoutMs: number;
+  redis: string | undefined;
   logger: FastifyServerOptions['logger'];
   processMetrics: boolean;
   hooks: NonNullable<ServerOptions['hooks']>;
@@ -124,6 +131,7 @@ export function resolveServerOptions(o: ServerOptions = {}): ResolvedServerOptio
     maxBodyBytes: num('maxBodyBytes'),
     maxUploadBytes: num('maxUploadBytes'),
     shutdownTimeoutMs: num('shutdownTimeoutMs'),
+    redis: o.redis,
     logger: o.logger ?? false,
     processMetrics: o.processMetrics ?? true,
     hooks: o.hooks ?? {},

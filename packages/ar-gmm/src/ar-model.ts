@@ -4,6 +4,7 @@ import { farmerDims, parseFarmerConfig, type FarmerConfig, type FarmerConfigInpu
 import { headToGmm, type GmmTensors } from './gmm.js';
 import { headOutputToGmm, type GmmBatch } from './gmm-host.js';
 import { initArParams } from './ar-params.js';
+import type { StepGmm } from './runner-interface.js';
 
 /** The AR's weights, resolved from the store (call inside a tidy scope). */
 interface ArWeights {
@@ -18,14 +19,6 @@ interface ArWeights {
   headIB: tf.Tensor1D;
   headRW?: tf.Tensor2D;
   headRB?: tf.Tensor1D;
-}
-
-/** Which GMM a step produced. */
-export interface StepGmm {
-  kind: 'informative' | 'redundant';
-  /** Index of the token this GMM models (N for the shared redundant GMM). */
-  token: number;
-  gmm: GmmBatch;
 }
 
 /**

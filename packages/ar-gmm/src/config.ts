@@ -1,5 +1,5 @@
-import { validate } from '@farmer/core';
-import { flowDims, FlowConfigSchema, type FlowConfig } from '@farmer/flow';
+import { validate } from '@farmer/core/browser';
+import { flowDims, FlowConfigSchema, type FlowConfig } from '@farmer/flow/browser';
 import { z } from 'zod';
 
 /** The AR-GMM backbone (docs/method.md §4 AR-GMM). */

@@ -3,7 +3,7 @@ import { Flow, FLOW_PREFIX, flowParamShapes, initFlowParams } from '@farmer/flow
 import { ArModel } from './ar-model.js';
 import { arParamShapes, initArParams } from './ar-params.js';
 import { farmerDims, parseFarmerConfig, type FarmerConfig, type FarmerConfigInput, type FarmerDims } from './config.js';
-import { toArOrder } from './final-permute.js';
+import { toArOrder } from './to-ar-order.js';
 import { gmmLogProb } from './gmm.js';
 
 /** AR weights sit under this prefix in checkpoints (docs/method.md §9.2 weight names). */

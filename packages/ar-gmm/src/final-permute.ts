@@ -1,5 +1,4 @@
-import { isFlipBlock, permuteTokens } from '@farmer/flow';
-import type { tf } from '@farmer/core';
+import { isFlipBlock } from '@farmer/flow/browser';
 import type { FarmerConfig } from './config.js';
 
 /**
@@ -13,12 +12,7 @@ export function finalPermuteFlips(c: FarmerConfig): boolean {
   return isFlipBlock(c.flow.numBlocks);
 }
 
-/** AF order ↔ AR order for z [B, N, d] (an involution). */
-export function toArOrder<T extends tf.Tensor>(c: FarmerConfig, z: T): T {
-  return finalPermuteFlips(c) ? permuteTokens(1, z) : z;
-}
-
-/** The same on host arrays [B, N, d] (row-major): returns a new array. */
+/** AF order ↔ AR order for z [B, N, d] on host arrays (row-major; an involution): returns a new array. */
 export function toArOrderHost(c: FarmerConfig, z: Float32Array, batch: number, n: number, d: number): Float32Array {
   if (!finalPermuteFlips(c)) return z.slice();
   const out = new Float32Array(z.length);

@@ -1,4 +1,4 @@
-import { FarmerError } from '@farmer/core';
+import { FarmerError } from '@farmer/core/browser';
 
 /**
  * A batch of diagonal Gaussian mixtures on the host

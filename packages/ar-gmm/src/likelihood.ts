@@ -1,30 +1,6 @@
-import { bitsPerDim, gatherExamples, noisyImages, Rng, tf, type ImageDataset, type U8Images } from '@farmer/core';
-import type { FarmerConfig } from './config.js';
+import { gatherExamples, Rng, tf, type ImageDataset, type U8Images } from '@farmer/core';
 import type { FarmerModel } from './farmer-model.js';
-
-/** Per-image pieces of the joint NLL (nats) on the host, each [B] (docs/method.md §5.1 joint loss). */
-export interface HostNll {
-  /** −(1/(N·d))·[Σ log G_i(z_i^I) + Σ log G_{N+1}(z_i^R) + Σ_t log|det_t|]. */
-  nllPerDim: Float64Array;
-  logpInformative: Float64Array;
-  logpRedundant: Float64Array;
-  /** Σ over blocks of log|det|. */
-  logdet: Float64Array;
-}
-
-/**
- * What likelihood code needs from a model, whatever runtime backs it: the
- * joint NLL of a batch of images. `TfRunner` (tfjs) and `OrtRunner`
- * (onnxruntime, @farmer/onnx/runtime) implement it, so bits/dim run
- * unchanged on either.
- */
-export interface FarmerLikelihood {
-  readonly config: FarmerConfig;
-  /** Runtime name for reports ('tfjs', 'onnxruntime'). */
-  readonly runtime: string;
-  /** images: float32 NCHW [B, C, H, W] in [-1, 1] (already dequantised); labels: a class per image, -1, or null. */
-  nll(images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<HostNll>;
-}
+import { likelihoodBitsPerDim, type FarmerLikelihood } from './likelihood-interface.js';
 
 /** The tfjs likelihood of a FarmerModel: `model.nllImages` in a tidy scope. */
 export function tfLikelihood(model: FarmerModel): FarmerLikelihood {
@@ -59,13 +35,11 @@ function asLikelihood(m: FarmerModel | FarmerLikelihood): FarmerLikelihood {
 
 /**
  * Bits/dim of each image [B] (docs/method.md §5.2 bits per dim) under uniform
- * dequantisation with noise from `rng`: BPD = (NLL per dim + ln 128)/ln 2.
- * Labels: a class per image, or null for the null label.
+ * dequantisation with noise from `rng`, on any runtime (see
+ * `likelihoodBitsPerDim`); a FarmerModel runs through tfjs.
  */
-export async function imagesBitsPerDim(model: FarmerModel | FarmerLikelihood, images: U8Images, labels: ArrayLike<number> | null, rng: Rng): Promise<Float64Array> {
-  const { values } = noisyImages(images, { mode: 'uniform' }, rng);
-  const r = await asLikelihood(model).nll(values, images.count, labels);
-  return Float64Array.from(r.nllPerDim, (v) => bitsPerDim(v));
+export function imagesBitsPerDim(model: FarmerModel | FarmerLikelihood, images: U8Images, labels: ArrayLike<number> | null, rng: Rng): Promise<Float64Array> {
+  return likelihoodBitsPerDim(asLikelihood(model), images, labels, rng);
 }
 
 export interface BpdResult {

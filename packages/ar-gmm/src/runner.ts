@@ -1,49 +1,9 @@
 import { FarmerError, readCheckpoint, resolveCheckpointDir, tf } from '@farmer/core';
-import type { FlowReverseOptions } from '@farmer/flow';
 import type { FarmerConfig } from './config.js';
-import type { StepGmm } from './ar-model.js';
-import { tfLikelihood, type FarmerLikelihood, type HostNll } from './likelihood.js';
+import { tfLikelihood } from './likelihood.js';
+import type { FarmerLikelihood, HostNll } from './likelihood-interface.js';
+import type { ArStream, DecodeOptions, Decoder, FarmerRunner } from './runner-interface.js';
 import { farmerFromCheckpoint, type FarmerModel } from './farmer-model.js';
-
-/**
- * An AR stream as the samplers see it, whatever runtime backs it (tfjs here,
- * onnxruntime in @farmer/onnx): one label per row, a KV cache inside.
- */
-export interface ArStream {
-  readonly batch: number;
-  /** G_1 for every row (prefills the class prefix). */
-  first(): Promise<StepGmm>;
-  /** Feeds token i's informative part [B·d_I]; returns G_{i+1}, or the redundant GMM after the N-th token. */
-  next(zI: Float32Array): Promise<StepGmm>;
-  dispose(): void;
-}
-
-/** Which inverse of the AF decodes latents. */
-export type Decoder = 'flow' | 'student';
-
-export interface DecodeOptions {
-  decoder?: Decoder;
-  signal?: AbortSignal;
-  onProgress?: FlowReverseOptions['onProgress'];
-}
-
-/**
- * What sampling and likelihood code needs from a model, independent of the
- * runtime: AR streams, and decoding of final latents to patch tokens.
- */
-export interface FarmerRunner {
-  readonly config: FarmerConfig;
-  /** Runtime name for reports ('tfjs', 'onnxruntime'). */
-  readonly runtime: string;
-  /** Decoders this runner can use. */
-  readonly decoders: Decoder[];
-  /** labels [B]: a class or -1 (null label). */
-  openArStream(labels: ArrayLike<number>): ArStream;
-  /** Final latents z [B, N, d] (AF order) → patch tokens x [B, N, d]. */
-  decode(z: Float32Array, batch: number, options?: DecodeOptions): Promise<Float32Array>;
-  /** Frees weights and sessions (TfRunner, OrtRunner); the runner is unusable afterwards. */
-  dispose?(): void | Promise<void>;
-}
 
 /** A student decoder supplied by @farmer/distill: z [B, N, d] → tokens [B, N, d]. */
 export type StudentDecode = (z: tf.Tensor3D) => tf.Tensor3D;

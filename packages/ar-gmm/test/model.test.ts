@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, isFarmerError, Rng, tf } from '@farmer/core';
+import { initBackend, isFarmerError, normalTensor, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FarmerModel, gmmLogDensity, loadFarmer, preset, PRESET_NAMES, saveFarmer, toArOrder, type FarmerConfigInput } from '../src/index.js';
 import { maxAbsDiff, randomize } from '@farmer/test-utils';
@@ -23,7 +23,7 @@ function randomModel(config: FarmerConfigInput, seed: number): FarmerModel {
   return m;
 }
 
-const tokens = (m: FarmerModel, b: number, seed: number) => new Rng(seed).normalTensor([b, m.dims.numTokens, m.dims.tokenDim], 0.5) as tf.Tensor3D;
+const tokens = (m: FarmerModel, b: number, seed: number) => normalTensor(new Rng(seed), [b, m.dims.numTokens, m.dims.tokenDim], 0.5) as tf.Tensor3D;
 
 describe('FARMER reduces to an AF when K = 1 and d_I = d (docs/method.md §5.3 pure-AF reduction)', () => {
   it('the joint NLL equals AF + a Gaussian affine block built from the AR’s μ and σ', () => {
@@ -58,7 +58,7 @@ describe('AR backbone', () => {
     const { numTokens: N, dI } = m.dims;
     const j = 7;
     const [a, b] = tf.tidy(() => {
-      const zI = new Rng(5).normalTensor([1, N, dI]) as tf.Tensor3D;
+      const zI = normalTensor(new Rng(5), [1, N, dI]) as tf.Tensor3D;
       const bump = tf.mul(tf.reshape(tf.oneHot(tf.tensor1d([j], 'int32'), N), [1, N, 1]), 0.9);
       const run = (z: tf.Tensor3D) => m.ar.forward(z, [1]).informative.means.arraySync() as number[][][][];
       return [run(zI), run(tf.add(zI, bump) as tf.Tensor3D)];

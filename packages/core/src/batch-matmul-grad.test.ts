@@ -2,13 +2,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend.js';
 import { isFastBatchMatMulGradActive, registerFastBatchMatMulGrad, restoreBuiltinBatchMatMulGrad } from './batch-matmul-grad.js';
 import { Rng } from './rng.js';
+import { normalTensor } from './rng-tensors.js';
 import { tf } from './tf.js';
 
 function grads(aShape: number[], bShape: number[], ta: boolean, tb: boolean, rng: Rng): Float32Array[] {
   return tf.tidy(() => {
-    const a = rng.normalTensor(aShape);
-    const b = rng.normalTensor(bShape);
-    const w = rng.normalTensor(tf.matMul(a, b, ta, tb).shape);
+    const a = normalTensor(rng, aShape);
+    const b = normalTensor(rng, bShape);
+    const w = normalTensor(rng, tf.matMul(a, b, ta, tb).shape);
     const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, ta, tb), w)));
     return g([a, b]).map((t) => t.dataSync() as Float32Array);
   });
@@ -47,8 +48,8 @@ describe('explicit-transpose BatchMatMul gradient', () => {
   it('handles a broadcast batch dimension', () => {
     const rng = new Rng(3);
     const [ga, gb] = tf.tidy(() => {
-      const a = rng.normalTensor([4, 5, 6]);
-      const b = rng.normalTensor([6, 3]);
+      const a = normalTensor(rng, [4, 5, 6]);
+      const b = normalTensor(rng, [6, 3]);
       return tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.matMul(x, y)))([a, b]).map((t) => t.shape);
     });
     expect(ga).toEqual([4, 5, 6]);

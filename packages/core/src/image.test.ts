@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend.js';
-import { floatNCHWToU8, imagesToTensor, quantizeToU8, tensorToImages, u8ToFloatNCHW } from './image.js';
+import { floatNCHWToU8, quantizeToU8, u8ToFloatNCHW } from './image.js';
+import { imagesToTensor, tensorToImages } from './image-tensors.js';
 import { bitsPerDim, cosineSigma, noisyImages } from './noise.js';
 import { Rng } from './rng.js';
 

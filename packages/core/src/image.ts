@@ -1,5 +1,4 @@
 import { FarmerError } from './errors.js';
-import { tf } from './tf.js';
 
 /** A batch of u8 images in HWC layout, as decoders give them. */
 export interface U8Images {
@@ -48,11 +47,6 @@ export function u8ToFloatNCHW(im: U8Images): Float32Array {
   return mapU8ToNCHW(im, (k) => (2 * k) / 255 - 1);
 }
 
-/** HWC u8 images → float tensor [B, C, H, W] in [-1, 1]. */
-export function imagesToTensor(im: U8Images): tf.Tensor4D {
-  return tf.tensor4d(u8ToFloatNCHW(im), [im.count, im.channels, im.height, im.width]);
-}
-
 /** docs/method.md §2.4 output quantisation: k = clamp(round((x + 1)·127.5), 0, 255). */
 export function quantizeToU8(x: number): number {
   const k = Math.round((x + 1) * 127.5);
@@ -86,12 +80,6 @@ export function floatNCHWToU8(values: ArrayLike<number>, shape: [number, number,
     }
   }
   return { data, count: n, height: h, width: w, channels: c };
-}
-
-/** Float tensor [B, C, H, W] → HWC u8 images (clamped and quantised). */
-export async function tensorToImages(x: tf.Tensor4D): Promise<U8Images> {
-  const v = await x.data();
-  return floatNCHWToU8(v as Float32Array, x.shape);
 }
 
 /** Selects images [start, start + count) of a batch without copying. */

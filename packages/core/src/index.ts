@@ -1,9 +1,10 @@
 /**
  * @farmer/core: backend selection, seeded RNG, images and patchify, noise,
- * the safetensors codec, the checkpoint format and datasets.
+ * the safetensors codec, the checkpoint format and datasets. Everything of
+ * `@farmer/core/browser` (no Node module, no tfjs) is re-exported here.
  */
 export { tf, type Tensor, type Variable } from './tf.js';
-export { ERROR_CODES, FarmerError, isFarmerError, USER_ERROR_CODES, type FarmerErrorCode } from './errors.js';
+export * from './browser.js';
 export {
   BACKEND_NAMES,
   backendInfo,
@@ -14,21 +15,9 @@ export {
   type InitBackendOptions,
 } from './backend.js';
 export { isFastBatchMatMulGradActive, registerFastBatchMatMulGrad, restoreBuiltinBatchMatMulGrad } from './batch-matmul-grad.js';
-export { Rng, type RngState } from './rng.js';
-export { checkLabels, NULL_LABEL } from './labels.js';
-export { checkGeometry, patchIndexMap, patchify, tokenShape, unpatchify, type PatchGeometry } from './patchify.js';
-export {
-  checkU8Images,
-  floatNCHWToU8,
-  imagesToTensor,
-  mapU8ToNCHW,
-  quantizeToU8,
-  sliceImages,
-  tensorToImages,
-  u8ToFloatNCHW,
-  type U8Images,
-} from './image.js';
-export { bitsPerDim, cosineSigma, noisyImages, type NoiseConfig } from './noise.js';
+export { normalTensor, uniformTensor } from './rng-tensors.js';
+export { patchify, unpatchify } from './patchify.js';
+export { imagesToTensor, tensorToImages } from './image-tensors.js';
 export {
   decodeSafetensors,
   encodeSafetensors,
@@ -47,19 +36,15 @@ export {
   CHECKPOINT_VERSION,
   CheckpointConfigSchema,
   checkTensorShapes,
-  formatZodIssues,
   makeCheckpointConfig,
   manifestEntry,
-  ManifestFileSchema,
   readCheckpoint,
   readManifest,
-  validate,
   writeCheckpoint,
   type CheckpointConfig,
   type CheckpointData,
   type CheckpointManifest,
   type LoadedCheckpoint,
-  type ManifestFile,
   type ReadCheckpointOptions,
   type ReadManifestOptions,
 } from './checkpoint.js';

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend.js';
-import { patchIndexMap, patchify, tokenShape, unpatchify } from './patchify.js';
+import { patchIndexMap, tokenShape } from './patch-geometry.js';
+import { patchify, unpatchify } from './patchify.js';
 import { tf } from './tf.js';
 
 describe('patchify (PyTorch unfold order)', () => {

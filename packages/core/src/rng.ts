@@ -1,5 +1,4 @@
 import { FarmerError } from './errors.js';
-import { tf } from './tf.js';
 
 /** Serialisable generator state: four uint32 words of xoshiro128**. */
 export interface RngState {
@@ -49,8 +48,9 @@ function seedWords(seed: number | string): [number, number, number, number] {
 
 /**
  * A seeded random generator (xoshiro128**) running in JavaScript, so the same
- * seed gives identical draws on every backend. Draws come out as typed arrays;
- * `*Tensor` helpers wrap them. State is explicit and serialisable for resume.
+ * seed gives identical draws on every backend and in the browser. Draws come
+ * out as typed arrays (`normalTensor`/`uniformTensor` wrap them as tfjs
+ * tensors). State is explicit and serialisable for resume.
  */
 export class Rng {
   private s: Uint32Array;
@@ -182,22 +182,8 @@ export class Rng {
     }
     return p;
   }
-
-  /** Standard normal tensor of `shape`. */
-  normalTensor(shape: number[], std = 1): tf.Tensor {
-    return tf.tensor(this.normal(sizeOf(shape), 0, std), shape, 'float32');
-  }
-
-  /** Uniform [lo, hi) tensor of `shape`. */
-  uniformTensor(shape: number[], lo = 0, hi = 1): tf.Tensor {
-    return tf.tensor(this.uniform(sizeOf(shape), lo, hi), shape, 'float32');
-  }
 }
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
-
-function sizeOf(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }

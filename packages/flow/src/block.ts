@@ -1,6 +1,6 @@
 import { checkLabels, NULL_LABEL, type ParamStore, tf } from '@farmer/core';
 import { flowDims, type FlowConfig } from './config.js';
-import { permuteTokens } from './permutation.js';
+import { permuteTokens } from './permute-tokens.js';
 import { KVCache, layerWeights, linear, transformerLayer, type LayerWeights } from './transformer.js';
 
 /** Everything one AF block needs, resolved once from the param store. */

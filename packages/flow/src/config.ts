@@ -1,4 +1,4 @@
-import { tokenShape, validate } from '@farmer/core';
+import { tokenShape, validate } from '@farmer/core/browser';
 import { z } from 'zod';
 
 /**

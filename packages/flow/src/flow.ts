@@ -3,7 +3,8 @@ import { alphaMu, blockForward, blockInverseStep, blockNet, blockStep, blockWeig
 import { flowDims, parseFlowConfig, type FlowConfig, type FlowConfigInput } from './config.js';
 import { assertFiniteTokens } from './finite-tokens.js';
 import { initFlowParams } from './params.js';
-import { permuteTokens } from './permutation.js';
+import { permuteTokens } from './permute-tokens.js';
+import type { FlowReverseProgress } from './reverse-progress.js';
 import { causalMaskBias, KVCache } from './transformer.js';
 
 /** Labels per sample: a class index, or -1 for the null label; null/undefined = all null. */
@@ -35,7 +36,7 @@ export interface FlowReverseOptions {
   /** false: recompute the whole prefix at every token (O(N²); for tests and benchmarks). */
   useKVCache?: boolean;
   /** Called after every token of every block. */
-  onProgress?: (p: { block: number; token: number; tokens: number; blocksDone: number; blocks: number }) => void;
+  onProgress?: (p: FlowReverseProgress) => void;
   signal?: AbortSignal;
 }
 

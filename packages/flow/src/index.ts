@@ -2,13 +2,13 @@
  * @farmer/flow: the autoregressive flow (AF) of FARMER, TARFlow-compatible
  * (docs/method.md §3 autoregressive flow), with KV-cached reverse and
  * PyTorch TARFlow import, and the distilled one-step student that inverts it
- * (docs/method.md §8.1 student; trained by @farmer/distill).
+ * (docs/method.md §8.1 student; trained by @farmer/distill). Everything of
+ * `@farmer/flow/browser` (no Node module, no tfjs) is re-exported here.
  */
-export { FlowConfigSchema, flowDims, parseFlowConfig, type FlowConfig, type FlowConfigInput } from './config.js';
+export * from './browser.js';
 export { Flow, type FlowForwardResult, type FlowGuidance, type FlowReverseOptions, type Labels } from './flow.js';
 export { flowParamShapes, initFlowParams, initTensor } from './params.js';
-export { isFlipBlock, permutedIndex, permuteTokens } from './permutation.js';
-export { assertFiniteTokens } from './finite-tokens.js';
+export { permuteTokens } from './permute-tokens.js';
 export {
   alphaMu,
   blockForward,

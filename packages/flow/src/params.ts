@@ -1,4 +1,4 @@
-import { ParamStore, type Rng, tf } from '@farmer/core';
+import { normalTensor, ParamStore, type Rng, tf, uniformTensor } from '@farmer/core';
 import { flowDims, type FlowConfig } from './config.js';
 import { layerShapes } from './transformer.js';
 
@@ -36,11 +36,11 @@ export function initTensor(name: string, shape: number[], torch: number[], rng: 
   if (/proj_out\.(weight|bias)$/.test(name)) return tf.zeros(shape);
   if (/norm\.weight$/.test(name)) return tf.ones(shape);
   if (/norm\.bias$/.test(name)) return tf.zeros(shape);
-  if (/(pos_embed|class_embed)$/.test(name)) return rng.normalTensor(shape, 0.01);
+  if (/(pos_embed|class_embed)$/.test(name)) return normalTensor(rng, shape, 0.01);
   const fanIn = /\.weight$/.test(name) ? torch[1] : undefined;
   if (fanIn !== undefined) {
     const bound = 1 / Math.sqrt(fanIn);
-    return rng.uniformTensor(shape, -bound, bound);
+    return uniformTensor(rng, shape, -bound, bound);
   }
   return tf.zeros(shape);
 }

@@ -3,7 +3,7 @@ import { alphaMu, blockInverseStep, blockNet, blockWeights, classVector, classWe
 import { flowDims, parseFlowConfig, type FlowConfig } from './config.js';
 import type { Flow } from './flow.js';
 import { flowParamShapes } from './params.js';
-import { permuteTokens } from './permutation.js';
+import { permuteTokens } from './permute-tokens.js';
 import type { StudentMeta } from './student-meta.js';
 
 /** Student weights sit under this prefix in `student.safetensors`: `student.blocks.{t}.…` (docs/method.md §9.5 student parts). */

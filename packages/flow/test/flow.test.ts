@@ -1,4 +1,4 @@
-import { initBackend, isFarmerError, Rng, tf } from '@farmer/core';
+import { initBackend, isFarmerError, normalTensor, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blockForward, blockWeights, Flow, permutedIndex } from '../src/index.js';
 import { maxAbsDiff } from '@farmer/test-utils';
@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 
 function tokens(flow: Flow, batch: number, seed: number): tf.Tensor3D {
-  return new Rng(seed).normalTensor([batch, flow.numTokens, flow.tokenDim], 0.5) as tf.Tensor3D;
+  return normalTensor(new Rng(seed), [batch, flow.numTokens, flow.tokenDim], 0.5) as tf.Tensor3D;
 }
 
 describe('Flow forward/reverse', () => {

@@ -1,4 +1,4 @@
-import { Rng, tf } from '@farmer/core';
+import { normalTensor, Rng, tf } from '@farmer/core';
 import { Flow, type FlowConfigInput } from '../src/index.js';
 
 /**
@@ -12,7 +12,7 @@ export function randomFlow(config: FlowConfigInput, seed = 1, outScale = 0.1): F
     const v = flow.params.get(name);
     const std = /proj_out/.test(name) ? outScale / Math.sqrt(config.width) : /norm\.weight/.test(name) ? 0.1 : /\.weight$/.test(name) ? 1 / Math.sqrt(v.shape[0]) : 0.1;
     const mean = /norm\.weight/.test(name) ? 1 : 0;
-    const t = tf.tidy(() => tf.add(rng.normalTensor(v.shape, std), mean));
+    const t = tf.tidy(() => tf.add(normalTensor(rng, v.shape, std), mean));
     v.assign(t);
     t.dispose();
   }

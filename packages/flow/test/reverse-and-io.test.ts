@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, isFarmerError, readCheckpoint, Rng, tf } from '@farmer/core';
+import { initBackend, isFarmerError, normalTensor, readCheckpoint, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertFiniteTokens, Flow, flowParamShapes, importTarflowCheckpoint, importTarflowStateDict, loadFlow, saveFlowCheckpoint } from '../src/index.js';
 import { maxAbsDiff } from '@farmer/test-utils';
@@ -19,7 +19,7 @@ describe('KV-cached reverse', () => {
   for (const guidance of [undefined, { scale: 1.2 }, { scale: 2, annealed: true, attnTemp: 1.4 }]) {
     it(`equals the naive reverse that recomputes the prefix (guidance ${JSON.stringify(guidance)})`, async () => {
       const flow = randomFlow(cond, 11);
-      const z = new Rng(3).normalTensor([3, flow.numTokens, flow.tokenDim]) as tf.Tensor3D;
+      const z = normalTensor(new Rng(3), [3, flow.numTokens, flow.tokenDim]) as tf.Tensor3D;
       const labels = [2, -1, 0];
       const fast = await flow.reverse(z, { labels, guidance });
       const naive = await flow.reverse(z, { labels, guidance, useKVCache: false });
@@ -31,7 +31,7 @@ describe('KV-cached reverse', () => {
 
   it('guidance changes the result, and g = 0 equals no guidance', async () => {
     const flow = randomFlow(cond, 12);
-    const z = new Rng(4).normalTensor([2, flow.numTokens, flow.tokenDim]) as tf.Tensor3D;
+    const z = normalTensor(new Rng(4), [2, flow.numTokens, flow.tokenDim]) as tf.Tensor3D;
     const a = await flow.reverse(z, { labels: [1, 2] });
     const b = await flow.reverse(z, { labels: [1, 2], guidance: { scale: 0 } });
     const c = await flow.reverse(z, { labels: [1, 2], guidance: { scale: 1 } });
@@ -43,7 +43,7 @@ describe('KV-cached reverse', () => {
 
   it('leaks no tensors across reverses, reports progress and honours AbortSignal', async () => {
     const flow = randomFlow(cond, 13);
-    const z = new Rng(5).normalTensor([2, flow.numTokens, flow.tokenDim]) as tf.Tensor3D;
+    const z = normalTensor(new Rng(5), [2, flow.numTokens, flow.tokenDim]) as tf.Tensor3D;
     const warm = await flow.reverse(z, { labels: [0, 1], guidance: { scale: 1 } });
     warm.dispose();
     const before = tf.memory().numTensors;
@@ -62,7 +62,7 @@ describe('KV-cached reverse', () => {
 
   it('reports a non-finite reverse with its block and token', async () => {
     const flow = randomFlow({ ...cond, numClasses: 0 }, 14, 40);
-    const z = tf.mul(new Rng(6).normalTensor([1, flow.numTokens, flow.tokenDim]), 30) as tf.Tensor3D;
+    const z = tf.mul(normalTensor(new Rng(6), [1, flow.numTokens, flow.tokenDim]), 30) as tf.Tensor3D;
     const err = await flow.reverse(z).catch((e) => e);
     expect(isFarmerError(err, 'FARMER_E_NON_FINITE')).toBe(true);
     expect(err.message).toMatch(/block 1 at token \d+ \(sample 0\).*alphaClamp/);
@@ -94,7 +94,7 @@ describe('KV-cached reverse', () => {
     const c = 0.01;
     const free = randomFlow(cond, 15, 0.3);
     const clamped = new Flow({ ...cond, alphaClamp: c }, free.params);
-    const x = new Rng(7).normalTensor([2, free.numTokens, free.tokenDim], 0.5) as tf.Tensor3D;
+    const x = normalTensor(new Rng(7), [2, free.numTokens, free.tokenDim], 0.5) as tf.Tensor3D;
     const bound = c * free.numTokens * free.tokenDim;
     const maxLd = (f: Flow) => tf.tidy(() => Math.max(...f.forward(x, { labels: [0, 1] }).logdets.flatMap((l) => Array.from(l.dataSync(), Math.abs))));
     // Without the clamp some block exceeds the bound; with it, none does.
@@ -111,7 +111,7 @@ describe('KV-cached reverse', () => {
 describe('training graph', () => {
   it('has a finite, non-zero gradient for every weight', () => {
     const flow = randomFlow(cond, 16);
-    const x = new Rng(8).normalTensor([4, flow.numTokens, flow.tokenDim], 0.5) as tf.Tensor3D;
+    const x = normalTensor(new Rng(8), [4, flow.numTokens, flow.tokenDim], 0.5) as tf.Tensor3D;
     const { grads, value } = tf.variableGrads(() =>
       tf.tidy(() => {
         const { z, logdets } = flow.forward(x, { labels: [0, 1, 2, -1] });
@@ -156,7 +156,7 @@ describe('images, checkpoints and import', () => {
     expect(ck.tensors.model['flow.blocks.0.proj_in.weight'].shape).toEqual([32, 4]);
     expect(ck.tensors.model['flow.blocks.0.class_embed'].shape).toEqual([3, 1, 32]);
     const back = await loadFlow(dir);
-    const x = new Rng(9).normalTensor([1, flow.numTokens, flow.tokenDim]) as tf.Tensor3D;
+    const x = normalTensor(new Rng(9), [1, flow.numTokens, flow.tokenDim]) as tf.Tensor3D;
     const a = tf.tidy(() => flow.forward(x, { labels: [1] }).z.dataSync());
     const b = tf.tidy(() => back.forward(x, { labels: [1] }).z.dataSync());
     expect(maxAbsDiff(a, b)).toBe(0);

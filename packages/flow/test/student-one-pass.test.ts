@@ -1,4 +1,4 @@
-import { initBackend, Rng, tf } from '@farmer/core';
+import { initBackend, normalTensor, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Flow, flowDims, Student } from '../src/index.js';
 import { randomize } from '@farmer/test-utils';
@@ -28,7 +28,7 @@ describe('one parallel pass per block', () => {
     randomize(teacher.params, 2, { scale: 0.1, projOut: 0.02 });
     const student = Student.fromTeacher(teacher);
     const { numTokens: N, tokenDim: d } = flowDims(teacher.config);
-    const z = new Rng('z').normalTensor([16, N, d]) as tf.Tensor3D;
+    const z = normalTensor(new Rng('z'), [16, N, d]) as tf.Tensor3D;
 
     calls.length = 0;
     tf.tidy(() => student.decode(z)).dispose();

@@ -1,4 +1,4 @@
-import { initBackend, Rng, tf } from '@farmer/core';
+import { initBackend, normalTensor, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { alphaMu, blockNet, blockWeights, Flow, flowDims, Student, studentBlock } from '../src/index.js';
 import { maxAbsDiff, randomize } from '@farmer/test-utils';
@@ -7,7 +7,7 @@ const small = { inChannels: 1, imageSize: 8, patchSize: 2, width: 32, numBlocks:
 
 function latents(flow: Flow, batch: number, seed: number): tf.Tensor3D {
   const { numTokens, tokenDim } = flowDims(flow.config);
-  return new Rng(`z:${seed}`).normalTensor([batch, numTokens, tokenDim]) as tf.Tensor3D;
+  return normalTensor(new Rng(`z:${seed}`), [batch, numTokens, tokenDim]) as tf.Tensor3D;
 }
 
 beforeAll(async () => {

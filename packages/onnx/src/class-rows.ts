@@ -1,4 +1,4 @@
-import { checkLabels, NULL_LABEL } from '@farmer/core';
+import { checkLabels, NULL_LABEL } from '@farmer/core/browser';
 
 /**
  * Rows of the AR class table (docs/method.md §4.3 AR sequence) for a batch:

@@ -3,7 +3,8 @@
  * onnx-proto at IR 8 / opset 17), the export folder's manifest and its
  * validation, and the runtime-independent likelihood interface. The
  * onnxruntime-node runner lives in the `@farmer/onnx/runtime` entry point,
- * so importing this one never loads a native binding.
+ * so importing this one never loads a native binding; the same runner on
+ * onnxruntime-web, for pages, in `@farmer/onnx/web`.
  */
 export { exportFarmerOnnx, exportOnnx, type ExportFarmerOnnxOptions, type ExportOnnxOptions, type ExportProgress, type ExportResult, type StudentWeights } from './export.js';
 export {
@@ -19,6 +20,7 @@ export {
 } from './manifest.js';
 export { ONNX_IR_VERSION, ONNX_OPSET, type Dim, type IoSpec, type OnnxDtype } from './graph-builder.js';
 export { exportMatchesCheckpoint, isOnnxExport, readOnnxExport, type OnnxExport, type ReadOnnxExportOptions } from './read-export.js';
+export { checkExportFile, parseExportManifest } from './export-manifest.js';
 export { nllFromRawOutputs, type RawLikelihoodOutputs } from './likelihood.js';
 export { classRows } from './class-rows.js';
 export {

@@ -1,5 +1,5 @@
-import { farmerDims, GmmRowScorer, headOutputToGmm, toArOrderHost, type FarmerConfig, type HostNll } from '@farmer/ar-gmm';
-import { FarmerError } from '@farmer/core';
+import { farmerDims, GmmRowScorer, headOutputToGmm, toArOrderHost, type FarmerConfig, type HostNll } from '@farmer/ar-gmm/browser';
+import { FarmerError } from '@farmer/core/browser';
 
 /** Raw outputs of the AF forward and AR teacher-forced graphs for one batch. */
 export interface RawLikelihoodOutputs {

@@ -1,4 +1,4 @@
-import { ManifestFileSchema } from '@farmer/core';
+import { ManifestFileSchema } from '@farmer/core/browser';
 import { z } from 'zod';
 
 /** What `manifest.json` of an ONNX export says it is. */

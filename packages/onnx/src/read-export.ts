@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { farmerDims, parseFarmerConfig, type FarmerConfig } from '@farmer/ar-gmm';
-import { FarmerError, formatZodIssues, readManifest, resolveCheckpointDir } from '@farmer/core';
+import type { FarmerConfig } from '@farmer/ar-gmm';
+import { FarmerError, readManifest, resolveCheckpointDir } from '@farmer/core';
 import { z } from 'zod';
-import { manifestGraphs, MAX_SUPPORTED_OPSET, ONNX_EXPORT_FORMAT, ONNX_EXPORT_VERSION, OnnxManifestSchema, type OnnxManifest } from './manifest.js';
+import { checkExportFile, parseExportManifest } from './export-manifest.js';
+import { ONNX_EXPORT_FORMAT, type OnnxManifest } from './manifest.js';
 
 /** A validated export folder: its manifest and model config. */
 export interface OnnxExport {
@@ -30,8 +31,9 @@ async function fileSha256(path: string): Promise<string> {
  * Errors are FarmerErrors naming the file: no folder or a missing file →
  * FARMER_E_NOT_FOUND; invalid JSON, a bad manifest, a wrong size or
  * checksum → FARMER_E_CORRUPT; a newer layout or an opset onnxruntime 1.30
- * does not run → FARMER_E_VERSION. (Whether ORT accepts each graph is
- * checked when the runtime opens its sessions.)
+ * does not run → FARMER_E_VERSION. The manifest's checks are
+ * `parseExportManifest`'s, shared with the browser; whether ORT accepts
+ * each graph is checked when the runtime opens its sessions.
  */
 export async function readOnnxExport(dir: string, options: ReadOnnxExportOptions = {}): Promise<OnnxExport> {
   const abs = resolve(dir);
@@ -39,51 +41,14 @@ export async function readOnnxExport(dir: string, options: ReadOnnxExportOptions
   if (!stat) throw new FarmerError('FARMER_E_NOT_FOUND', `ONNX export ${dir} does not exist; create it with \`farmer export onnx <checkpoint> ${dir}\``, { file: dir });
   if (!stat.isDirectory()) throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} is a file; an ONNX export is a directory holding manifest.json`, { file: dir });
   const manifestPath = join(dir, 'manifest.json');
-  // Read as plain JSON first: a newer layout is told apart (FARMER_E_VERSION) before the schema refuses it.
   const raw = await readManifest(dir, { schema: z.unknown(), what: 'ONNX export', fix: 're-run `farmer export onnx`' });
-  const head = z.object({ format: z.string(), formatVersion: z.number(), opset: z.number() }).partial().safeParse(raw);
-  if (head.success && head.data.format === ONNX_EXPORT_FORMAT) {
-    if ((head.data.formatVersion ?? 0) > ONNX_EXPORT_VERSION) {
-      throw new FarmerError('FARMER_E_VERSION', `${manifestPath} has export format version ${head.data.formatVersion}; this farmer-ts reads version ${ONNX_EXPORT_VERSION}. Upgrade farmer-ts, or re-export with this one`, { file: manifestPath });
-    }
-    if ((head.data.opset ?? 0) > MAX_SUPPORTED_OPSET) {
-      throw new FarmerError('FARMER_E_VERSION', `${manifestPath} uses ONNX opset ${head.data.opset}; onnxruntime-node 1.30 runs up to opset ${MAX_SUPPORTED_OPSET}. Re-export with this farmer-ts (opset 17)`, { file: manifestPath });
-    }
-  }
-  const parsed = OnnxManifestSchema.safeParse(raw);
-  if (!parsed.success) throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath} is not a valid farmer ONNX manifest: ${formatZodIssues(parsed.error)}`, { file: manifestPath, issues: parsed.error.issues });
-  const manifest = parsed.data;
-  let config: FarmerConfig;
-  try {
-    config = parseFarmerConfig(manifest.model, `${manifestPath} model`);
-  } catch (e) {
-    throw new FarmerError('FARMER_E_CORRUPT', (e as Error).message, { file: manifestPath }, { cause: e });
-  }
-  for (const [what, list] of [['reverse-step', manifest.graphs.flowReverseSteps], ['reverse-block', manifest.graphs.flowReverseBlocks ?? []]] as const) {
-    if (list.length && list.length !== config.flow.numBlocks) {
-      throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath} lists ${list.length} ${what} graphs for ${config.flow.numBlocks} AF blocks`, { file: manifestPath });
-    }
-  }
-  if (farmerDims(config).dR > 0 !== (manifest.graphs.arHeadRedundant !== undefined)) {
-    throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath}: the redundant-head graph must be present exactly when the model has redundant channels (d_R > 0)`, { file: manifestPath });
-  }
-  for (const { key, entry } of manifestGraphs(manifest)) {
-    for (const f of [entry.file, entry.weights]) {
-      if (!manifest.files[f]) throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath}: graph ${key} uses ${f}, which the manifest's file list lacks`, { file: manifestPath });
-    }
-  }
+  const { manifest, config } = parseExportManifest(raw, manifestPath);
   for (const [name, want] of Object.entries(manifest.files)) {
-    if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath} lists a file outside the export folder: ${name}`, { file: manifestPath });
     const path = join(abs, name);
     const s = await fs.stat(path).catch(() => undefined);
     if (!s) throw new FarmerError('FARMER_E_NOT_FOUND', `ONNX export ${dir} is missing ${name}; re-run \`farmer export onnx\``, { file: join(dir, name) });
     if (options.verify === false) continue;
-    if (s.size !== want.bytes) {
-      throw new FarmerError('FARMER_E_CORRUPT', `${join(dir, name)} is ${s.size} bytes, the manifest says ${want.bytes} (truncated or replaced); re-export the model`, { file: join(dir, name) });
-    }
-    if ((await fileSha256(path)) !== want.sha256) {
-      throw new FarmerError('FARMER_E_CORRUPT', `${join(dir, name)} fails its SHA-256 check (corrupted); re-export the model`, { file: join(dir, name) });
-    }
+    await checkExportFile(join(dir, name), want, s.size, () => fileSha256(path));
   }
   return { dir: abs, manifest, config };
 }

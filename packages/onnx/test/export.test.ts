@@ -6,7 +6,7 @@ import { initBackend, isFarmerError, readCheckpoint, readManifest, type FarmerEr
 import { attachStudent, flowFingerprint, Student } from '@farmer/flow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportFarmerOnnx, exportMatchesCheckpoint, exportOnnx, ONNX_OPSET, OnnxManifestSchema, readOnnxExport, type OnnxManifest } from '../src/index.js';
-import { OrtRunner } from '../src/runtime/index.js';
+import { loadOrtRunner, type OrtRunner } from '../src/runtime/index.js';
 import { randomModel, tempDir } from './helpers.js';
 
 let model: FarmerModel;
@@ -45,7 +45,7 @@ async function writeManifest(dir: string, m: unknown): Promise<void> {
 async function expectRefused(dir: string, code: FarmerErrorCode, message: RegExp): Promise<void> {
   let err: unknown;
   try {
-    const r = await OrtRunner.load(dir, { executionProvider: 'cpu' });
+    const r = await loadOrtRunner(dir, { executionProvider: 'cpu' });
     await r.dispose();
   } catch (e) {
     err = e;
@@ -98,7 +98,7 @@ describe('exportOnnx', () => {
   });
 
   it('reports the execution provider and why CUDA was skipped', async () => {
-    const r = await OrtRunner.load(good);
+    const r = await loadOrtRunner(good);
     try {
       expect(['cpu', 'cuda']).toContain(r.executionProvider.name);
       expect(r.executionProvider.requested).toBe('auto');
@@ -106,11 +106,11 @@ describe('exportOnnx', () => {
     } finally {
       await r.dispose();
     }
-    await expect(OrtRunner.load(good, { executionProvider: 'tpu' as never })).rejects.toThrow(/unknown onnxruntime execution provider 'tpu'/);
+    await expect(loadOrtRunner(good, { executionProvider: 'tpu' as never })).rejects.toThrow(/unknown onnxruntime execution provider 'tpu'/);
   });
 
   it('opens only the graphs a purpose needs, and says so when another is used', async () => {
-    const r = await OrtRunner.load(good, { executionProvider: 'cpu', purposes: ['likelihood'] });
+    const r = await loadOrtRunner(good, { executionProvider: 'cpu', purposes: ['likelihood'] });
     try {
       expect(r.decoders).toEqual([]);
       expect(() => r.openArStream([1])).toThrow(/opened without 'sample'/);

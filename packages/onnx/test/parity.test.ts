@@ -6,7 +6,7 @@ import { attachStudent, Student } from '@farmer/flow';
 import { generate, type GenerateOptions } from '@farmer/sampling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx } from '../src/index.js';
-import { OrtRunner } from '../src/runtime/index.js';
+import { loadOrtRunner, type OrtRunner } from '../src/runtime/index.js';
 import { maxAbsDiff, randomize, u8Diff } from '@farmer/test-utils';
 import { maxScaledDiff, randomImages, randomModel, tempDir } from './helpers.js';
 
@@ -39,8 +39,8 @@ beforeAll(async () => {
   await saveFarmer(ckpt, model);
   await attachStudent(ckpt, student, { force: true });
   await exportOnnx(ckpt, join(root, 'onnx'));
-  runner = await OrtRunner.load(join(root, 'onnx'), { executionProvider: 'cpu' });
-  stepRunner = await OrtRunner.load(join(root, 'onnx'), { executionProvider: 'cpu', flowReverse: 'step', purposes: ['sample'] });
+  runner = await loadOrtRunner(join(root, 'onnx'), { executionProvider: 'cpu' });
+  stepRunner = await loadOrtRunner(join(root, 'onnx'), { executionProvider: 'cpu', flowReverse: 'step', purposes: ['sample'] });
 });
 
 afterAll(async () => {

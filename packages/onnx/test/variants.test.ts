@@ -6,7 +6,7 @@ import { generate } from '@farmer/sampling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportFarmerOnnx } from '../src/index.js';
 import { tfLikelihood } from '@farmer/ar-gmm';
-import { OrtRunner } from '../src/runtime/index.js';
+import { loadOrtRunner, type OrtRunner } from '../src/runtime/index.js';
 import { maxAbsDiff } from '@farmer/test-utils';
 import { maxScaledDiff, randomImages, randomModel, tempDir } from './helpers.js';
 
@@ -47,7 +47,7 @@ describe.each(Object.entries(VARIANTS))('%s', (name, config) => {
     model = randomModel(config, 11);
     dir = join(root, name.replace(/\W+/g, '-'));
     await exportFarmerOnnx(model, dir);
-    runner = await OrtRunner.load(dir, { executionProvider: 'cpu' });
+    runner = await loadOrtRunner(dir, { executionProvider: 'cpu' });
   });
 
   afterAll(async () => {
@@ -69,7 +69,7 @@ describe.each(Object.entries(VARIANTS))('%s', (name, config) => {
     const zt = tf.tensor3d(f.z, [B, N, d]);
     const tx = await model.flow.reverse(zt);
     expect(maxAbsDiff(await runner.decode(f.z, B), tx.dataSync())).toBeLessThan(TOL);
-    const steps = await OrtRunner.load(dir, { executionProvider: 'cpu', flowReverse: 'step', purposes: ['sample'] });
+    const steps = await loadOrtRunner(dir, { executionProvider: 'cpu', flowReverse: 'step', purposes: ['sample'] });
     expect(maxAbsDiff(await steps.decode(f.z, B), tx.dataSync())).toBeLessThan(TOL);
     await steps.dispose();
     tf.dispose([zt, tx]);

@@ -6,6 +6,7 @@
  * onnxruntime's execution provider, and the likelihood view. Also the
  * command line of the inference server, shared by its bin and `farmer serve`.
  */
+export { discoverModels, MODEL_NAME_PATTERN, type ModelSource } from './discover-models.js';
 export { openModel, type OpenedModel, type OpenModelOptions } from './open-model.js';
 export { parseRuntimeChoice, RUNTIME_CHOICES, type RuntimeChoice } from './runtime-choice.js';
 export { loadRunnerWithStudent, type LoadRunnerWithStudentOptions, type TfRunnerWithStudent } from './student-runner.js';

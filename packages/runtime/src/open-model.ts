@@ -19,6 +19,8 @@ export interface OpenModelOptions {
   executionProvider?: ExecutionProviderRequest;
   /** The onnxruntime sessions to open (default both sampling and likelihood). */
   purposes?: RunnerPurpose[];
+  /** onnxruntime intra-op threads per session (default onnxruntime's: one per physical core); several worker processes on one machine split the cores. */
+  intraOpNumThreads?: number;
   /** Where exports of read-only checkpoints go (default `exportCacheRoot()`: FARMER_CACHE, ...). */
   cacheRoot?: string;
   /** One-line notices for the user: a fallback to tfjs and why, an export made on first use and its time, a wait for another exporter. */
@@ -127,7 +129,7 @@ export async function openModel(dir: string, options: OpenModelOptions = {}): Pr
     }
   }
   try {
-    const runner = await rt.loadOrtRunner(exportDir, { executionProvider: options.executionProvider, purposes: options.purposes });
+    const runner = await rt.loadOrtRunner(exportDir, { executionProvider: options.executionProvider, purposes: options.purposes, intraOpNumThreads: options.intraOpNumThreads });
     return { runner, runtime: runner.runtime, dir: checkpointDir, exportDir, exported, executionProvider: runner.executionProvider, close: () => runner.dispose() };
   } catch (e) {
     if (choice === 'onnx' || bareExport) throw e;

@@ -32,8 +32,8 @@ Options (environment variable in brackets):
   --port N                TCP port, 0 for any free one [PORT] (default 8080)
   --host HOST             interface to bind [FARMER_HOST] (default 127.0.0.1); beyond
                           loopback without --api-key, a warning is printed
-  --api-key KEY           require "Authorization: Bearer KEY" on generate and
-                          likelihood [FARMER_API_KEY]
+  --api-key KEY           require "Authorization: Bearer KEY" on generate, likelihood
+                          and the ONNX export files [FARMER_API_KEY]
   --concurrency N         jobs running at once (default ${SERVER_DEFAULTS.concurrency})
   --queue N               requests waiting at most; more get 429 (default ${SERVER_DEFAULTS.queueSize})
   --max-count N           largest count per generate request (default ${SERVER_DEFAULTS.maxCount})
@@ -42,6 +42,9 @@ Options (environment variable in brackets):
   --max-body-bytes N      largest JSON body (default ${SERVER_DEFAULTS.maxBodyBytes})
   --max-upload-bytes N    largest PNG upload for likelihood (default ${SERVER_DEFAULTS.maxUploadBytes})
   --shutdown-timeout S    seconds to let in-flight jobs finish on SIGTERM (default ${SERVER_DEFAULTS.shutdownTimeoutMs / 1000})
+  --redis URL             generate on \`farmer worker\` processes through Redis
+                          (redis://[:PASSWORD@]HOST[:PORT][/DB]) instead of in this
+                          process; --queue then bounds the model's Redis queue [FARMER_REDIS]
   --runtime NAME          auto (onnxruntime whenever onnxruntime-node loads, exporting a
                           checkpoint on first use; else tfjs), onnx (existing exports
                           only) or tfjs [FARMER_RUNTIME] (default auto)
@@ -68,6 +71,8 @@ export interface ServerArgsOptions {
   shutdownTimeoutMs?: number;
   backend?: BackendName | 'auto';
   runtime: RuntimeChoice;
+  /** Redis URL: generate requests go to `farmer worker` processes (see @farmer/queue). */
+  redis?: string;
   /** pino's logger option. */
   logger: { level: string };
 }
@@ -115,6 +120,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
         'shutdown-timeout': { type: 'string' },
         backend: { type: 'string' },
         runtime: { type: 'string' },
+        redis: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -144,6 +150,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     shutdownTimeoutMs: shutdown === undefined ? undefined : shutdown * 1000,
     backend: backend as BackendName | 'auto' | undefined,
     runtime: runtime as RuntimeChoice,
+    redis: str('redis') ?? (env.FARMER_REDIS || undefined),
     logger: { level },
   };
   return { help: values.help === true, options };

@@ -11,7 +11,7 @@ describe('parseServerArgs', () => {
 
   it('reads every flag', () => {
     const { options } = parseServerArgs(
-      ['--models', 'ck', '--port', '0', '--host', '0.0.0.0', '--api-key', 'k3y-k3y-k3y', '--concurrency', '2', '--queue', '5', '--max-count', '8', '--batch-size', '4', '--max-body-bytes', '4096', '--max-upload-bytes', '9999', '--shutdown-timeout', '3', '--backend', 'cpu', '--runtime', 'tfjs', '--log-level', 'warn'],
+      ['--models', 'ck', '--port', '0', '--host', '0.0.0.0', '--api-key', 'k3y-k3y-k3y', '--concurrency', '2', '--queue', '5', '--max-count', '8', '--batch-size', '4', '--max-body-bytes', '4096', '--max-upload-bytes', '9999', '--shutdown-timeout', '3', '--backend', 'cpu', '--runtime', 'tfjs', '--log-level', 'warn', '--redis', 'redis://127.0.0.1:6379/2'],
       {},
     );
     expect(options).toEqual({
@@ -28,13 +28,14 @@ describe('parseServerArgs', () => {
       shutdownTimeoutMs: 3000,
       backend: 'cpu',
       runtime: 'tfjs',
+      redis: 'redis://127.0.0.1:6379/2',
       logger: { level: 'warn' },
     });
   });
 
   it('falls back to the environment, flags win', () => {
-    const env = { FARMER_MODELS: '/m', PORT: '9000', FARMER_API_KEY: 'from-env-key', FARMER_HOST: '::1', FARMER_LOG_LEVEL: 'debug' };
-    expect(parseServerArgs([], env).options).toMatchObject({ models: '/m', port: 9000, apiKey: 'from-env-key', host: '::1', logger: { level: 'debug' } });
+    const env = { FARMER_MODELS: '/m', PORT: '9000', FARMER_API_KEY: 'from-env-key', FARMER_HOST: '::1', FARMER_LOG_LEVEL: 'debug', FARMER_REDIS: 'redis://r:6379' };
+    expect(parseServerArgs([], env).options).toMatchObject({ models: '/m', port: 9000, apiKey: 'from-env-key', host: '::1', logger: { level: 'debug' }, redis: 'redis://r:6379' });
     expect(parseServerArgs(['--port', '1234', '--models', '/x'], env).options).toMatchObject({ models: '/x', port: 1234 });
   });
 

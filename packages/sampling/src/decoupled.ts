@@ -1,5 +1,5 @@
-import type { GmmBatch } from '@farmer/ar-gmm';
-import { FarmerError, type Rng } from '@farmer/core';
+import type { GmmBatch } from '@farmer/ar-gmm/browser';
+import { FarmerError, type Rng } from '@farmer/core/browser';
 import { searchCumulative, softmaxCumulative } from './categorical.js';
 import { checkCount, checkGmm, checkPositive } from './option-checks.js';
 

@@ -1,10 +1,11 @@
-import { farmerDims, selectGmmRows, toArOrderHost, type Decoder, type FarmerRunner, type GmmBatch } from '@farmer/ar-gmm';
-import { FarmerError, floatNCHWToU8, patchIndexMap, Rng, type U8Images } from '@farmer/core';
+import { farmerDims, selectGmmRows, toArOrderHost, type Decoder, type FarmerRunner, type GmmBatch } from '@farmer/ar-gmm/browser';
+import { FarmerError, floatNCHWToU8, patchIndexMap, Rng, type U8Images } from '@farmer/core/browser';
 import { PAPER_UNGUIDED_DECOUPLED, sampleDecoupled, sampleDecoupledMany, type DecoupledOptions } from './decoupled.js';
 import { guidanceWeight, type GuidanceSchedule } from './guidance-schedule.js';
 import { sampleNaiveCfg, type NaiveCfgOptions } from './naive-cfg.js';
 import { resamplingCfgInformative, resamplingCfgRedundant, resolveResamplingCfgOptions, type ResamplingCfgOptions, type ResolvedResamplingCfgOptions } from './resampling-cfg.js';
 import { checkAtLeastOne, checkCount, checkPositive } from './option-checks.js';
+import { yieldToEventLoop } from './yield-to-event-loop.js';
 
 export type SamplerName = 'decoupled' | 'resampling-cfg' | 'naive-cfg';
 
@@ -212,7 +213,7 @@ async function sampleLatents(
       // The last token's feed yields the redundant GMM, needed only with d_R > 0.
       if (i < N - 1 || dR > 0) g = (await stream.next(zI)).gmm;
       progress(i + 1);
-      if (signal) await new Promise((r) => setImmediate(r));
+      if (signal) await yieldToEventLoop();
     }
     if (dR > 0) {
       const rows = drawRedundant(p, g, B, rngs, N);

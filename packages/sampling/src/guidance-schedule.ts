@@ -1,4 +1,4 @@
-import { FarmerError } from '@farmer/core';
+import { FarmerError } from '@farmer/core/browser';
 import { checkCount, checkNonNegative } from './option-checks.js';
 
 /**

@@ -2,7 +2,9 @@
  * @farmer/sampling: the host-side sampling math of docs/method.md §7 sampling,
  * on typed arrays: decoupled GMM sampling, resampling-based CFG
  * (paper Algorithm 1), the naive CFG baseline and guidance schedules. No
- * tensors, no model code.
+ * tensors, no model code, no Node module: the whole package runs in a browser
+ * (`@farmer/sampling/browser` names the same module, for symmetry with core
+ * and ar-gmm).
  */
 export { drawDecoupled, PAPER_UNGUIDED_DECOUPLED, sampleDecoupled, sampleDecoupledMany, type DecoupledOptions, type GmmDraws } from './decoupled.js';
 export {
@@ -26,3 +28,4 @@ export {
   type ResolvedGenerateOptions,
   type SamplerName,
 } from './generate.js';
+export { generateBatchKey, generateTogether, type GenerateRequest } from './generate-together.js';

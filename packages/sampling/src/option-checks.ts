@@ -1,6 +1,6 @@
-import type { GmmBatch } from '@farmer/ar-gmm';
-import { checkGmmBatch } from '@farmer/ar-gmm';
-import { FarmerError } from '@farmer/core';
+import type { GmmBatch } from '@farmer/ar-gmm/browser';
+import { checkGmmBatch } from '@farmer/ar-gmm/browser';
+import { FarmerError } from '@farmer/core/browser';
 
 /*
  * Argument checks shared by the samplers. Each error names the field and the

@@ -1,5 +1,5 @@
-import { GmmRowScorer, type GmmBatch, type GmmTemperature } from '@farmer/ar-gmm';
-import { FarmerError, type Rng } from '@farmer/core';
+import { GmmRowScorer, type GmmBatch, type GmmTemperature } from '@farmer/ar-gmm/browser';
+import { FarmerError, type Rng } from '@farmer/core/browser';
 import { effectiveSampleSize, searchCumulative, softmaxCumulative } from './categorical.js';
 import { proposeFromGmm } from './decoupled.js';
 import { checkCount, checkGmmPair, checkNonNegative, checkPositive } from './option-checks.js';

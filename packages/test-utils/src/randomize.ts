@@ -1,4 +1,4 @@
-import { type ParamStore, Rng, tf } from '@farmer/core';
+import { normalTensor, type ParamStore, Rng, tf } from '@farmer/core';
 
 export interface RandomizeOptions {
   /** Noise std of every weight that is neither a proj_out nor a LayerNorm scale. */
@@ -21,7 +21,7 @@ export function randomize(store: ParamStore, seed: number, options: RandomizeOpt
     const std = /proj_out/.test(name) ? options.projOut : /norm\.weight/.test(name) ? 0.1 : options.scale;
     if (std === 0) continue;
     const v = store.get(name);
-    const t = tf.tidy(() => tf.add(v, rng.normalTensor(v.shape, std)));
+    const t = tf.tidy(() => tf.add(v, normalTensor(rng, v.shape, std)));
     v.assign(t);
     t.dispose();
   }

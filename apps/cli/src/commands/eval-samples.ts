@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, encodePng, gatherExamples, imageGrid, loadDataset, writeFileAtomic, type U8Images } from '@farmer/core';
 import { className, evaluateBpd, type FarmerRunner } from '@farmer/ar-gmm';
+import type { GenerateOptions } from '@farmer/sampling';
 import { classifierAgreement, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -9,6 +10,7 @@ import { choiceFlag, intFlag, intListFlag } from '../flags.js';
 import { CHECKPOINT_FLAG_HELP, modelDataSpec, MODEL_FLAG_HELP, openRunner, openTfRunner } from '../model-open.js';
 import { renderHistogramPng } from '../plot.js';
 import { addSamplerFlags, generateOptionsFromFlags, generateWithProgress, type SampleFlags } from './sample.js';
+import { addScaleOutFlags, shardedImages, type ScaleOutFlags } from './sample-sharded.js';
 import { labelledFigure } from '../figure.js';
 
 interface MetricFlags extends SampleFlags {
@@ -39,19 +41,25 @@ async function realImages(spec: string, split: 'train' | 'test', n: number, runn
   return gatherExamples(ds, Int32Array.from({ length: count }, (_, i) => i)).images;
 }
 
-/** Generated images: one per class in turn (conditional models) or unconditional. */
-async function fakeImages(ctx: CliContext, runner: FarmerRunner, flags: SampleFlags): Promise<U8Images> {
-  const options = generateOptionsFromFlags({ ...flags, labels: flags.labels ?? (runner.config.numClasses && !flags.unconditional ? Array.from({ length: flags.count ?? 1000 }, (_, i) => i % runner.config.numClasses) : undefined) }, runner.config.numClasses);
-  return (await generateWithProgress(ctx, runner, options, 'generate')).images;
+/** What to generate for the metrics: one image per class in turn (conditional models) or unconditional. */
+function fakeOptions(runner: FarmerRunner, flags: SampleFlags): GenerateOptions {
+  return generateOptionsFromFlags({ ...flags, labels: flags.labels ?? (runner.config.numClasses && !flags.unconditional ? Array.from({ length: flags.count ?? 1000 }, (_, i) => i % runner.config.numClasses) : undefined) }, runner.config.numClasses);
 }
 
-export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[], flags: MetricFlags): Promise<void> {
+/** Generated images for the metrics, in this process. */
+async function fakeImages(ctx: CliContext, runner: FarmerRunner, flags: SampleFlags): Promise<U8Images> {
+  return (await generateWithProgress(ctx, runner, fakeOptions(runner, flags), 'generate')).images;
+}
+
+export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[], flags: MetricFlags & ScaleOutFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
+  const opened = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
+  const { runner, dir, close } = opened;
   const extractor = await openExtractor(flags);
   try {
     const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
-    const fake = await fakeImages(ctx, runner, flags);
+    // With --redis, workers draw the images in shards (no per-run count limit).
+    const fake = flags.redis ? await shardedImages(ctx, flags, opened, fakeOptions(runner, { ...flags, maxCount: Infinity })) : await fakeImages(ctx, runner, flags);
     const real = await realImages(data, flags.refSplit, flags.realCount, runner);
     const bar = ctx.progress('features', fake.count + real.count, 'images');
     const r = await sampleMetrics({ extractor, real, fake, metrics, referenceStatsPath: flags.refStats, onProgress: (stage, d) => bar.update(stage.includes('real') ? fake.count + d : d, stage) });
@@ -189,7 +197,8 @@ function metricCommand(name: string, description: string, metrics: SampleMetric[
     .option('--real-count <n>', 'real images (0: the whole split)', intFlag('--real-count', 0), 0)
     .option('--ref-stats <file>', 'cache of the real statistics (.safetensors; refused if the extractor differs)');
   if (withOut) cmd.requiredOption('--out <dir>', 'report directory');
-  return addSamplerFlags(cmd).action(async (flags: MetricFlags & { out: string }) => (withOut ? runReport(ctx(), flags) : runSampleMetrics(ctx(), metrics, flags)));
+  else addScaleOutFlags(cmd);
+  return addSamplerFlags(cmd).action(async (flags: MetricFlags & ScaleOutFlags & { out: string }) => (withOut ? runReport(ctx(), flags) : runSampleMetrics(ctx(), metrics, flags)));
 }
 
 export function addSampleMetricCommands(ev: Command, ctx: () => CliContext): void {

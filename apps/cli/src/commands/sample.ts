@@ -11,6 +11,7 @@ import { UsageError } from '../errors.js';
 import { classRows, labelledFigure } from '../figure.js';
 import { choiceFlag, intFlag, intListFlag, numberFlag } from '../flags.js';
 import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, openRunner } from '../model-open.js';
+import { addScaleOutFlags, runShardedSample, type ScaleOutFlags } from './sample-sharded.js';
 
 export interface SampleFlags {
   checkpoint?: string;
@@ -125,6 +126,11 @@ export async function generateWithProgress(ctx: CliContext, runner: FarmerRunner
   }
 }
 
+/** The file name of image `i` (label -1: unconditional) in a `--separate` folder, in one process and sharded alike. */
+export function sampleFileName(i: number, label: number): string {
+  return `${String(i).padStart(4, '0')}-label${label}.png`;
+}
+
 /**
  * Writes a grid (rows of `columns`) and optionally one PNG per image; returns
  * the paths. With `perClass`, the grid has one row per class, labelled with
@@ -145,7 +151,7 @@ export async function writeSamples(
   if (options.separate) {
     mkdirSync(options.separate, { recursive: true });
     for (let i = 0; i < result.images.count; i++) {
-      const f = resolve(join(options.separate, `${String(i).padStart(4, '0')}-label${result.labels[i]}.png`));
+      const f = resolve(join(options.separate, sampleFileName(i, result.labels[i])));
       await writeFileAtomic(f, encodePng(sliceImages(result.images, i, 1)));
       files.push(f);
     }
@@ -247,14 +253,15 @@ export function sampleCommand(ctx: () => CliContext): Command {
     .option('--out <file>', 'grid PNG', 'samples.png')
     .option('--separate <dir>', 'also write one PNG per image into this directory')
     .option('--columns <n>', 'grid columns', intFlag('--columns', 1));
-  return addSamplerFlags(cmd)
+  return addScaleOutFlags(addSamplerFlags(cmd))
     .addHelpText(
       'after',
       `
 Examples:
   farmer sample --per-class 4 --out digits.png
   farmer sample --checkpoint runs/small --labels 3,3,7,7 --cfg-w 1.5 --seed 7
-  farmer sample --unconditional --count 16 --temperature 1.3 --scale 0.9 --separate out/`,
+  farmer sample --unconditional --count 16 --temperature 1.3 --scale 0.9 --separate out/
+  farmer sample --redis redis://127.0.0.1:6379 --count 50000 --separate out/   # on farmer worker processes`,
     )
-    .action(async (flags: SampleFlags) => runSample(ctx(), flags));
+    .action(async (flags: SampleFlags & ScaleOutFlags) => (flags.redis ? runShardedSample(ctx(), flags) : runSample(ctx(), flags)));
 }

@@ -22,7 +22,7 @@ export async function runServe(ctx: CliContext, argv: string[], stdout: NodeJS.W
   });
   // Logged by the server too; said here as well, since --quiet turns its log off.
   for (const w of server.warnings) process.stderr.write(`farmer: warning: ${w}\n`);
-  ctx.note(`serving ${server.models?.ready.length ?? 0} model(s) at ${server.url} (docs at ${server.url}/docs); Ctrl-C stops after in-flight requests`);
+  ctx.note(`serving ${server.models?.ready.length ?? 0} model(s) at ${server.url} (docs at ${server.url}/docs, the playground page at ${server.url}/playground/); Ctrl-C stops after in-flight requests`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
@@ -38,7 +38,7 @@ export async function runServe(ctx: CliContext, argv: string[], stdout: NodeJS.W
 export function serveCommand(ctx: () => CliContext): Command {
   return (
     new Command('serve')
-      .description('serve checkpoints over HTTP (generate, likelihood, metrics, OpenAPI docs at /docs); the flags of the server\'s own bin, see farmer serve --help')
+      .description('serve checkpoints over HTTP (generate, likelihood, metrics, OpenAPI docs at /docs, the playground page at /playground/); the flags of the server\'s own bin, see farmer serve --help')
       // The server's parser reads every flag (the bin's, with its environment fallbacks), so commander passes them through.
       .helpOption(false)
       .allowUnknownOption()

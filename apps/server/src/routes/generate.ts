@@ -9,6 +9,7 @@ import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { generateBodySchema, generateJsonSchema, modelParamsSchema, type GenerateBody, type OutputFormat } from '../schemas/generate-schema.js';
 import { requireModel } from './require-model.js';
+import { generateRemotely } from '../remote-mode.js';
 
 const errorRef = { $ref: 'FarmerError#' } as const;
 
@@ -99,12 +100,14 @@ export function registerGenerateRoute(app: FastifyInstance, ctx: ServerContext):
       const key = generateBatchKey(entry.runner, options);
       const signal = clientAbortSignal(request, reply);
       const { runner } = entry;
-      const job = await ctx.queue.submit(
-        { kind: 'generate', model: entry.name, batch: { key, size: options.count, capacity: batchSize } },
-        options,
-        (members, jobSignal) => generateTogether(runner, members, jobSignal),
-        signal,
-      );
+      const job = ctx.remote
+        ? await generateRemotely(ctx.remote, { name: entry.name, dir: entry.dir, runner }, options, batchSize, signal)
+        : await ctx.queue.submit(
+            { kind: 'generate', model: entry.name, batch: { key, size: options.count, capacity: batchSize } },
+            options,
+            (members, jobSignal) => generateTogether(runner, members, jobSignal),
+            signal,
+          );
       const r = job.value;
       ctx.metrics.images.inc({ model: entry.name }, r.images.count);
       request.log.info(

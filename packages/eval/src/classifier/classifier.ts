@@ -3,6 +3,7 @@ import {
   FarmerError,
   formatZodIssues,
   makeCheckpointConfig,
+  normalTensor,
   ParamStore,
   readCheckpoint,
   resolveCheckpointDir,
@@ -65,7 +66,7 @@ export class MlpClassifier implements FeatureExtractor {
     const store = new ParamStore(shapes(c)).initialise((name, shape) => {
       if (name.endsWith('.bias')) return tf.zeros(shape);
       // He init for ReLU layers.
-      return rng.normalTensor(shape, Math.sqrt(2 / shape[0]));
+      return normalTensor(rng, shape, Math.sqrt(2 / shape[0]));
     });
     return new MlpClassifier(c, store);
   }

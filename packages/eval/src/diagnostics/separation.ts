@@ -1,4 +1,4 @@
-import { FarmerError, Rng, tf, unpatchify, tensorToImages, type U8Images } from '@farmer/core';
+import { FarmerError, normalTensor, Rng, tf, unpatchify, tensorToImages, type U8Images } from '@farmer/core';
 import type { Flow } from '@farmer/flow';
 
 export interface SeparationOptions {
@@ -39,7 +39,7 @@ export async function separationExperiment(flow: Flow, images: U8Images, options
   try {
     for (const t of blocks) {
       const z = enc.latents![t];
-      const eps = rng.normalTensor(z.shape);
+      const eps = normalTensor(rng, z.shape);
       for (const mode of ['partial', 'full'] as const) {
         const out: U8Images[] = [];
         for (const s of options.strengths) {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { FarmerError } from '@farmer/core';
 import * as ort from 'onnxruntime-node';
+import type { ProviderChoice } from '../ort/ort-runner.js';
 
 /** Execution providers farmer-ts uses, best first. */
 export type ExecutionProviderName = 'cuda' | 'cpu';
@@ -10,14 +11,7 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProviderName[] = ['cuda', 'c
 export type ExecutionProviderRequest = ExecutionProviderName | 'auto';
 
 /** What was chosen and why: reported by the CLI and the server. */
-export interface ExecutionProviderInfo {
-  /** The provider the sessions run on. */
-  name: ExecutionProviderName;
-  /** What was asked for. */
-  requested: ExecutionProviderRequest;
-  /** Better providers that were skipped, each with the reason. */
-  skipped: { name: ExecutionProviderName; reason: string }[];
-}
+export type ExecutionProviderInfo = ProviderChoice<ExecutionProviderName>;
 
 /** How to get the CUDA provider (documented in the README too). */
 export const CUDA_INSTALL_HINT =

@@ -1,10 +1,13 @@
 /**
  * @farmer/onnx/runtime: FARMER on onnxruntime-node. `loadOrtRunner(dir)`
  * opens an export folder (written by `exportOnnx`) as a FarmerRunner and a
- * FarmerLikelihood. This entry point loads the native onnxruntime binding.
+ * FarmerLikelihood: the shared `OrtRunner` (also in `@farmer/onnx/web`) with
+ * onnxruntime-node injected. This entry point loads the native binding.
  */
-export { loadOrtRunner, OrtRunner, type OrtRunnerOptions, type RunnerPurpose } from './ort-runner.js';
-export { OrtArStream } from './ort-ar-stream.js';
+export { loadOrtRunner, type OrtRunnerOptions } from './load-ort-runner.js';
+export { OrtRunner, type OrtExportSource, type OrtOpenOptions, type ProviderChoice, type RunnerPurpose } from '../ort/ort-runner.js';
+export { OrtArStream } from '../ort/ort-ar-stream.js';
+export type { OrtBinding } from '../ort/ort-binding.js';
 export { OrtGradient, type OrtGradientOptions, type OrtGradientResult } from './ort-gradient.js';
 export { OrtDistillGradient, type DistillGradientBatch, type OrtDistillResult } from './ort-distill-gradient.js';
 export type { GradientSessionOptions } from './gradient-sessions.js';
@@ -19,4 +22,4 @@ export {
   type ExecutionProviderName,
   type ExecutionProviderRequest,
 } from './execution-provider.js';
-export type { SessionSettings } from './ort-graph.js';
+export type { GraphModel, SessionSettings } from '../ort/ort-graph.js';

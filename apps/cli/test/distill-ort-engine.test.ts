@@ -1,18 +1,20 @@
 import { FarmerModel, preset } from '@farmer/ar-gmm';
-import { initBackend, loadDataset, type ImageDataset } from '@farmer/core';
+import { gatherExamples, initBackend, loadDataset, type ImageDataset } from '@farmer/core';
 import { distillOrtEngine } from '@farmer/onnx/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Distiller, distillTfEngine, type DistillEvent } from '../src/index.js';
-import { subset } from './helpers.js';
+import { Distiller, distillTfEngine, type DistillEvent } from '@farmer/distill';
 
-// The distillation trainer on @farmer/onnx's onnxruntime engine (moved here from @farmer/onnx, which does not depend on this package).
+// The distillation trainer on @farmer/onnx's onnxruntime engine. It lives with the CLI, the
+// lowest workspace that depends on both: @farmer/distill and @farmer/onnx sit in one tier and import
+// neither each other nor, in tests, each other.
 let data: ImageDataset;
 const losses = (events: { type: string; loss?: number }[]) => events.flatMap((e) => (e.type === 'step' ? [e.loss!] : []));
 const relDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.abs(b[i])));
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
-  data = subset(await loadDataset('mnist'), 400);
+  const all = await loadDataset('mnist');
+  data = { ...all, ...gatherExamples(all, Int32Array.from({ length: 400 }, (_, i) => i)) };
 });
 
 describe('the onnxruntime distillation engine', () => {

@@ -1,27 +1,55 @@
-import { farmerDims, toArOrderHost, type ArStream, type DecodeOptions, type Decoder, type FarmerConfig, type FarmerDims, type FarmerRunner } from '@farmer/ar-gmm';
-import { FarmerError } from '@farmer/core';
-import { assertFiniteTokens, isFlipBlock } from '@farmer/flow';
-import * as ort from 'onnxruntime-node';
+import {
+  farmerDims,
+  toArOrderHost,
+  type ArStream,
+  type DecodeOptions,
+  type Decoder,
+  type FarmerConfig,
+  type FarmerDims,
+  type FarmerLikelihood,
+  type FarmerRunner,
+  type HostNll,
+} from '@farmer/ar-gmm/browser';
+import { FarmerError } from '@farmer/core/browser';
+import { assertFiniteTokens, isFlipBlock } from '@farmer/flow/browser';
 import { classRows } from '../class-rows.js';
 import { kvNames } from '../io-names.js';
-import type { FarmerLikelihood, HostNll } from '@farmer/ar-gmm';
 import { nllFromRawOutputs } from '../likelihood.js';
 import type { GraphEntry, OnnxManifest } from '../manifest.js';
-import { readOnnxExport, type OnnxExport } from '../read-export.js';
-import { candidateProviders, parseExecutionProvider, type ExecutionProviderInfo, type ExecutionProviderName, type ExecutionProviderRequest } from './execution-provider.js';
+import { disposeTensors, type OrtBinding, type OrtTensor } from './ort-binding.js';
 import { OrtArStream } from './ort-ar-stream.js';
-import { disposeTensors, OrtGraph, type SessionSettings } from './ort-graph.js';
+import { OrtGraph, type GraphModel, type SessionSettings } from './ort-graph.js';
 
 /** What a runner is opened for: sampling (AR streams, decoders) and/or likelihood (AF forward, AR teacher-forced). */
 export type RunnerPurpose = 'sample' | 'likelihood';
 
-export interface OrtRunnerOptions extends SessionSettings {
-  /** 'auto' (default; env FARMER_ORT_PROVIDER): CUDA when onnxruntime-node has its provider, else CPU. */
-  executionProvider?: ExecutionProviderRequest;
-  /** Graphs to open (default both); the others' files are still checksummed. */
+/** The execution provider a runner's sessions run on, what was asked for, and better providers skipped with the reason. */
+export interface ProviderChoice<P extends string = string> {
+  /** The provider the sessions run on. */
+  name: P;
+  /** What was asked for. */
+  requested: P | 'auto';
+  /** Better providers that were skipped, each with the reason. */
+  skipped: { name: P; reason: string }[];
+}
+
+/**
+ * A validated export as the runner opens it, wherever its files are: the
+ * manifest and model config, and each graph's model in the form the
+ * injected binding takes (a path on disk, or bytes with their weights).
+ */
+export interface OrtExportSource {
+  /** The folder or URL, for reports. */
+  location: string;
+  manifest: OnnxManifest;
+  config: FarmerConfig;
+  graph(entry: GraphEntry): GraphModel | Promise<GraphModel>;
+}
+
+/** How the runner is opened: the graphs it needs, how the AF reverse runs, and the providers to try. */
+export interface OrtOpenOptions<P extends string = string> extends SessionSettings {
+  /** Graphs to open (default both). */
   purposes?: RunnerPurpose[];
-  /** Verify every file's SHA-256 (default true). */
-  verify?: boolean;
   /**
    * How the AF reverse runs: 'block' (default when the export has them):
    * one call per block (the step in an ONNX Loop), progress reported per
@@ -29,6 +57,16 @@ export interface OrtRunnerOptions extends SessionSettings {
    * token and cancellation between tokens.
    */
   flowReverse?: 'block' | 'step';
+  /**
+   * Providers to try, best first: the first graph that opens settles the
+   * provider for every graph; a failure on a better one is recorded in
+   * `skipped` and the next is tried. Default ['cpu'].
+   */
+  providers?: P[];
+  /** What was asked for (reported back in `executionProvider.requested`; default 'auto'). */
+  requested?: P | 'auto';
+  /** Providers ruled out before any was tried (e.g. CUDA not installed), reported in `executionProvider.skipped`. */
+  skipped?: ProviderChoice<P>['skipped'];
 }
 
 /** The sessions of a runner. */
@@ -44,14 +82,16 @@ interface Graphs {
 }
 
 /**
- * A FARMER model on onnxruntime-node, from an export folder: a
- * `FarmerRunner` (so `generate` from @farmer/sampling runs unchanged) and a
- * `FarmerLikelihood` (so bits/dim do). Sessions are created once at load,
- * reused by every call, and released by `dispose()`. The samplers'
- * randomness and the GMM math stay in TypeScript; the graphs return raw
- * head outputs.
+ * A FARMER model on onnxruntime, from an export: a `FarmerRunner` (so
+ * `generate` from @farmer/sampling runs unchanged) and a `FarmerLikelihood`
+ * (so bits/dim do). Written once against onnxruntime-common: the binding
+ * (onnxruntime-node through `loadOrtRunner` in `@farmer/onnx/runtime`,
+ * onnxruntime-web through `loadWebRunner` in `@farmer/onnx/web`) is
+ * injected. Sessions are created once at open, reused by every call, and
+ * released by `dispose()`. The samplers' randomness and the GMM math stay
+ * in TypeScript; the graphs return raw head outputs.
  */
-export class OrtRunner implements FarmerRunner, FarmerLikelihood {
+export class OrtRunner<P extends string = string> implements FarmerRunner, FarmerLikelihood {
   readonly runtime = 'onnxruntime';
   readonly config: FarmerConfig;
   readonly dims: FarmerDims;
@@ -59,10 +99,11 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
   private disposed = false;
 
   private constructor(
-    readonly source: OnnxExport,
+    private readonly ort: OrtBinding,
+    readonly source: OrtExportSource,
     private readonly graphs: Graphs,
     /** The execution provider in use, and those skipped with the reason. */
-    readonly executionProvider: ExecutionProviderInfo,
+    readonly executionProvider: ProviderChoice<P>,
   ) {
     this.config = source.config;
     this.dims = farmerDims(this.config);
@@ -74,29 +115,28 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
   }
 
   /**
-   * Validates an export folder (manifest, every file's checksum) and opens
-   * its sessions. Errors name the file at fault (see readOnnxExport); a
-   * graph that onnxruntime rejects is FARMER_E_CORRUPT. With 'auto', a CUDA
-   * provider that fails to start falls back to the CPU, and
-   * `executionProvider.skipped` says why.
+   * Opens the sessions of a validated export on the injected binding. A
+   * graph that onnxruntime rejects is FARMER_E_CORRUPT naming the file; a
+   * provider that fails to start falls back to the next in
+   * `options.providers`, and `executionProvider.skipped` says why.
    */
-  static async load(dir: string, options: OrtRunnerOptions = {}): Promise<OrtRunner> {
-    const requested = parseExecutionProvider(options.executionProvider ?? process.env.FARMER_ORT_PROVIDER);
-    const { order, skipped } = candidateProviders(requested);
-    const source = await readOnnxExport(dir, { verify: options.verify });
+  static async open<P extends string = string>(ort: OrtBinding, source: OrtExportSource, options: OrtOpenOptions<P> = {}): Promise<OrtRunner<P>> {
+    const order = options.providers?.length ? options.providers : (['cpu'] as P[]);
+    const skipped = [...(options.skipped ?? [])];
     const purposes = new Set(options.purposes ?? ['sample', 'likelihood']);
     const g = source.manifest.graphs;
     const graphs: Graphs = {};
     const opened: OrtGraph[] = [];
-    let provider: ExecutionProviderName | undefined;
+    let provider: P | undefined;
     const open = async (entry: GraphEntry): Promise<OrtGraph> => {
+      const model = await source.graph(entry);
       let graph: OrtGraph | undefined;
-      if (provider) graph = await OrtGraph.open(source.dir, entry, provider, options);
+      if (provider) graph = await OrtGraph.open(ort, model, entry, provider, options);
       else {
-        // The first graph settles the provider: a CUDA failure is retried on the CPU.
+        // The first graph settles the provider: a failure on a better one (CUDA, WebGPU) is retried on the next.
         for (const p of order) {
           try {
-            graph = await OrtGraph.open(source.dir, entry, p, options);
+            graph = await OrtGraph.open(ort, model, entry, p, options);
             provider = p;
             break;
           } catch (e) {
@@ -130,19 +170,19 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
       await Promise.all(opened.map((s) => s.release()));
       throw e;
     }
-    return new OrtRunner(source, graphs, { name: provider ?? order[order.length - 1], requested, skipped });
+    return new OrtRunner(ort, source, graphs, { name: provider ?? order[order.length - 1], requested: options.requested ?? 'auto', skipped });
   }
 
   private need<K extends keyof Graphs>(key: K, purpose: RunnerPurpose): NonNullable<Graphs[K]> {
     if (this.disposed) throw new FarmerError('FARMER_E_BAD_INPUT', 'this ONNX runner was disposed');
     const g = this.graphs[key];
-    if (!g) throw new FarmerError('FARMER_E_BAD_INPUT', `this ONNX runner was opened without '${purpose}' (pass purposes: ['${purpose}'] to OrtRunner.load)`, { field: 'purposes' });
+    if (!g) throw new FarmerError('FARMER_E_BAD_INPUT', `this ONNX runner was opened without '${purpose}' (pass purposes: ['${purpose}'] when loading it)`, { field: 'purposes' });
     return g as NonNullable<Graphs[K]>;
   }
 
   /** labels [B]: a class or -1 (null label). */
   openArStream(labels: ArrayLike<number>): ArStream {
-    return new OrtArStream(this.config, this.need('arPrefill', 'sample'), this.need('arStep', 'sample'), this.graphs.arHeadRedundant, labels, labels.length);
+    return new OrtArStream(this.ort, this.config, this.need('arPrefill', 'sample'), this.need('arStep', 'sample'), this.graphs.arHeadRedundant, labels, labels.length);
   }
 
   /** Final latents z [B, N, d] (AF order) → patch tokens [B, N, d], by the AF reverse (KV-cached steps) or the student. */
@@ -151,7 +191,7 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
     if (z.length !== batch * N * d) throw new FarmerError('FARMER_E_SHAPE', `decode: z has ${z.length} values, expected B·N·d = ${batch}·${N}·${d}`);
     if ((options.decoder ?? 'flow') === 'student') {
       if (!this.graphs.student) throw new FarmerError('FARMER_E_BAD_INPUT', 'this export has no distilled student; run `farmer distill` and export again, or use the flow decoder', { field: 'decoder' });
-      const input = new ort.Tensor('float32', z, [batch, N, d]);
+      const input = new this.ort.Tensor('float32', z, [batch, N, d]);
       const out = await this.need('student', 'sample').run({ z: input });
       const x = Float32Array.from(out.x.data as Float32Array);
       disposeTensors([input, out.x]);
@@ -173,7 +213,7 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
   private async reverseWholeBlock(graph: OrtGraph, t: number, z: Float32Array, batch: number, options: DecodeOptions, blocksDone: number): Promise<Float32Array> {
     const { numTokens: N, tokenDim: d } = this.dims;
     if (options.signal?.aborted) throw new FarmerError('FARMER_E_ABORTED', 'flow reverse was cancelled');
-    const input = new ort.Tensor('float32', z, [batch, N, d]);
+    const input = new this.ort.Tensor('float32', z, [batch, N, d]);
     const out = await graph.run({ z: input });
     const x = out.x.data as Float32Array;
     disposeTensors([input]);
@@ -203,17 +243,17 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
       for (let b = 0; b < batch; b++) out.set(v.subarray(b * d, (b + 1) * d), (b * N + j) * d);
     };
     put(token(z, orig(0)), orig(0));
-    let x: ort.Tensor = new ort.Tensor('float32', token(z, orig(0)), [batch, d]);
-    let past: Record<string, ort.Tensor> = {};
+    let x: OrtTensor = new this.ort.Tensor('float32', token(z, orig(0)), [batch, d]);
+    let past: Record<string, OrtTensor> = {};
     for (let l = 0; l < c.layersPerBlock; l++) {
       const n = kvNames(l);
-      past[n.pastK] = new ort.Tensor('float32', new Float32Array(0), [batch, heads, 0, c.headDim]);
-      past[n.pastV] = new ort.Tensor('float32', new Float32Array(0), [batch, heads, 0, c.headDim]);
+      past[n.pastK] = new this.ort.Tensor('float32', new Float32Array(0), [batch, heads, 0, c.headDim]);
+      past[n.pastV] = new this.ort.Tensor('float32', new Float32Array(0), [batch, heads, 0, c.headDim]);
     }
     try {
       for (let i = 0; i < N - 1; i++) {
         if (options.signal?.aborted) throw new FarmerError('FARMER_E_ABORTED', 'flow reverse was cancelled');
-        const zNext = new ort.Tensor('float32', token(z, orig(i + 1)), [batch, d]);
+        const zNext = new this.ort.Tensor('float32', token(z, orig(i + 1)), [batch, d]);
         const r = await step.run({ ...past, x, z_next: zNext });
         disposeTensors([x, zNext, ...Object.values(past)]);
         x = r.x_next;
@@ -238,7 +278,7 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
     const f = this.config.flow;
     const size = batch * f.inChannels * f.imageSize * f.imageSize;
     if (images.length !== size) throw new FarmerError('FARMER_E_SHAPE', `images have ${images.length} values, expected B·C·H·W = ${batch}·${f.inChannels}·${f.imageSize}·${f.imageSize}`);
-    const input = new ort.Tensor('float32', images, [batch, f.inChannels, f.imageSize, f.imageSize]);
+    const input = new this.ort.Tensor('float32', images, [batch, f.inChannels, f.imageSize, f.imageSize]);
     const out = await this.need('flowForward', 'likelihood').run({ images: input });
     const r = { z: out.z.data as Float32Array, logdets: out.logdets.data as Float32Array };
     disposeTensors([input]);
@@ -253,8 +293,8 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
     const { numTokens: N, dI } = this.dims;
     if (zI.length !== batch * N * dI) throw new FarmerError('FARMER_E_SHAPE', `AR input has ${zI.length} values, expected B·N·d_I = ${batch}·${N}·${dI}`);
     const feeds = {
-      z_informative: new ort.Tensor('float32', zI, [batch, N, dI]),
-      class_row: new ort.Tensor('int64', classRows(labels, batch, this.config.numClasses), [batch]),
+      z_informative: new this.ort.Tensor('float32', zI, [batch, N, dI]),
+      class_row: new this.ort.Tensor('int64', classRows(labels, batch, this.config.numClasses), [batch]),
     };
     const out = await this.need('arForward', 'likelihood').run(feeds);
     disposeTensors(Object.values(feeds));
@@ -279,9 +319,4 @@ export class OrtRunner implements FarmerRunner, FarmerLikelihood {
     const all = [this.graphs.flowForward, ...(this.graphs.flowReverseSteps ?? []), ...(this.graphs.flowReverseBlocks ?? []), this.graphs.arForward, this.graphs.arPrefill, this.graphs.arStep, this.graphs.arHeadRedundant, this.graphs.student];
     await Promise.all(all.map((g) => g?.release()));
   }
-}
-
-/** Opens an ONNX export folder on onnxruntime-node (see OrtRunner.load). */
-export function loadOrtRunner(dir: string, options: OrtRunnerOptions = {}): Promise<OrtRunner> {
-  return OrtRunner.load(dir, options);
 }

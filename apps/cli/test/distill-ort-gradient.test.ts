@@ -1,9 +1,12 @@
+// The distillation gradient on onnxruntime against tfjs. It lives with the CLI, the lowest workspace
+// that depends on both @farmer/distill and @farmer/onnx (one tier; neither imports the other).
+
 import { preset } from '@farmer/ar-gmm';
 import { initBackend, Rng, type Batch } from '@farmer/core';
 import { Flow, flowDims, Student, type FlowConfigInput } from '@farmer/flow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OrtDistillGradient } from '@farmer/onnx/runtime';
-import { distillLossAndGrads, parseDistillConfig, prepareDistillBatch } from '../src/index.js';
+import { distillLossAndGrads, parseDistillConfig, prepareDistillBatch } from '@farmer/distill';
 import { randomize } from '@farmer/test-utils';
 
 /** The same bounds as the FARMER objective: per parameter max|ORT − tfjs| ≤ 1e-4·max(max|tfjs|, 1e-3); loss to 1e-5 relative. */

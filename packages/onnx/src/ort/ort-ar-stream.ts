@@ -1,9 +1,9 @@
-import { farmerDims, headOutputToGmm, type ArStream, type FarmerConfig, type StepGmm } from '@farmer/ar-gmm';
-import { FarmerError } from '@farmer/core';
-import * as ort from 'onnxruntime-node';
+import { farmerDims, headOutputToGmm, type ArStream, type FarmerConfig, type StepGmm } from '@farmer/ar-gmm/browser';
+import { FarmerError } from '@farmer/core/browser';
 import { classRows } from '../class-rows.js';
 import { kvNames } from '../io-names.js';
-import { disposeTensors, type OrtGraph } from './ort-graph.js';
+import { disposeTensors, type OrtBinding, type OrtTensor } from './ort-binding.js';
+import type { OrtGraph } from './ort-graph.js';
 
 /**
  * An AR stream on onnxruntime (the twin of @farmer/ar-gmm's TfArStream): one
@@ -13,14 +13,16 @@ import { disposeTensors, type OrtGraph } from './ort-graph.js';
  * G_{i+1}, or after the N-th token the shared redundant GMM (ar-step's
  * `hidden` through ar-head-redundant). The raw head
  * outputs become GMMs on the host (`headOutputToGmm`). Dispose when done.
+ * Tensors are made by the injected binding (onnxruntime-node or -web).
  */
 export class OrtArStream implements ArStream {
-  private past: Record<string, ort.Tensor> = {};
+  private past: Record<string, OrtTensor> = {};
   private fed = -1;
   private readonly rows: BigInt64Array;
   private readonly dims: ReturnType<typeof farmerDims>;
 
   constructor(
+    private readonly ort: OrtBinding,
     private readonly config: FarmerConfig,
     private readonly prefill: OrtGraph,
     private readonly step: OrtGraph,
@@ -37,7 +39,7 @@ export class OrtArStream implements ArStream {
     return Math.max(this.fed, 0);
   }
 
-  private keepPresent(out: Record<string, ort.Tensor>): void {
+  private keepPresent(out: Record<string, OrtTensor>): void {
     disposeTensors(Object.values(this.past));
     this.past = {};
     for (let l = 0; l < this.config.ar.layers; l++) {
@@ -47,7 +49,7 @@ export class OrtArStream implements ArStream {
     }
   }
 
-  private gmm(raw: ort.Tensor, kind: StepGmm['kind']) {
+  private gmm(raw: OrtTensor, kind: StepGmm['kind']) {
     const { dI, dR } = this.dims;
     const a = this.config.ar;
     return kind === 'informative'
@@ -58,7 +60,7 @@ export class OrtArStream implements ArStream {
   /** Prefills the class prefix; returns G_1 (token 0's GMM). */
   async first(): Promise<StepGmm> {
     if (this.fed !== -1) throw new FarmerError('FARMER_E_INTERNAL', 'first() was already called on this stream');
-    const classRow = new ort.Tensor('int64', this.rows, [this.batch]);
+    const classRow = new this.ort.Tensor('int64', this.rows, [this.batch]);
     const out = await this.prefill.run({ class_row: classRow });
     classRow.dispose();
     this.keepPresent(out);
@@ -76,7 +78,7 @@ export class OrtArStream implements ArStream {
     if (zI.length !== this.batch * dI) throw new FarmerError('FARMER_E_SHAPE', `next() takes B·d_I = ${this.batch * dI} values, got ${zI.length}`);
     const i = this.fed;
     if (i === N - 1 && dR === 0) throw new FarmerError('FARMER_E_INTERNAL', 'this model has no redundant group: the last token needs no next GMM');
-    const zt = new ort.Tensor('float32', zI, [this.batch, dI]);
+    const zt = new this.ort.Tensor('float32', zI, [this.batch, dI]);
     const out = await this.step.run({ ...this.past, z_informative: zt });
     zt.dispose();
     this.keepPresent(out);

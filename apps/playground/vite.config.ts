@@ -1,0 +1,22 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+import { browserOnly } from './build/browser-only.js';
+import { builtinExport } from './build/builtin-export.js';
+// Threaded wasm needs cross-origin isolation: the dev and preview servers send what `farmer serve` sends.
+// @ts-expect-error: a plain ESM script without types (its JSDoc documents it)
+import { ISOLATION_HEADERS } from './scripts/static-server.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+
+export default defineConfig({
+  // Relative URLs: the build works from any folder of any static host (and at /playground/ of `farmer serve`).
+  base: './',
+  plugins: [browserOnly(), builtinExport(resolve(here, '../../models/mnist-small/onnx'))],
+  build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 1024 },
+  // onnxruntime-web finds its wasm next to its module: keep it out of dev pre-bundling.
+  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  server: { headers: ISOLATION_HEADERS },
+  preview: { headers: ISOLATION_HEADERS },
+});

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import { HttpError } from '../errors.js';
+
+/**
+ * Cross-origin isolation, which onnxruntime-web's threaded wasm needs
+ * (SharedArrayBuffer): sent with every file of the page.
+ */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+});
+
+/** The built playground (apps/playground/dist), or undefined when it is not installed or not built. */
+export function playgroundDist(): string | undefined {
+  try {
+    const pkg = createRequire(import.meta.url).resolve('@farmer/playground/package.json');
+    const dist = join(dirname(pkg), 'dist');
+    return existsSync(join(dist, 'index.html')) ? dist : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * GET /playground/: the static page of @farmer/playground (generation and
+ * likelihood in the browser, on onnxruntime-web), with the cross-origin
+ * isolation headers. No computation runs here: the page fetches the served
+ * models' exports from GET /v1/onnx. Unauthenticated, like /docs: the page
+ * itself asks for the API key when the export routes need one.
+ */
+export async function registerPlaygroundRoutes(app: FastifyInstance): Promise<void> {
+  const root = playgroundDist();
+  if (!root) {
+    app.get('/playground*', { schema: { hide: true } }, async () => {
+      throw new HttpError('FARMER_E_NOT_FOUND', 'the playground is not built: run `npm run build` (or `npm run playground`) in the farmer-ts checkout');
+    });
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root,
+    prefix: '/playground',
+    decorateReply: false,
+    redirect: true,
+    index: ['index.html'],
+    schemaHide: true,
+    setHeaders: (res) => {
+      for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
+    },
+  });
+}

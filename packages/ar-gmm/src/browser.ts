@@ -1,0 +1,37 @@
+/**
+ * @farmer/ar-gmm/browser: the runtime-independent side of the AR-GMM, for
+ * runners and samplers that run anywhere, a browser included: the model
+ * config and its sizes, the host GMM math (docs/method.md §4.6 GMM
+ * log-density), the final permute on host arrays, and the runner and
+ * likelihood interfaces (`FarmerRunner`, `ArStream`, `FarmerLikelihood`).
+ * No Node module, no tfjs.
+ */
+export {
+  checkGmmBatch,
+  gmmComponentLogLik,
+  gmmLogDensity,
+  GmmRowScorer,
+  headOutputToGmm,
+  logMixtureWeights,
+  logSumExp,
+  selectGmmRows,
+  softplus,
+  type GmmBatch,
+  type GmmTemperature,
+} from './gmm-host.js';
+export {
+  ArConfigSchema,
+  className,
+  FarmerConfigSchema,
+  farmerDims,
+  FINAL_PERMUTES,
+  parseFarmerConfig,
+  type ArConfig,
+  type FarmerConfig,
+  type FarmerConfigInput,
+  type FarmerDims,
+  type FinalPermute,
+} from './config.js';
+export { finalPermuteFlips, toArOrderHost } from './final-permute.js';
+export { likelihoodBitsPerDim, type FarmerLikelihood, type HostNll } from './likelihood-interface.js';
+export type { ArStream, DecodeOptions, Decoder, FarmerRunner, StepGmm } from './runner-interface.js';

@@ -1,0 +1,38 @@
+import { bitsPerDim, noisyImages, type Rng, type U8Images } from '@farmer/core/browser';
+import type { FarmerConfig } from './config.js';
+
+/** Per-image pieces of the joint NLL (nats) on the host, each [B] (docs/method.md §5.1 joint loss). */
+export interface HostNll {
+  /** −(1/(N·d))·[Σ log G_i(z_i^I) + Σ log G_{N+1}(z_i^R) + Σ_t log|det_t|]. */
+  nllPerDim: Float64Array;
+  logpInformative: Float64Array;
+  logpRedundant: Float64Array;
+  /** Σ over blocks of log|det|. */
+  logdet: Float64Array;
+}
+
+/**
+ * What likelihood code needs from a model, whatever runtime backs it: the
+ * joint NLL of a batch of images. `TfRunner` (tfjs) and `OrtRunner`
+ * (onnxruntime, @farmer/onnx/runtime) implement it, so bits/dim run
+ * unchanged on either.
+ */
+export interface FarmerLikelihood {
+  readonly config: FarmerConfig;
+  /** Runtime name for reports ('tfjs', 'onnxruntime'). */
+  readonly runtime: string;
+  /** images: float32 NCHW [B, C, H, W] in [-1, 1] (already dequantised); labels: a class per image, -1, or null. */
+  nll(images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<HostNll>;
+}
+
+/**
+ * Bits/dim of each image [B] (docs/method.md §5.2 bits per dim) under uniform
+ * dequantisation with noise from `rng`: BPD = (NLL per dim + ln 128)/ln 2.
+ * Labels: a class per image, or null for the null label. The dequantisation
+ * is drawn here, so the same seed gives the same noise on every runtime.
+ */
+export async function likelihoodBitsPerDim(lik: FarmerLikelihood, images: U8Images, labels: ArrayLike<number> | null, rng: Rng): Promise<Float64Array> {
+  const { values } = noisyImages(images, { mode: 'uniform' }, rng);
+  const r = await lik.nll(values, images.count, labels);
+  return Float64Array.from(r.nllPerDim, (v) => bitsPerDim(v));
+}

@@ -1,0 +1,4 @@
+import { defineConfig } from 'tsup';
+import { packageBuildConfig } from '../../tsup.shared.mjs';
+
+export default defineConfig(packageBuildConfig());
