@@ -1,8 +1,26 @@
 import sharp from 'sharp';
-import { encodePng, imageGrid, type U8Images } from '@farmer/core';
+import { encodePng, imageGrid, NULL_LABEL, sliceImages, type U8Images } from '@farmer/core';
 
 export interface FigureCell {
   images: U8Images;
+}
+
+/** One labelled row of a figure: cells side by side, each a small image grid. */
+export interface FigureRow {
+  label: string;
+  cells: U8Images[];
+}
+
+/**
+ * The rows of a per-class sample grid: images [count] drawn `perClass` at a
+ * time per class (as `--per-class` lays them out), one row per class,
+ * labelled with its class name (`name(y)`; the null label is 'unconditional').
+ */
+export function classRows(images: U8Images, labels: ArrayLike<number>, perClass: number, name: (y: number) => string): FigureRow[] {
+  return Array.from({ length: Math.ceil(images.count / perClass) }, (_, r) => {
+    const y = labels[r * perClass];
+    return { label: y === NULL_LABEL ? 'unconditional' : name(y), cells: [sliceImages(images, r * perClass, Math.min(perClass, images.count - r * perClass))] };
+  });
 }
 
 /**
@@ -10,7 +28,7 @@ export interface FigureCell {
  * the left of every row and a header over every column. Drawn as SVG with the
  * cells embedded as PNG, then rasterised by sharp.
  */
-export async function labelledFigure(rows: { label: string; cells: U8Images[] }[], headers: string[], options: { title?: string; scale?: number } = {}): Promise<Uint8Array> {
+export async function labelledFigure(rows: FigureRow[], headers: string[], options: { title?: string; scale?: number } = {}): Promise<Uint8Array> {
   const scale = options.scale ?? 2;
   const tiles = rows.map((r) => r.cells.map((c) => imageGrid(c, { columns: c.count, padding: 1, background: 128 })));
   const textW = (t: string, size = 13) => t.length * size * 0.6;

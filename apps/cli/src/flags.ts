@@ -41,6 +41,15 @@ export function numberListFlag(flag: string) {
     });
 }
 
+/** Parses a comma-separated list of non-empty names. */
+export function nameListFlag(flag: string) {
+  return (value: string): string[] => {
+    const names = value.split(',').map((v) => v.trim());
+    if (names.some((n) => n === '')) throw new UsageError(`${flag} takes comma-separated non-empty names, got '${value}'`);
+    return names;
+  };
+}
+
 /** Parses one of a fixed set of values. */
 export function choiceFlag<T extends string>(flag: string, choices: readonly T[]) {
   return (value: string): T => {

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodePng, initBackend, loadDataset, gatherExamples } from '@farmer/core';
+import { decodePng, FASHION_MNIST_CLASSES, initBackend, loadDataset, gatherExamples } from '@farmer/core';
 import { FarmerModel, preset, saveFarmer, Trainer } from '@farmer/ar-gmm';
 import { deadPid, makeReadOnly } from '@farmer/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -450,5 +450,38 @@ describe('a checkpoint stranded as checkpoint.old-* by a crash between the two r
     expect(re.code, re.stderr).toBe(0);
     expect(re.stdout).toMatch(new RegExp(`done at step ${step + 2}`));
     expect(listing().filter((f) => f.startsWith('checkpoint'))).toEqual(['checkpoint']);
+  });
+});
+
+describe('built-in models by name, and class names in sample grids', () => {
+  it('--model picks a built-in; per-class grids label each row with the model’s class names', async () => {
+    // A models folder with both built-ins: the tiny stand-in, and an untrained one named like Fashion-MNIST.
+    const both = join(work, 'both-models');
+    cpSync(join(modelsDir, 'mnist-small'), join(both, 'mnist-small'), { recursive: true });
+    const fashion = FarmerModel.create({ ...preset('mnist-tiny'), classNames: FASHION_MNIST_CLASSES }, 0);
+    await saveFarmer(join(both, 'fashion-small'), fashion);
+    fashion.dispose();
+    const env = { FARMER_MODELS_DIR: both };
+    const grid = (model: string) => {
+      const r = farmer(['sample', '--model', model, '--per-class', '2', '--runtime', 'tfjs', '--out', `${model}.png`], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(work, `${model}.json`), 'utf8')).checkpoint).toBe(join(both, model));
+      return png(join(work, `${model}.png`));
+    };
+    const digits = grid('mnist-small');
+    const clothes = grid('fashion-small');
+    // Same images per row; the label column fits the longest name ('T-shirt/top', 11 characters, vs '0'..'9').
+    expect(clothes.height).toBe(digits.height);
+    expect(clothes.width).toBeGreaterThan(digits.width + 40);
+
+    const unknown = farmer(['sample', '--model', 'cifar-huge', '--out', 'x.png'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown built-in model 'cifar-huge'; choose one of: mnist-small, fashion-small/);
+    const twice = farmer(['eval', 'bpd', '--model', 'mnist-small', '--checkpoint', join(both, 'mnist-small')], { env });
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/give --model \(a built-in model\) or --checkpoint \(a directory\), not both/);
+    const names = farmer(['train', '--preset', 'mnist-tiny', '--class-names', 'a,b', '--steps', '1', '--out', 'names-run'], { env });
+    expect(names.code).toBe(2);
+    expect(names.stderr).toMatch(/2 class names given for a model of 10 classes/);
   });
 });

@@ -1,4 +1,4 @@
-import { FarmerModel, farmerDims } from '@farmer/ar-gmm';
+import { className, FarmerModel, farmerDims } from '@farmer/ar-gmm';
 import { resolveGenerateOptions } from '@farmer/sampling';
 import { publicMessage, type ModelEntry } from './model-registry.js';
 import { bitsPerDimOf } from '@farmer/runtime';
@@ -24,6 +24,8 @@ export interface ModelSummary {
   numClasses?: number;
   /** Valid labels: 0..numClasses−1, and −1 (the null label). */
   classes?: number[];
+  /** Name of each class, in label order: the model config's class names, else the label numbers. */
+  classNames?: string[];
   /** Sampler defaults as the library resolves them (paper values). */
   defaults?: Record<string, unknown>;
 }
@@ -65,6 +67,7 @@ export function summarizeModel(entry: ModelEntry): ModelSummary {
     },
     numClasses: c.numClasses,
     classes: Array.from({ length: c.numClasses }, (_, i) => i),
+    classNames: Array.from({ length: c.numClasses }, (_, i) => className(c, i)),
     defaults,
   };
 }
@@ -98,6 +101,7 @@ export const modelSummarySchema = {
     },
     numClasses: int,
     classes: { type: 'array', items: int },
+    classNames: { type: 'array', items: { type: 'string' }, description: "Each class's name, in label order (the label number when the model names none)." },
     defaults: {
       type: 'object',
       additionalProperties: true,

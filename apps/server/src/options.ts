@@ -10,7 +10,7 @@ export interface ServerOptions {
   /**
    * What to serve: a directory of checkpoint directories (each served under
    * its directory name), a single checkpoint (or training run) directory, or
-   * an explicit list. Default: the built-in model (`builtinModelDir()`).
+   * an explicit list. Default: every built-in model present (`builtinModels()`).
    */
   models?: string | readonly ModelSource[];
   /** Opens one checkpoint as a runner (default: @farmer/runtime's openModel with `runtime`). The seam for other runtimes. */

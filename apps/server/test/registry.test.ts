@@ -77,15 +77,23 @@ describe('model registry', () => {
     expect(discoverModels(join(run, 'checkpoint'))).toEqual([{ name, dir: join(run, 'checkpoint') }]);
   });
 
-  it('with no --models the built-in model is served (found through FARMER_MODELS_DIR here)', async () => {
-    const root = modelsDir(['mnist-small']);
+  it('with no --models every built-in model present is served (found through FARMER_MODELS_DIR here)', async () => {
     const saved = process.env.FARMER_MODELS_DIR;
-    process.env.FARMER_MODELS_DIR = root;
     try {
-      expect(discoverModels(undefined)).toEqual([{ name: 'mnist-small', dir: join(root, 'mnist-small') }]);
+      const one = modelsDir(['mnist-small']);
+      process.env.FARMER_MODELS_DIR = one;
+      expect(discoverModels(undefined)).toEqual([{ name: 'mnist-small', dir: join(one, 'mnist-small') }]);
+      const both = modelsDir(['mnist-small', 'fashion-small', 'someone-elses']);
+      process.env.FARMER_MODELS_DIR = both;
+      expect(discoverModels(undefined)).toEqual([
+        { name: 'mnist-small', dir: join(both, 'mnist-small') },
+        { name: 'fashion-small', dir: join(both, 'fashion-small') },
+      ]);
       const app = await buildApp({ processMetrics: false });
-      expect((await app.farmer.registry.load()).ready).toEqual(['mnist-small']);
+      expect((await app.farmer.registry.load()).ready).toEqual(['mnist-small', 'fashion-small']);
       await app.close();
+      process.env.FARMER_MODELS_DIR = modelsDir([]);
+      expect(() => discoverModels(undefined)).toThrow(/the built-in model mnist-small \(models\/mnist-small\) was not found/);
     } finally {
       if (saved === undefined) delete process.env.FARMER_MODELS_DIR;
       else process.env.FARMER_MODELS_DIR = saved;

@@ -53,6 +53,7 @@ describe('happy paths', () => {
       defaults: { sampler: 'auto', decoder: 'flow', informative: { temperature: 1.3, scale: 0.9 }, cfg: { w: 2.5, sc: 5, su: 5, schedule: 'constant' }, naive: { w: 2.5 } },
     });
     expect(m.classes).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(m.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(m.config.params.total).toBeGreaterThan(1000);
     const one = await http('GET', `${server.url}/v1/models/tiny`);
     expect(one.json()).toEqual(m);

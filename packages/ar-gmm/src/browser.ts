@@ -22,6 +22,7 @@ export {
 } from './gmm-host.js';
 export {
   ArConfigSchema,
+  className,
   FarmerConfigSchema,
   farmerDims,
   FINAL_PERMUTES,

@@ -48,9 +48,18 @@ export const FarmerConfigSchema = z
      * 'flip' force one.
      */
     finalPermute: z.enum(FINAL_PERMUTES).default('alternate'),
+    /**
+     * Optional names of the numClasses classes, in label order (for grids,
+     * pickers and reports). Absent in checkpoints from before they existed;
+     * they do not change the architecture.
+     */
+    classNames: z.array(z.string().min(1).max(64)).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.classNames && c.classNames.length !== c.numClasses) {
+      ctx.addIssue({ code: 'custom', path: ['classNames'], message: `${c.classNames.length} class names for numClasses ${c.numClasses}; give one name per class` });
+    }
     let d: number | undefined;
     try {
       d = flowDims(c.flow).tokenDim;
@@ -66,6 +75,11 @@ export type FarmerConfigInput = z.input<typeof FarmerConfigSchema>;
 
 export function parseFarmerConfig(input: unknown, source = 'model config'): FarmerConfig {
   return validate(input, source, FarmerConfigSchema, 'FARMER_E_BAD_CONFIG');
+}
+
+/** The name of class `y` of a model: its config's class name, else the label number. */
+export function className(c: Pick<FarmerConfig, 'classNames'>, y: number): string {
+  return c.classNames?.[y] ?? String(y);
 }
 
 /** Derived sizes of a FARMER config. */

@@ -1,4 +1,4 @@
-import { FarmerError } from '@farmer/core';
+import { FarmerError, FASHION_MNIST_CLASSES } from '@farmer/core';
 import { parseFarmerConfig, type FarmerConfig, type FarmerConfigInput } from './config.js';
 
 /**
@@ -22,6 +22,19 @@ const PRESETS = {
     flow: { inChannels: 1, imageSize: 28, patchSize: 4, width: 64, numBlocks: 4, layersPerBlock: 2, headDim: 32 },
     ar: { width: 96, layers: 3, headDim: 48, prefixLength: 4, informativeDim: 8, componentsInformative: 16, componentsRedundant: 4 },
     numClasses: 10,
+  },
+  /**
+   * The Fashion-MNIST built-in model (28×28, patch 4: N = 49, d = 16), with
+   * the dataset's class names. mnist-small's architecture (~0.8M parameters),
+   * so the onnxruntime engine gets through thousands of steps of the 60k
+   * images in under an hour; the preset sweep planned in docs/experiments
+   * is to revisit width, depth, K_I and d_I.
+   */
+  'fashion-small': {
+    flow: { inChannels: 1, imageSize: 28, patchSize: 4, width: 64, numBlocks: 4, layersPerBlock: 2, headDim: 32 },
+    ar: { width: 96, layers: 3, headDim: 48, prefixLength: 4, informativeDim: 8, componentsInformative: 16, componentsRedundant: 4 },
+    numClasses: 10,
+    classNames: [...FASHION_MNIST_CLASSES],
   },
   /** CIFAR-10 32×32×3, patch 4 (N = 64, d = 48). */
   'cifar-small': {

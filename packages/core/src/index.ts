@@ -54,10 +54,10 @@ export { isProcessAlive, readableDirectory, recoverInterruptedWrite } from './in
 export { makeDataset, type DatasetSplit, type ImageDataset } from './datasets/dataset.js';
 export { BatchStream, gatherExamples, type Batch, type BatchStreamOptions, type BatchStreamState } from './datasets/batch-stream.js';
 export { BUILTIN_MNIST_TEST_EVERY, loadBuiltinMnist } from './datasets/mnist-builtin.js';
-export { decodeIdx, loadIdxDataset, type IdxArray } from './datasets/idx.js';
+export { decodeIdx, FASHION_MNIST_CLASSES, idxClassNames, loadIdxDataset, type IdxArray } from './datasets/idx.js';
 export { decodeCifarRecords, loadCifar10Dataset } from './datasets/cifar10.js';
 export { loadImageFile, loadImageFolderDataset, type ImageFolderOptions } from './datasets/image-folder.js';
 export { DATASET_SPEC_HELP, loadDataset, type LoadDatasetOptions } from './datasets/load.js';
 export { decodePng, encodePng, imageGrid, type GridOptions } from './png.js';
 export { countParams, ParamStore } from './param-store.js';
-export { BUILTIN_MODEL, builtinModelDir, resolveCheckpointDir } from './model-paths.js';
+export { BUILTIN_MODEL, BUILTIN_MODELS, builtinModelDir, builtinModels, resolveCheckpointDir, type BuiltinModelName } from './model-paths.js';

@@ -4,34 +4,60 @@ import { fileURLToPath } from 'node:url';
 import { FarmerError } from './errors.js';
 import { readableDirectory } from './interrupted-writes.js';
 
-/** The built-in model's folder name under `models/`. */
-export const BUILTIN_MODEL = 'mnist-small';
+/** The built-in models, by name: their folders under `models/`. The first is the default. */
+export const BUILTIN_MODELS = ['mnist-small', 'fashion-small'] as const;
+export type BuiltinModelName = (typeof BUILTIN_MODELS)[number];
+
+/** The default built-in model (`farmer demo`, `sample`, `eval` without `--model` or `--checkpoint`). */
+export const BUILTIN_MODEL: BuiltinModelName = BUILTIN_MODELS[0];
+
+const holdsModel = (root: string, name: string): boolean => existsSync(join(root, name, 'config.json'));
 
 /**
- * The directory of the built-in model that ships with the repo
- * (`models/mnist-small`), found from FARMER_MODELS_DIR or by walking up from
- * this package to the checkout root.
+ * The folder of the built-in models: FARMER_MODELS_DIR when set (then only
+ * that folder), else the first `models/` holding a built-in model found by
+ * walking up from this package to the checkout root. Undefined when none.
  */
-export function builtinModelDir(): string {
+function builtinModelsRoot(): string | undefined {
   const fromEnv = process.env.FARMER_MODELS_DIR;
-  const candidates: string[] = [];
-  if (fromEnv) candidates.push(join(resolve(fromEnv), BUILTIN_MODEL));
+  if (fromEnv) return resolve(fromEnv);
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
-    candidates.push(join(dir, 'models', BUILTIN_MODEL));
+    const root = join(dir, 'models');
+    if (BUILTIN_MODELS.some((name) => holdsModel(root, name))) return root;
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
   }
-  const found = candidates.find((c) => existsSync(join(c, 'config.json')));
-  if (!found) {
+  return undefined;
+}
+
+/**
+ * The directory of a built-in model that ships with the repo (default
+ * `models/mnist-small`; see {@link builtinModelsRoot} for where it is
+ * looked for). An unknown name is FARMER_E_BAD_INPUT listing the choices;
+ * a known one that is not there is FARMER_E_NOT_FOUND.
+ */
+export function builtinModelDir(name: string = BUILTIN_MODEL): string {
+  if (!(BUILTIN_MODELS as readonly string[]).includes(name)) {
+    throw new FarmerError('FARMER_E_BAD_INPUT', `unknown built-in model '${name}'; choose one of: ${BUILTIN_MODELS.join(', ')} (or give a checkpoint directory with --checkpoint)`, { field: 'model' });
+  }
+  const root = builtinModelsRoot();
+  if (!root || !holdsModel(root, name)) {
     throw new FarmerError(
       'FARMER_E_NOT_FOUND',
-      `the built-in model (models/${BUILTIN_MODEL}) was not found; pass a checkpoint directory, or set FARMER_MODELS_DIR to the folder that holds ${BUILTIN_MODEL}/`,
-      { file: `models/${BUILTIN_MODEL}` },
+      `the built-in model ${name} (models/${name}) was not found${root ? ` in ${root}` : ''}; pass a checkpoint directory, or set FARMER_MODELS_DIR to the folder that holds ${name}/`,
+      { file: `models/${name}` },
     );
   }
-  return found;
+  return join(root, name);
+}
+
+/** Every built-in model that is present, by name (for `farmer serve` without `--models`); may be empty. */
+export function builtinModels(): { name: BuiltinModelName; dir: string }[] {
+  const root = builtinModelsRoot();
+  if (!root) return [];
+  return BUILTIN_MODELS.filter((name) => holdsModel(root, name)).map((name) => ({ name, dir: join(root, name) }));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { builtinModelDir, FarmerError, resolveCheckpointDir } from '@farmer/core';
+import { BUILTIN_MODEL, builtinModelDir, builtinModels, FarmerError, resolveCheckpointDir } from '@farmer/core';
 
 /** A model to serve: its URL name and its checkpoint directory. */
 export interface ModelSource {
@@ -45,7 +45,7 @@ function modelFolders(root: string): ModelSource[] {
 
 /**
  * The models to serve from what the user gave:
- * - nothing: the built-in model (`builtinModelDir()`, named after its folder);
+ * - nothing: every built-in model that is present (`builtinModels()`: mnist-small, fashion-small);
  * - a checkpoint (or a training run holding `checkpoint/`): that one model;
  * - a directory: each non-hidden subdirectory, named after it (whether it
  *   really holds a valid checkpoint is found out, and reported, at load);
@@ -55,8 +55,9 @@ function modelFolders(root: string): ModelSource[] {
 export function discoverModels(spec: string | readonly ModelSource[] | undefined): ModelSource[] {
   let sources: ModelSource[];
   if (spec === undefined) {
-    const dir = builtinModelDir();
-    sources = [{ name: basename(dir), dir }];
+    sources = builtinModels();
+    // None present: the default one's error says where it was looked for.
+    if (!sources.length) sources = [{ name: BUILTIN_MODEL, dir: builtinModelDir() }];
   } else if (typeof spec !== 'string') {
     sources = spec.map((s) => ({ name: s.name, dir: resolve(s.dir) }));
   } else {

@@ -1,13 +1,13 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, encodePng, gatherExamples, imageGrid, loadDataset, writeFileAtomic, type U8Images } from '@farmer/core';
-import { evaluateBpd, type FarmerRunner } from '@farmer/ar-gmm';
+import { className, evaluateBpd, type FarmerRunner } from '@farmer/ar-gmm';
 import type { GenerateOptions } from '@farmer/sampling';
 import { classifierAgreement, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, intFlag, intListFlag } from '../flags.js';
-import { openRunner, openTfRunner } from '../model-open.js';
+import { CHECKPOINT_FLAG_HELP, modelDataSpec, MODEL_FLAG_HELP, openRunner, openTfRunner } from '../model-open.js';
 import { renderHistogramPng } from '../plot.js';
 import { addSamplerFlags, generateOptionsFromFlags, generateWithProgress, type SampleFlags } from './sample.js';
 import { addScaleOutFlags, shardedImages, type ScaleOutFlags } from './sample-sharded.js';
@@ -16,7 +16,8 @@ import { labelledFigure } from '../figure.js';
 interface MetricFlags extends SampleFlags {
   classifier?: string;
   onnx?: string;
-  data: string;
+  /** Default: the data the model was trained on (see modelDataSpec), else mnist. */
+  data?: string;
   refSplit: 'train' | 'test';
   refStats?: string;
   realCount: number;
@@ -52,13 +53,14 @@ async function fakeImages(ctx: CliContext, runner: FarmerRunner, flags: SampleFl
 
 export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[], flags: MetricFlags & ScaleOutFlags): Promise<void> {
   await ctx.initBackend();
-  const opened = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
+  const opened = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
   const { runner, dir, close } = opened;
   const extractor = await openExtractor(flags);
   try {
+    const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
     // With --redis, workers draw the images in shards (no per-run count limit).
     const fake = flags.redis ? await shardedImages(ctx, flags, opened, fakeOptions(runner, { ...flags, maxCount: Infinity })) : await fakeImages(ctx, runner, flags);
-    const real = await realImages(flags.data, flags.refSplit, flags.realCount, runner);
+    const real = await realImages(data, flags.refSplit, flags.realCount, runner);
     const bar = ctx.progress('features', fake.count + real.count, 'images');
     const r = await sampleMetrics({ extractor, real, fake, metrics, referenceStatsPath: flags.refStats, onProgress: (stage, d) => bar.update(stage.includes('real') ? fake.count + d : d, stage) });
     bar.stop();
@@ -67,9 +69,9 @@ export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[],
       r.kid ? `KID ${r.kid.mean.toExponential(3)} ± ${r.kid.std.toExponential(2)} (subsets of ${r.kid.subsetSize})` : '',
       r.is ? `IS ${r.is.mean.toFixed(3)} ± ${r.is.std.toFixed(3)}` : '',
       r.precision !== undefined ? `precision ${r.precision.toFixed(4)}, recall ${r.recall!.toFixed(4)} (k = 3)` : '',
-      `${r.fakeCount} generated vs ${r.realCount} real (${flags.data}, ${flags.refSplit}); features: ${r.extractor.id}; seed ${flags.seed}`,
+      `${r.fakeCount} generated vs ${r.realCount} real (${data}, ${flags.refSplit}); features: ${r.extractor.id}; seed ${flags.seed}`,
     ];
-    ctx.result(lines.filter(Boolean).join('\n'), { ...r, checkpoint: dir, seed: flags.seed, data: flags.data });
+    ctx.result(lines.filter(Boolean).join('\n'), { ...r, checkpoint: dir, seed: flags.seed, data });
   } finally {
     await extractor.dispose();
     close();
@@ -88,11 +90,11 @@ export async function runTrainClassifier(ctx: CliContext, flags: { data: string;
   ctx.result(`classifier → ${flags.out}: test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${test.images.count} ${flags.data} test images`, { out: flags.out, testAccuracy, data: flags.data });
 }
 
-export async function runLogdet(ctx: CliContext, flags: SampleFlags & { data: string; flaggedOut?: string; histogram?: string }): Promise<void> {
+export async function runLogdet(ctx: CliContext, flags: SampleFlags & { data?: string; flaggedOut?: string; histogram?: string }): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openTfRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime });
+  const { runner, dir, close } = await openTfRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime });
   try {
-    const real = await realImages(flags.data, 'test', flags.count ?? 500, runner);
+    const real = await realImages(flags.data ?? modelDataSpec(dir) ?? 'mnist', 'test', flags.count ?? 500, runner);
     const fake = await fakeImages(ctx, runner, { ...flags, count: flags.count ?? 500 });
     const onData = await logdetDiagnostics(runner.model.flow, real);
     const onSamples = await logdetDiagnostics(runner.model.flow, fake);
@@ -123,14 +125,15 @@ export async function runLogdet(ctx: CliContext, flags: SampleFlags & { data: st
 
 export async function runReport(ctx: CliContext, flags: MetricFlags & { out: string }): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openTfRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime });
+  const { runner, dir, close } = await openTfRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime });
   const extractor = await openExtractor(flags);
   try {
     const f = runner.config.flow;
-    const test = await loadDataset(flags.data, { split: 'test', imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
+    const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
+    const test = await loadDataset(data, { split: 'test', imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
     const bpd = await evaluateBpd(runner.model, test);
     const fake = await fakeImages(ctx, runner, flags);
-    const real = await realImages(flags.data, flags.refSplit, flags.realCount, runner);
+    const real = await realImages(data, flags.refSplit, flags.realCount, runner);
     const metrics = await sampleMetrics({ extractor, real, fake, metrics: ['fid', 'kid', 'is', 'pr'], referenceStatsPath: flags.refStats });
     const ld = await logdetDiagnostics(runner.model.flow, fake);
     const out = resolve(flags.out);
@@ -163,7 +166,7 @@ export async function runReport(ctx: CliContext, flags: MetricFlags & { out: str
 
 export async function runAgreement(ctx: CliContext, flags: SampleFlags & { classifier: string }): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
+  const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
   const clf = await loadClassifier(flags.classifier);
   try {
     if (runner.config.numClasses === 0) throw new UsageError('agreement needs a class-conditional model');
@@ -171,7 +174,7 @@ export async function runAgreement(ctx: CliContext, flags: SampleFlags & { class
     const r = await generateWithProgress(ctx, runner, options, 'generate');
     const a = await classifierAgreement(clf, r.images, r.labels);
     ctx.result(
-      `classifier agreement ${(a.agreement * 100).toFixed(1)}% on ${r.images.count} samples (${r.parameters.sampler}); per class: ${a.perClass.map((p, c) => `${c}: ${(p * 100).toFixed(0)}%`).join(', ')}`,
+      `classifier agreement ${(a.agreement * 100).toFixed(1)}% on ${r.images.count} samples (${r.parameters.sampler}); per class: ${a.perClass.map((p, c) => `${className(runner.config, c)}: ${(p * 100).toFixed(0)}%`).join(', ')}`,
       { agreement: a.agreement, perClass: a.perClass, samples: r.images.count, sampler: r.parameters.sampler, parameters: r.parameters, checkpoint: dir, classifier: flags.classifier },
     );
   } finally {
@@ -183,12 +186,13 @@ export async function runAgreement(ctx: CliContext, flags: SampleFlags & { class
 function metricCommand(name: string, description: string, metrics: SampleMetric[], ctx: () => CliContext, withOut = false): Command {
   const cmd = new Command(name)
     .description(description)
-    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--model <name>', MODEL_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
     .option('--classifier <dir>', 'built-in feature network (farmer eval train-classifier)')
     .option('--onnx <file>', 'ONNX feature network with its JSON sidecar (e.g. InceptionV3 for paper-comparable FID)')
     .option('--count <n>', 'generated images', intFlag('--count', 2), 1000)
     .option('--unconditional', 'generate without labels (default: classes in turn)')
-    .option('--data <spec>', `real data: ${DATASET_SPEC_HELP}`, 'mnist')
+    .option('--data <spec>', `real data: ${DATASET_SPEC_HELP} (default: the model's training data, else mnist)`)
     .option('--ref-split <split>', 'real split: train or test', choiceFlag('--ref-split', ['train', 'test'] as const), 'train')
     .option('--real-count <n>', 'real images (0: the whole split)', intFlag('--real-count', 0), 0)
     .option('--ref-stats <file>', 'cache of the real statistics (.safetensors; refused if the extractor differs)');
@@ -215,20 +219,22 @@ export function addSampleMetricCommands(ev: Command, ctx: () => CliContext): voi
   ev.addCommand(metricCommand('report', 'one JSON and a PNG page: bits/dim, all metrics, a sample grid and the logdet histogram', ['fid', 'kid', 'is', 'pr'], ctx, true));
   const ag = new Command('agreement')
     .description('share of class-conditional samples that the classifier labels as the requested class')
-    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--model <name>', MODEL_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
     .requiredOption('--classifier <dir>', 'built-in classifier (farmer eval train-classifier)')
     .option('--per-class <n>', 'samples per class (default 10)', intFlag('--per-class', 1))
     .option('--labels <list>', 'explicit labels instead', intListFlag('--labels'));
   ev.addCommand(addSamplerFlags(ag).action(async (flags: SampleFlags & { classifier: string }) => runAgreement(ctx(), flags)));
   const ld = new Command('logdet')
     .description('per-sample AF logdet distribution on data and on samples; flags outliers')
-    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--model <name>', MODEL_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
     .option('--count <n>', 'images of each kind', intFlag('--count', 2), 500)
     .option('--unconditional', 'generate without labels')
-    .option('--data <spec>', 'real data (test split)', 'mnist')
+    .option('--data <spec>', "real data (test split; default: the model's training data, else mnist)")
     .option('--flagged-out <file>', 'grid PNG of the flagged samples')
     .option('--histogram <file>', 'histogram PNG');
-  ev.addCommand(addSamplerFlags(ld).action(async (flags: SampleFlags & { data: string; flaggedOut?: string; histogram?: string }) => runLogdet(ctx(), flags)));
+  ev.addCommand(addSamplerFlags(ld).action(async (flags: SampleFlags & { data?: string; flaggedOut?: string; histogram?: string }) => runLogdet(ctx(), flags)));
 }
 
 

@@ -4,13 +4,16 @@ import { evaluateBpd, likelihoodOf } from '@farmer/ar-gmm';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag } from '../flags.js';
-import { openRunner } from '../model-open.js';
+import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, modelDataSpec, openRunner } from '../model-open.js';
 import { addSampleMetricCommands } from './eval-samples.js';
 import { addLikelihoodEvalCommands } from './eval-likelihood.js';
 
 export interface EvalBpdFlags {
   checkpoint?: string;
-  data: string;
+  /** A built-in model by name (see MODEL_FLAG_HELP). */
+  model?: string;
+  /** Default: the data the model was trained on (see modelDataSpec), else mnist. */
+  data?: string;
   split: 'train' | 'test';
   maxImages: number;
   batchSize: number;
@@ -22,10 +25,11 @@ export interface EvalBpdFlags {
 
 export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
+  const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
   try {
+    const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
     const f = runner.config.flow;
-    const ds = await loadDataset(flags.data, { split: flags.split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
+    const ds = await loadDataset(data, { split: flags.split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
     const bar = ctx.progress('eval bpd', flags.maxImages ? Math.min(flags.maxImages, ds.images.count) : ds.images.count, 'images');
     const lik = likelihoodOf(runner);
     if (!lik) throw new Error(`internal: the ${runner.runtime} runner computes no likelihood`);
@@ -38,8 +42,8 @@ export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<
     });
     bar.stop();
     ctx.result(
-      `${r.bpd.toFixed(4)} ± ${r.stderr.toFixed(4)} bits/dim (mean ± standard error) on ${r.images} ${flags.split} images of ${flags.data}, uniform dequantisation, ${flags.unconditional ? 'null label' : 'true labels'}\ncheckpoint: ${dir}`,
-      { ...r, checkpoint: dir, data: flags.data, split: flags.split, conditional: !flags.unconditional, runtime: runner.runtime },
+      `${r.bpd.toFixed(4)} ± ${r.stderr.toFixed(4)} bits/dim (mean ± standard error) on ${r.images} ${flags.split} images of ${data}, uniform dequantisation, ${flags.unconditional ? 'null label' : 'true labels'}\ncheckpoint: ${dir}`,
+      { ...r, checkpoint: dir, data, split: flags.split, conditional: !flags.unconditional, runtime: runner.runtime },
     );
   } finally {
     close();
@@ -52,8 +56,9 @@ export function evalCommand(ctx: () => CliContext): Command {
   addLikelihoodEvalCommands(ev, ctx);
   ev.command('bpd')
     .description('test bits/dim (mean and standard error), uniform dequantisation')
-    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
-    .option('--data <spec>', `dataset: ${DATASET_SPEC_HELP}`, 'mnist')
+    .option('--model <name>', MODEL_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
+    .option('--data <spec>', `dataset: ${DATASET_SPEC_HELP} (default: the model's training data, else mnist)`)
     .option('--split <name>', 'train or test', choiceFlag('--split', ['train', 'test'] as const), 'test')
     .option('--max-images <n>', 'evaluate at most n images (0: all)', intFlag('--max-images', 0), 0)
     .option('--batch-size <n>', 'images per pass', intFlag('--batch-size', 1), 100)
@@ -61,7 +66,7 @@ export function evalCommand(ctx: () => CliContext): Command {
     .option('--unconditional', 'score with the null label instead of the true labels')
     .option('--no-ema', 'use the raw weights instead of the EMA weights (runs on tfjs)')
     .option('--runtime <name>', 'auto (onnxruntime whenever it loads, exporting the checkpoint on first use; else tfjs), onnx (an existing export only) or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto')
-    .addHelpText('after', '\nExamples:\n  farmer eval bpd\n  farmer eval bpd --checkpoint runs/small --max-images 500 --json')
+    .addHelpText('after', '\nExamples:\n  farmer eval bpd\n  farmer eval bpd --model fashion-small\n  farmer eval bpd --checkpoint runs/small --max-images 500 --json')
     .action(async (flags: EvalBpdFlags) => runEvalBpd(ctx(), flags));
   return ev;
 }

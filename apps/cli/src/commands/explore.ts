@@ -1,13 +1,16 @@
 import { Command } from 'commander';
-import { loadDataset, resolveCheckpointDir, writeFileAtomic, builtinModelDir } from '@farmer/core';
+import { loadDataset, resolveCheckpointDir, writeFileAtomic } from '@farmer/core';
 import { loadFarmer } from '@farmer/ar-gmm';
 import { separationExperiment } from '@farmer/eval';
 import type { CliContext } from '../context.js';
 import { labelledFigure } from '../figure.js';
 import { intFlag, intListFlag, numberListFlag } from '../flags.js';
+import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, modelDirOf } from '../model-open.js';
 
 export interface SeparationFlags {
   checkpoint?: string;
+  /** A built-in model by name (see MODEL_FLAG_HELP). */
+  model?: string;
   data: string;
   count: number;
   strengths: number[];
@@ -18,7 +21,7 @@ export interface SeparationFlags {
 
 export async function runSeparation(ctx: CliContext, flags: SeparationFlags): Promise<void> {
   await ctx.initBackend();
-  const dir = flags.checkpoint ? resolveCheckpointDir(flags.checkpoint) : builtinModelDir();
+  const dir = resolveCheckpointDir(modelDirOf(flags).dir);
   const model = await loadFarmer(dir, { ema: true });
   try {
     const f = model.config.flow;
@@ -44,7 +47,8 @@ export function exploreCommand(ctx: () => CliContext): Command {
   const ex = new Command('explore').description('experiments that look inside a model');
   ex.command('separation')
     .description("reproduce the paper's information-separation figure: noise in the redundant vs all channels of each block's latent")
-    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--model <name>', MODEL_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
     .option('--data <spec>', 'images to use (test split)', 'mnist')
     .option('--count <n>', 'images', intFlag('--count', 1), 4)
     .option('--strengths <list>', 'noise strengths λ in [0, 1]', numberListFlag('--strengths'), [0, 0.25, 0.5, 0.75, 1])

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { builtinModelDir, resolveCheckpointDir } from '@farmer/core';
+import { resolveCheckpointDir } from '@farmer/core';
 import { exportOnnx } from '@farmer/onnx';
 import { loadFarmer, saveFarmer } from '@farmer/ar-gmm';
 import type { CliContext } from '../context.js';
+import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, modelDirOf } from '../model-open.js';
 
 /** `farmer export weights`: a weights-only copy of a checkpoint (EMA weights by default), for shipping. */
 export async function runExportWeights(ctx: CliContext, flags: { checkpoint: string; out: string; ema: boolean }): Promise<void> {
@@ -21,9 +22,9 @@ export async function runExportWeights(ctx: CliContext, flags: { checkpoint: str
 }
 
 /** `farmer export onnx`: the ONNX export (graphs, weights, manifest) the onnx runtime and the server use. */
-export async function runExportOnnx(ctx: CliContext, flags: { checkpoint?: string; out?: string; ema: boolean }): Promise<void> {
+export async function runExportOnnx(ctx: CliContext, flags: { checkpoint?: string; model?: string; out?: string; ema: boolean }): Promise<void> {
   await ctx.initBackend();
-  const dir = flags.checkpoint ? resolveCheckpointDir(flags.checkpoint) : builtinModelDir();
+  const dir = resolveCheckpointDir(modelDirOf(flags).dir);
   const out = flags.out ?? join(dir, 'onnx');
   const bar = ctx.progress('export onnx', 1, 'graphs');
   const r = await exportOnnx(dir, out, { ema: flags.ema, onProgress: (p: { done: number; total: number }) => (bar.setTotal(p.total), bar.update(p.done)) });
@@ -39,11 +40,12 @@ export function exportCommand(ctx: () => CliContext): Command {
   const ex = new Command('export').description('export a checkpoint');
   ex.command('onnx')
     .description('write the ONNX export (AF forward/reverse, AR step, student) that onnxruntime runs (--runtime auto makes one on first use)')
-    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--model <name>', MODEL_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
     .option('--out <dir>', 'export directory (default: <checkpoint>/onnx, where the server looks)')
     .option('--no-ema', 'export the raw weights instead of the EMA weights')
     .addHelpText('after', '\nExamples:\n  farmer export onnx --checkpoint runs/small\n  farmer sample --checkpoint runs/small --runtime onnx\n  farmer serve --models runs/')
-    .action(async (flags: { checkpoint?: string; out?: string; ema: boolean }) => runExportOnnx(ctx(), flags));
+    .action(async (flags: { checkpoint?: string; model?: string; out?: string; ema: boolean }) => runExportOnnx(ctx(), flags));
   ex.command('weights')
     .description('write a weights-only checkpoint (no optimizer state), taking the EMA weights when present')
     .requiredOption('--checkpoint <dir>', 'checkpoint or run directory')

@@ -5,15 +5,18 @@ import { Command } from 'commander';
 import { directoryWriteProblem, encodePng, imageGrid, sliceImages, writeFileAtomic } from '@farmer/core';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import { generate, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
-import type { FarmerRunner } from '@farmer/ar-gmm';
+import { className, type FarmerRunner } from '@farmer/ar-gmm';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { classRows, labelledFigure } from '../figure.js';
 import { choiceFlag, intFlag, intListFlag, numberFlag } from '../flags.js';
-import { openRunner } from '../model-open.js';
+import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, openRunner } from '../model-open.js';
 import { addScaleOutFlags, runShardedSample, type ScaleOutFlags } from './sample-sharded.js';
 
 export interface SampleFlags {
   checkpoint?: string;
+  /** A built-in model by name (see MODEL_FLAG_HELP). */
+  model?: string;
   count?: number;
   labels?: number[];
   perClass?: number;
@@ -128,10 +131,22 @@ export function sampleFileName(i: number, label: number): string {
   return `${String(i).padStart(4, '0')}-label${label}.png`;
 }
 
-/** Writes a grid (rows of `columns`) and optionally one PNG per image; returns the paths. */
-export async function writeSamples(result: GenerateResult, out: string, options: { separate?: string; columns?: number } = {}): Promise<{ grid: string; files: string[] }> {
+/**
+ * Writes a grid (rows of `columns`) and optionally one PNG per image; returns
+ * the paths. With `perClass`, the grid has one row per class, labelled with
+ * `className(y)`.
+ */
+export async function writeSamples(
+  result: GenerateResult,
+  out: string,
+  options: { separate?: string; columns?: number; perClass?: { count: number; className: (y: number) => string } } = {},
+): Promise<{ grid: string; files: string[] }> {
   const grid = resolve(out);
-  await writeFileAtomic(grid, encodePng(imageGrid(result.images, { columns: options.columns ?? Math.ceil(Math.sqrt(result.images.count)), padding: 2, background: 128 })));
+  const pc = options.perClass;
+  const png = pc
+    ? await labelledFigure(classRows(result.images, result.labels, pc.count, pc.className), [result.parameters.sampler])
+    : encodePng(imageGrid(result.images, { columns: options.columns ?? Math.ceil(Math.sqrt(result.images.count)), padding: 2, background: 128 }));
+  await writeFileAtomic(grid, png);
   const files: string[] = [];
   if (options.separate) {
     mkdirSync(options.separate, { recursive: true });
@@ -175,14 +190,15 @@ export async function runSample(ctx: CliContext, flags: SampleFlags): Promise<vo
   const asked = flags.count ?? flags.labels?.length;
   if (asked !== undefined) checkRunSize(asked, flags.maxCount);
   await ctx.initBackend();
-  const { runner, dir, exported, fallback, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
+  const { runner, dir, exported, fallback, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
   try {
     const options = generateOptionsFromFlags(flags, runner.config.numClasses);
     const f = runner.config.flow;
     checkRunSize(options.count, flags.maxCount, f.inChannels * f.imageSize * f.imageSize);
     const result = await generateWithProgress(ctx, runner, options);
     const columns = flags.columns ?? (flags.perClass ? flags.perClass : undefined);
-    const { grid, files } = await writeSamples(result, flags.out, { separate: flags.separate, columns });
+    const perClass = flags.perClass && runner.config.numClasses > 0 && !flags.unconditional && flags.columns === undefined ? { count: flags.perClass, className: (y: number) => className(runner.config, y) } : undefined;
+    const { grid, files } = await writeSamples(result, flags.out, { separate: flags.separate, columns, perClass });
     const sidecar = `${grid.replace(/\.png$/i, '')}.json`;
     const meta = { checkpoint: dir, grid, files, labels: Array.from(result.labels), parameters: result.parameters, timings: result.timings, runtime: result.runtime, backend: ctx.backend?.name, ...(exported ? { exported } : {}), ...(fallback ? { fallback } : {}) };
     await writeFileAtomic(sidecar, `${JSON.stringify(meta, null, 2)}\n`);
@@ -228,7 +244,8 @@ export function addSamplerFlags(cmd: Command): Command {
 export function sampleCommand(ctx: () => CliContext): Command {
   const cmd = new Command('sample')
     .description('draw images from a checkpoint (default: the built-in model) into a grid PNG plus a JSON sidecar')
-    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--model <name>', MODEL_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
     .option('--count <n>', `number of images (default: one per class; at most --max-count, ${SAMPLE_COUNT_LIMIT.toLocaleString('en-US')} unless raised)`, intFlag('--count', 1))
     .option('--labels <list>', 'class labels, comma-separated (one per image, or one for all)', intListFlag('--labels'))
     .option('--per-class <n>', 'n images of every class, one row per class', intFlag('--per-class', 1))

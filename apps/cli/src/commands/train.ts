@@ -8,7 +8,7 @@ import { checkpointDirOf } from '@farmer/train';
 import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { choiceFlag, intFlag, numberFlag } from '../flags.js';
+import { choiceFlag, intFlag, nameListFlag, numberFlag } from '../flags.js';
 import { loopSettingsOf, type LoopFlags } from '../loop-flags.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
@@ -37,6 +37,7 @@ export interface TrainFlags extends LoopFlags {
   resume?: boolean;
   imageSize?: number;
   channels?: number;
+  classNames?: string[];
 }
 
 /** Builds the trainer's settings from the file and the flags (flags win). */
@@ -92,6 +93,7 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
     // A model config in the file is validated here, so that errors name the file.
     model: flags.preset ?? (typeof file.model === 'object' ? validate(file.model, `${flags.config} model`, FarmerConfigSchema, 'FARMER_E_BAD_CONFIG') : file.model),
     config,
+    classNames: flags.classNames,
     train: trainData,
     test,
     engine: farmerEngineFor(flags.engine, {
@@ -174,6 +176,7 @@ export function trainCommand(ctx: () => CliContext): Command {
     .option('--eval-images <n>', 'test images per evaluation (0: all)', intFlag('--eval-images', 0))
     .option('--checkpoint-every <n>', 'checkpoint every N steps (0: only at the end and on Ctrl-C)', intFlag('--checkpoint-every', 0))
     .option('--time-budget <minutes>', 'stop after this many minutes of training (checkpoint written)', numberFlag('--time-budget', { min: 0, exclusiveMin: true }))
+    .option('--class-names <list>', 'comma-separated class names in label order, stored in the model config (default: the data\'s: Fashion-MNIST\'s for a *fashion* idx: folder, else the label numbers)', nameListFlag('--class-names'))
     .option('--image-size <n>', 'for folder: data, the side to resize to (default 32)', intFlag('--image-size', 1))
     .option('--channels <n>', 'for folder: data, 1 or 3 channels', intFlag('--channels', 1, 3))
     .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl, loss.png)')
@@ -186,7 +189,7 @@ Examples:
   farmer train --preset mnist-small --noise gaussian --time-budget 30 --out runs/small
   farmer train --preset mnist-small --engine tfjs --workers 2 --out runs/small-tfjs
   farmer train --out runs/small --resume --steps 8000
-  farmer train --config train.json --data idx:/usr/share/datasets/fashion-mnist --out runs/fashion
+  farmer train --preset fashion-small --data idx:/usr/share/datasets/fashion-mnist --engine ort --out runs/fashion
 
 Ctrl-C writes a checkpoint and exits; --resume continues the same run exactly.`,
     )

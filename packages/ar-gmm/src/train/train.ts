@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ImageDataset } from '@farmer/core';
+import { FarmerError, type ImageDataset } from '@farmer/core';
 import { parseFarmerConfig, type FarmerConfig, type FarmerConfigInput } from '../config.js';
 import { FarmerModel } from '../farmer-model.js';
 import { preset } from '../presets.js';
@@ -18,6 +18,12 @@ export interface TrainRunOptions extends Omit<TrainerOptions, 'model' | 'config'
   model?: string | FarmerConfigInput;
   /** Settings of a new run; on resume only the RESUME_OVERRIDES among them apply. */
   config?: TrainConfigInput | Partial<TrainConfigInput>;
+  /**
+   * Names of the model's classes, stored in its config. Default: the
+   * training set's names when they fit the model's class count, else the
+   * model config's own (a preset's).
+   */
+  classNames?: string[];
   /** Called once the run is set up, before its first step. */
   onStart?: (info: TrainStartInfo) => void;
 }
@@ -45,7 +51,7 @@ export interface TrainRunResult extends TrainSummary {
  * (always leaving a checkpoint), and frees the model.
  */
 export async function train(o: TrainRunOptions): Promise<TrainRunResult> {
-  const { outDir, resume, model: _, config: __, onStart, ...common } = o;
+  const { outDir, resume, model: _, config: __, classNames: ___, onStart, ...common } = o;
   let trainer: Trainer;
   let ignored: string[] = [];
   if (resume) {
@@ -56,7 +62,7 @@ export async function train(o: TrainRunOptions): Promise<TrainRunResult> {
     trainer = await Trainer.resume(outDir, { ...common, config: overrides });
   } else {
     const config = parseTrainConfig(o.config ?? {});
-    const modelConfig = typeof o.model === 'string' ? preset(o.model) : o.model ? parseFarmerConfig(o.model) : preset('mnist-small');
+    const modelConfig = withClassNames(typeof o.model === 'string' ? preset(o.model) : o.model ? parseFarmerConfig(o.model) : preset('mnist-small'), o);
     const model = FarmerModel.create(modelConfig, config.seed);
     try {
       trainer = Trainer.create({ ...common, model, config, outDir });
@@ -73,4 +79,17 @@ export async function train(o: TrainRunOptions): Promise<TrainRunResult> {
     trainer.dispose();
     trainer.model.dispose();
   }
+}
+
+/** The model config with the run's class names (see TrainRunOptions.classNames). */
+function withClassNames(model: FarmerConfig, o: Pick<TrainRunOptions, 'classNames' | 'train'>): FarmerConfig {
+  if (o.classNames) {
+    if (o.classNames.length !== model.numClasses) {
+      throw new FarmerError('FARMER_E_BAD_INPUT', `${o.classNames.length} class names given for a model of ${model.numClasses} classes; give one name per class`, { field: 'classNames' });
+    }
+    return parseFarmerConfig({ ...model, classNames: o.classNames }, 'class names');
+  }
+  const fromData = o.train.classNames;
+  if (model.numClasses > 0 && fromData.length === model.numClasses) return { ...model, classNames: [...fromData] };
+  return model;
 }

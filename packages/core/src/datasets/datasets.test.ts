@@ -7,7 +7,7 @@ import { isFarmerError } from '../errors.js';
 import { encodePng } from '../png.js';
 import { BatchStream, gatherExamples } from './batch-stream.js';
 import { decodeCifarRecords } from './cifar10.js';
-import { decodeIdx } from './idx.js';
+import { decodeIdx, FASHION_MNIST_CLASSES } from './idx.js';
 import { loadDataset } from './load.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'farmer-data-'));
@@ -105,6 +105,27 @@ describe('IDX', () => {
     expect(Array.from(train.labels)).toEqual([2, 0, 1]);
     expect(train.numClasses).toBe(3);
     expect((await loadDataset(`idx:${dir}`, { split: 'test' })).images.count).toBe(1);
+  });
+
+  it("names Fashion-MNIST's classes for a *fashion* folder of 10 classes (IDX files carry no names), else numbers them", async () => {
+    const write = (dir: string, labels: number[]) => {
+      mkdirSync(dir, { recursive: true });
+      const n = labels.length;
+      writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(idxFile([n, 2, 2], new Uint8Array(n * 4))));
+      writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), gzipSync(idxFile([n], Uint8Array.from(labels))));
+    };
+    const root = tmp();
+    const ten = Array.from({ length: 10 }, (_, i) => i);
+    write(join(root, 'fashion-mnist'), ten);
+    write(join(root, 'digits'), ten);
+    write(join(root, 'my-fashion-subset'), [0, 1, 2]);
+    const fashion = await loadDataset(`idx:${join(root, 'fashion-mnist')}`);
+    expect(fashion.classNames).toEqual(FASHION_MNIST_CLASSES);
+    expect(fashion.classNames[0]).toBe('T-shirt/top');
+    expect(fashion.classNames[9]).toBe('Ankle boot');
+    expect((await loadDataset(`idx:${join(root, 'digits')}`)).classNames).toEqual(ten.map(String));
+    // 3 classes cannot be Fashion-MNIST's 10, whatever the folder is called.
+    expect((await loadDataset(`idx:${join(root, 'my-fashion-subset')}`)).classNames).toEqual(['0', '1', '2']);
   });
 
   it('rejects truncated and foreign files', () => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { FarmerError } from '../errors.js';
 import { makeDataset, type DatasetSplit, type ImageDataset } from './dataset.js';
@@ -38,6 +38,20 @@ export function decodeIdx(raw: Uint8Array, file: string): IdxArray {
   return { dims, data: bytes.slice(start) };
 }
 
+/** Fashion-MNIST's classes, in label order (Xiao et al. 2017, the dataset's README). */
+export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
+/**
+ * Class names of an IDX directory: Fashion-MNIST's when the directory is
+ * named after it (Debian's /usr/share/datasets/fashion-mnist, or any
+ * `*fashion*` folder) and holds 10 classes, since IDX files carry no names;
+ * else the label numbers. `farmer train --class-names` overrides them.
+ */
+export function idxClassNames(dir: string, numClasses: number): string[] {
+  if (numClasses === FASHION_MNIST_CLASSES.length && /fashion/i.test(basename(resolve(dir)))) return [...FASHION_MNIST_CLASSES];
+  return Array.from({ length: numClasses }, (_, i) => String(i));
+}
+
 function findFile(dir: string, stems: string[]): string {
   for (const stem of stems) {
     for (const name of [stem, `${stem}.gz`]) {
@@ -71,6 +85,6 @@ export function loadIdxDataset(dir: string, split: DatasetSplit): ImageDataset {
     images: { data: img.data, count: img.dims[0], height: img.dims[1], width: img.dims[2], channels: 1 },
     labels,
     numClasses,
-    classNames: Array.from({ length: numClasses }, (_, i) => String(i)),
+    classNames: idxClassNames(dir, numClasses),
   });
 }
