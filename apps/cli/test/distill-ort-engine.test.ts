@@ -33,4 +33,22 @@ describe('the onnxruntime distillation engine', () => {
     expect(ort.s.engine).toBe('ort');
     expect(relDiff(losses(ort.events), losses(ref.events))).toBeLessThan(1e-3);
   });
+
+  it('evaluates the trained student, not its initial weights (no EMA: the engine holds the weights)', async () => {
+    const teacher = FarmerModel.create(preset('mnist-tiny'), 5);
+    const evals = async (engine: Parameters<typeof Distiller.create>[0]['engine']) => {
+      const out: number[] = [];
+      const d = Distiller.create({ teacher, train: data, test: data, config: { steps: 20, batchSize: 8, lr: 3e-3, evalEvery: 10, evalImages: 16, checkpointEvery: 0, init: 'teacher-identity' }, engine, onEvent: (e) => e.type === 'eval' && out.push((e as { mse: number }).mse) });
+      await d.run();
+      d.dispose();
+      return out;
+    };
+    const ort = await evals(distillOrtEngine({ threads: 1 }));
+    const ref = await evals(distillTfEngine());
+    teacher.dispose();
+    expect(ort).toHaveLength(2);
+    // Training moves the student between the evaluations; the engines agree on it.
+    expect(ort[1]).not.toBe(ort[0]);
+    expect(relDiff(ort, ref)).toBeLessThan(1e-3);
+  });
 });

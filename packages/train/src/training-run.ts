@@ -228,7 +228,12 @@ export class TrainingRun<T extends ObjectiveTypes> {
    */
   async withEvalWeights<R>(fn: () => Promise<R> | R): Promise<R> {
     const s = await this.trainedState();
-    if (!s.ema) return fn();
+    // An engine that keeps its own weights (the onnxruntime one holds host arrays) leaves the
+    // objective's model at its initial values, so load the live weights too when there is no EMA.
+    if (!s.ema) {
+      this.objective.load(s.weights);
+      return fn();
+    }
     this.objective.load(s.ema.weights);
     try {
       return await fn();
