@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, intFlag, numberFlag, numberListFlag } from '../flags.js';
 import { assertImagesExist, readPngFiles } from '../image-inputs.js';
-import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, openRunner } from '../model-open.js';
+import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, openRunner, type ModelFlags } from '../model-open.js';
 
 /** The likelihood of an opened runner (every runner `openRunner` gives for 'likelihood' has one). */
 export function runnerLikelihood(runner: FarmerRunner): FarmerLikelihood {
@@ -28,10 +28,7 @@ export async function loadSplit(spec: string, split: 'train' | 'test', runner: F
   return { ...ds, ...gatherExamples(ds, Int32Array.from({ length: max }, (_, j) => Math.floor((j * ds.images.count) / max))) };
 }
 
-export interface ClassifyFlags {
-  checkpoint?: string;
-  /** A built-in model by name (see MODEL_FLAG_HELP). */
-  model?: string;
+export interface ClassifyFlags extends ModelFlags {
   data?: string;
   split: 'train' | 'test';
   maxImages: number;

@@ -6,14 +6,11 @@ import { computeOodStats, evaluateBayesClassifier, evaluateOod, OOD_SCORES, OOD_
 import type { RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { intFlag } from '../flags.js';
-import { modelDataSpec, openRunner } from '../model-open.js';
+import { modelDataSpec, openRunner, type ModelFlags } from '../model-open.js';
 import { renderHistogramPng, renderReliabilityPng } from '../plot.js';
 import { addModelOptions, loadSplit, runnerLikelihood } from './classify.js';
 
-interface LikelihoodEvalFlags {
-  checkpoint?: string;
-  /** A built-in model by name (see MODEL_FLAG_HELP). */
-  model?: string;
+interface LikelihoodEvalFlags extends ModelFlags {
   /** Default: the model's training data, else mnist. */
   data?: string;
   maxImages: number;

@@ -4,14 +4,11 @@ import { evaluateBpd, likelihoodOf } from '@farmer/ar-gmm';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag } from '../flags.js';
-import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, modelDataSpec, openRunner } from '../model-open.js';
+import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, modelDataSpec, openRunner, type ModelFlags } from '../model-open.js';
 import { addSampleMetricCommands } from './eval-samples.js';
 import { addLikelihoodEvalCommands } from './eval-likelihood.js';
 
-export interface EvalBpdFlags {
-  checkpoint?: string;
-  /** A built-in model by name (see MODEL_FLAG_HELP). */
-  model?: string;
+export interface EvalBpdFlags extends ModelFlags {
   /** Default: the data the model was trained on (see modelDataSpec), else mnist. */
   data?: string;
   split: 'train' | 'test';
