@@ -9,7 +9,8 @@ export function yieldToEventLoop(): Promise<void> {
     if (typeof setImmediate === 'function') setImmediate(resolve);
     else if (typeof MessageChannel === 'function') {
       const { port1, port2 } = new MessageChannel();
-      port1.onmessage = () => {
+      // onmessage (not addEventListener) starts a browser port; Node's typings lack it, the DOM's have it.
+      (port1 as unknown as { onmessage: (() => void) | null }).onmessage = () => {
         port1.close();
         resolve();
       };

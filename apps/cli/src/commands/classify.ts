@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, intFlag, numberFlag, numberListFlag } from '../flags.js';
 import { assertImagesExist, readPngFiles } from '../image-inputs.js';
-import { openRunner } from '../model-open.js';
+import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, openRunner } from '../model-open.js';
 
 /** The likelihood of an opened runner (every runner `openRunner` gives for 'likelihood' has one). */
 export function runnerLikelihood(runner: FarmerRunner): FarmerLikelihood {
@@ -30,6 +30,8 @@ export async function loadSplit(spec: string, split: 'train' | 'test', runner: F
 
 export interface ClassifyFlags {
   checkpoint?: string;
+  /** A built-in model by name (see MODEL_FLAG_HELP). */
+  model?: string;
   data?: string;
   split: 'train' | 'test';
   maxImages: number;
@@ -48,7 +50,7 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
   if (inputs.length === 0 && !flags.data) throw new UsageError('nothing to classify: give PNG files (farmer classify a.png b.png) or --data SPEC');
   assertImagesExist(inputs);
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags.checkpoint, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
+  const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
   try {
     const stats = flags.typicality ? readOodStats(dir) : undefined;
     let images: U8Images;
@@ -106,7 +108,8 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
 /** The options every likelihood command shares. */
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .option('--checkpoint <dir>', 'checkpoint or run directory (default: the built-in model)')
+    .option('--model <name>', MODEL_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
     .option('--batch-size <n>', 'images per AF pass (the AR scores n × classes rows)', intFlag('--batch-size', 1), 16)
     .option('--seed <n>', 'seed of the dequantisation noise', intFlag('--seed', 0), 0)
     .option('--no-ema', 'use the raw weights instead of the EMA weights (runs on tfjs)')
