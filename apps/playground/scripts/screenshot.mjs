@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The README's screenshot (docs/playground.png): the built page in headless Chromium with
-// ten generated digits (labels 0–9, seed 1, resampling CFG) and a scored stroke on the pad.
+// ten generated digits (labels 0–9, seed 1, resampling CFG) and a scored stroke on the pad
+// (its bits/dim and class probabilities).
 // Usage: node apps/playground/scripts/screenshot.mjs [OUT.png]  (after building the page).
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-import { likelihoodBitsPerDim } from '@farmer/ar-gmm/browser';
+import { classify, likelihoodBitsPerDim, type Classification } from '@farmer/ar-gmm/browser';
 import { Rng, type U8Images } from '@farmer/core/browser';
 import type { OrtRunner } from '@farmer/onnx/web';
 import { PageError } from './page-error.js';
@@ -121,8 +121,25 @@ function luminance(d: Uint8ClampedArray, i: number): number {
  * (docs/method.md §5.2 bits per dim): uniform dequantisation from a fixed seed, the null label.
  */
 export async function padBitsPerDim(pad: DrawPad, runner: OrtRunner): Promise<number> {
+  const [bpd] = await likelihoodBitsPerDim(runner, padImage(pad, runner), null, new Rng('playground:bpd'));
+  return bpd;
+}
+
+/**
+ * The pad's class posterior p(y|x) under a class-conditional model
+ * (docs/method.md §5.4 Bayes classification), with `classify`'s defaults
+ * (uniform prior, T = 1, its fixed dequantisation seed), so it equals
+ * `classify` on any other runtime for the same pixels. Null for an
+ * unconditional model, which has no p(x|y) to compare.
+ */
+export async function padClassify(pad: DrawPad, runner: OrtRunner): Promise<Classification | null> {
+  const image = padImage(pad, runner);
+  return runner.config.numClasses === 0 ? null : classify(runner, image);
+}
+
+/** The pad at the model's geometry; an empty pad is an error, not a score. */
+function padImage(pad: DrawPad, runner: OrtRunner): U8Images {
   if (!pad.inked) throw new PageError('FARMER_E_BAD_INPUT', 'the pad is empty: draw a digit or drop an image first');
   const f = runner.config.flow;
-  const [bpd] = await likelihoodBitsPerDim(runner, pad.image(f.imageSize, f.inChannels), null, new Rng('playground:bpd'));
-  return bpd;
+  return pad.image(f.imageSize, f.inChannels);
 }

@@ -1,6 +1,8 @@
+import type { Classification } from '@farmer/ar-gmm/browser';
 import type { GenerateResult } from '@farmer/sampling';
 import type { PickedFile } from '@farmer/onnx/web';
-import { DrawPad, padBitsPerDim } from './draw-pad.js';
+import { showClassProbabilities } from './class-probabilities.js';
+import { DrawPad, padBitsPerDim, padClassify } from './draw-pad.js';
 import { runGeneration, showTimings } from './generate-view.js';
 import { exportLocation, loadModel, servedModels, type LoadedModel } from './model-loader.js';
 import { describeError } from './page-error.js';
@@ -9,7 +11,7 @@ import { NUMBER_FIELDS, parseLabels, settingsFromQuery, settingsToQuery, DEFAULT
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** What the page holds: the loaded model, the picked files, the running job. Tests read `state` through `window.farmerPlayground`. */
-const state: { model?: LoadedModel; loading?: Promise<void>; files: PickedFile[] | null; job?: AbortController; last?: GenerateResult; bpd?: number; settings: Settings } = {
+const state: { model?: LoadedModel; loading?: Promise<void>; files: PickedFile[] | null; job?: AbortController; last?: GenerateResult; bpd?: number; classification?: Classification | null; settings: Settings } = {
   files: null,
   settings: { ...DEFAULT_SETTINGS },
 };
@@ -152,7 +154,10 @@ const onGenerate = guard(async () => {
 });
 
 async function init(): Promise<void> {
-  const pad = new DrawPad($<HTMLCanvasElement>('pad'), () => ($('bpd').textContent = ''));
+  const pad = new DrawPad($<HTMLCanvasElement>('pad'), () => {
+    $('bpd').textContent = '';
+    $('class-probs').replaceChildren();
+  });
   pad.canvas.addEventListener('pad-error', (e) => showError((e as CustomEvent).detail));
   window.addEventListener('error', (e) => showError(e.error ?? e.message));
   window.addEventListener('unhandledrejection', (e) => showError(e.reason));
@@ -195,9 +200,13 @@ async function init(): Promise<void> {
     'click',
     guard(async () => {
       if (!state.model) throw new Error('no model is loaded');
-      const bpd = await padBitsPerDim(pad, state.model.runner);
+      const { runner } = state.model;
+      const bpd = await padBitsPerDim(pad, runner);
+      const classification = await padClassify(pad, runner);
       state.bpd = bpd;
+      state.classification = classification;
       $('bpd').textContent = `${bpd.toFixed(3)} bits/dim`;
+      showClassProbabilities($('class-probs'), runner.config, classification);
     }),
   );
 

@@ -1,6 +1,9 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { classify } from '@farmer/ar-gmm';
+import type { U8Images } from '@farmer/core';
+import { loadOrtRunner } from '@farmer/onnx/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserTestsCanRun, DIST, launchChromium, openPage, pageError, REPO, serve, type Served } from './browser.js';
 
@@ -31,7 +34,7 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
     rmSync(broken, { recursive: true, force: true });
   });
 
-  it('a stroke drawn on the pad gets a finite bits/dim', async () => {
+  it('a stroke drawn on the pad gets a finite bits/dim and class probabilities equal to classify on onnxruntime-node', async () => {
     const page = await openPage(chromium.context, server.url);
     const pad = (await page.locator('#pad').boundingBox())!;
     // A "1": a vertical stroke down the middle of the pad.
@@ -48,11 +51,65 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
     expect(bpd).toBeGreaterThan(0);
     expect(bpd).toBeLessThan(8);
     expect(await page.textContent('#bpd')).toBe(`${bpd.toFixed(3)} bits/dim`);
+    // The posterior as shown (each row's exact p in data-p), the highlighted row, and the pixels the page scored.
+    const shown = await page.evaluate(() => {
+      const rows = [...document.querySelectorAll<HTMLElement>('#class-probs li')];
+      const pad = (window as unknown as { farmerPlayground: { pad: { image(size: number, channels: number): { data: Uint8Array } } } }).farmerPlayground.pad;
+      return {
+        p: rows.map((r) => Number(r.dataset.p)),
+        names: rows.map((r) => r.querySelector('.name')!.textContent),
+        text: rows.map((r) => r.querySelector('.p')!.textContent),
+        best: rows.filter((r) => r.classList.contains('best')).map((r) => Number(r.dataset.class)),
+        pixels: Array.from(pad.image(28, 1).data),
+        logLik: Array.from((window as unknown as { farmerPlayground: { state: { classification: { logLik: Float64Array } } } }).farmerPlayground.state.classification.logLik),
+      };
+    });
+    expect(shown.p).toHaveLength(10);
+    expect(shown.names).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    for (const p of shown.p) expect(Number.isFinite(p) && p >= 0 && p <= 1).toBe(true);
+    expect(Math.abs(shown.p.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-3);
+    expect(shown.text).toEqual(shown.p.map((p) => `${(100 * p).toFixed(1)}%`));
+    expect(shown.best).toEqual([shown.p.indexOf(Math.max(...shown.p))]);
+    // The same pixels through classify on onnxruntime-node (its defaults, as the page uses).
+    const runner = await loadOrtRunner(join(REPO, 'models/mnist-small/onnx'));
+    try {
+      const image: U8Images = { data: Uint8Array.from(shown.pixels), count: 1, height: 28, width: 28, channels: 1 };
+      const want = await classify(runner, image);
+      for (let k = 0; k < 10; k++) expect(Math.abs(shown.p[k] - want.posterior[k]), `class ${k}`).toBeLessThan(1e-3);
+      expect(shown.best).toEqual([want.predicted[0]]);
+      // The posterior of a clear stroke is nearly one-hot, so compare the per-class log p(x|y) too
+      // (~2600 nats; measured 3e-4 apart: wasm and native kernels round differently).
+      for (let k = 0; k < 10; k++) expect(Math.abs(shown.logLik[k] - want.logLik[k]), `log p(x|${k})`).toBeLessThan(1e-2);
+    } finally {
+      await runner.dispose();
+    }
     // An empty pad is a message on the page, not a number.
     await page.click('#pad-clear');
     await page.click('#pad-score');
     await page.waitForFunction(() => !document.getElementById('error')!.hidden);
     expect(await pageError(page)).toMatch(/the pad is empty/);
+    expect(await page.locator('#class-probs li').count()).toBe(0);
+    await page.close();
+  });
+
+  it('an unconditional model gets a note instead of class probabilities, and its bits/dim', async () => {
+    const page = await openPage(chromium.context, server.url);
+    // No unconditional export ships with the repo: the page's runner is told it has no classes,
+    // which is all the page reads to decide (an unconditional export's config says numClasses 0).
+    await page.evaluate(() => {
+      (window as unknown as { farmerPlayground: { state: { model: { runner: { config: { numClasses: number } } } } } }).farmerPlayground.state.model.runner.config.numClasses = 0;
+    });
+    const pad = (await page.locator('#pad').boundingBox())!;
+    await page.mouse.move(pad.x + pad.width * 0.3, pad.y + pad.height * 0.3);
+    await page.mouse.down();
+    await page.mouse.move(pad.x + pad.width * 0.7, pad.y + pad.height * 0.7, { steps: 8 });
+    await page.mouse.up();
+    await page.click('#pad-score');
+    await page.waitForFunction(() => /bits\/dim/.test(document.getElementById('bpd')!.textContent ?? '') || !document.getElementById('error')!.hidden, undefined, { timeout: 120_000 });
+    expect(await pageError(page)).toBeNull();
+    expect(await page.textContent('#bpd')).toMatch(/^\d+\.\d{3} bits\/dim$/);
+    expect(await page.locator('#class-probs li').count()).toBe(0);
+    expect(await page.textContent('#class-probs')).toMatch(/unconditional .*no class probabilities/);
     await page.close();
   });
 
