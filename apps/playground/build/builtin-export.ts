@@ -1,9 +1,7 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Plugin } from 'vite';
-
-/** Where the page finds the built-in export, relative to index.html. */
-export const BUILTIN_EXPORT_PATH = 'models/mnist-small/onnx/';
+import { BUILTIN_MODELS, builtinExportPath } from '../src/builtin-models.js';
 
 /** The export's files as its manifest lists them (whatever model it is: a retrained one's export is taken as it is). */
 async function exportFiles(dir: string): Promise<string[]> {
@@ -12,11 +10,11 @@ async function exportFiles(dir: string): Promise<string[]> {
 }
 
 /**
- * Ships the built-in model's ONNX export (`dir`, the repo's
- * models/mnist-small/onnx) inside the build at {@link BUILTIN_EXPORT_PATH},
- * and serves it there in dev.
+ * Ships every built-in model's ONNX export (`modelsDir`/NAME/onnx, the repo's
+ * models folder) inside the build at {@link builtinExportPath}, and serves
+ * them there in dev.
  */
-export function builtinExport(dir: string): Plugin {
+export function builtinExports(modelsDir: string): Plugin {
   let outDir = 'dist';
   return {
     name: 'farmer-builtin-export',
@@ -24,15 +22,21 @@ export function builtinExport(dir: string): Plugin {
       outDir = resolve(c.root, c.build.outDir);
     },
     async writeBundle() {
-      const to = join(outDir, BUILTIN_EXPORT_PATH);
-      await mkdir(to, { recursive: true });
-      for (const f of await exportFiles(dir)) await copyFile(join(dir, f), join(to, f));
+      for (const model of BUILTIN_MODELS) {
+        const dir = join(modelsDir, model, 'onnx');
+        const to = join(outDir, builtinExportPath(model));
+        await mkdir(to, { recursive: true });
+        for (const f of await exportFiles(dir)) await copyFile(join(dir, f), join(to, f));
+      }
     },
     configureServer(server) {
-      server.middlewares.use(`/${BUILTIN_EXPORT_PATH}`, (req, res, next) => {
-        const name = decodeURIComponent((req.url ?? '/').replace(/^\//, '').split('?')[0]);
-        void exportFiles(dir).then(async (files) => (files.includes(name) ? res.end(await readFile(join(dir, name))) : next()));
-      });
+      for (const model of BUILTIN_MODELS) {
+        const dir = join(modelsDir, model, 'onnx');
+        server.middlewares.use(`/${builtinExportPath(model)}`, (req, res, next) => {
+          const name = decodeURIComponent((req.url ?? '/').replace(/^\//, '').split('?')[0]);
+          void exportFiles(dir).then(async (files) => (files.includes(name) ? res.end(await readFile(join(dir, name))) : next()));
+        });
+      }
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Classification } from '@farmer/ar-gmm/browser';
 import type { GenerateResult } from '@farmer/sampling';
 import type { PickedFile } from '@farmer/onnx/web';
+import { BUILTIN_MODELS } from './builtin-models.js';
 import { showClassProbabilities } from './class-probabilities.js';
 import { DrawPad, padBitsPerDim, padClassify } from './draw-pad.js';
 import { runGeneration, showTimings } from './generate-view.js';
@@ -164,7 +165,7 @@ async function init(): Promise<void> {
   Object.assign(window, { farmerPlayground: { state, pad } });
 
   const select = $<HTMLSelectElement>('model-select');
-  select.add(new Option('built-in mnist-small', 'builtin'));
+  BUILTIN_MODELS.forEach((name, k) => select.add(new Option(`built-in ${name}`, k === 0 ? 'builtin' : `builtin:${name}`)));
   select.add(new Option('export folder by URL…', 'url'));
   select.add(new Option('export folder from this computer…', 'files'));
   const served = await servedModels('');

@@ -1,4 +1,5 @@
 import { loadWebRunner, readWebExport, type ExportLocation, type OrtRunner, type PickedFile, type WebProviderName } from '@farmer/onnx/web';
+import { builtinExportPath, builtinOf } from './builtin-models.js';
 import { setUpOrt, type ProviderRequest } from './ort-web.js';
 import { PageError } from './page-error.js';
 
@@ -32,9 +33,10 @@ export function authHeaders(apiKey: string): Record<string, string> | undefined 
   return apiKey ? { authorization: `Bearer ${apiKey}` } : undefined;
 }
 
-/** The export location of a model setting ('builtin', 'served:NAME', 'url:URL'), or the picked files. */
+/** The export location of a model setting ('builtin', 'builtin:NAME', 'served:NAME', 'url:URL'), or the picked files. */
 export function exportLocation(model: string, apiKey: string, files: readonly PickedFile[] | null): { from: ExportLocation; label: string } {
-  if (model === 'builtin') return { from: { url: new URL('models/mnist-small/onnx/', document.baseURI).href }, label: 'the built-in mnist-small' };
+  const builtin = builtinOf(model);
+  if (builtin) return { from: { url: new URL(builtinExportPath(builtin), document.baseURI).href }, label: `the built-in ${builtin}` };
   if (model.startsWith('served:')) {
     const name = model.slice('served:'.length);
     return { from: { url: new URL(`../v1/models/${encodeURIComponent(name)}/onnx/`, document.baseURI).href, headers: authHeaders(apiKey) }, label: `served model ${name}` };

@@ -1,5 +1,6 @@
 import type { Decoder } from '@farmer/ar-gmm/browser';
 import type { GenerateOptions, SamplerName } from '@farmer/sampling';
+import { BUILTIN_MODELS, builtinOf } from './builtin-models.js';
 import { PageError } from './page-error.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from './ort-web.js';
 
@@ -9,7 +10,7 @@ import { PROVIDER_REQUESTS, type ProviderRequest } from './ort-web.js';
  * @farmer/sampling's defaults (the paper's), exactly as `farmer sample` does.
  */
 export interface Settings {
-  /** 'builtin', 'served:NAME' (a model of `farmer serve`), 'url:URL' (an export folder) or 'files' (picked; not shareable). */
+  /** 'builtin' (= builtin:mnist-small), 'builtin:NAME', 'served:NAME' (a model of `farmer serve`), 'url:URL' (an export folder) or 'files' (picked; not shareable). */
   model: string;
   provider: ProviderRequest;
   /** One image per entry: a class, or -1 for none (unconditional). */
@@ -99,8 +100,10 @@ export function settingsFromQuery(query: URLSearchParams): Settings {
   const get = (k: string) => query.get(k) ?? undefined;
   const model = get('model');
   if (model !== undefined) {
-    if (!(model === 'builtin' || model === 'files' || /^served:[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model) || /^url:.+/.test(model))) bad('model', `must be builtin, served:NAME or url:URL, got '${model}'`);
-    s.model = model;
+    if (!(builtinOf(model) || model === 'files' || /^served:[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model) || /^url:.+/.test(model)))
+      bad('model', `must be builtin, ${BUILTIN_MODELS.map((m) => `builtin:${m}`).join(', ')}, served:NAME or url:URL, got '${model}'`);
+    // One spelling per model, so the model menu has one entry for it.
+    s.model = builtinOf(model) === BUILTIN_MODELS[0] ? 'builtin' : model;
   }
   const provider = get('ep');
   if (provider !== undefined) {

@@ -92,6 +92,32 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
     await page.close();
   });
 
+  it('the second built-in, fashion-small, ships in the static build and names its classes', async () => {
+    const page = await openPage(chromium.context, `${server.url}?model=builtin:fashion-small`);
+    expect(await pageError(page)).toBeNull();
+    expect(await page.textContent('#model-status')).toMatch(/^the built-in fashion-small: 10 classes, .*running on/);
+    expect(await page.inputValue('#model-select')).toBe('builtin:fashion-small');
+    const pad = (await page.locator('#pad').boundingBox())!;
+    // A trouser-like pair of strokes.
+    for (const x of [0.4, 0.6]) {
+      await page.mouse.move(pad.x + pad.width * x, pad.y + pad.height * 0.15);
+      await page.mouse.down();
+      await page.mouse.move(pad.x + pad.width * x, pad.y + pad.height * 0.85, { steps: 10 });
+      await page.mouse.up();
+    }
+    await page.click('#pad-score');
+    await page.waitForFunction(() => /bits\/dim/.test(document.getElementById('bpd')!.textContent ?? '') || !document.getElementById('error')!.hidden, undefined, { timeout: 120_000 });
+    expect(await pageError(page)).toBeNull();
+    const names = await page.evaluate(() => [...document.querySelectorAll('#class-probs li .name')].map((n) => n.textContent));
+    expect(names).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
+    // The plain 'builtin' of older links is still mnist-small, and an unknown built-in is a message.
+    const old = await openPage(chromium.context, `${server.url}?model=builtin`);
+    expect(await old.textContent('#model-status')).toMatch(/^the built-in mnist-small: /);
+    const unknown = await openPage(chromium.context, `${server.url}?model=builtin:cifar-huge`);
+    expect(await pageError(unknown)).toMatch(/model must be builtin, builtin:mnist-small, builtin:fashion-small, served:NAME or url:URL, got 'builtin:cifar-huge'/);
+    for (const p of [page, old, unknown]) await p.close();
+  });
+
   it('an unconditional model gets a note instead of class probabilities, and its bits/dim', async () => {
     const page = await openPage(chromium.context, server.url);
     // No unconditional export ships with the repo: the page's runner is told it has no classes,

@@ -60,4 +60,5 @@ export { loadImageFile, loadImageFolderDataset, type ImageFolderOptions } from '
 export { DATASET_SPEC_HELP, loadDataset, type LoadDatasetOptions } from './datasets/load.js';
 export { decodePng, encodePng, imageGrid, type GridOptions } from './png.js';
 export { countParams, ParamStore } from './param-store.js';
-export { BUILTIN_MODEL, BUILTIN_MODELS, builtinModelDir, builtinModels, resolveCheckpointDir, type BuiltinModelName } from './model-paths.js';
+export { BUILTIN_MODEL, BUILTIN_MODELS, type BuiltinModelName } from './builtin-model-names.js';
+export { builtinModelDir, builtinModels, resolveCheckpointDir } from './model-paths.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isFarmerError } from './errors.js';
-import { BUILTIN_MODEL, BUILTIN_MODELS, builtinModelDir, builtinModels } from './model-paths.js';
+import { BUILTIN_MODEL, BUILTIN_MODELS } from './builtin-model-names.js';
+import { builtinModelDir, builtinModels } from './model-paths.js';
 
 const saved = process.env.FARMER_MODELS_DIR;
 afterEach(() => {

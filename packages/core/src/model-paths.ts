@@ -1,15 +1,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILTIN_MODEL, BUILTIN_MODELS, type BuiltinModelName } from './builtin-model-names.js';
 import { FarmerError } from './errors.js';
 import { readableDirectory } from './interrupted-writes.js';
 
-/** The built-in models, by name: their folders under `models/`. The first is the default. */
-export const BUILTIN_MODELS = ['mnist-small', 'fashion-small'] as const;
-export type BuiltinModelName = (typeof BUILTIN_MODELS)[number];
-
-/** The default built-in model (`farmer demo`, `sample`, `eval` without `--model` or `--checkpoint`). */
-export const BUILTIN_MODEL: BuiltinModelName = BUILTIN_MODELS[0];
 
 const holdsModel = (root: string, name: string): boolean => existsSync(join(root, name, 'config.json'));
 

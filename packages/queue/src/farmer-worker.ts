@@ -190,7 +190,7 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
     const r = value as GenerateResult;
     stats.requests++;
     const { data, count, height, width, channels } = r.images;
-    return { images: { data: toBase64(data), count, height, width, channels }, labels: Array.from(r.labels), parameters: r.parameters, timings: r.timings, runtime: r.runtime, pass: { id: pass.id, requests: pass.items }, worker: id };
+    return { images: { data: toBase64(data), count, height, width, channels }, labels: Array.from(r.labels), parameters: r.parameters, timings: r.timings, runtime: r.runtime, redrawn: r.redrawn, pass: { id: pass.id, requests: pass.items }, worker: id };
   };
 
   const processJob = (entry: Served, kind: 'shard' | 'generate') => async (job: Job, token?: string): Promise<ShardResult | GenerateJobResult> => {

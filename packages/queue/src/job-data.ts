@@ -1,5 +1,5 @@
 import { FarmerError, validate } from '@farmer/core';
-import type { GenerateRequest, ResolvedGenerateOptions } from '@farmer/sampling';
+import type { GenerateRequest, RedrawnImage, ResolvedGenerateOptions } from '@farmer/sampling';
 import { z } from 'zod';
 import type { ModelIdentity } from './model-identity.js';
 
@@ -75,6 +75,8 @@ export interface GenerateJobResult {
   parameters: ResolvedGenerateOptions;
   timings: { arSeconds: number; afSeconds: number; totalSeconds: number };
   runtime: string;
+  /** Images drawn again because the decoder could not invert their first latents (absent from older workers). */
+  redrawn?: RedrawnImage[];
   /** The worker's pass that drew the images, and how many requests it served. */
   pass: { id: number; requests: number };
   worker: string;

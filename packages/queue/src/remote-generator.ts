@@ -163,6 +163,7 @@ export class RemoteGenerator {
       parameters: value.parameters,
       timings: value.timings,
       runtime: value.runtime,
+      redrawn: value.redrawn ?? [],
     };
     return { result, waitSeconds: Math.max(0, started - job.timestamp) / 1000, runSeconds, pass: value.pass, worker: value.worker };
   }

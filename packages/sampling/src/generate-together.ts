@@ -39,7 +39,8 @@ export async function generateTogether(runner: FarmerRunner, requests: readonly 
   let at = 0;
   return requests.map((o) => {
     const own = sliceImages(r.images, at, o.count);
-    const result = { ...r, images: { ...own, data: own.data.slice() }, labels: r.labels.slice(at, at + o.count), parameters: resolveGenerateOptions(runner, o) };
+    const redrawn = r.redrawn.filter((x) => x.image >= at && x.image < at + o.count).map((x) => ({ ...x, image: x.image - at }));
+    const result = { ...r, images: { ...own, data: own.data.slice() }, labels: r.labels.slice(at, at + o.count), parameters: resolveGenerateOptions(runner, o), redrawn };
     at += o.count;
     return result;
   });

@@ -5,6 +5,7 @@ import { guidanceWeight, type GuidanceSchedule } from './guidance-schedule.js';
 import { sampleNaiveCfg, type NaiveCfgOptions } from './naive-cfg.js';
 import { resamplingCfgInformative, resamplingCfgRedundant, resolveResamplingCfgOptions, type ResamplingCfgOptions, type ResolvedResamplingCfgOptions } from './resampling-cfg.js';
 import { checkAtLeastOne, checkCount, checkPositive } from './option-checks.js';
+import { decodeRedrawing, type RedrawnImage } from './redraw-undecodable.js';
 import { yieldToEventLoop } from './yield-to-event-loop.js';
 
 export type SamplerName = 'decoupled' | 'resampling-cfg' | 'naive-cfg';
@@ -32,6 +33,13 @@ export interface GenerateOptions {
   decoder?: Decoder;
   /** Images per pass (default 16). */
   batchSize?: number;
+  /**
+   * Fresh draws of an image's latents when the decoder cannot invert them
+   * (non-finite; exp(α) overflow in the exact AF inverse), before giving up
+   * with FARMER_E_NON_FINITE. Default 3; 0 throws at the first. Reported in
+   * the result's `redrawn`.
+   */
+  redraws?: number;
   onProgress?: (p: GenerateProgress) => void;
   signal?: AbortSignal;
 }
@@ -52,6 +60,7 @@ export interface ResolvedGenerateOptions {
   naive?: Required<NaiveCfgOptions>;
   decoder: Decoder;
   batchSize: number;
+  redraws: number;
 }
 
 export interface GenerateResult {
@@ -62,7 +71,12 @@ export interface GenerateResult {
   parameters: ResolvedGenerateOptions;
   timings: { arSeconds: number; afSeconds: number; totalSeconds: number };
   runtime: string;
+  /** Images whose first latents the decoder could not invert and that were drawn again (see `redraws`); usually empty. */
+  redrawn: RedrawnImage[];
 }
+
+/** Fresh draws per undecodable image (GenerateOptions.redraws). */
+export const DEFAULT_REDRAWS = 3;
 
 function bad(field: string, message: string): never {
   throw new FarmerError('FARMER_E_BAD_INPUT', `generate: ${field} ${message}`, { field });
@@ -110,7 +124,8 @@ export function resolveGenerateOptions(runner: FarmerRunner, o: GenerateOptions)
   const decoder = o.decoder ?? 'flow';
   if (!runner.decoders.includes(decoder)) bad('decoder', `'${decoder}' is not available for this model (available: ${runner.decoders.join(', ')})`);
   const batchSize = checkCount('generate', 'batchSize', o.batchSize ?? 16, 1);
-  return { count, labels, seed, sampler, informative, redundant, cfg: sampler === 'resampling-cfg' ? cfg : undefined, naive, decoder, batchSize };
+  const redraws = checkCount('generate', 'redraws', o.redraws ?? DEFAULT_REDRAWS, 0);
+  return { count, labels, seed, sampler, informative, redundant, cfg: sampler === 'resampling-cfg' ? cfg : undefined, naive, decoder, batchSize, redraws };
 }
 
 /** Samples one vector per image from its conditional row, each with its own generator (so a batch equals one-at-a-time). */
@@ -124,9 +139,11 @@ function perRow(g: GmmBatch, rngs: Rng[], draw: (row: GmmBatch, rng: Rng) => Flo
  * redundant vectors, the latents are reassembled [z^I, z^R] per token, the
  * final permute is undone, the AF (or its student) decodes, and the result is
  * clamped and quantised (docs/method.md §7.1 generation pipeline). The same
- * seed and options give identical images on the same backend. Throws
- * FARMER_E_NON_FINITE with the position of a non-finite value; FARMER_E_ABORTED
- * when `signal` fires.
+ * seed and options give identical images on the same backend. An image whose
+ * latents the decoder cannot invert is drawn again from its own seed
+ * (`redraws`, reported in `redrawn`); past that, throws FARMER_E_NON_FINITE
+ * with the position of the non-finite value. FARMER_E_ABORTED when `signal`
+ * fires.
  */
 export async function generate(runner: FarmerRunner, options: GenerateOptions): Promise<GenerateResult> {
   const p = resolveGenerateOptions(runner, options);
@@ -139,10 +156,12 @@ export async function generate(runner: FarmerRunner, options: GenerateOptions): 
   const out = new Uint8Array(p.count * perImage);
   const labelsOut = Int32Array.from({ length: p.count }, (_, i) => p.labels?.[i] ?? -1);
   const timings = { arSeconds: 0, afSeconds: 0, totalSeconds: 0 };
+  const redrawn: RedrawnImage[] = [];
   const t0 = performance.now();
   for (let start = 0; start < p.count; start += p.batchSize) {
     const b = Math.min(p.batchSize, p.count - start);
-    const rngs = Array.from({ length: b }, (_, i) => new Rng(options.imageSeeds?.[start + i] ?? `${p.seed}:${start + i}`));
+    const seedOf = (i: number) => options.imageSeeds?.[start + i] ?? `${p.seed}:${start + i}`;
+    const rngs = Array.from({ length: b }, (_, i) => new Rng(seedOf(i)));
     const labels = labelsOut.subarray(start, start + b);
     const ta = performance.now();
     const z = await sampleLatents(runner, p, labels, rngs, { N, d, dI, dR }, (token) =>
@@ -150,11 +169,22 @@ export async function generate(runner: FarmerRunner, options: GenerateOptions): 
     options.signal);
     const tb = performance.now();
     timings.arSeconds += (tb - ta) / 1000;
-    const tokens = await runner.decode(toArOrderHost(c, z, b, N, d), b, {
-      decoder: p.decoder,
-      signal: options.signal,
-      onProgress: (e) => options.onProgress?.({ phase: 'af', ...e, imagesDone: start, images: p.count }),
-    });
+    const decoded = await decodeRedrawing(
+      (zAf) =>
+        runner.decode(zAf, b, {
+          decoder: p.decoder,
+          signal: options.signal,
+          onProgress: (e) => options.onProgress?.({ phase: 'af', ...e, imagesDone: start, images: p.count }),
+        }),
+      // The k-th fresh draw of image i comes from its own seed, so it does not depend on the batch.
+      async (i, k) => toArOrderHost(c, await sampleLatents(runner, p, labels.subarray(i, i + 1), [new Rng(`${seedOf(i)}#redraw${k}`)], { N, d, dI, dR }, () => undefined, options.signal), 1, N, d),
+      toArOrderHost(c, z, b, N, d),
+      N * d,
+      p.redraws,
+      start,
+    );
+    const tokens = decoded.tokens;
+    redrawn.push(...decoded.redrawn);
     timings.afSeconds += (performance.now() - tb) / 1000;
     // unpatchify on the host (the runner may not be tfjs), then clamp and quantise.
     const nchw = new Float32Array(b * perImage);
@@ -178,6 +208,7 @@ export async function generate(runner: FarmerRunner, options: GenerateOptions): 
     parameters: p,
     timings,
     runtime: runner.runtime,
+    redrawn,
   };
 }
 

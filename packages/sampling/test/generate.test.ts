@@ -1,5 +1,6 @@
-import { gatherExamples, initBackend, isFarmerError, loadDataset, tf } from '@farmer/core';
-import { FarmerModel, preset, TfRunner, Trainer } from '@farmer/ar-gmm';
+import { FarmerError, gatherExamples, initBackend, isFarmerError, loadDataset, tf } from '@farmer/core';
+import { FarmerModel, preset, TfRunner, Trainer, type DecodeOptions, type FarmerRunner } from '@farmer/ar-gmm';
+import { u8Diff } from '@farmer/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, resolveGenerateOptions } from '../src/index.js';
 
@@ -131,5 +132,73 @@ describe('generate', () => {
     expect(isFarmerError(err, 'FARMER_E_NON_FINITE')).toBe(true);
     expect(err.message).toMatch(/row 0|token|image 0/);
     broken.dispose();
+  });
+});
+
+/** `runner` whose decode fails (FARMER_E_NON_FINITE naming the row, as the AF inverse does) on the rows `fails` picks. */
+function faultyDecoder(inner: TfRunner, fails: (row: Float32Array, call: number, b: number) => boolean): FarmerRunner & { calls: number } {
+  const r = {
+    calls: 0,
+    config: inner.config,
+    runtime: inner.runtime,
+    decoders: inner.decoders,
+    openArStream: (labels: ArrayLike<number>) => inner.openArStream(labels),
+    async decode(z: Float32Array, batch: number, options?: DecodeOptions) {
+      const call = r.calls++;
+      const size = z.length / batch;
+      for (let b = 0; b < batch; b++) {
+        if (fails(z.subarray(b * size, (b + 1) * size), call, b)) {
+          throw new FarmerError('FARMER_E_NON_FINITE', `flow reverse produced a non-finite value in block 0 at token 7 (sample ${b})`, { block: 0, token: 7, sample: b });
+        }
+      }
+      return inner.decode(z, batch, options);
+    },
+  };
+  return r;
+}
+
+describe('undecodable latents are drawn again', () => {
+  const request = { count: 5, labels: [0, 1, 2, 3, 4], seed: 4, batchSize: 4, cfg: { w: 1.5 } };
+  const image = (r: { images: { data: Uint8Array } }, i: number) => r.images.data.subarray(i * 784, (i + 1) * 784);
+
+  it('redraws only the image the decoder cannot invert; every other image is unchanged, and the result is reproducible', async () => {
+    // The latents image 2 first draws, recorded from a clean run.
+    const seen: Float32Array[] = [];
+    const recorder = faultyDecoder(runner, (row) => (seen.push(row.slice()), false));
+    const clean = await generate(recorder, request);
+    expect(clean.redrawn).toEqual([]);
+    const poisoned = seen[2];
+    const same = (row: Float32Array) => row.every((v, k) => v === poisoned[k]);
+    const r = await generate(faultyDecoder(runner, same), request);
+    expect(r.redrawn).toEqual([{ image: 2, attempts: 1 }]);
+    for (const i of [0, 1, 3, 4]) expect(u8Diff(image(r, i), image(clean, i)).differ, `image ${i}`).toBe(0);
+    expect(u8Diff(image(r, 2), image(clean, 2)).differ).toBeGreaterThan(0);
+    // Same seed, same redraw; and the redraw does not depend on the batch the image is in.
+    const again = await generate(faultyDecoder(runner, same), { ...request, batchSize: 1 });
+    expect(again.redrawn).toEqual([{ image: 2, attempts: 1 }]);
+    expect(u8Diff(image(again, 2), image(r, 2)).differ).toBe(0);
+  });
+
+  it('counts repeated failures, gives up after `redraws` fresh draws naming the image, and redraws 0 keeps the first error', async () => {
+    // Row 1 of the first batch fails in the first decode and again in the retry: two fresh draws.
+    const r = await generate(faultyDecoder(runner, (_row, call, b) => call < 2 && b === 1), request);
+    expect(r.redrawn).toEqual([{ image: 1, attempts: 2 }]);
+    // A row that never decodes: the default 3 fresh draws, then the error names the image.
+    const never = faultyDecoder(runner, () => true);
+    const err = await generate(never, { ...request, count: 1, labels: [3] }).catch((e) => e);
+    expect(isFarmerError(err, 'FARMER_E_NON_FINITE')).toBe(true);
+    expect(err.message).toBe('generated image 0: flow reverse produced a non-finite value in block 0 at token 7 (sample 0); its latents were drawn again 3 times and none could be inverted');
+    expect(never.calls).toBe(4);
+    const strict = faultyDecoder(runner, () => true);
+    const first0 = await generate(strict, { ...request, count: 1, labels: [3], redraws: 0 }).catch((e) => e);
+    expect(first0.message).toBe('flow reverse produced a non-finite value in block 0 at token 7 (sample 0)');
+    expect(strict.calls).toBe(1);
+    // Other errors are not retried.
+    const other = faultyDecoder(runner, () => false);
+    other.decode = async () => {
+      throw new FarmerError('FARMER_E_SHAPE', 'broken');
+    };
+    expect((await generate(other, { ...request, count: 1, labels: [3] }).catch((e) => e)).code).toBe('FARMER_E_SHAPE');
+    expect(() => resolveGenerateOptions(runner, { count: 1, redraws: -1 })).toThrow(/redraws/);
   });
 });

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { directoryWriteProblem, encodePng, imageGrid, sliceImages, writeFileAtomic } from '@farmer/core';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
-import { generate, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
+import { DEFAULT_REDRAWS, generate, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
 import { className, type FarmerRunner } from '@farmer/ar-gmm';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -43,6 +43,7 @@ export interface SampleFlags {
   naiveMaxStdRatio?: number;
   decoder: 'flow' | 'student';
   batchSize?: number;
+  redraws?: number;
   out: string;
   separate?: string;
   columns?: number;
@@ -109,14 +110,16 @@ export function generateOptionsFromFlags(flags: SampleFlags, numClasses: number)
     naive: { temperature: flags.naiveTemperature, scale: flags.naiveScale, maxStdRatio: flags.naiveMaxStdRatio },
     decoder: flags.decoder,
     batchSize: flags.batchSize,
+    redraws: flags.redraws,
   };
 }
 
 /** Runs generate with a progress bar over tokens and phases. */
 export async function generateWithProgress(ctx: CliContext, runner: FarmerRunner, options: GenerateOptions, label = 'sample'): Promise<GenerateResult> {
   const bar = ctx.progress(label, options.count, 'images');
+  let r: GenerateResult;
   try {
-    return await generate(runner, {
+    r = await generate(runner, {
       ...options,
       onProgress: (p) =>
         bar.update(p.imagesDone, p.phase === 'ar' ? `AR token ${p.token}/${p.tokens}` : `AF block ${p.blocksDone + 1}/${p.blocks} token ${p.token}/${p.tokens}`),
@@ -124,6 +127,15 @@ export async function generateWithProgress(ctx: CliContext, runner: FarmerRunner
   } finally {
     bar.stop();
   }
+  if (r.redrawn.length) ctx.note(redrawnNote(r.redrawn, r.parameters.decoder));
+  return r;
+}
+
+/** One line naming the images whose latents were drawn again. */
+export function redrawnNote(redrawn: GenerateResult['redrawn'], decoder: string): string {
+  const list = redrawn.map((x) => `${x.image}${x.attempts > 1 ? ` (${x.attempts} draws)` : ''}`).join(', ');
+  const n = redrawn.length;
+  return `note: the ${decoder === 'flow' ? 'exact AF inverse' : `${decoder} decoder`} could not invert (non-finite) the first latents of ${n} image${n > 1 ? 's' : ''}: ${list}; ${n > 1 ? 'they were' : 'it was'} drawn again from ${n > 1 ? 'their' : 'its'} own seed (--redraws)`;
 }
 
 /** The file name of image `i` (label -1: unconditional) in a `--separate` folder, in one process and sharded alike. */
@@ -200,7 +212,7 @@ export async function runSample(ctx: CliContext, flags: SampleFlags): Promise<vo
     const perClass = flags.perClass && runner.config.numClasses > 0 && !flags.unconditional && flags.columns === undefined ? { count: flags.perClass, className: (y: number) => className(runner.config, y) } : undefined;
     const { grid, files } = await writeSamples(result, flags.out, { separate: flags.separate, columns, perClass });
     const sidecar = `${grid.replace(/\.png$/i, '')}.json`;
-    const meta = { checkpoint: dir, grid, files, labels: Array.from(result.labels), parameters: result.parameters, timings: result.timings, runtime: result.runtime, backend: ctx.backend?.name, ...(exported ? { exported } : {}), ...(fallback ? { fallback } : {}) };
+    const meta = { checkpoint: dir, grid, files, labels: Array.from(result.labels), parameters: result.parameters, timings: result.timings, redrawn: result.redrawn, runtime: result.runtime, backend: ctx.backend?.name, ...(exported ? { exported } : {}), ...(fallback ? { fallback } : {}) };
     await writeFileAtomic(sidecar, `${JSON.stringify(meta, null, 2)}\n`);
     const t = result.timings;
     ctx.result(
@@ -236,6 +248,7 @@ export function addSamplerFlags(cmd: Command): Command {
     .option('--naive-max-std-ratio <r>', 'naive CFG: widest guided σ as a multiple of σc; wider dimensions stay conditional (default 2)', numberFlag('--naive-max-std-ratio', { min: 1 }))
     .option('--decoder <name>', 'AF inverse: flow (exact) or student (distilled, one pass)', choiceFlag('--decoder', ['flow', 'student'] as const), 'flow')
     .option('--batch-size <n>', 'images per pass (default 16)', intFlag('--batch-size', 1))
+    .option('--redraws <n>', `fresh draws of an image whose latents the decoder cannot invert (non-finite), before stopping with an error; 0: stop at the first (default ${DEFAULT_REDRAWS})`, intFlag('--redraws', 0))
     .option('--no-ema', 'use the raw weights instead of the EMA weights (runs on tfjs)')
     .option('--runtime <name>', 'auto (onnxruntime whenever it loads, exporting the checkpoint on first use; else tfjs), onnx (an existing export only) or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto')
     .option('--max-count <n>', `most images one run may draw (default ${SAMPLE_COUNT_LIMIT.toLocaleString('en-US')})`, intFlag('--max-count', 1), SAMPLE_COUNT_LIMIT);

@@ -40,6 +40,7 @@ function toGenerateOptions(body: GenerateBody, batchSize: number): GenerateReque
     cfg: body.cfg,
     naive: body.naive,
     decoder: body.decoder,
+    redraws: body.redraws,
     batchSize,
   };
 }
@@ -130,6 +131,7 @@ export function registerGenerateRoute(app: FastifyInstance, ctx: ServerContext):
           png: Buffer.from(encodePng(r.images, i)).toString('base64'),
         })),
         parameters: r.parameters,
+        redrawn: r.redrawn,
         timings: { queueSeconds: job.waitSeconds, ...r.timings },
         batch: job.batch,
       });

@@ -55,6 +55,7 @@ export interface GenerateBody {
   };
   naive?: { w?: number; temperature?: number; scale?: number; maxStdRatio?: number };
   decoder?: 'flow' | 'student';
+  redraws?: number;
   format?: OutputFormat;
 }
 
@@ -117,6 +118,12 @@ export function generateBodySchema(maxCount: number) {
         },
       },
       decoder: { type: 'string', enum: ['flow', 'student'], description: "AF inverse: 'flow' (exact) or 'student' (distilled; when the model has one)." },
+      redraws: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 10,
+        description: 'Fresh draws of an image whose latents the decoder cannot invert (non-finite), before answering 422 FARMER_E_NON_FINITE; listed in the answer\'s redrawn (default 3).',
+      },
       format: {
         type: 'string',
         enum: OUTPUT_FORMATS,
@@ -156,6 +163,11 @@ export const generateJsonSchema = {
       description: 'Every option as used, defaults filled in (the library\'s ResolvedGenerateOptions).',
       additionalProperties: true,
       properties: { seed: { type: 'integer' }, sampler: { type: 'string' }, informative: decoupledOut, redundant: decoupledOut },
+    },
+    redrawn: {
+      type: 'array',
+      description: 'Images whose first latents the decoder could not invert and that were drawn again from their own seed (usually empty).',
+      items: { type: 'object', required: ['image', 'attempts'], properties: { image: { type: 'integer' }, attempts: { type: 'integer' } } },
     },
     timings: {
       type: 'object',
