@@ -95,14 +95,16 @@ describe('farmer --help', () => {
   });
 });
 
-/** A folder of MNIST-layout IDX files (t10k split only) holding `count` random 28×28 images. */
-function idxFolder(name: string, count: number): string {
+/** A folder of MNIST-layout IDX files (the t10k split, and the train split when asked) holding `count` random 28×28 images each. */
+function idxFolder(name: string, count: number, splits: readonly string[] = ['t10k']): string {
   const dir = join(work, name);
   mkdirSync(dir);
   const head = (magic: number, dims: number[]) => Buffer.from(new Uint8Array(new Uint32Array([magic, ...dims]).buffer).map((_, i, a) => a[(i & ~3) + 3 - (i & 3)]));
   const pixels = Buffer.from(Array.from({ length: count * 784 }, (_, i) => (i * 7919) % 256));
-  writeFileSync(join(dir, 't10k-images-idx3-ubyte'), Buffer.concat([head(0x803, [count, 28, 28]), pixels]));
-  writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), Buffer.concat([head(0x801, [count]), Buffer.alloc(count)]));
+  for (const split of splits) {
+    writeFileSync(join(dir, `${split}-images-idx3-ubyte`), Buffer.concat([head(0x803, [count, 28, 28]), pixels]));
+    writeFileSync(join(dir, `${split}-labels-idx1-ubyte`), Buffer.concat([head(0x801, [count]), Buffer.alloc(count)]));
+  }
   return dir;
 }
 
@@ -251,6 +253,20 @@ describe('train → sample → eval bpd', () => {
     expect(re.code, re.stderr).toBe(0);
     expect(re.stderr).toMatch(new RegExp(`resuming .* at step ${step}`));
     expect(re.stdout).toMatch(new RegExp(`done at step ${step + 3}`));
+  });
+
+  it("trains on the config file's data, and a resumed run keeps its own data without --data", () => {
+    const spec = `idx:${idxFolder('train-idx', 16, ['train', 't10k'])}`;
+    writeFileSync(join(work, 'idx-run.json'), JSON.stringify({ model: 'mnist-tiny', data: spec, train: { batchSize: 4 } }));
+    const run = join(work, 'idx-run');
+    const first = farmer(['train', '--config', 'idx-run.json', '--steps', '2', '--eval-images', '8', '--workers', '1', '--out', run]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain(`on ${spec} (16 images)`);
+    expect(JSON.parse(readFileSync(join(run, 'checkpoint', 'config.json'), 'utf8')).meta.data).toBe(spec);
+    const re = farmer(['train', '--out', run, '--resume', '--steps', '3', '--eval-images', '8', '--workers', '1']);
+    expect(re.code, re.stderr).toBe(0);
+    expect(re.stderr).toMatch(/resuming .* at step 2 on idx:/);
+    expect(re.stderr).toContain(`at step 2 on ${spec}`);
   });
 });
 

@@ -1,4 +1,4 @@
-import { generate, type GenerateProgress, type GenerateResult } from '@farmer/sampling';
+import { describeRedrawn, generate, type GenerateProgress, type GenerateResult } from '@farmer/sampling';
 import type { LoadedModel } from './model-loader.js';
 import { downloadPng, gridCanvas, imageCanvas } from './image-canvas.js';
 import { generateOptionsOf, type Settings } from './settings.js';
@@ -49,6 +49,7 @@ export function showTimings(model: LoadedModel, r?: GenerateResult): void {
 
 /** Draws the results: one figure per image with its label and a PNG download. */
 export function showResults(r: GenerateResult, settings: Settings): void {
+  const redrawn = new Set(r.redrawn.map((x) => x.image));
   const figures = Array.from({ length: r.images.count }, (_, i) => {
     const fig = document.createElement('figure');
     const canvas = imageCanvas(r.images, i);
@@ -61,7 +62,9 @@ export function showResults(r: GenerateResult, settings: Settings): void {
       downloadPng(canvas, `farmer-seed${settings.seed}-${String(i).padStart(4, '0')}-label${r.labels[i]}.png`);
     });
     const cap = document.createElement('figcaption');
-    cap.append(`${label} · `, a);
+    // An image drawn again because the decoder could not invert its first latents (docs/method.md §7.1 Generation pipeline).
+    if (redrawn.has(i)) canvas.dataset.redrawn = 'true';
+    cap.append(`${label}${redrawn.has(i) ? ' (redrawn)' : ''} · `, a);
     fig.append(canvas, cap);
     return fig;
   });
@@ -78,7 +81,8 @@ export async function runGeneration(model: LoadedModel, settings: Settings, sign
   const r = await generate(model.runner, { ...generateOptionsOf(settings), signal, onProgress: (p) => showProgress(p, started, settings.batchSize) });
   $<HTMLProgressElement>('ar-progress').value = $<HTMLProgressElement>('ar-progress').max;
   $<HTMLProgressElement>('af-progress').value = $<HTMLProgressElement>('af-progress').max;
-  $('af-text').textContent = `done: ${r.images.count} images in ${r.timings.totalSeconds.toFixed(2)} s`;
+  const redrawn = describeRedrawn(r.redrawn, r.parameters.decoder);
+  $('af-text').textContent = `done: ${r.images.count} images in ${r.timings.totalSeconds.toFixed(2)} s${redrawn ? `; ${redrawn}` : ''}`;
   showResults(r, settings);
   showTimings(model, r);
   return r;

@@ -16,6 +16,17 @@ beforeAll(async () => {
   const uncond = FarmerModel.create({ ...preset('mnist-tiny'), numClasses: 0 }, 1);
   await saveFarmer(join(models, 'uncond'), uncond);
   uncond.dispose();
+  // A model whose exact AF inverse overflows on every latent: α = 100 on the tokens of block 0
+  // (token 0's α is 0), so x = z·e^100 is not finite in float32 and no redraw can help.
+  const base = FarmerModel.create(preset('mnist-tiny'), 1);
+  const values = base.variableValues();
+  const k = base.variableNames().indexOf('flow.blocks.0.proj_out.bias');
+  if (k < 0) throw new Error(`no flow.blocks.0.proj_out.bias in ${base.variableNames().slice(0, 5).join(', ')} …`);
+  values[k].fill(100, 0, values[k].length / 2);
+  const overflow = FarmerModel.fromValues(base.config, values);
+  base.dispose();
+  await saveFarmer(join(models, 'overflow'), overflow);
+  overflow.dispose();
   server = await startServer({ models, port: 0, logger: false, backend: 'wasm', maxUploadBytes: MAX_UPLOAD, maxBodyBytes: 2048 });
   goodPng = Buffer.from(encodePng({ data: new Uint8Array(28 * 28).fill(30), count: 1, height: 28, width: 28, channels: 1 }));
 });
@@ -77,6 +88,8 @@ const TABLE: BadRequest[] = [
   { name: 'cfg.schedule unknown', body: { labels: 1, cfg: { schedule: 'cosine' } }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'cfg.schedule', says: 'constant, linear' },
   { name: 'unknown sampler', body: { sampler: 'ddim' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'sampler' },
   { name: 'guided sampler without labels', body: { sampler: 'resampling-cfg' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'sampler' },
+  { name: 'redraws over 10', body: { redraws: 11 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'redraws' },
+  { name: 'redraws negative', body: { redraws: -1 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'redraws' },
   { name: 'decoder the model lacks', body: { decoder: 'student' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'decoder' },
   { name: 'unknown field (typo)', body: { temprature: 1 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'temprature' },
   { name: 'unknown nested field', body: { cfg: { ww: 1 } }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'cfg.ww' },
@@ -145,6 +158,20 @@ describe('bad requests get a 4xx JSON error naming the field', () => {
       expect([200, 422], JSON.stringify(body)).toContain(r.status);
       if (r.status === 422) expect(r.json().error.code).toBe('FARMER_E_NON_FINITE');
     }
+  });
+
+  it('latents the decoder never inverts: 422 FARMER_E_NON_FINITE naming the image after `redraws` fresh draws; a good model answers redrawn []', async () => {
+    const r = await http('POST', `${server.url}/v1/models/overflow/generate`, { body: { count: 2, labels: [1, 2], seed: 1, redraws: 2 } });
+    expect(r.status).toBe(422);
+    const j = r.json();
+    expect(j.error.code).toBe('FARMER_E_NON_FINITE');
+    expect(j.error.message).toMatch(/^generated image 0: flow reverse produced a non-finite value in block \d+ at token \d+ \(sample 0\).*; its latents were drawn again 2 times and none could be inverted$/);
+    const first = await http('POST', `${server.url}/v1/models/overflow/generate`, { body: { count: 1, seed: 1, redraws: 0 } });
+    expect(first.status).toBe(422);
+    expect(first.json().error.message).not.toContain('drawn again');
+    const good = await http('POST', `${server.url}${GEN}`, { body: { count: 2, labels: [1, 2], seed: 1 } });
+    expect(good.status).toBe(200);
+    expect(good.json().redrawn).toEqual([]);
   });
 
   it('the server is still healthy and no request hit a 5xx', async () => {

@@ -19,7 +19,7 @@ export {
 } from './resampling-cfg.js';
 export { naiveCfgGaussian, sampleNaiveCfg, type Gaussian1d, type NaiveCfgDraws, type NaiveCfgOptions } from './naive-cfg.js';
 export { guidanceWeight, guidanceWeights, type GuidanceSchedule } from './guidance-schedule.js';
-export { decodeRedrawing, type RedrawnImage } from './redraw-undecodable.js';
+export { decodeRedrawing, describeRedrawn, type RedrawnImage } from './redraw-undecodable.js';
 export {
   DEFAULT_REDRAWS,
   generate,

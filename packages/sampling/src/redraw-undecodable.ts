@@ -8,6 +8,20 @@ export interface RedrawnImage {
   attempts: number;
 }
 
+/**
+ * One sentence naming the images whose latents were drawn again, for the CLI's
+ * note and the playground's status line, e.g. "the exact AF inverse could not
+ * invert (non-finite) the first latents of 2 images: 3, 7 (2 draws); they were
+ * drawn again from their own seed". Empty when nothing was redrawn.
+ */
+export function describeRedrawn(redrawn: readonly RedrawnImage[], decoder: string): string {
+  const n = redrawn.length;
+  if (n === 0) return '';
+  const list = redrawn.map((x) => `${x.image}${x.attempts > 1 ? ` (${x.attempts} draws)` : ''}`).join(', ');
+  const who = decoder === 'flow' ? 'the exact AF inverse' : `the ${decoder} decoder`;
+  return `${who} could not invert (non-finite) the first latents of ${n} image${n > 1 ? 's' : ''}: ${list}; ${n > 1 ? 'they were' : 'it was'} drawn again from ${n > 1 ? 'their' : 'its'} own seed`;
+}
+
 /** The batch row a decoder's FARMER_E_NON_FINITE names (`details.sample`), or undefined for any other error. */
 function nonFiniteRow(e: unknown, rows: number): number | undefined {
   if (!isFarmerError(e) || e.code !== 'FARMER_E_NON_FINITE') return undefined;

@@ -2,7 +2,7 @@ import { FarmerError, gatherExamples, initBackend, isFarmerError, loadDataset, t
 import { FarmerModel, preset, TfRunner, Trainer, type DecodeOptions, type FarmerRunner } from '@farmer/ar-gmm';
 import { u8Diff } from '@farmer/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generate, resolveGenerateOptions } from '../src/index.js';
+import { describeRedrawn, generate, resolveGenerateOptions } from '../src/index.js';
 
 let model: FarmerModel;
 let runner: TfRunner;
@@ -183,6 +183,13 @@ describe('undecodable latents are drawn again', () => {
     // Row 1 of the first batch fails in the first decode and again in the retry: two fresh draws.
     const r = await generate(faultyDecoder(runner, (_row, call, b) => call < 2 && b === 1), request);
     expect(r.redrawn).toEqual([{ image: 1, attempts: 2 }]);
+    expect(describeRedrawn(r.redrawn, r.parameters.decoder)).toBe(
+      'the exact AF inverse could not invert (non-finite) the first latents of 1 image: 1 (2 draws); it was drawn again from its own seed',
+    );
+    expect(describeRedrawn([{ image: 3, attempts: 1 }, { image: 7, attempts: 2 }], 'student')).toBe(
+      'the student decoder could not invert (non-finite) the first latents of 2 images: 3, 7 (2 draws); they were drawn again from their own seed',
+    );
+    expect(describeRedrawn([], 'flow')).toBe('');
     // A row that never decodes: the default 3 fresh draws, then the error names the image.
     const never = faultyDecoder(runner, () => true);
     const err = await generate(never, { ...request, count: 1, labels: [3] }).catch((e) => e);

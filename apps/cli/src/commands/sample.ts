@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { directoryWriteProblem, encodePng, imageGrid, sliceImages, writeFileAtomic } from '@farmer/core';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
-import { DEFAULT_REDRAWS, generate, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
+import { DEFAULT_REDRAWS, describeRedrawn, generate, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
 import { className, type FarmerRunner } from '@farmer/ar-gmm';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -127,15 +127,8 @@ export async function generateWithProgress(ctx: CliContext, runner: FarmerRunner
   } finally {
     bar.stop();
   }
-  if (r.redrawn.length) ctx.note(redrawnNote(r.redrawn, r.parameters.decoder));
+  if (r.redrawn.length) ctx.note(`note: ${describeRedrawn(r.redrawn, r.parameters.decoder)} (--redraws)`);
   return r;
-}
-
-/** One line naming the images whose latents were drawn again. */
-export function redrawnNote(redrawn: GenerateResult['redrawn'], decoder: string): string {
-  const list = redrawn.map((x) => `${x.image}${x.attempts > 1 ? ` (${x.attempts} draws)` : ''}`).join(', ');
-  const n = redrawn.length;
-  return `note: the ${decoder === 'flow' ? 'exact AF inverse' : `${decoder} decoder`} could not invert (non-finite) the first latents of ${n} image${n > 1 ? 's' : ''}: ${list}; ${n > 1 ? 'they were' : 'it was'} drawn again from ${n > 1 ? 'their' : 'its'} own seed (--redraws)`;
 }
 
 /** The file name of image `i` (label -1: unconditional) in a `--separate` folder, in one process and sharded alike. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { DATASET_SPEC_HELP, FarmerError, loadDataset, validate } from '@farmer/core';
+import { DATASET_SPEC_HELP, FarmerError, loadDataset, readableDirectory, validate } from '@farmer/core';
 import { FarmerConfigSchema, PRESET_NAMES, train, type TrainConfigInput, type TrainEvent } from '@farmer/ar-gmm';
 import { farmerEngineFor, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
 import { checkpointDirOf } from '@farmer/train';
@@ -25,7 +25,7 @@ const TrainFileSchema = z
 export interface TrainFlags extends LoopFlags {
   preset?: string;
   config?: string;
-  data: string;
+  data?: string;
   epochs?: number;
   noise?: 'uniform' | 'gaussian';
   sigmaStart?: number;
@@ -55,6 +55,18 @@ export function trainSettings(flags: TrainFlags, fileTrain: Record<string, unkno
   return t as TrainConfigInput;
 }
 
+/** The data spec a run was trained on (its checkpoint's meta.data), or undefined when it has none. */
+function runDataOf(outDir: string): string | undefined {
+  const dir = readableDirectory(checkpointDirOf(outDir));
+  if (!dir) return undefined;
+  try {
+    const data = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).meta?.data;
+    return typeof data === 'string' ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `farmer train`: maps flags (and a config file) onto the library's `train()`. */
 export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void> {
   let file: z.infer<typeof TrainFileSchema> = {};
@@ -69,8 +81,9 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
     file = validate(raw, flags.config, TrainFileSchema, 'FARMER_E_BAD_CONFIG');
   }
   await ctx.initBackend();
-  const dataSpec = flags.data ?? file.data ?? 'mnist';
   const outDir = resolve(flags.out);
+  // --data, else a resumed run's own data, else the config file's, else the built-in digits.
+  const dataSpec = flags.data ?? (flags.resume ? runDataOf(outDir) : undefined) ?? file.data ?? 'mnist';
   const dataOpts = { imageSize: flags.imageSize, channels: flags.channels as 1 | 3 | undefined };
   const trainData = await loadDataset(dataSpec, { ...dataOpts, split: 'train' });
   const test = await loadDataset(dataSpec, { ...dataOpts, split: 'test' });
@@ -109,7 +122,7 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
     onStart: (info) => {
       if (info.resumed) {
         if (flags.preset || flags.config) ctx.note('note: --resume takes the model and settings from the checkpoint; --preset/--config are ignored');
-        ctx.note(`resuming ${checkpointDirOf(outDir)} at step ${info.step}`);
+        ctx.note(`resuming ${checkpointDirOf(outDir)} at step ${info.step} on ${dataSpec}`);
       } else {
         const p = info.params;
         const c = info.config;
@@ -154,7 +167,7 @@ export function trainCommand(ctx: () => CliContext): Command {
     .description('train a FARMER model (or resume a run) on a dataset')
     .option('--preset <name>', `model preset: ${PRESET_NAMES.join(', ')} (default mnist-small)`)
     .option('--config <file>', 'JSON file: { "model": preset name or config, "train": {...}, "data": spec }; flags override it')
-    .option('--data <spec>', `training data: ${DATASET_SPEC_HELP}`, 'mnist')
+    .option('--data <spec>', `training data: ${DATASET_SPEC_HELP} (default: a resumed run's own data, else the config file's "data", else mnist)`)
     .option('--steps <n>', 'optimizer steps (default 2000)', intFlag('--steps', 1))
     .option('--epochs <n>', 'epochs instead of --steps', numberFlag('--epochs', { min: 0, exclusiveMin: true }))
     .option('--batch-size <n>', 'global batch size (default 64)', intFlag('--batch-size', 1))
