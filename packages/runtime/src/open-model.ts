@@ -79,7 +79,7 @@ async function openOnTfjs(checkpointDir: string, ema: boolean | undefined, notic
  *   fallen back on.
  *
  * The same seed gives the same images on either runtime, up to the
- * tolerance stated in @farmer/onnx's README.
+ * runtime-agreement rule (docs/method.md §7.10 runtime agreement).
  */
 export async function openModel(dir: string, options: OpenModelOptions = {}): Promise<OpenedModel> {
   const choice = parseRuntimeChoice(options.runtime ?? 'auto');

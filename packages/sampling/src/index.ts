@@ -30,4 +30,5 @@ export {
   type ResolvedGenerateOptions,
   type SamplerName,
 } from './generate.js';
+export { compareRuntimeImages, RUNTIME_AGREEMENT, type RuntimeAgreement, type RuntimeAgreementRule } from './runtime-agreement.js';
 export { generateBatchKey, generateTogether, type GenerateRequest } from './generate-together.js';

@@ -15,8 +15,8 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /**
  * How far apart two u8 image buffers are: the pixels that differ and the
- * largest difference. @farmer/onnx's README bounds the runtimes' images by
- * max ≤ 1 on at most 0.1% of the pixels.
+ * largest difference. Comparisons across runtimes use `compareRuntimeImages`
+ * from @farmer/sampling instead (docs/method.md §7.10 runtime agreement).
  */
 export function u8Diff(a: Uint8Array, b: Uint8Array): { differ: number; max: number } {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
