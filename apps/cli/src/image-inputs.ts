@@ -1,18 +1,41 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { decodePng, FarmerError, type U8Images } from '@farmer/core';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { checkPngSize, decodePng, FarmerError, PNG_HEADER_BYTES, type U8Images } from '@farmer/core';
 
-/** PNG files of one size → u8 HWC images [count, H, W, channels]; a missing file or mixed sizes are refused. */
-export function readPngFiles(files: string[], channels: 1 | 3): U8Images {
-  assertImagesExist(files);
-  const parts = files.map((f) => decodePng(new Uint8Array(readFileSync(f)), channels));
-  const { height, width } = parts[0];
-  if (parts.some((p) => p.height !== height || p.width !== width)) throw new FarmerError('FARMER_E_BAD_INPUT', 'all images must have the same size', { field: 'images' });
-  const data = new Uint8Array(parts.length * height * width * channels);
-  parts.forEach((p, i) => data.set(p.data, i * p.data.length));
-  return { data, count: parts.length, height, width, channels };
+/** The first `n` bytes of a file (fewer when it is shorter). */
+function readHead(file: string, n: number): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const head = new Uint8Array(n);
+    return head.subarray(0, readSync(fd, head, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Refuses a missing image file by name (before any model is opened, so a typo fails fast). */
+/**
+ * PNG files of the model's size → u8 HWC images [count, size, size, channels].
+ * Every file's header is checked against the size before any file is read
+ * whole or decoded, so a huge PNG is refused without inflating it; a missing
+ * file or a directory is refused by name.
+ */
+export function readPngFiles(files: string[], image: { size: number; channels: 1 | 3 }): U8Images {
+  assertImagesExist(files);
+  const want = { width: image.size, height: image.size };
+  for (const f of files) checkPngSize(readHead(f, PNG_HEADER_BYTES), want, f);
+  const { channels } = image;
+  const per = image.size * image.size * channels;
+  const data = new Uint8Array(files.length * per);
+  files.forEach((f, i) => data.set(decodePng(new Uint8Array(readFileSync(f)), channels).data, i * per));
+  return { data, count: files.length, height: image.size, width: image.size, channels };
+}
+
+/** Refuses a missing image file or a directory by name (before any model is opened, so a typo fails fast). */
 export function assertImagesExist(files: string[]): void {
-  for (const f of files) if (!existsSync(f)) throw new FarmerError('FARMER_E_NOT_FOUND', `image ${f} does not exist`, { file: f });
+  for (const f of files) {
+    const stat = statSync(f, { throwIfNoEntry: false });
+    if (!stat) throw new FarmerError('FARMER_E_NOT_FOUND', `image ${f} does not exist`, { file: f });
+    if (stat.isDirectory()) {
+      throw new FarmerError('FARMER_E_BAD_INPUT', `image ${f} is a directory, not a PNG file; give PNG files (a folder of class sub-folders is a dataset: folder:${f})`, { file: f });
+    }
+  }
 }

@@ -306,6 +306,7 @@ describe('bad input exits 2 with a clear message', () => {
     ['onnx runtime without an export', ['sample', '--runtime', 'onnx'], /has no ONNX export; write one with: farmer export onnx/, { FARMER_MODELS_DIR: 'fresh-models' }],
     ['--no-ema with the onnx runtime', ['sample', '--runtime', 'onnx', '--no-ema'], /--no-ema needs the tfjs runtime/],
     ['unknown training engine', ['train', '--engine', 'gpu', '--out', 'x'], /--engine must be one of auto, ort, tfjs, got 'gpu'/],
+    ['preset named like an Object member', ['train', '--preset', 'toString', '--out', 'x'], /unknown preset 'toString'; choose one of/],
   ];
   it.each(cases)('%s', (_, args, re, env) => {
     const r = farmer(args, { env: env && Object.fromEntries(Object.entries(env).map(([k, v]) => [k, join(work, v)])) });

@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { ServerContext } from './context.js';
 import { frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { HTTP_STATUS, HttpError } from './errors.js';
+import { jsonBodyParser } from './json-body-parser.js';
 import { JobQueue } from './job-queue.js';
 import { createMetrics } from './metrics.js';
 import { discoverModels, ModelRegistry, type LoadReport } from './model-registry.js';
@@ -152,6 +153,9 @@ export async function createApp(options: ServerOptions = {}): Promise<FastifyIns
   installErrorHandling(app);
   // No route takes text: a text body is a 415 naming the accepted types, not a confusing schema error.
   app.removeContentTypeParser('text/plain');
+  // JSON as fastify parses it, but a refused "__proto__" key is named as such, not as invalid JSON.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser);
   app.addSchema(modelSummarySchema);
   await app.register(swagger, {
     openapi: {

@@ -1,4 +1,4 @@
-import { isFarmerError } from '@farmer/core';
+import { isFarmerError, ownValue } from '@farmer/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { errorBodySchema, fromFarmerError, HttpError } from './errors.js';
 
@@ -50,7 +50,7 @@ function fromValidation(errors: FastifySchemaValidationError[], context: string)
     field = pathToField(e.instancePath) || context;
     if (e.keyword === 'enum') message = `${field} must be one of: ${(params.allowedValues as unknown[]).map(String).join(', ')}`;
     else message = `${field} ${e.message ?? 'is invalid'}`;
-    const flag = LIMIT_FLAGS[field.replace(/[.[].*$/, '')];
+    const flag = ownValue(LIMIT_FLAGS, field.replace(/[.[].*$/, ''));
     if (flag && (e.keyword === 'maximum' || e.keyword === 'maxItems' || e.keyword === 'maxLength')) message += ` (a server limit, set by ${flag})`;
   }
   if (where) message = `${where} ${message}`;
@@ -73,7 +73,8 @@ export function toHttpError(error: unknown, request?: FastifyRequest): HttpError
       const field = config?.bodyField ?? 'body';
       const flag = config?.bodyLimitFlag ?? '--max-body-bytes';
       const mediaType = String(request?.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-      const limit = config?.bodyLimits?.[mediaType] ?? request?.routeOptions.bodyLimit;
+      // The media type is the request's: own entries only.
+      const limit = (config?.bodyLimits && ownValue(config.bodyLimits, mediaType)) ?? request?.routeOptions.bodyLimit;
       return new HttpError('FARMER_E_TOO_LARGE', `${field} is larger than the limit of ${limit ?? '?'} bytes for ${mediaType || 'this body'} (set by ${flag})`, { field });
     }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {

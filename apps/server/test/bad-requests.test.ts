@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { FarmerModel, preset, saveFarmer } from '@farmer/ar-gmm';
 import { encodePng } from '@farmer/core';
+import { craftedPng } from '@farmer/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/index.js';
 import { http, removeTmp, tmp, trainTinyCheckpoint } from './helpers.js';
 
 let server: RunningServer;
 let goodPng: Buffer;
+let hugeHeaderPng: Buffer;
 const MAX_UPLOAD = 4096;
 
 beforeAll(async () => {
@@ -28,6 +30,7 @@ beforeAll(async () => {
   await saveFarmer(join(models, 'overflow'), overflow);
   overflow.dispose();
   server = await startServer({ models, port: 0, logger: false, backend: 'wasm', maxUploadBytes: MAX_UPLOAD, maxBodyBytes: 2048 });
+  hugeHeaderPng = await craftedPng(20000, 20000, 'garbage');
   goodPng = Buffer.from(encodePng({ data: new Uint8Array(28 * 28).fill(30), count: 1, height: 28, width: 28, channels: 1 }));
 });
 
@@ -61,7 +64,10 @@ const TABLE: BadRequest[] = [
   { name: 'malformed JSON', body: '{"count": ', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body' },
   { name: 'empty JSON body', body: '', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body' },
   { name: 'JSON array instead of object', body: [1, 2], status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body' },
-  { name: 'prototype poisoning', body: '{"__proto__": {"count": 3}}', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body' },
+  { name: 'prototype poisoning', body: '{"__proto__": {"count": 3}}', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body', says: 'a "__proto__" key, which is refused for safety' },
+  { name: 'prototype poisoning, nested and escaped', body: '{"cfg": {"\\u005f_proto__": {"w": 3}}}', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body', says: 'a "__proto__" key, which is refused for safety' },
+  { name: 'constructor poisoning', body: '{"constructor": {"prototype": {"count": 3}}}', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body', says: 'a "constructor" key holding "prototype", which is refused for safety' },
+  { name: 'prototype poisoning in an upload', path: LIK, body: '{"image": "iVBORw0KGgo=", "__proto__": {}}', headers: json, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'body', says: 'a "__proto__" key, which is refused for safety' },
   { name: 'wrong content type', body: 'count=1', headers: { 'content-type': 'text/plain' }, status: 415, code: 'FARMER_E_MEDIA_TYPE', field: 'content-type' },
   { name: 'body over --max-body-bytes', body: { count: 1, imageSeeds: Array(600).fill('xxxx') }, status: 413, code: 'FARMER_E_TOO_LARGE', field: 'body', says: '2048 bytes' },
   // Routes and models.
@@ -70,6 +76,10 @@ const TABLE: BadRequest[] = [
   { name: 'unknown route', method: 'GET', path: '/v2/models', status: 404, code: 'FARMER_E_NOT_FOUND', field: 'url' },
   { name: 'wrong method', method: 'GET', path: GEN, status: 404, code: 'FARMER_E_NOT_FOUND', field: 'url' },
   { name: 'unknown model (GET one)', method: 'GET', path: '/v1/models/nope', status: 404, code: 'FARMER_E_NOT_FOUND', field: 'name' },
+  // Export files are looked up by name among the manifest's own entries: no Object.prototype member is one.
+  { name: 'export file named toString', method: 'GET', path: '/v1/models/tiny/onnx/toString', status: 404, code: 'FARMER_E_NOT_FOUND', field: 'file', says: "no file 'toString'" },
+  { name: 'export file named constructor', method: 'GET', path: '/v1/models/tiny/onnx/constructor', status: 404, code: 'FARMER_E_NOT_FOUND', field: 'file' },
+  { name: 'export file named __proto__', method: 'GET', path: '/v1/models/tiny/onnx/__proto__', status: 404, code: 'FARMER_E_NOT_FOUND', field: 'file' },
   // Wrong types and ranges.
   { name: 'count as a string', body: { count: '2' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'count' },
   { name: 'count 0', body: { count: 0 }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'count' },
@@ -104,6 +114,7 @@ const TABLE: BadRequest[] = [
   { name: 'empty upload', path: LIK, body: Buffer.alloc(0), headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image' },
   { name: 'truncated PNG', path: LIK, body: () => goodPng.subarray(0, 40), headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image' },
   { name: 'PNG of the wrong size', path: LIK, body: bigPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image', says: '28×28' },
+  { name: 'PNG whose header says 20000×20000 over a body that is not zlib', path: LIK, body: () => hugeHeaderPng, headers: pngType, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image', says: 'must be 28×28 pixels (this model\'s size), got 20000×20000' },
   { name: 'upload over --max-upload-bytes', path: LIK, body: Buffer.alloc(MAX_UPLOAD + 1), headers: pngType, status: 413, code: 'FARMER_E_TOO_LARGE', field: 'image', says: '--max-upload-bytes' },
   { name: 'base64 upload over the limit', path: LIK, body: { image: Buffer.alloc(MAX_UPLOAD + 10).toString('base64') }, status: 413, code: 'FARMER_E_TOO_LARGE', field: 'image' },
   { name: 'base64 non-PNG', path: LIK, body: { image: 'aGVsbG8gd29ybGQsIHRoaXMgaXMgbm90IGEgcG5n' }, status: 400, code: 'FARMER_E_BAD_INPUT', field: 'image' },

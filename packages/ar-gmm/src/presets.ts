@@ -82,7 +82,8 @@ export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
 /** A preset's validated config. Unknown names are a clear error listing the choices. */
 export function preset(name: string): FarmerConfig {
-  if (!(name in PRESETS)) {
+  // Own names only: `in` would also accept 'toString', 'constructor', ...
+  if (!Object.hasOwn(PRESETS, name)) {
     throw new FarmerError('FARMER_E_BAD_INPUT', `unknown preset '${name}'; choose one of: ${PRESET_NAMES.join(', ')}`, { field: 'preset' });
   }
   return parseFarmerConfig(PRESETS[name as PresetName], `preset ${name}`);

@@ -192,6 +192,12 @@ describe('presets', () => {
     expect((err as Error).message).toMatch(/unknown preset 'mnist-huge'; choose one of: mnist-tiny, mnist-small/);
   });
 
+  it("names like Object members ('toString', 'constructor', '__proto__') are unknown presets too", () => {
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(() => preset(name), name).toThrow(new RegExp(`^unknown preset '${name}'; choose one of: mnist-tiny`));
+    }
+  });
+
   it("count the paper models' parameters within 5% of Table 1, without allocating", () => {
     const before = tf.memory().numTensors;
     const within = (got: number, want: number) => Math.abs(got - want) / want;

@@ -1,7 +1,8 @@
 /**
  * @farmer/core/browser: the part of core that runs in a browser (and
  * anywhere else): the error catalogue, the seeded RNG, labels, patch
- * geometry, host image conversions, bits/dim and zod validation. No `node:`
+ * geometry, host image conversions, bits/dim, zod validation, manifest size
+ * errors and own-property lookups. No `node:`
  * module, no tfjs, no native code; `@farmer/core` re-exports all of it (the
  * same classes, so `instanceof FarmerError` holds across both entries).
  */
@@ -13,3 +14,5 @@ export { checkGeometry, patchIndexMap, tokenShape, type PatchGeometry } from './
 export { checkU8Images, floatNCHWToU8, mapU8ToNCHW, quantizeToU8, sliceImages, u8ToFloatNCHW, type U8Images } from './image.js';
 export { bitsPerDim, cosineSigma, noisyImages, type NoiseConfig } from './noise.js';
 export { formatZodIssues, ManifestFileSchema, validate, type ManifestFile } from './validate.js';
+export { fileSizeError } from './file-size-error.js';
+export { ownValue } from './own-key.js';

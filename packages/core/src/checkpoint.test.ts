@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { checkCheckpointFileSizes } from './checkpoint-file-sizes.js';
 import { checkTensorShapes, makeCheckpointConfig, readCheckpoint, readManifest, writeCheckpoint, type CheckpointData } from './checkpoint.js';
 import { isFarmerError, type FarmerErrorCode } from './errors.js';
 import { recoverInterruptedWrite } from './interrupted-writes.js';
@@ -106,6 +107,22 @@ describe('checkpoints', () => {
     await expectError(readCheckpoint(missing), 'FARMER_E_NOT_FOUND', /missing model\.safetensors/);
   });
 
+  it("checks files' sizes against the manifest with a stat, without reading them", async () => {
+    const dir = join(tmp(), 'ck');
+    await writeCheckpoint(dir, sample());
+    const manifest = await readManifest(dir);
+    await expect(checkCheckpointFileSizes(dir, manifest)).resolves.toBeUndefined();
+    const file = join(dir, 'model.safetensors');
+    await fs.truncate(file, 10);
+    await expectError(checkCheckpointFileSizes(dir, manifest, ['model.safetensors']), 'FARMER_E_CORRUPT', /model\.safetensors is 10 bytes, the manifest says \d+ \(truncated or replaced\); restore it/);
+    // Only the files asked about are checked.
+    await expect(checkCheckpointFileSizes(dir, manifest, ['config.json', 'optimizer.safetensors'])).resolves.toBeUndefined();
+    await fs.rm(file);
+    await expectError(checkCheckpointFileSizes(dir, manifest, ['model.safetensors']), 'FARMER_E_NOT_FOUND', /checkpoint .* is missing model\.safetensors/);
+    // A name the manifest does not list (own entries only: not even 'toString').
+    await expectError(checkCheckpointFileSizes(dir, manifest, ['toString']), 'FARMER_E_CORRUPT', /manifest\.json does not list toString/);
+  });
+
   it('detects a corrupt safetensors body even without checksums', async () => {
     const dir = join(tmp(), 'ck');
     await writeCheckpoint(dir, sample());
@@ -151,6 +168,11 @@ describe('checkpoints', () => {
     expect(() => checkTensorShapes(t, { 'a.weight': [3, 2], 'a.bias': [2] }, 'm.safetensors')).toThrow(/m\.safetensors: tensor 'a\.weight' has shape \[2,3\], the config needs \[3,2\]/);
     expect(() => checkTensorShapes(t, { 'a.weight': [2, 3], 'a.bias': [2], 'b.weight': [1] }, 'm.safetensors')).toThrow(/missing tensor 'b\.weight'/);
     expect(() => checkTensorShapes(t, { 'a.weight': [2, 3] }, 'm.safetensors')).toThrow(/unexpected tensor 'a\.bias'/);
+    // A file's tensor named like an Object.prototype member is still unexpected.
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      const withExtra = Object.fromEntries([...Object.entries(t), [name, f32([1], [1])]]);
+      expect(() => checkTensorShapes(withExtra, { 'a.weight': [2, 3], 'a.bias': [2] }, 'm.safetensors'), name).toThrow(new RegExp(`unexpected tensor '${name}'`));
+    }
     let code;
     try {
       checkTensorShapes(t, { 'a.weight': [1] }, 'm');

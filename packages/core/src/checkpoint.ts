@@ -4,7 +4,10 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { writeDirectoryAtomic, type DirectoryFile } from './atomic-write.js';
 import { readableDirectory } from './interrupted-writes.js';
+import { RESTORE_CHECKPOINT_FILE } from './checkpoint-file-sizes.js';
 import { FarmerError } from './errors.js';
+import { fileSizeError } from './file-size-error.js';
+import { ownValue } from './own-key.js';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from './safetensors.js';
 import { ManifestFileSchema, validate, type ManifestFile } from './validate.js';
 
@@ -176,12 +179,10 @@ async function readCheckpointAt(dir: string, target: string, options: ReadCheckp
   const manifest = await readManifest(dir);
   const verify = options.verify !== false;
   const checked = async (name: string): Promise<Uint8Array> => {
-    const entry = manifest.files[name];
+    const entry = ownValue(manifest.files, name);
     if (!entry) throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath} does not list ${name}`, { file: manifestPath });
     const bytes = await readFile(name);
-    if (verify && bytes.length !== entry.bytes) {
-      throw new FarmerError('FARMER_E_CORRUPT', `${join(dir, name)} is ${bytes.length} bytes, the manifest says ${entry.bytes} (truncated or replaced)`, { file: join(dir, name) });
-    }
+    if (verify && bytes.length !== entry.bytes) throw fileSizeError(join(dir, name), bytes.length, entry.bytes, RESTORE_CHECKPOINT_FILE);
     if (verify && sha256(bytes) !== entry.sha256) {
       throw new FarmerError('FARMER_E_CORRUPT', `${join(dir, name)} fails its SHA-256 check (corrupted); restore it or re-export the checkpoint`, { file: join(dir, name) });
     }
@@ -194,13 +195,14 @@ async function readCheckpointAt(dir: string, target: string, options: ReadCheckp
   const parts = Object.keys(manifest.files).filter((f) => f.endsWith('.safetensors')).map((f) => f.slice(0, -'.safetensors'.length));
   if (!parts.includes('model')) throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath} lists no model.safetensors`, { file: manifestPath });
   const wanted = options.parts ?? parts;
-  const tensors: Record<string, TensorMap> = {};
+  const loaded: [string, TensorMap][] = [];
   for (const part of wanted) {
     if (!parts.includes(part)) continue;
     const name = `${part}.safetensors`;
-    tensors[part] = decodeSafetensors(await checked(name), join(dir, name)).tensors;
+    loaded.push([part, decodeSafetensors(await checked(name), join(dir, name)).tensors]);
   }
-  return { dir: target, config, manifest, tensors, parts };
+  // Part names come from the manifest: entries of their own, whatever they are called.
+  return { dir: target, config, manifest, tensors: Object.fromEntries(loaded), parts };
 }
 
 function tooNew(file: string, v: number): FarmerError {
@@ -229,14 +231,14 @@ function parseJson<T>(bytes: Uint8Array, file: string, schema: z.ZodType<T>, fix
  */
 export function checkTensorShapes(tensors: TensorMap, expected: Record<string, number[]>, file: string, options: { allowExtra?: boolean } = {}): void {
   for (const [name, shape] of Object.entries(expected)) {
-    const t = tensors[name];
+    const t = ownValue(tensors, name);
     if (!t) throw new FarmerError('FARMER_E_SHAPE', `${file}: missing tensor '${name}' (expected shape [${shape}])`, { file, tensor: name });
     if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
       throw new FarmerError('FARMER_E_SHAPE', `${file}: tensor '${name}' has shape [${t.shape}], the config needs [${shape}]`, { file, tensor: name });
     }
   }
   if (!options.allowExtra) {
-    const extra = Object.keys(tensors).filter((k) => !(k in expected));
+    const extra = Object.keys(tensors).filter((k) => !Object.hasOwn(expected, k));
     if (extra.length) {
       throw new FarmerError('FARMER_E_SHAPE', `${file}: unexpected tensor${extra.length > 1 ? 's' : ''} ${extra.slice(0, 5).map((e) => `'${e}'`).join(', ')}${extra.length > 5 ? ', ...' : ''} (does the checkpoint match this model config?)`, { file, tensor: extra[0] });
     }

@@ -121,8 +121,8 @@ export class ParamStore {
    * prefix, every value finite. Returns in-memory layout in `shapes` order.
    */
   static hostValues(shapes: Record<string, number[]>, map: TensorMap, file: string, prefix = ''): Float32Array[] {
-    const mine: TensorMap = {};
-    for (const [k, v] of Object.entries(map)) if (k.startsWith(prefix)) mine[k.slice(prefix.length)] = v;
+    // Names come from a file: Object.fromEntries keeps even '__proto__' an entry (then refused as unexpected).
+    const mine: TensorMap = Object.fromEntries(Object.entries(map).flatMap(([k, v]) => (k.startsWith(prefix) ? [[k.slice(prefix.length), v]] : [])));
     checkTensorShapes(mine, shapes, file, { allowExtra: false });
     return Object.keys(shapes).map((name) => {
       const host = mine[name];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isFarmerError } from './errors.js';
 import { decodePng, encodePng, imageGrid } from './png.js';
+import { checkPngSize, pngSize } from './png-size.js';
 
 describe('PNG and grids', () => {
   it('round-trips grayscale and RGB images', () => {
@@ -27,6 +28,28 @@ describe('PNG and grids', () => {
     expect((err as Error).message).toMatch(/not a PNG/);
   });
 
+  it('refuses a PNG whose header is over the pixel limit before decoding it', () => {
+    // A 1×1 PNG whose IHDR now says 20000×20000: its body (and CRC) no longer fit, so a
+    // decoder would fail with a decode error; the size error shows the header was read first.
+    const crafted = withIhdrSize(encodePng({ data: Uint8Array.of(7), count: 1, height: 1, width: 1, channels: 1 }), 20000, 20000);
+    const err = caught(() => decodePng(crafted, 1));
+    expect(isFarmerError(err, 'FARMER_E_BAD_INPUT'), String(err)).toBe(true);
+    expect((err as Error).message).toMatch(/PNG is 20000×20000 pixels, over the limit of 67108864 pixels/);
+  });
+
+  it("reads a PNG's size from its header, and checks it against a model's size without decoding", () => {
+    const crafted = withIhdrSize(encodePng({ data: Uint8Array.of(7), count: 1, height: 1, width: 1, channels: 1 }), 20000, 30000);
+    // The first 24 bytes (signature and IHDR's size fields) are all it reads.
+    expect(pngSize(crafted.subarray(0, 24))).toEqual({ width: 20000, height: 30000 });
+    const wrong = caught(() => checkPngSize(crafted, { width: 28, height: 28 }, 'digit.png'));
+    expect(isFarmerError(wrong, 'FARMER_E_BAD_INPUT')).toBe(true);
+    expect((wrong as Error).message).toBe("digit.png must be 28×28 pixels (this model's size), got 20000×30000");
+    const good = encodePng({ data: new Uint8Array(28 * 28), count: 1, height: 28, width: 28, channels: 1 });
+    expect(checkPngSize(good, { width: 28, height: 28 })).toEqual({ width: 28, height: 28 });
+    expect((caught(() => pngSize(new TextEncoder().encode('GIF89a not a png at all'), 'x.gif')) as Error).message).toMatch(/^x\.gif is not a PNG file \(bad signature\)/);
+    expect((caught(() => pngSize(crafted.subarray(0, 20))) as Error).message).toMatch(/too short/);
+  });
+
   it('tiles images row-major with padding', () => {
     const im = { data: Uint8Array.from({ length: 5 * 2 * 3 }, (_, i) => Math.floor(i / 6)), count: 5, height: 2, width: 3, channels: 1 };
     const g = imageGrid(im, { columns: 3, padding: 1, background: 200 });
@@ -36,3 +59,22 @@ describe('PNG and grids', () => {
     expect(g.data[0]).toBe(200);
   });
 });
+
+/** The error `f` throws. */
+function caught(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+/** A copy of PNG bytes whose IHDR says width×height (the CRC left stale, the body unchanged). */
+function withIhdrSize(png: Uint8Array, width: number, height: number): Uint8Array {
+  const out = Uint8Array.from(png);
+  const view = new DataView(out.buffer);
+  view.setUint32(16, width);
+  view.setUint32(20, height);
+  return out;
+}

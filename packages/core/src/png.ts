@@ -1,6 +1,8 @@
 import { PNG } from 'pngjs';
 import { FarmerError } from './errors.js';
 import { checkU8Images, sliceImages, type U8Images } from './image.js';
+import { checkPixelLimit } from './image-pixel-limit.js';
+import { pngSize } from './png-size.js';
 
 const COLOR_TYPE: Record<number, 0 | 2 | 6> = { 1: 0, 3: 2, 4: 6 };
 
@@ -26,11 +28,12 @@ export function encodePng(im: U8Images, index = 0): Uint8Array {
 
 /**
  * Decodes PNG bytes into one HWC u8 image with `channels` channels (1: luma of
- * RGB, 3: RGB; alpha is composited on black). Non-PNG input is a clear error.
+ * RGB, 3: RGB; alpha is composited on black). Non-PNG input is a clear error,
+ * and so is a header over the pixel limit (MAX_IMAGE_PIXELS), before anything
+ * is inflated.
  */
 export function decodePng(bytes: Uint8Array, channels: 1 | 3 = 3): U8Images {
-  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (bytes.length < 8 || sig.some((b, i) => bytes[i] !== b)) throw new FarmerError('FARMER_E_BAD_INPUT', 'not a PNG file (bad signature)', { field: 'image' });
+  checkPixelLimit(pngSize(bytes), 'PNG');
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

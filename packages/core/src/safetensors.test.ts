@@ -3,8 +3,8 @@ import { isFarmerError } from './errors.js';
 import { decodeSafetensors, encodeSafetensors, f16ToF32, f32ToF16, toFloat32, type TensorMap } from './safetensors.js';
 
 /** Builds a file by hand from the spec, independent of our encoder. */
-function handBuilt(header: object, data: number[]): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
+function handBuilt(header: object | string, data: number[]): Uint8Array {
+  const json = new TextEncoder().encode(typeof header === 'string' ? header : JSON.stringify(header));
   const out = new Uint8Array(8 + json.length + data.length);
   const n = json.length;
   for (let i = 0; i < 8; i++) out[i] = Math.floor(n / 2 ** (8 * i)) & 0xff;
@@ -85,6 +85,16 @@ describe('safetensors', () => {
     expect(Array.from(decodeSafetensors(view).tensors.w.data as Float32Array)).toEqual([1.5, -3]);
   });
 
+  it("keeps a tensor or metadata key named '__proto__' as an entry of its own, never as the map's prototype", () => {
+    const bytes = handBuilt('{"__metadata__":{"__proto__":"m"},"__proto__":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', [5, 6]);
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    expect(Object.keys(tensors)).toEqual(['__proto__', 'w']);
+    expect(Object.getPrototypeOf(tensors)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(tensors, '__proto__')?.value.data).toEqual(Uint8Array.of(5));
+    expect(Object.keys(metadata)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+  });
+
   it('converts half precision both ways', () => {
     for (const v of [0, 1, -2, 0.5, 65504, 6.103515625e-5, 5.960464477539063e-8, -0.333251953125]) expect(f16ToF32(f32ToF16(v))).toBe(v);
     expect(f16ToF32(f32ToF16(1e6))).toBe(Infinity);
@@ -100,6 +110,8 @@ describe('safetensors', () => {
     ['not JSON', handBuilt({}, []).fill(0x41, 8), /not valid JSON|exceeds/],
     ['shape/bytes mismatch', handBuilt({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Array(8).fill(0)), /tensor 'w'.*needs 12/],
     ['unknown dtype', handBuilt({ w: { dtype: 'Q8', shape: [1], data_offsets: [0, 1] } }, [0]), /unknown dtype/],
+    ["dtype 'toString' (an Object member, not a dtype)", handBuilt({ w: { dtype: 'toString', shape: [1], data_offsets: [0, 1] } }, [0]), /unknown dtype 'toString'/],
+    ["dtype 'constructor'", handBuilt({ w: { dtype: 'constructor', shape: [1], data_offsets: [0, 1] } }, [0]), /unknown dtype 'constructor'/],
     ['overlap', handBuilt({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [2], data_offsets: [1, 3] } }, [0, 0, 0]), /overlap or gap/],
     ['trailing bytes', handBuilt({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, [0, 0]), /trailing/],
   ];

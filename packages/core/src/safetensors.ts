@@ -66,22 +66,22 @@ export function f32(data: Float32Array | number[], shape: number[]): HostTensor 
 
 /** Encodes tensors (and optional string metadata) as a safetensors file. */
 export function encodeSafetensors(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
+  const entries: [string, unknown][] = metadata && Object.keys(metadata).length ? [['__metadata__', metadata]] : [];
   let offset = 0;
   const names = Object.keys(tensors).sort();
   for (const name of names) {
     const t = tensors[name];
     if (name === '__metadata__') throw new FarmerError('FARMER_E_BAD_INPUT', "a tensor may not be named '__metadata__'");
-    if (!(t.dtype in BYTES)) throw new FarmerError('FARMER_E_BAD_INPUT', `tensor '${name}': unknown dtype ${t.dtype}`);
+    if (!Object.hasOwn(BYTES, t.dtype)) throw new FarmerError('FARMER_E_BAD_INPUT', `tensor '${name}': unknown dtype ${t.dtype}`);
     const bytes = numel(t.shape) * BYTES[t.dtype];
     if (t.data.byteLength !== bytes) {
       throw new FarmerError('FARMER_E_SHAPE', `tensor '${name}': ${t.data.byteLength} data bytes, shape [${t.shape}] ${t.dtype} needs ${bytes}`);
     }
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    entries.push([name, { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] }]);
     offset += bytes;
   }
-  let json = new TextEncoder().encode(JSON.stringify(header));
+  // Object.fromEntries keeps every name an entry of the header, even '__proto__'.
+  let json = new TextEncoder().encode(JSON.stringify(Object.fromEntries(entries)));
   // Pad the header with spaces to 8 bytes, as the reference writer does, so data stay aligned.
   const pad = (8 - (json.length % 8)) % 8;
   if (pad) {
@@ -127,14 +127,13 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): { 
     return corrupt(`header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) corrupt('header is not a JSON object');
-  const metadata: Record<string, string> = {};
+  // Names come from the file: Object.fromEntries keeps even '__proto__' an entry of its own.
+  let metadata: Record<string, string> = {};
   if (header.__metadata__ !== undefined) {
     const m = header.__metadata__;
     if (typeof m !== 'object' || m === null) corrupt('__metadata__ is not an object');
-    for (const [k, v] of Object.entries(m as object)) {
-      if (typeof v !== 'string') corrupt(`__metadata__.${k} is not a string`);
-      metadata[k] = v as string;
-    }
+    for (const [k, v] of Object.entries(m as object)) if (typeof v !== 'string') corrupt(`__metadata__.${k} is not a string`);
+    metadata = Object.fromEntries(Object.entries(m as Record<string, string>));
   }
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
@@ -143,7 +142,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): { 
     if (name === '__metadata__') continue;
     const e = raw as Entry;
     if (typeof e !== 'object' || e === null) corrupt('entry is not an object', name);
-    if (!(e.dtype in BYTES)) corrupt(`unknown dtype '${e.dtype}'`, name);
+    // Own keys only: 'toString' or 'constructor' is no dtype.
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(BYTES, e.dtype)) corrupt(`unknown dtype '${e.dtype}'`, name);
     if (!Array.isArray(e.shape) || e.shape.some((s) => !Number.isInteger(s) || s < 0)) corrupt('shape is not a list of non-negative integers', name);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[1] < off[0]) {
@@ -162,15 +162,16 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): { 
     expect = e.data_offsets[1];
   }
   if (expect !== dataLen) corrupt(`${dataLen - expect} trailing bytes after the last tensor`);
-  const tensors: TensorMap = {};
-  for (const [name, e] of entries) {
-    const begin = dataStart + e.data_offsets[0];
-    // Copy into a fresh, aligned buffer: the source may be misaligned for the dtype, and a
-    // Node Buffer's slice() is a view into a shared pool, not a copy.
-    const buf = new ArrayBuffer(e.data_offsets[1] - e.data_offsets[0]);
-    new Uint8Array(buf).set(bytes.subarray(begin, dataStart + e.data_offsets[1]));
-    tensors[name] = { dtype: e.dtype, shape: e.shape, data: new CTORS[e.dtype](buf) };
-  }
+  const tensors: TensorMap = Object.fromEntries(
+    entries.map(([name, e]) => {
+      const begin = dataStart + e.data_offsets[0];
+      // Copy into a fresh, aligned buffer: the source may be misaligned for the dtype, and a
+      // Node Buffer's slice() is a view into a shared pool, not a copy.
+      const buf = new ArrayBuffer(e.data_offsets[1] - e.data_offsets[0]);
+      new Uint8Array(buf).set(bytes.subarray(begin, dataStart + e.data_offsets[1]));
+      return [name, { dtype: e.dtype, shape: e.shape, data: new CTORS[e.dtype](buf) }];
+    }),
+  );
   return { tensors, metadata };
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { decodeSafetensors, FarmerError, formatZodIssues, ParamStore, toFloat32, type TensorMap } from '@farmer/core';
+import { decodeSafetensors, FarmerError, formatZodIssues, ParamStore, toFloat32, type HostTensor, type TensorMap } from '@farmer/core';
 import { z } from 'zod';
 import { parseFlowConfig, type FlowConfig } from './config.js';
 import { Flow } from './flow.js';
@@ -57,14 +57,14 @@ export function importTarflowStateDict(bytes: Uint8Array, hyper: unknown, source
   if (!parsed.success) throw new FarmerError('FARMER_E_BAD_CONFIG', `TARFlow hyper-parameters are invalid: ${formatZodIssues(parsed.error)}`);
   const config = tarflowToFlowConfig(parsed.data);
   const raw = decodeSafetensors(bytes, source).tensors;
-  const sd: TensorMap = {};
-  for (const [k, v] of Object.entries(raw)) sd[k.startsWith('module.') ? k.slice(7) : k] = v;
+  // Names come from the file: Object.fromEntries keeps even '__proto__' an entry (refused below as unknown).
+  const sd: TensorMap = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.startsWith('module.') ? k.slice(7) : k, v]));
   const shapes = flowParamShapes(config);
   const n = (config.imageSize / config.patchSize) ** 2;
   const d = config.inChannels * config.patchSize ** 2;
   const skipped: string[] = [];
   let priorVar: Float32Array | undefined;
-  const weights: TensorMap = {};
+  const kept: [string, HostTensor][] = [];
   for (const [name, t] of Object.entries(sd)) {
     if (/^blocks\.\d+\.attn_mask$/.test(name)) {
       checkMask(t.shape, toFloat32(t), n, name, source);
@@ -77,9 +77,10 @@ export function importTarflowStateDict(bytes: Uint8Array, hyper: unknown, source
       if (v.some((x) => x !== 1)) priorVar = Float32Array.from(v);
       skipped.push(name);
     } else {
-      weights[name] = t;
+      kept.push([name, t]);
     }
   }
+  const weights: TensorMap = Object.fromEntries(kept);
   const store = new ParamStore(shapes);
   try {
     store.loadTensorMap(weights, source);

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, isFarmerError, normalTensor, readCheckpoint, Rng, tf } from '@farmer/core';
+import { decodeSafetensors, encodeSafetensors, initBackend, isFarmerError, normalTensor, readCheckpoint, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertFiniteTokens, Flow, flowParamShapes, importTarflowCheckpoint, importTarflowStateDict, loadFlow, saveFlowCheckpoint } from '../src/index.js';
 import { maxAbsDiff } from '@farmer/test-utils';
@@ -184,6 +184,14 @@ describe('images, checkpoints and import', () => {
     expect(() => importTarflowStateDict(bytes, { ...hyper, channels: 32, head_dim: 8 }, 'w.safetensors')).toThrow(/w\.safetensors: tensor 'blocks\.0\.proj_in\.weight' has shape \[24,48\], the config needs \[32,48\]/);
     expect(() => importTarflowStateDict(bytes, { ...hyper, num_blocks: 1 }, 'w.safetensors')).toThrow(/unexpected tensor|attn_mask/);
     expect(() => importTarflowStateDict(bytes, { ...hyper, patch_size: 'four' }, 'w.safetensors')).toThrow(/patch_size/);
+  });
+
+  it("refuses an extra tensor named '__proto__' (after the DataParallel prefix) like any unknown tensor", () => {
+    const bytes = readFileSync(join(fixtures, 'cond.weights.safetensors'));
+    const hyper = JSON.parse(readFileSync(join(fixtures, 'cond.config.json'), 'utf8'));
+    const { tensors } = decodeSafetensors(bytes);
+    const extra = encodeSafetensors(Object.fromEntries([...Object.entries(tensors), ['module.__proto__', { dtype: 'F32', shape: [1], data: Float32Array.of(1) }]]));
+    expect(() => importTarflowStateDict(extra, hyper, 'w.safetensors')).toThrow(/w\.safetensors: unexpected tensor '__proto__'/);
   });
 
   it('validates flow configs with messages naming the field', () => {

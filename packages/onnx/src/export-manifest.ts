@@ -1,5 +1,5 @@
 import { farmerDims, parseFarmerConfig, type FarmerConfig } from '@farmer/ar-gmm/browser';
-import { FarmerError, formatZodIssues, type ManifestFile } from '@farmer/core/browser';
+import { FarmerError, fileSizeError, formatZodIssues, type ManifestFile } from '@farmer/core/browser';
 import { z } from 'zod';
 import { manifestGraphs, MAX_SUPPORTED_OPSET, ONNX_EXPORT_FORMAT, ONNX_EXPORT_VERSION, OnnxManifestSchema, type OnnxManifest } from './manifest.js';
 
@@ -40,7 +40,7 @@ export function parseExportManifest(raw: unknown, manifestPath: string): { manif
   }
   for (const { key, entry } of manifestGraphs(manifest)) {
     for (const f of [entry.file, entry.weights]) {
-      if (!manifest.files[f]) throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath}: graph ${key} uses ${f}, which the manifest's file list lacks`, { file: manifestPath });
+      if (!Object.hasOwn(manifest.files, f)) throw new FarmerError('FARMER_E_CORRUPT', `${manifestPath}: graph ${key} uses ${f}, which the manifest's file list lacks`, { file: manifestPath });
     }
   }
   for (const name of Object.keys(manifest.files)) {
@@ -55,9 +55,7 @@ export function parseExportManifest(raw: unknown, manifestPath: string): { manif
  * messages (a path or a URL).
  */
 export async function checkExportFile(where: string, want: ManifestFile, bytes: number, sha256: () => Promise<string>): Promise<void> {
-  if (bytes !== want.bytes) {
-    throw new FarmerError('FARMER_E_CORRUPT', `${where} is ${bytes} bytes, the manifest says ${want.bytes} (truncated or replaced); re-export the model`, { file: where });
-  }
+  if (bytes !== want.bytes) throw fileSizeError(where, bytes, want.bytes, 're-export the model');
   if ((await sha256()) !== want.sha256) {
     throw new FarmerError('FARMER_E_CORRUPT', `${where} fails its SHA-256 check (corrupted); re-export the model`, { file: where });
   }

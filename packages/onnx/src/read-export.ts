@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FarmerConfig } from '@farmer/ar-gmm';
-import { FarmerError, readManifest, resolveCheckpointDir } from '@farmer/core';
+import { checkCheckpointFileSizes, FarmerError, ownValue, readManifest, resolveCheckpointDir } from '@farmer/core';
 import { z } from 'zod';
 import { checkExportFile, parseExportManifest } from './export-manifest.js';
 import { ONNX_EXPORT_FORMAT, type OnnxManifest } from './manifest.js';
@@ -56,18 +56,23 @@ export async function readOnnxExport(dir: string, options: ReadOnnxExportOptions
 /**
  * Whether an export still matches the checkpoint it came from: the SHA-256
  * it recorded for each checkpoint file it read (config.json and the weights
- * parts) against the checkpoint's own manifest. Reads only the checkpoint's
- * manifest. For a server that prefers an export when one exists: a stale
- * export (the checkpoint was trained further) should not be served.
+ * parts) against the checkpoint's own manifest. For a server that prefers an
+ * export when one exists: a stale export (the checkpoint was trained
+ * further) should not be served. When it matches, the export stands in for
+ * those files, so they are checked to be intact first, by their sizes (a
+ * `stat` each, see `checkCheckpointFileSizes`; hashing them would cost what
+ * the export saves): a truncated or missing file throws FARMER_E_CORRUPT or
+ * FARMER_E_NOT_FOUND naming it, as reading the checkpoint would.
  */
 export async function exportMatchesCheckpoint(exp: OnnxExport, checkpointDir: string): Promise<{ current: boolean; reason?: string }> {
   const recorded = exp.manifest.source.files;
   if (!recorded) return { current: false, reason: `${exp.dir} was exported from an in-memory model and records no checkpoint files` };
   const dir = resolveCheckpointDir(checkpointDir);
-  const { files } = await readManifest(dir);
+  const manifest = await readManifest(dir);
   for (const [name, sha] of Object.entries(recorded)) {
-    if (files[name]?.sha256 !== sha) return { current: false, reason: `${name} in ${checkpointDir} changed after the export was made; re-run \`farmer export onnx\`` };
+    if (ownValue(manifest.files, name)?.sha256 !== sha) return { current: false, reason: `${name} in ${checkpointDir} changed after the export was made; re-run \`farmer export onnx\`` };
   }
+  await checkCheckpointFileSizes(dir, manifest, Object.keys(recorded));
   return { current: true };
 }
 

@@ -180,6 +180,20 @@ describe('which weights exportOnnx takes', () => {
     expect(r.reason).toMatch(/(config\.json|model\.safetensors) in .* changed after the export was made/);
   });
 
+  it('refuses an export whose checkpoint files no longer have their recorded sizes (a truncated model.safetensors)', async () => {
+    const ck = join(root, 'ckpt-truncated');
+    await saveFarmer(ck, model);
+    const exp = await readOnnxExport((await exportOnnx(ck, join(ck, 'onnx'))).dir);
+    expect(await exportMatchesCheckpoint(exp, ck)).toEqual({ current: true });
+    await fs.truncate(join(ck, 'model.safetensors'), 1000);
+    const err = await exportMatchesCheckpoint(exp, ck).then(
+      (r) => r,
+      (e: unknown) => e,
+    );
+    expect(isFarmerError(err, 'FARMER_E_CORRUPT'), `expected FARMER_E_CORRUPT, got ${JSON.stringify(err)}`).toBe(true);
+    expect((err as Error).message).toMatch(/ckpt-truncated\/model\.safetensors is 1000 bytes, the manifest says \d+ \(truncated or replaced\); restore it/);
+  });
+
   it('never replaces a checkpoint (which has a manifest.json too)', async () => {
     await expect(exportOnnx(join(root, 'ckpt'), join(root, 'ckpt'))).rejects.toThrow(/holds no ONNX export/);
     await readCheckpoint(join(root, 'ckpt'));
@@ -249,5 +263,14 @@ describe('a corrupted export is refused with a clear error naming the file', () 
     await expectRefused(dir, 'FARMER_E_VERSION', /opset 99/);
     await writeManifest(dir, { ...m, model: { ...m.model, numClasses: -1 } });
     await expectRefused(dir, 'FARMER_E_CORRUPT', /numClasses/);
+  });
+
+  it("a graph file named like an Object member ('toString', 'constructor') that the manifest's file list lacks", async () => {
+    const dir = await copyOfGood('object-member-file');
+    const m = await readExportManifest(good);
+    for (const name of ['toString', 'constructor']) {
+      await writeManifest(dir, { ...m, graphs: { ...m.graphs, arStep: { ...m.graphs.arStep, file: name } } });
+      await expectRefused(dir, 'FARMER_E_CORRUPT', new RegExp(`graph arStep uses ${name}, which the manifest's file list lacks`));
+    }
   });
 });

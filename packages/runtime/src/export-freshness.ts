@@ -15,8 +15,10 @@ export interface ExportFreshness {
  * from are unchanged (SHA-256 against the checkpoint's manifest), it holds
  * the weights inference uses (the student's teacher, else EMA when present),
  * and it has the student when the checkpoint's student decodes those
- * weights. Reads manifests only; the export's own checksums are verified
- * when it is opened.
+ * weights. Reads manifests and stats the checkpoint files the export stands
+ * in for: one of the wrong size (truncated, replaced) throws, naming it, as
+ * reading the checkpoint would (`exportMatchesCheckpoint`). The export's own
+ * checksums are verified when it is opened.
  */
 export async function exportFreshness(exportDir: string, checkpointDir: string): Promise<ExportFreshness> {
   if (!(await isOnnxExport(exportDir))) return { current: false, reason: `${exportDir} holds no ONNX export` };

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FarmerModel, preset, saveFarmer } from '@farmer/ar-gmm';
 import { initBackend, isFarmerError } from '@farmer/core';
@@ -187,5 +187,20 @@ describe('openModel: onnx and tfjs', () => {
     await m.close();
     await expect(openModel(join(good, 'onnx'), { runtime: 'tfjs' })).rejects.toThrow(/is an ONNX export, which runs on onnxruntime only/);
     rmSync(join(good, 'onnx'), { recursive: true });
+  });
+
+  it('a checkpoint file truncated after its export was made is an error naming it on auto and onnx, not a silent run of the export', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'));
+    await (await open(dir)).m.close();
+    expect(existsSync(join(dir, 'onnx', 'manifest.json'))).toBe(true);
+    truncateSync(join(dir, 'model.safetensors'), 1000);
+    for (const runtime of ['auto', 'onnx'] as const) {
+      const err = await openModel(dir, { runtime, cacheRoot: join(tmp(), 'cache') }).then(
+        async (m) => (await m.close(), `opened on ${m.runtime}`),
+        (e: unknown) => e,
+      );
+      expect(isFarmerError(err, 'FARMER_E_CORRUPT'), `${runtime}: ${String(err)}`).toBe(true);
+      expect((err as Error).message).toMatch(/ck\/model\.safetensors is 1000 bytes, the manifest says \d+ \(truncated or replaced\); restore it/);
+    }
   });
 });

@@ -59,7 +59,7 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
       labels = ds.labels;
       names = Array.from({ length: images.count }, (_, i) => `${flags.data}[${i}]`);
     } else {
-      images = readPngFiles(inputs, runner.config.flow.inChannels as 1 | 3);
+      images = readPngFiles(inputs, { size: runner.config.flow.imageSize, channels: runner.config.flow.inChannels as 1 | 3 });
       names = inputs;
     }
     const bar = ctx.progress('classify', images.count, 'images');

@@ -7,6 +7,7 @@ import {
   encodeSafetensors,
   FarmerError,
   imageGrid,
+  ownValue,
   loadDataset,
   resolveCheckpointDir,
   tf,
@@ -21,14 +22,14 @@ import type { CliContext } from '../context.js';
 import { intFlag } from '../flags.js';
 
 /** Images from PNG files or a dataset spec (first `count` test images). */
-async function readImages(inputs: string[], channels: 1 | 3, count: number): Promise<{ images: U8Images; labels: number[] }> {
+async function readImages(inputs: string[], image: { size: number; channels: 1 | 3 }, count: number): Promise<{ images: U8Images; labels: number[] }> {
   if (inputs.length === 1 && !inputs[0].toLowerCase().endsWith('.png')) {
     const ds = await loadDataset(inputs[0], { split: 'test' });
     const n = Math.min(count, ds.images.count);
     const per = ds.images.height * ds.images.width * ds.images.channels;
     return { images: { ...ds.images, data: ds.images.data.slice(0, n * per), count: n }, labels: Array.from(ds.labels.subarray(0, n)) };
   }
-  const images = readPngFiles(inputs, channels);
+  const images = readPngFiles(inputs, image);
   return { images, labels: Array.from({ length: images.count }, () => -1) };
 }
 
@@ -37,7 +38,7 @@ export async function runEncode(ctx: CliContext, inputs: string[], flags: { chec
   await ctx.initBackend();
   const flow = await loadFlow(resolveCheckpointDir(flags.checkpoint));
   try {
-    const { images } = await readImages(inputs, flow.config.inChannels as 1 | 3, flags.count);
+    const { images } = await readImages(inputs, { size: flow.config.imageSize, channels: flow.config.inChannels as 1 | 3 }, flags.count);
     const enc = await flow.encode(images, { keepLatents: flags.perBlock });
     const t = (x: tf.Tensor) => ({ dtype: 'F32' as const, shape: x.shape, data: Float32Array.from(x.dataSync() as Float32Array) });
     const map: Record<string, ReturnType<typeof t>> = { z: t(enc.z) };
@@ -60,7 +61,8 @@ export async function runDecode(ctx: CliContext, flags: { checkpoint: string; la
     const { tensors } = decodeSafetensors(new Uint8Array(readFileSync(flags.latents)), flags.latents);
     const block = flags.fromBlock ?? flow.config.numBlocks - 1;
     const name = flags.tensor ?? (flags.fromBlock === undefined ? 'z' : `latent.${block}`);
-    const host = tensors[name];
+    // --tensor is the user's: own entries only ('toString' is no tensor).
+    const host = ownValue(tensors, name);
     if (!host) throw new FarmerError('FARMER_E_BAD_INPUT', `${flags.latents} has no tensor '${name}' (it has ${Object.keys(tensors).join(', ')})`, { field: 'tensor' });
     const z = tf.tensor3d(toFloat32(host), host.shape as [number, number, number]);
     const tokens = await flow.reverseFrom(block, z);

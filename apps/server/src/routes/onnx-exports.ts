@@ -94,7 +94,8 @@ export function registerOnnxExportRoutes(app: FastifyInstance, ctx: ServerContex
       if (!entry) throw new HttpError('FARMER_E_NOT_FOUND', `no model named '${name}' (GET /v1/onnx lists those with an export)`, { field: 'name' });
       const exp = await exportOf(entry);
       if (!exp) throw new HttpError('FARMER_E_NOT_FOUND', `model '${name}' has no ONNX export; write one with \`farmer export onnx\``, { field: 'name' });
-      if (file !== 'manifest.json' && !exp.manifest.files[file]) throw new HttpError('FARMER_E_NOT_FOUND', `the export of '${name}' has no file '${file}' (its manifest.json lists them)`, { field: 'file' });
+      // The file name is the request's: own entries of the manifest only ('toString' is no file).
+      if (file !== 'manifest.json' && !Object.hasOwn(exp.manifest.files, file)) throw new HttpError('FARMER_E_NOT_FOUND', `the export of '${name}' has no file '${file}' (its manifest.json lists them)`, { field: 'file' });
       const bytes = await readFile(join(exp.dir, file));
       return reply.type(file.endsWith('.json') ? 'application/json' : 'application/octet-stream').header('cache-control', 'no-cache').send(bytes);
     },

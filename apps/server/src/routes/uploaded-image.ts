@@ -1,11 +1,11 @@
-import { decodePng, type U8Images } from '@farmer/core';
+import { checkPngSize, decodePng, type U8Images } from '@farmer/core';
 import type { FarmerConfig } from '@farmer/ar-gmm';
 import type { FastifyInstance } from 'fastify';
 import type { SwaggerTransform } from '@fastify/swagger';
 import { bearerAuth } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
-import { pngSize } from '../png-size.js';
+import { jsonBodyParser } from '../json-body-parser.js';
 
 /**
  * A scope of its own for routes that take one image: it alone parses
@@ -18,7 +18,7 @@ export async function registerImageUploadScope(app: FastifyInstance, ctx: Server
   await app.register(async (scope) => {
     scope.addContentTypeParser('image/png', { parseAs: 'buffer', bodyLimit: maxUploadBytes }, (_request, body, done) => done(null, body));
     scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, scope.getDefaultJsonParser('error', 'error'));
+    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: jsonLimit }, jsonBodyParser);
     await routes(scope, jsonLimit);
   });
 }
@@ -47,11 +47,7 @@ export function uploadSeed(raw: number | string | undefined): number {
  * before decoding, so a huge PNG is refused without inflating it.
  */
 export function decodeModelPng(bytes: Uint8Array, c: FarmerConfig, what: string): { image: U8Images; width: number; height: number; channels: number } {
-  const size = pngSize(bytes);
-  const side = c.flow.imageSize;
-  if (size.width !== side || size.height !== side) {
-    throw new HttpError('FARMER_E_BAD_INPUT', `image must be ${side}×${side} pixels (this model's size), got ${size.width}×${size.height}`, { field: 'image' });
-  }
+  const size = checkPngSize(bytes, { width: c.flow.imageSize, height: c.flow.imageSize });
   const channels = c.flow.inChannels;
   if (channels !== 1 && channels !== 3) throw new HttpError('FARMER_E_UNSUPPORTED', `${what} supports 1- or 3-channel models, this one has ${channels}`, { field: 'name' });
   return { image: decodePng(bytes, channels), width: size.width, height: size.height, channels };

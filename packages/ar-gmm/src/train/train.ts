@@ -57,7 +57,7 @@ export async function train(o: TrainRunOptions): Promise<TrainRunResult> {
   if (resume) {
     const given = o.config ?? {};
     const overrides = Object.fromEntries(Object.entries(given).filter(([k]) => (RESUME_OVERRIDES as readonly string[]).includes(k)));
-    ignored = Object.keys(given).filter((k) => !(k in overrides));
+    ignored = Object.keys(given).filter((k) => !Object.hasOwn(overrides, k));
     if (o.model !== undefined) ignored.push('model');
     trainer = await Trainer.resume(outDir, { ...common, config: overrides });
   } else {

@@ -179,6 +179,27 @@ describe('image folders', () => {
     expect(test.images.data[3]).toBeGreaterThan(200);
   });
 
+  it('refuses an image over the pixel limit from its header, before decoding it (PNG, JPEG)', async () => {
+    const sharp = (await import('sharp')).default;
+    const small = encodePng({ data: new Uint8Array(8 * 8 * 3).fill(90), count: 1, height: 8, width: 8, channels: 3 });
+    // A PNG whose IHDR says 20000×20000 over an 8×8 body; a JPEG whose SOF0 says 20000×20000.
+    const png = Uint8Array.from(small);
+    new DataView(png.buffer).setUint32(16, 20000);
+    new DataView(png.buffer).setUint32(20, 20000);
+    const jpeg = new Uint8Array(await sharp(Buffer.from(small)).jpeg().toBuffer());
+    const sof = jpeg.findIndex((b, i) => b === 0xff && jpeg[i + 1] === 0xc0);
+    expect(sof).toBeGreaterThan(0);
+    new DataView(jpeg.buffer).setUint16(sof + 5, 20000);
+    new DataView(jpeg.buffer).setUint16(sof + 7, 20000);
+    for (const [name, bytes] of [['big.png', png], ['big.jpg', jpeg]] as const) {
+      const dir = tmp();
+      mkdirSync(join(dir, 'a'));
+      for (let i = 0; i < 3; i++) writeFileSync(join(dir, 'a', `${i}.png`), small);
+      writeFileSync(join(dir, 'a', `0-${name}`), bytes);
+      await rejects(loadDataset(`folder:${dir}`, { imageSize: 4 }), new RegExp(`0-${name.replace('.', '\\.')} is 20000×20000 pixels, over the limit of 67108864 pixels`), 'FARMER_E_BAD_INPUT');
+    }
+  });
+
   it('reports bad paths and specs clearly', async () => {
     await rejects(loadDataset('folder:/no/such/dir'), /does not exist/, 'FARMER_E_NOT_FOUND');
     await rejects(loadDataset('idx:/no/such/dir'), /does not exist/, 'FARMER_E_NOT_FOUND');

@@ -1,7 +1,8 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
-import { FarmerError } from '../errors.js';
+import { FarmerError, isFarmerError } from '../errors.js';
+import { checkPixelLimit, MAX_IMAGE_PIXELS } from '../image-pixel-limit.js';
 import { makeDataset, type DatasetSplit, type ImageDataset } from './dataset.js';
 
 const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
@@ -13,9 +14,17 @@ export interface ImageFolderOptions {
   channels?: 1 | 3;
 }
 
-/** Decodes any image file sharp reads into size×size×channels u8, resized to cover and centre-cropped. */
+/**
+ * Decodes any image file sharp reads into size×size×channels u8, resized to
+ * cover and centre-cropped. The size in the file's header is checked against
+ * the pixel limit first (sharp reads only the header for that).
+ */
 export async function loadImageFile(file: string, size: number, channels: 1 | 3): Promise<Uint8Array> {
-  let pipeline = sharp(file).resize(size, size, { fit: 'cover', position: 'centre' }).removeAlpha();
+  // metadata() reads the header only; sharp's own limit would refuse without saying the size.
+  const { width, height } = await sharp(file, { limitInputPixels: false }).metadata();
+  checkPixelLimit({ width: width ?? 0, height: height ?? 0 }, file);
+  // The same limit again in sharp itself, which enforces it as it opens the input.
+  let pipeline = sharp(file, { limitInputPixels: MAX_IMAGE_PIXELS }).resize(size, size, { fit: 'cover', position: 'centre' }).removeAlpha();
   pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   if (info.channels === channels) return new Uint8Array(data);
@@ -64,6 +73,7 @@ export async function loadImageFolderDataset(dir: string, split: DatasetSplit, o
     try {
       data.set(await loadImageFile(files[i].file, size, channels), i * per);
     } catch (e) {
+      if (isFarmerError(e)) throw e;
       throw new FarmerError('FARMER_E_CORRUPT', `cannot decode image ${files[i].file}: ${(e as Error).message}`, { file: files[i].file });
     }
     labels[i] = files[i].label;
