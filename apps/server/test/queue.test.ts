@@ -161,12 +161,14 @@ describe('batching before admission, at the default settings', () => {
 });
 
 describe('a long generation: off the request loop, and cancellable', () => {
-  // One long generation (16 images in 4 passes) measured once, then cancelled halfway in a rerun.
+  // One long generation measured once, then cancelled halfway in a rerun. 64 images in 16 passes take
+  // about 0.3 s on onnxruntime on a quiet machine; 16 images (0.07 s) left too few probes to judge.
+  const GENERATION_COUNT = 64;
   let fullSeconds = 0;
 
   it('/healthz answers quickly while a generation runs', async () => {
-    const { server, gen, settled } = await serve({ batchSize: 4 });
-    const job = http('POST', gen, { body: { count: 16, labels: 3, seed: 1 } });
+    const { server, gen, settled } = await serve({ batchSize: 4, maxCount: GENERATION_COUNT });
+    const job = http('POST', gen, { body: { count: GENERATION_COUNT, labels: 3, seed: 1 } });
     await until(() => server.app.farmer.queue.running === 1);
     const latencies: number[] = [];
     while (settled.length === 0) {
@@ -192,9 +194,9 @@ describe('a long generation: off the request loop, and cancellable', () => {
   it('a disconnect in the middle of a generation stops it between tokens, long before it would finish', async () => {
     expect(fullSeconds).toBeGreaterThan(0);
     const started: number[] = [];
-    const { server, gen, settled } = await serve({ batchSize: 4, hooks: { beforeJob: () => void started.push(performance.now()) } });
+    const { server, gen, settled } = await serve({ batchSize: 4, maxCount: GENERATION_COUNT, hooks: { beforeJob: () => void started.push(performance.now()) } });
     const ac = new AbortController();
-    const r = http('POST', gen, { body: { count: 16, labels: 3, seed: 1 }, signal: ac.signal }).catch((e: Error) => e.name);
+    const r = http('POST', gen, { body: { count: GENERATION_COUNT, labels: 3, seed: 1 }, signal: ac.signal }).catch((e: Error) => e.name);
     await until(() => started.length === 1);
     await new Promise((res) => setTimeout(res, 50));
     ac.abort();
