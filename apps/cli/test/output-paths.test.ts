@@ -157,7 +157,8 @@ describe('train on a folder whose test split is empty', () => {
       mkdirSync(join(data, cls), { recursive: true });
       for (let i = 0; i < 9; i++) writeFileSync(join(data, cls, `${i}.png`), encodePng({ data: new Uint8Array(28 * 28).fill(i * 25), count: 1, height: 28, width: 28, channels: 1 }));
     }
-    const r = farmer(['train', '--data', `folder:${data}`, '--preset', 'mnist-tiny', '--image-size', '28', '--channels', '1', '--steps', '100000', '--out', join(work, 'nine-run')]);
+    // A run that would start: small batches fit the 18 training images (it used to train, then print "test bits/dim NaN ± NaN (0 images)").
+    const r = farmer(['train', '--data', `folder:${data}`, '--preset', 'mnist-tiny', '--image-size', '28', '--channels', '1', '--steps', '2', '--batch-size', '4', '--workers', '1', '--out', join(work, 'nine-run')]);
     expectUsageError(r, /folder:.*nine-each has no test images: .*no class here has 10 \(the largest has 9\); add images until a class has at least 10, or split them yourself into .*nine-each\/train and .*nine-each\/test/);
     expect(r.stderr).not.toMatch(/training .* parameters|NaN/);
     expect(existsSync(join(work, 'nine-run'))).toBe(false);

@@ -17,6 +17,7 @@ import type { EngineFactory, EngineState, TrainEngine } from './engine.js';
 import { MetricsLog } from './metrics-log.js';
 import type { Objective, ObjectiveTypes } from './objective.js';
 import { optimizerFromTensorMap, optimizerToTensorMap } from './optimizer-part.js';
+import { checkData } from './check-data.js';
 import { checkpointDirOf, holdsRun, prepareOutDir, runExists } from './out-dir.js';
 import { cosineLr } from './schedule.js';
 
@@ -393,19 +394,6 @@ export class TrainingRun<T extends ObjectiveTypes> {
   }
 }
 
-/** Refuses data whose image size or class count does not fit the objective's model. */
-function checkData(o: { dataFit: Objective<ObjectiveTypes>['dataFit'] }, ds: ImageDataset, what: string): void {
-  const f = o.dataFit;
-  const im = ds.images;
-  if (im.channels !== f.channels || im.height !== f.size || im.width !== f.size) {
-    throw new FarmerError('FARMER_E_BAD_INPUT', `the ${what} data (${ds.name}) are ${im.height}×${im.width}×${im.channels} but the ${f.subject} takes ${f.size}×${f.size}×${f.channels}; ${f.hint}`, {
-      field: 'data',
-    });
-  }
-  if (f.numClasses > 0 && ds.numClasses > f.numClasses) {
-    throw new FarmerError('FARMER_E_BAD_INPUT', `the ${what} data have ${ds.numClasses} classes but the ${f.subject} has ${f.numClasses}`, { field: 'data' });
-  }
-}
 
 function zeroOptimizer(weights: Float32Array[]): NonNullable<EngineState['optimizer']> {
   return { m: weights.map((w) => new Float32Array(w.length)), v: weights.map((w) => new Float32Array(w.length)), step: 0 };
