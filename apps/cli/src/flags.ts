@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import { UsageError } from './errors.js';
 
 /** Parses an integer flag value, naming the flag in the error. */
@@ -56,4 +57,30 @@ export function choiceFlag<T extends string>(flag: string, choices: readonly T[]
     if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got '${value}'`);
     return value as T;
   };
+}
+
+/**
+ * Parses a file or folder flag: any path but an empty (or blank) one, which
+ * Node would take as the current directory (`--out ""` would write a run
+ * into it).
+ */
+export function pathFlag(flag: string) {
+  return (value: string): string => {
+    if (value.trim() === '') throw new UsageError(`${flag} takes a path, got ${value ? 'only spaces' : 'an empty string'}; give a file or folder name`);
+    return value;
+  };
+}
+
+/**
+ * `--force`, declared once for every command whose output folder replaces
+ * what is there: without it, only an earlier output of the same kind (`what`,
+ * e.g. "a FARMER checkpoint") or an empty folder is replaced.
+ */
+export function forceOption(what: string): Option {
+  return new Option('--force', `replace what is at --out even when it is not ${what} (what is there is deleted)`);
+}
+
+/** `--force` of the commands that start a training run in a folder (`run`, e.g. --out): a new run replaces an old one. */
+export function forceRunOption(run = '--out'): Option {
+  return new Option('--force', `start a new run even where ${run} holds one (its checkpoint and metrics are replaced), or where its checkpoint/ holds anything else (deleted)`);
 }

@@ -34,6 +34,8 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = Object.freez
   FARMER_E_VERSION: 400,
   FARMER_E_UNAUTHORIZED: 401,
   FARMER_E_NOT_FOUND: 404,
+  // An output location holds something a writer will not destroy without force.
+  FARMER_E_OUTPUT_EXISTS: 409,
   FARMER_E_TOO_LARGE: 413,
   FARMER_E_MEDIA_TYPE: 415,
   // The request's parameters drove this model to NaN/Inf: the request is unprocessable, not the server broken.

@@ -184,10 +184,22 @@ export async function loadFarmer(dir: string, options: { ema?: boolean } = {}): 
   return farmerFromCheckpoint(ck, options.ema && ck.tensors.ema ? 'ema' : 'model');
 }
 
-/** Writes a weights-only FARMER checkpoint (the trainer writes its own, with state). */
-export async function saveFarmer(dir: string, model: FarmerModel, extra: { meta?: Record<string, unknown>; training?: Record<string, unknown>; tensors?: Record<string, TensorMap> } = {}): Promise<void> {
-  await writeCheckpoint(dir, {
-    config: makeCheckpointConfig(FARMER_KIND, model.config as unknown as Record<string, unknown>, { meta: extra.meta, training: extra.training }),
-    tensors: { model: model.toTensorMap(), ...extra.tensors },
-  });
+/**
+ * Writes a weights-only FARMER checkpoint (the trainer writes its own, with
+ * state). An existing `dir` is replaced only when it is a FARMER checkpoint
+ * or empty, unless `extra.force` (see writeCheckpoint).
+ */
+export async function saveFarmer(
+  dir: string,
+  model: FarmerModel,
+  extra: { meta?: Record<string, unknown>; training?: Record<string, unknown>; tensors?: Record<string, TensorMap>; force?: boolean } = {},
+): Promise<void> {
+  await writeCheckpoint(
+    dir,
+    {
+      config: makeCheckpointConfig(FARMER_KIND, model.config as unknown as Record<string, unknown>, { meta: extra.meta, training: extra.training }),
+      tensors: { model: model.toTensorMap(), ...extra.tensors },
+    },
+    { force: extra.force },
+  );
 }

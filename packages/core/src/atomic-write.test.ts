@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { writeDirectoryAtomic, type DirectoryFile } from './atomic-write.js';
+import type { OutputKind } from './output-directory.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'farmer-atomic-'));
+/** An output that replaces any folder: these tests are about the mechanics (output-directory.test.ts has the rule). */
+const kind: OutputKind = { name: 'a test output', holds: () => true };
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -15,10 +18,10 @@ describe('writeDirectoryAtomic', () => {
     const parent = tmp();
     const dir = join(parent, 'out');
     const seen: [string, number][] = [];
-    await writeDirectoryAtomic(dir, [{ name: 'a.bin', bytes: Uint8Array.from([1, 2]) }, { name: 'b.json', bytes: '{}\n' }], { onFile: (name, done) => seen.push([name, done]) });
+    await writeDirectoryAtomic(dir, [{ name: 'a.bin', bytes: Uint8Array.from([1, 2]) }, { name: 'b.json', bytes: '{}\n' }], { kind, onFile: (name, done) => seen.push([name, done]) });
     expect(seen).toEqual([['a.bin', 1], ['b.json', 2]]);
     expect(readdirSync(dir).sort()).toEqual(['a.bin', 'b.json']);
-    await writeDirectoryAtomic(dir, [{ name: 'c.txt', bytes: 'new' }]);
+    await writeDirectoryAtomic(dir, [{ name: 'c.txt', bytes: 'new' }], { kind });
     expect(readdirSync(dir)).toEqual(['c.txt']);
     expect(readFileSync(join(dir, 'c.txt'), 'utf8')).toBe('new');
     expect(readdirSync(parent)).toEqual(['out']);
@@ -39,7 +42,7 @@ describe('writeDirectoryAtomic', () => {
       };
       return fh;
     });
-    await writeDirectoryAtomic(dir, [{ name: 'a', bytes: 'x' }, { name: 'b', bytes: 'y' }]);
+    await writeDirectoryAtomic(dir, [{ name: 'a', bytes: 'x' }, { name: 'b', bytes: 'y' }], { kind });
     expect(synced).toHaveLength(4);
     expect(synced[0]).toMatch(/out\.tmp-\d+-[0-9a-f]{8}\/a$/);
     expect(synced[1]).toMatch(/out\.tmp-\d+-[0-9a-f]{8}\/b$/);
@@ -50,19 +53,19 @@ describe('writeDirectoryAtomic', () => {
   it('keeps the old directory and removes the temp one when producing a file fails part-way', async () => {
     const parent = tmp();
     const dir = join(parent, 'out');
-    await writeDirectoryAtomic(dir, [{ name: 'keep', bytes: 'old' }]);
+    await writeDirectoryAtomic(dir, [{ name: 'keep', bytes: 'old' }], { kind });
     function* failing(): Generator<DirectoryFile> {
       yield { name: 'first', bytes: 'new' };
       throw new Error('encoder failed');
     }
-    await expect(writeDirectoryAtomic(dir, failing())).rejects.toThrow(/encoder failed/);
+    await expect(writeDirectoryAtomic(dir, failing(), { kind })).rejects.toThrow(/encoder failed/);
     expect(readdirSync(parent)).toEqual(['out']);
     expect(readFileSync(join(dir, 'keep'), 'utf8')).toBe('old');
   });
 
   it('refuses a file name with a path in it', async () => {
     const parent = tmp();
-    await expect(writeDirectoryAtomic(join(parent, 'out'), [{ name: '../escape', bytes: 'x' }])).rejects.toThrow(/not a plain file name/);
+    await expect(writeDirectoryAtomic(join(parent, 'out'), [{ name: '../escape', bytes: 'x' }], { kind })).rejects.toThrow(/not a plain file name/);
     expect(readdirSync(parent)).toEqual([]);
   });
 });

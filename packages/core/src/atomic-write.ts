@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { ensureDirectory } from './ensure-directory.js';
 import { FarmerError } from './errors.js';
 import { recoverInterruptedWrite } from './interrupted-writes.js';
+import { checkOutputDirectory, type OutputDirectoryOptions, type OutputKind } from './output-directory.js';
 
 /*
  * Crash-safe writes. A file or a whole directory is written under a temp
@@ -34,9 +36,16 @@ async function syncDirectory(dir: string): Promise<void> {
 
 const tempTag = (): string => `${process.pid}-${randomBytes(4).toString('hex')}`;
 
-/** Writes one file atomically: temp file in the same directory, fsync, rename. */
+/**
+ * Writes one file atomically: temp file in the same directory, fsync,
+ * rename. Missing parent folders are created ({@link ensureDirectory});
+ * a folder at `path` is a FARMER_E_BAD_INPUT (a file replaces only a file).
+ */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  await fs.mkdir(dirname(resolve(path)), { recursive: true });
+  await ensureDirectory(dirname(resolve(path)));
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new FarmerError('FARMER_E_BAD_INPUT', `cannot write the file ${path}: a folder of that name is in the way; give a file name`, { file: path });
+  }
   const tmp = `${path}.tmp-${tempTag()}`;
   try {
     await writeAndSync(tmp, bytes);
@@ -54,26 +63,33 @@ export interface DirectoryFile {
   bytes: Uint8Array | string;
 }
 
-export interface WriteDirectoryOptions {
+export interface WriteDirectoryOptions extends OutputDirectoryOptions {
+  /** What is written: an existing `target` is replaced only when it holds this kind of output already (or with `force`). */
+  kind: OutputKind;
   /** Called after each file is written and fsynced, with the count written so far. */
   onFile?: (name: string, done: number) => void;
 }
 
 /**
  * Writes the directory `target` atomically, for checkpoints and ONNX
- * exports. `files` go, in order, into a temp sibling `target.tmp-*`, each
+ * exports. First, what crashed writers of `target` left behind is
+ * recovered ({@link recoverInterruptedWrite}), then `target` is checked by
+ * {@link checkOutputDirectory}: its parent must take new files, and an
+ * existing `target` is replaced only when it is an empty folder or already
+ * `options.kind` of output, unless `options.force`.
+ * Then `files` go, in order, into a temp sibling `target.tmp-*`, each
  * fsynced; a generator may produce them one at a time, so only one file's
  * bytes need be in memory. Write the file that marks a complete folder (the
  * manifest) last. Then the temp directory is fsynced, moved into place by
  * {@link replaceDirectory}, and the parent directory fsynced so the renames
  * are durable. On an error the temp directory is removed and an existing
- * `target` is left as it was. First, what crashed writers of `target` left
- * behind is recovered ({@link recoverInterruptedWrite}).
+ * `target` is left as it was.
  */
-export async function writeDirectoryAtomic(target: string, files: Iterable<DirectoryFile> | AsyncIterable<DirectoryFile>, options: WriteDirectoryOptions = {}): Promise<void> {
+export async function writeDirectoryAtomic(target: string, files: Iterable<DirectoryFile> | AsyncIterable<DirectoryFile>, options: WriteDirectoryOptions): Promise<void> {
   const abs = resolve(target);
-  await fs.mkdir(dirname(abs), { recursive: true });
   await recoverInterruptedWrite(abs);
+  // After the recovery, which may have put an earlier output back in place.
+  checkOutputDirectory(target, options.kind, options);
   const tmp = `${abs}.tmp-${tempTag()}`;
   await fs.mkdir(tmp);
   try {
@@ -95,13 +111,14 @@ export async function writeDirectoryAtomic(target: string, files: Iterable<Direc
 }
 
 /**
- * Moves a fully written directory `tmp` into place at `target`: an existing
- * `target` is moved aside to `target.old-*`, `tmp` renamed, the old one
- * removed. A crash leaves the old or the new directory (or, between the two
+ * Moves a fully written directory `tmp` into place at `target`, whatever is
+ * there (writers go through {@link writeDirectoryAtomic}, which first checks
+ * what it may replace): an existing `target` is moved aside to
+ * `target.old-*`, `tmp` renamed, the old one removed. A crash leaves the old or the new directory (or, between the two
  * renames, the old one under `.old-*`: readers read it in place and the
  * next writer of `target` puts it back, see interrupted-writes.ts).
  */
-export async function replaceDirectory(tmp: string, target: string): Promise<void> {
+async function replaceDirectory(tmp: string, target: string): Promise<void> {
   let old: string | undefined;
   if (existsSync(target)) {
     old = `${target}.old-${tempTag()}`;

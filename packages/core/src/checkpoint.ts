@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { writeDirectoryAtomic, type DirectoryFile } from './atomic-write.js';
+import type { OutputDirectoryOptions, OutputKind } from './output-directory.js';
 import { readableDirectory } from './interrupted-writes.js';
 import { RESTORE_CHECKPOINT_FILE } from './checkpoint-file-sizes.js';
 import { FarmerError } from './errors.js';
@@ -68,16 +69,47 @@ export function manifestEntry(bytes: Uint8Array): ManifestFile {
   return { sha256: sha256(bytes), bytes: bytes.length };
 }
 
+/** The `kind` in `dir/config.json` when it is a farmer checkpoint's, else undefined. */
+function checkpointKindAt(dir: string): string | undefined {
+  try {
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { format?: unknown; kind?: unknown };
+    return config.format === CHECKPOINT_FORMAT && typeof config.kind === 'string' ? config.kind : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checkpoints as an output of the directory writer: a checkpoint of `kind`
+ * ('farmer', 'flow', 'classifier', ...) replaces only a checkpoint of the
+ * same kind, recognised by its config.json; without `kind`, any checkpoint.
+ */
+export function checkpointOutput(kind?: string): OutputKind {
+  return {
+    name: kind ? `a '${kind}' checkpoint` : 'a checkpoint',
+    holds: (dir) => {
+      const found = checkpointKindAt(dir);
+      return found !== undefined && (kind === undefined || found === kind);
+    },
+    describe: (dir) => {
+      const found = checkpointKindAt(dir);
+      return found === undefined ? undefined : `a '${found}' checkpoint`;
+    },
+  };
+}
+
 /**
  * Writes a checkpoint directory atomically ({@link writeDirectoryAtomic}):
  * a crash leaves either the old or the new checkpoint (or, between the two
  * renames, the old one under `.old-*`, which `readCheckpoint` reads in place
- * and the next write puts back).
+ * and the next write puts back). An existing `dir` is replaced only when it
+ * is empty or a checkpoint of the same kind ({@link checkpointOutput}),
+ * unless `options.force`; else FARMER_E_OUTPUT_EXISTS.
  */
-export async function writeCheckpoint(dir: string, data: CheckpointData): Promise<void> {
+export async function writeCheckpoint(dir: string, data: CheckpointData, options: OutputDirectoryOptions = {}): Promise<void> {
   const config = CheckpointConfigSchema.parse(data.config);
   if (!data.tensors.model) throw new FarmerError('FARMER_E_BAD_INPUT', 'a checkpoint needs model tensors');
-  await writeDirectoryAtomic(dir, checkpointFiles(config, data.tensors));
+  await writeDirectoryAtomic(dir, checkpointFiles(config, data.tensors), { kind: checkpointOutput(config.kind), force: options.force });
 }
 
 /** A checkpoint's files in write order, the manifest last; each part is encoded only when its turn comes. */

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   FARMER_E_BACKEND: 'backend unavailable',
   /** A file or directory does not exist. */
   FARMER_E_NOT_FOUND: 'not found',
+  /** An output location already holds something the writer would destroy (a file, or a folder of another kind); `force` replaces it. */
+  FARMER_E_OUTPUT_EXISTS: 'output exists',
   /** A file exists but its contents are corrupt, truncated or of the wrong format. */
   FARMER_E_CORRUPT: 'corrupt file',
   /** A tensor has the wrong shape, dtype, or is missing/unexpected. */
@@ -53,6 +55,7 @@ export const USER_ERROR_CODES: ReadonlySet<FarmerErrorCode> = new Set([
   'FARMER_E_BAD_INPUT',
   'FARMER_E_BAD_CONFIG',
   'FARMER_E_NOT_FOUND',
+  'FARMER_E_OUTPUT_EXISTS',
   'FARMER_E_CORRUPT',
   'FARMER_E_SHAPE',
   'FARMER_E_VERSION',

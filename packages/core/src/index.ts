@@ -35,6 +35,7 @@ export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   CheckpointConfigSchema,
+  checkpointOutput,
   checkTensorShapes,
   makeCheckpointConfig,
   manifestEntry,
@@ -48,8 +49,10 @@ export {
   type ReadCheckpointOptions,
   type ReadManifestOptions,
 } from './checkpoint.js';
-export { replaceDirectory, writeDirectoryAtomic, writeFileAtomic, type DirectoryFile, type WriteDirectoryOptions } from './atomic-write.js';
-export { directoryWriteProblem } from './writable-dir.js';
+export { writeDirectoryAtomic, writeFileAtomic, type DirectoryFile, type WriteDirectoryOptions } from './atomic-write.js';
+export { checkOutputDirectory, type OutputDirectoryOptions, type OutputKind } from './output-directory.js';
+export { ensureDirectory } from './ensure-directory.js';
+export { directoryCreateProblem, directoryWriteProblem } from './writable-dir.js';
 export { isProcessAlive, readableDirectory, recoverInterruptedWrite } from './interrupted-writes.js';
 export { makeDataset, type DatasetSplit, type ImageDataset } from './datasets/dataset.js';
 export { BatchStream, gatherExamples, type Batch, type BatchStreamOptions, type BatchStreamState } from './datasets/batch-stream.js';

@@ -6,10 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { writeDirectoryAtomic } from './atomic-write.js';
 import { isProcessAlive, readableDirectory, recoverInterruptedWrite } from './interrupted-writes.js';
 import { resolveCheckpointDir } from './model-paths.js';
+import type { OutputKind } from './output-directory.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'farmer-interrupted-'));
 /** The pid of a process that has exited. */
 const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid;
+/** The outputs of these tests: folders holding a file `id`. */
+const kind: OutputKind = { name: 'a folder with an id', holds: (dir) => existsSync(join(dir, 'id')) };
 
 /** A directory holding one file `id` with `text`. */
 function dirWith(path: string, text: string): string {
@@ -55,7 +58,7 @@ describe('interrupted directory writes', () => {
     expect(existsSync(target)).toBe(false);
     expect(existsSync(live) && existsSync(tmpLive)).toBe(true);
     // Another writer of the same target writes its own copy and leaves the live writer's alone.
-    await writeDirectoryAtomic(target, [{ name: 'id', bytes: 'newer' }]);
+    await writeDirectoryAtomic(target, [{ name: 'id', bytes: 'newer' }], { kind });
     expect(readFileSync(join(target, 'id'), 'utf8')).toBe('newer');
     expect(existsSync(live) && existsSync(tmpLive)).toBe(true);
   });
@@ -64,7 +67,7 @@ describe('interrupted directory writes', () => {
     const parent = tmp();
     const target = join(parent, 'ck');
     dirWith(`${target}.old-${deadPid()}-0a1b2c3d`, 'old');
-    await writeDirectoryAtomic(target, [{ name: 'id', bytes: 'new' }]);
+    await writeDirectoryAtomic(target, [{ name: 'id', bytes: 'new' }], { kind });
     expect(readdirSync(parent)).toEqual(['ck']);
     expect(readFileSync(join(target, 'id'), 'utf8')).toBe('new');
   });

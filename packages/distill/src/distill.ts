@@ -1,6 +1,6 @@
 import { FarmerError, readCheckpoint, resolveCheckpointDir, type ImageDataset } from '@farmer/core';
 import { farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
-import { holdsRun } from '@farmer/train';
+import { holdsRun, runExists } from '@farmer/train';
 import type { DistillConfigInput } from './distill-config.js';
 import { Distiller, type DistillerOptions, type DistillSummary } from './distiller.js';
 
@@ -40,9 +40,7 @@ export async function distill(o: DistillRunOptions): Promise<DistillRunResult> {
     teacherDir = d.student.meta?.teacher.source;
   } else {
     // Refused here too (TrainingRun.create refuses it) so that no teacher is loaded for nothing.
-    if (holdsRun(o.outDir)) {
-      throw new FarmerError('FARMER_E_BAD_INPUT', `${o.outDir} already holds a run; resume it, or choose another output directory`, { field: 'outDir' });
-    }
+    if (holdsRun(o.outDir) && !o.force) throw runExists(o.outDir);
     if (!o.teacher) throw new FarmerError('FARMER_E_BAD_INPUT', 'distill needs a teacher checkpoint', { field: 'teacher' });
     teacherDir = resolveCheckpointDir(o.teacher);
     const ck = await readCheckpoint(teacherDir, { parts: ['model', 'ema'] });

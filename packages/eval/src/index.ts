@@ -29,6 +29,7 @@ export { symEigen, type SymEigen, type SymEigenOptions } from './sym-eigen.js';
 export { psdFactor, type PsdFactor, type PsdFactorOptions } from './psd-factor.js';
 export { separationExperiment, type SeparationOptions, type SeparationResult } from './diagnostics/separation.js';
 export {
+  checkClassifierOutput,
   classifierAgreement,
   CLASSIFIER_KIND,
   ClassifierConfigSchema,

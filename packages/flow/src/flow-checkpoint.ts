@@ -6,12 +6,20 @@ import { flowParamShapes } from './params.js';
 /** In every checkpoint (flow-only or FARMER), AF weights sit under this prefix (docs/method.md §9.2 weight names). */
 export const FLOW_PREFIX = 'flow.';
 
-/** Writes a flow-only checkpoint (kind 'flow'): config `{ flow }`, weights under `flow.`. */
-export async function saveFlowCheckpoint(dir: string, flow: Flow, options: { meta?: Record<string, unknown>; extraTensors?: TensorMap } = {}): Promise<void> {
-  await writeCheckpoint(dir, {
-    config: makeCheckpointConfig('flow', { flow: flow.config }, { meta: options.meta }),
-    tensors: { model: { ...flow.params.toTensorMap(FLOW_PREFIX), ...options.extraTensors } },
-  });
+/**
+ * Writes a flow-only checkpoint (kind 'flow'): config `{ flow }`, weights
+ * under `flow.`. An existing `dir` is replaced only when it is a flow
+ * checkpoint or empty, unless `options.force` (see writeCheckpoint).
+ */
+export async function saveFlowCheckpoint(dir: string, flow: Flow, options: { meta?: Record<string, unknown>; extraTensors?: TensorMap; force?: boolean } = {}): Promise<void> {
+  await writeCheckpoint(
+    dir,
+    {
+      config: makeCheckpointConfig('flow', { flow: flow.config }, { meta: options.meta }),
+      tensors: { model: { ...flow.params.toTensorMap(FLOW_PREFIX), ...options.extraTensors } },
+    },
+    { force: options.force },
+  );
 }
 
 /** The flow config inside any checkpoint's `config.model.flow`. */

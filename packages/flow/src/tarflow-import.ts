@@ -109,9 +109,10 @@ function checkMask(shape: number[], v: Float32Array, n: number, name: string, so
 
 /**
  * `farmer import tarflow`: reads `weightsPath` (safetensors) and
- * `hyperPath` (JSON), writes a flow checkpoint to `outDir`.
+ * `hyperPath` (JSON), writes a flow checkpoint to `outDir` (replacing only
+ * a flow checkpoint or an empty folder there, unless `options.force`).
  */
-export async function importTarflowCheckpoint(weightsPath: string, hyper: unknown, outDir: string): Promise<ImportedTarflow> {
+export async function importTarflowCheckpoint(weightsPath: string, hyper: unknown, outDir: string, options: { force?: boolean } = {}): Promise<ImportedTarflow> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(weightsPath));
@@ -123,6 +124,7 @@ export async function importTarflowCheckpoint(weightsPath: string, hyper: unknow
   await saveFlowCheckpoint(outDir, flow, {
     meta: { importedFrom: weightsPath, tarflow: hyper as Record<string, unknown>, skippedBuffers: imported.skipped },
     extraTensors: priorVar ? { 'prior.var': { dtype: 'F32', shape: [flow.numTokens, flow.tokenDim], data: priorVar } } : undefined,
+    force: options.force,
   });
   return imported;
 }

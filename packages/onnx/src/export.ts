@@ -1,13 +1,12 @@
-import { promises as fs } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { farmerDims, farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
-import { FarmerError, manifestEntry, readCheckpoint, resolveCheckpointDir, writeDirectoryAtomic, type DirectoryFile, type ParamStore } from '@farmer/core';
+import { checkOutputDirectory, FarmerError, manifestEntry, readCheckpoint, resolveCheckpointDir, writeDirectoryAtomic, type DirectoryFile, type ParamStore } from '@farmer/core';
 import { inferenceWeightsPart, parseFlowConfig, studentFromCheckpoint, studentMetaOf, STUDENT_PARTS, type FlowConfig } from '@farmer/flow';
 import { buildArForward, buildArHeadRedundant, buildArPrefill, buildArStep } from './ar-graphs.js';
 import { buildFlowForward, buildFlowReverseBlock, buildFlowReverseStep, buildStudent } from './flow-graphs.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, WeightsFile, type GraphBuilder } from './graph-builder.js';
 import { KV_CACHE_LAYOUT, ONNX_EXPORT_FORMAT, ONNX_EXPORT_VERSION, type GraphEntry, type OnnxManifest } from './manifest.js';
-import { isOnnxExport } from './read-export.js';
+import { ONNX_EXPORT_OUTPUT } from './export-output.js';
 
 /** The weights of a distilled student (docs/method.md §8.1 student): the AF's names and config. `Student` from @farmer/flow fits. */
 export interface StudentWeights {
@@ -28,6 +27,8 @@ export interface ExportFarmerOnnxOptions {
   student?: StudentWeights;
   /** Provenance recorded in the manifest (default: an in-memory model). */
   source?: OnnxManifest['source'];
+  /** Replace whatever is at `outDir` (default: only an earlier export or an empty folder). */
+  force?: boolean;
   onProgress?: (p: ExportProgress) => void;
 }
 
@@ -43,6 +44,8 @@ export interface ExportOnnxOptions {
   student?: boolean;
   /** Take the student's EMA weights when present (default true, as @farmer/flow's loadStudent). */
   studentEma?: boolean;
+  /** Replace whatever is at `outDir` (default: only an earlier export or an empty folder). */
+  force?: boolean;
   onProgress?: (p: ExportProgress) => void;
 }
 
@@ -69,13 +72,15 @@ function sameFlowConfig(a: FlowConfig, b: FlowConfig): boolean {
 /**
  * Writes the ONNX export of an in-memory FARMER model into `outDir` (see
  * {@link exportOnnx} for the layout). The folder is written to a temporary
- * sibling and renamed into place, so a crash never leaves half an export; an
- * existing export there is replaced, any other non-empty folder is refused.
+ * sibling and renamed into place, so a crash never leaves half an export.
+ * An earlier export there is replaced; anything else (a file, another
+ * non-empty folder) is refused before any graph is built, unless `force`
+ * (core's rule, {@link checkOutputDirectory}).
  */
 export async function exportFarmerOnnx(model: FarmerModel, outDir: string, options: ExportFarmerOnnxOptions = {}): Promise<ExportResult> {
   const c = model.config;
   const target = resolve(outDir);
-  await checkTarget(target, outDir);
+  checkOutputDirectory(outDir, ONNX_EXPORT_OUTPUT, { force: options.force });
   if (options.student && !sameFlowConfig(options.student.config, c.flow)) {
     throw new FarmerError('FARMER_E_BAD_INPUT', 'the student was made for another AF config than this model\'s; export it with its own teacher', { field: 'student' });
   }
@@ -119,27 +124,14 @@ export async function exportFarmerOnnx(model: FarmerModel, outDir: string, optio
     graphs: { flowForward, flowReverseSteps, flowReverseBlocks, arForward, arPrefill, arStep, ...(arHeadRedundant ? { arHeadRedundant } : {}), ...(student ? { student } : {}) },
     files: Object.fromEntries(files.map((f) => [f.name, manifestEntry(f.bytes)])),
   };
-  await writeExportDir(target, files, manifest, options.onProgress);
+  await writeExportDir(target, files, manifest, options);
   return { dir: target, manifest };
 }
 
-/** Refuses to replace a non-empty folder that is not an ONNX export. */
-async function checkTarget(target: string, given: string): Promise<void> {
-  const stat = await fs.stat(target).catch(() => undefined);
-  if (!stat) return;
-  if (!stat.isDirectory()) throw new FarmerError('FARMER_E_BAD_INPUT', `${given} is a file; the ONNX export is written to a directory`, { field: 'outDir' });
-  const entries = await fs.readdir(target);
-  if (!entries.length) return;
-  // Only an earlier export is replaced (a checkpoint has a manifest.json too).
-  if (!(await isOnnxExport(target))) {
-    throw new FarmerError('FARMER_E_BAD_INPUT', `${given} is a non-empty directory that holds no ONNX export; choose an empty or new directory`, { field: 'outDir' });
-  }
-}
-
 /** Writes the export folder atomically, the manifest last (a folder with a manifest is complete). */
-async function writeExportDir(target: string, files: ExportFile[], manifest: OnnxManifest, onProgress?: (p: ExportProgress) => void): Promise<void> {
+async function writeExportDir(target: string, files: ExportFile[], manifest: OnnxManifest, options: Pick<ExportFarmerOnnxOptions, 'force' | 'onProgress'>): Promise<void> {
   const all: DirectoryFile[] = [...files, { name: 'manifest.json', bytes: `${JSON.stringify(manifest, null, 2)}\n` }];
-  await writeDirectoryAtomic(target, all, { onFile: (file, done) => onProgress?.({ file, done, total: all.length }) });
+  await writeDirectoryAtomic(target, all, { kind: ONNX_EXPORT_OUTPUT, force: options.force, onFile: (file, done) => options.onProgress?.({ file, done, total: all.length }) });
 }
 
 /**
@@ -160,6 +152,7 @@ async function writeExportDir(target: string, files: ExportFile[], manifest: Onn
  */
 export async function exportOnnx(checkpointDir: string, outDir: string, options: ExportOnnxOptions = {}): Promise<ExportResult> {
   const abs = resolveCheckpointDir(checkpointDir);
+  checkOutputDirectory(outDir, ONNX_EXPORT_OUTPUT, { force: options.force }); // before the weights are read
   const head = await readCheckpoint(abs, { parts: [] });
   const meta = options.student === false ? undefined : studentMetaOf(head);
   const hasEma = head.parts.includes('ema');
@@ -185,7 +178,7 @@ export async function exportOnnx(checkpointDir: string, outDir: string, options:
         ...(student && meta ? { student: { part: studentPart, teacher: meta.teacher } } : {}),
         ...(notes.length ? { notes } : {}),
       };
-      return await exportFarmerOnnx(model, outDir, { student, source, onProgress: options.onProgress });
+      return await exportFarmerOnnx(model, outDir, { student, source, force: options.force, onProgress: options.onProgress });
     } finally {
       student?.dispose();
     }

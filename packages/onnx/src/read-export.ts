@@ -5,6 +5,7 @@ import type { FarmerConfig } from '@farmer/ar-gmm';
 import { checkCheckpointFileSizes, FarmerError, ownValue, readManifest, resolveCheckpointDir } from '@farmer/core';
 import { z } from 'zod';
 import { checkExportFile, parseExportManifest } from './export-manifest.js';
+import { ONNX_EXPORT_OUTPUT } from './export-output.js';
 import { ONNX_EXPORT_FORMAT, type OnnxManifest } from './manifest.js';
 
 /** A validated export folder: its manifest and model config. */
@@ -78,9 +79,5 @@ export async function exportMatchesCheckpoint(exp: OnnxExport, checkpointDir: st
 
 /** Whether `dir` holds an ONNX export (of any layout version): its manifest names the export format. */
 export async function isOnnxExport(dir: string): Promise<boolean> {
-  const format = z.object({ format: z.literal(ONNX_EXPORT_FORMAT) });
-  return readManifest(dir, { schema: format }).then(
-    () => true,
-    () => false,
-  );
+  return ONNX_EXPORT_OUTPUT.holds(dir);
 }

@@ -126,7 +126,10 @@ describe('exportOnnx', () => {
     const other = join(root, 'other');
     await fs.mkdir(other);
     await fs.writeFile(join(other, 'notes.txt'), 'mine');
-    await expect(exportFarmerOnnx(model, other)).rejects.toThrow(/non-empty directory that holds no ONNX export/);
+    await expect(exportFarmerOnnx(model, other)).rejects.toThrow(/other is a folder holding 1 entry \(notes\.txt\), not an ONNX export; .*pass --force/);
+    expect(await fs.readFile(join(other, 'notes.txt'), 'utf8')).toBe('mine');
+    await exportFarmerOnnx(model, other, { force: true });
+    await readOnnxExport(other);
   });
 });
 
@@ -195,7 +198,7 @@ describe('which weights exportOnnx takes', () => {
   });
 
   it('never replaces a checkpoint (which has a manifest.json too)', async () => {
-    await expect(exportOnnx(join(root, 'ckpt'), join(root, 'ckpt'))).rejects.toThrow(/holds no ONNX export/);
+    await expect(exportOnnx(join(root, 'ckpt'), join(root, 'ckpt'))).rejects.toThrow(/ckpt is a 'farmer' checkpoint, not an ONNX export/);
     await readCheckpoint(join(root, 'ckpt'));
   });
 });

@@ -1,5 +1,5 @@
-import { basename, join } from 'node:path';
-import { directoryWriteProblem } from '@farmer/core';
+import { basename, dirname, join } from 'node:path';
+import { directoryCreateProblem, directoryWriteProblem, FarmerError } from '@farmer/core';
 import { exportOnnx, type ExportProgress } from '@farmer/onnx';
 import { cachedExportDir, exportCacheRoot } from './export-cache.js';
 import { exportFreshness } from './export-freshness.js';
@@ -53,6 +53,11 @@ export async function exportOnFirstUse(checkpointDir: string, options: ExportOnF
   const [own, cached] = exportCandidates(checkpointDir, options.cacheRoot);
   const writable = !STRANDED.test(basename(checkpointDir)) && directoryWriteProblem(checkpointDir) === undefined;
   const target = writable ? own : cached;
+  // Nowhere to write it is a limit of this runtime, not a fault of the checkpoint: openModel falls back to tfjs.
+  const problem = writable ? undefined : directoryCreateProblem(dirname(cached));
+  if (problem) {
+    throw new FarmerError('FARMER_E_UNSUPPORTED', `cannot write the ONNX export of ${checkpointDir}: not into the checkpoint, nor into the cache (${dirname(cached)}: ${problem}); set FARMER_CACHE to a writable folder`, { file: cached });
+  }
   return withFileLock(
     `${target}.lock`,
     async () => {

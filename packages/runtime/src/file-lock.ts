@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { FarmerError, isProcessAlive } from '@farmer/core';
+import { ensureDirectory, FarmerError, isProcessAlive } from '@farmer/core';
 
 export interface FileLockOptions {
   /** Give up waiting for another holder after this long (default 10 min). */
@@ -30,12 +30,13 @@ async function holderOf(path: string): Promise<{ pid?: number; ageMs: number } |
  * this process's pid; removed afterwards). Another live holder is waited
  * for; the lock of a process that died is taken over. Between processes
  * only: two holders in one process wait for each other as well, since the
- * pid is alive. Throws FARMER_E_UNSUPPORTED when `timeoutMs` passes.
+ * pid is alive. Throws FARMER_E_UNSUPPORTED when `timeoutMs` passes, and
+ * FARMER_E_BAD_INPUT when the lock's folder cannot be created.
  */
 export async function withFileLock<T>(path: string, fn: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
   let told = false;
-  await fs.mkdir(dirname(path), { recursive: true });
+  await ensureDirectory(dirname(path));
   for (;;) {
     try {
       const fh = await fs.open(path, 'wx');

@@ -49,9 +49,9 @@ export interface OpenedModel {
   close(): Promise<void>;
 }
 
-/** An error of the checkpoint itself (corrupt, missing, invalid), as opposed to one of the onnxruntime path. */
+/** An error of the checkpoint itself (corrupt, missing, invalid), as opposed to one of the onnxruntime path (or of where its export goes). */
 function isCheckpointError(e: unknown): boolean {
-  return isFarmerError(e) && USER_ERROR_CODES.has(e.code) && e.code !== 'FARMER_E_BACKEND' && e.code !== 'FARMER_E_UNSUPPORTED';
+  return isFarmerError(e) && USER_ERROR_CODES.has(e.code) && e.code !== 'FARMER_E_BACKEND' && e.code !== 'FARMER_E_UNSUPPORTED' && e.code !== 'FARMER_E_OUTPUT_EXISTS';
 }
 
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0];

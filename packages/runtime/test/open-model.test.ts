@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FarmerModel, preset, saveFarmer } from '@farmer/ar-gmm';
 import { initBackend, isFarmerError } from '@farmer/core';
@@ -137,6 +137,17 @@ describe('openModel: auto', () => {
     } finally {
       undo?.();
     }
+  });
+
+  it('falls back to tfjs when <checkpoint>/onnx holds something else, which it leaves alone', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'));
+    mkdirSync(join(dir, 'onnx'));
+    writeFileSync(join(dir, 'onnx', 'notes.txt'), 'mine');
+    const r = await open(dir);
+    expect(r.m.runtime).toBe('tfjs');
+    expect(r.notices).toEqual([expect.stringMatching(/^running on tfjs: the ONNX export of .*ck failed \(.*onnx is a folder holding 1 entry \(notes\.txt\), not an ONNX export/)]);
+    expect(readdirSync(join(dir, 'onnx'))).toEqual(['notes.txt']);
+    await r.m.close();
   });
 });
 

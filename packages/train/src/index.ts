@@ -30,7 +30,7 @@ export {
   type TrainingRunOptions,
 } from './training-run.js';
 export { ObjectiveRun, type RunOptions } from './objective-run.js';
-export { checkpointDirOf, holdsRun, prepareOutDir } from './out-dir.js';
+export { checkpointDirOf, holdsRun, prepareOutDir, runExists } from './out-dir.js';
 export { MetricsLog } from './metrics-log.js';
 export { optimizerFromTensorMap, optimizerToTensorMap } from './optimizer-part.js';
 export { cosineLr } from './schedule.js';

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, promises as fs } from 'node:fs';
+import { appendFileSync, existsSync, promises as fs, rmSync } from 'node:fs';
 
 /**
  * A run's metrics.jsonl: one JSON event per line, appended as it happens,
@@ -10,6 +10,11 @@ export class MetricsLog {
 
   append(event: object): void {
     appendFileSync(this.file, `${JSON.stringify(event)}\n`);
+  }
+
+  /** Drops every line: a run started over in the same directory. */
+  clear(): void {
+    rmSync(this.file, { force: true });
   }
 
   /** Drops the lines after `step` (and any torn last line). */

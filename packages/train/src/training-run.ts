@@ -17,7 +17,8 @@ import type { EngineFactory, EngineState, TrainEngine } from './engine.js';
 import { MetricsLog } from './metrics-log.js';
 import type { Objective, ObjectiveTypes } from './objective.js';
 import { optimizerFromTensorMap, optimizerToTensorMap } from './optimizer-part.js';
-import { checkpointDirOf, holdsRun, prepareOutDir } from './out-dir.js';
+import { checkData } from './check-data.js';
+import { checkpointDirOf, holdsRun, prepareOutDir, runExists } from './out-dir.js';
 import { cosineLr } from './schedule.js';
 
 /** Fields of every step event, around the objective's own. */
@@ -77,6 +78,12 @@ export interface TrainingRunOptions<T extends ObjectiveTypes> {
   handleSignals?: boolean;
   /** The engine (default: the objective's in-process tfjs engine). */
   engine?: EngineFactory<T['batch'], T['figures']>;
+  /**
+   * A new run only: start over in an `outDir` that holds a run (its
+   * checkpoint is replaced at the first write, its metrics.jsonl restarted),
+   * or whose `checkpoint/` holds anything else (replaced likewise).
+   */
+  force?: boolean;
 }
 
 export interface RunSummary<TEval> {
@@ -129,7 +136,7 @@ export class TrainingRun<T extends ObjectiveTypes> {
     checkData(objective, opts.train, 'training');
     if (opts.test) checkData(objective, opts.test, 'test');
     if (opts.outDir) {
-      prepareOutDir(opts.outDir);
+      prepareOutDir(opts.outDir, { force: opts.force });
       this.metrics = new MetricsLog(join(opts.outDir, 'metrics.jsonl'));
     }
     this.stream = new BatchStream(opts.train, { batchSize: c.batchSize, seed: `data:${c.seed}` });
@@ -137,12 +144,13 @@ export class TrainingRun<T extends ObjectiveTypes> {
     this.state = initial;
   }
 
-  /** A new run from the objective's current weights. */
+  /** A new run from the objective's current weights; an `outDir` holding a run is refused unless `force`. */
   static create<T extends ObjectiveTypes>(objective: Objective<T>, opts: TrainingRunOptions<T>): TrainingRun<T> {
-    if (opts.outDir && holdsRun(opts.outDir)) {
-      throw new FarmerError('FARMER_E_BAD_INPUT', `${opts.outDir} already holds a run; resume it, or choose another output directory`, { field: 'outDir' });
-    }
-    return new TrainingRun(objective, opts, { weights: objective.values() });
+    if (opts.outDir && holdsRun(opts.outDir) && !opts.force) throw runExists(opts.outDir);
+    const run = new TrainingRun(objective, opts, { weights: objective.values() });
+    // Starting over: the old run's lines would precede this one's.
+    if (opts.force) run.metrics?.clear();
+    return run;
   }
 
   /**
@@ -186,7 +194,8 @@ export class TrainingRun<T extends ObjectiveTypes> {
       if (!ck.tensors[emaPart]) throw new FarmerError('FARMER_E_CORRUPT', `${dir} has no ${emaPart}.safetensors but the run uses EMA`, { file: dir });
       initial.ema = { weights: objective.fromTensorMap(ck.tensors[emaPart], join(dir, `${emaPart}.safetensors`)), updates: state.emaUpdates ?? 0 };
     }
-    const run = new TrainingRun(objective, { ...opts, outDir }, initial);
+    // A resumed run continues its own checkpoint: there is nothing to force.
+    const run = new TrainingRun(objective, { ...opts, outDir, force: false }, initial);
     run.step = state.step;
     run.nonFinite = state.nonFiniteInARow;
     run.elapsed = state.elapsedSeconds;
@@ -281,7 +290,7 @@ export class TrainingRun<T extends ObjectiveTypes> {
       ...(s.ema ? { [o.parts.ema]: o.toTensorMap(s.ema.weights) } : {}),
     };
     // Every objective's checkpoint has a `model` part (FARMER's weights, or a distillation's teacher); writeCheckpoint checks it.
-    await writeCheckpoint(dir, { config, tensors: parts as CheckpointData['tensors'] });
+    await writeCheckpoint(dir, { config, tensors: parts as CheckpointData['tensors'] }, { force: this.opts.force });
     this.emit({ type: 'checkpoint', step: this.step, dir });
     return dir;
   }
@@ -385,19 +394,6 @@ export class TrainingRun<T extends ObjectiveTypes> {
   }
 }
 
-/** Refuses data whose image size or class count does not fit the objective's model. */
-function checkData(o: { dataFit: Objective<ObjectiveTypes>['dataFit'] }, ds: ImageDataset, what: string): void {
-  const f = o.dataFit;
-  const im = ds.images;
-  if (im.channels !== f.channels || im.height !== f.size || im.width !== f.size) {
-    throw new FarmerError('FARMER_E_BAD_INPUT', `the ${what} data (${ds.name}) are ${im.height}×${im.width}×${im.channels} but the ${f.subject} takes ${f.size}×${f.size}×${f.channels}; ${f.hint}`, {
-      field: 'data',
-    });
-  }
-  if (f.numClasses > 0 && ds.numClasses > f.numClasses) {
-    throw new FarmerError('FARMER_E_BAD_INPUT', `the ${what} data have ${ds.numClasses} classes but the ${f.subject} has ${f.numClasses}`, { field: 'data' });
-  }
-}
 
 function zeroOptimizer(weights: Float32Array[]): NonNullable<EngineState['optimizer']> {
   return { m: weights.map((w) => new Float32Array(w.length)), v: weights.map((w) => new Float32Array(w.length)), step: 0 };

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, isFarmerError, readCheckpoint, tf } from '@farmer/core';
@@ -45,10 +45,45 @@ describe('TrainingRun', () => {
     const dir = tmp();
     const o = toyObjective(cfg({ steps: 2 }));
     await TrainingRun.create<ToyTypes>(o, { train, outDir: dir }).run();
-    expect(() => TrainingRun.create<ToyTypes>(o, { train, outDir: dir })).toThrow(/already holds a run; resume it, or choose another output directory/);
+    expect(() => TrainingRun.create<ToyTypes>(o, { train, outDir: dir })).toThrow(/already holds a run; resume it, choose another output directory, or start over with --force/);
     const err = await TrainingRun.resume<ToyTypes>(tmp(), () => o, { train }).catch((e) => e);
     expect(isFarmerError(err, 'FARMER_E_NOT_FOUND')).toBe(true);
     o.dispose();
+  });
+
+  it('refuses, before the first step, a checkpoint/ folder that holds anything but a checkpoint; force replaces it', async () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'checkpoint'));
+    writeFileSync(join(dir, 'checkpoint', 'notes.txt'), 'mine');
+    const o = toyObjective(cfg({ steps: 2 }));
+    const events: RunEvent<ToyTypes>[] = [];
+    let err: unknown;
+    try {
+      await TrainingRun.create<ToyTypes>(o, { train, outDir: dir, onEvent: (e) => events.push(e) }).run();
+    } catch (e) {
+      err = e;
+    }
+    expect(isFarmerError(err, 'FARMER_E_OUTPUT_EXISTS'), String(err)).toBe(true);
+    expect((err as Error).message).toMatch(/checkpoint is a folder holding 1 entry \(notes\.txt\), not a checkpoint; .*pass --force/);
+    expect(events).toHaveLength(0);
+    expect(readFileSync(join(dir, 'checkpoint', 'notes.txt'), 'utf8')).toBe('mine');
+    await TrainingRun.create<ToyTypes>(o, { train, outDir: dir, force: true }).run();
+    expect(readdirSync(join(dir, 'checkpoint')).sort()).toEqual(['config.json', 'ema.safetensors', 'manifest.json', 'model.safetensors', 'optimizer.safetensors']);
+    o.dispose();
+  });
+
+  it('force starts a new run over an old one: its checkpoint replaced, its metrics restarted', async () => {
+    const dir = tmp();
+    const o = toyObjective(cfg({ steps: 3 }));
+    await TrainingRun.create<ToyTypes>(o, { train, outDir: dir }).run();
+    const again = toyObjective(cfg({ steps: 2 }));
+    const s = await TrainingRun.create<ToyTypes>(again, { train, outDir: dir, force: true }).run();
+    expect(s.steps).toBe(2);
+    expect((await readCheckpoint(join(dir, 'checkpoint'))).config.training).toMatchObject({ step: 2 });
+    const steps = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'step').map((e) => e.step);
+    expect(steps).toEqual([1, 2]);
+    o.dispose();
+    again.dispose();
   });
 
   it('resumes a run whose checkpoint a crash left as checkpoint.old-* (dead writer): refuses a new run there, then puts it back', async () => {

@@ -5,7 +5,7 @@ import { readOodStats, typicality } from '@farmer/eval';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { choiceFlag, intFlag, numberFlag, numberListFlag } from '../flags.js';
+import { choiceFlag, intFlag, numberFlag, numberListFlag, pathFlag } from '../flags.js';
 import { assertImagesExist, readPngFiles } from '../image-inputs.js';
 import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, openRunner, type ModelFlags } from '../model-open.js';
 
@@ -106,7 +106,7 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('--model <name>', MODEL_FLAG_HELP)
-    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP, pathFlag('--checkpoint'))
     .option('--batch-size <n>', 'images per AF pass (the AR scores n × classes rows)', intFlag('--batch-size', 1), 16)
     .option('--seed <n>', 'seed of the dequantisation noise', intFlag('--seed', 0), 0)
     .option('--no-ema', 'use the raw weights instead of the EMA weights (runs on tfjs)')

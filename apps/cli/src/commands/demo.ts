@@ -1,14 +1,14 @@
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { BUILTIN_MODEL, gatherExamples, loadDataset, writeFileAtomic } from '@farmer/core';
+import { BUILTIN_MODEL, directoryWriteProblem, gatherExamples, loadDataset, writeFileAtomic } from '@farmer/core';
 import { className, evaluateBpd, FarmerModel, likelihoodOf, preset, Trainer, type FarmerConfig, type FarmerEngine, type FarmerRunner } from '@farmer/ar-gmm';
 import { chooseFarmerEngine, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
+import { holdsRun, prepareOutDir, runExists } from '@farmer/train';
 import type { GenerateResult } from '@farmer/sampling';
 import type { CliContext } from '../context.js';
 import { classRows, labelledFigure, type FigureRow } from '../figure.js';
-import { choiceFlag, intFlag, numberFlag } from '../flags.js';
+import { choiceFlag, forceRunOption, intFlag, numberFlag, pathFlag } from '../flags.js';
 import { modelDataSpec, MODEL_FLAG_HELP, openRunner } from '../model-open.js';
 import { UsageError } from '../errors.js';
 import { writeLossPlot } from '../plot.js';
@@ -26,6 +26,8 @@ export interface DemoFlags {
   workers?: number;
   engine: TrainEngineChoice;
   runtime: RuntimeChoice;
+  /** With --train: start over where --out/demo-run holds an earlier demo's run. */
+  force?: boolean;
 }
 
 /** Test bits/dim of a runner through its likelihood view. */
@@ -64,12 +66,19 @@ async function calibrate(train: Awaited<ReturnType<typeof loadDataset>>, batchSi
 
 export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> {
   const t0 = Date.now();
-  await ctx.initBackend();
   const out = resolve(flags.out);
-  mkdirSync(out, { recursive: true });
-  const files: Record<string, string> = {};
   const name = flags.model ?? BUILTIN_MODEL;
   if (flags.train && name !== BUILTIN_MODEL) throw new UsageError(`--train trains a fresh ${BUILTIN_MODEL} to compare with the built-in one; drop --model ${name} or --train`);
+  // Said before any work: --out is created and probed (a bare recursive mkdir never returns under /proc), and an earlier demo's run is not trained over without --force.
+  const problem = directoryWriteProblem(out, { create: true });
+  if (problem) throw new UsageError(`cannot write into --out ${flags.out}: ${problem}; choose another folder`);
+  const runDir = join(out, 'demo-run');
+  if (flags.train) {
+    if (holdsRun(runDir) && !flags.force) throw runExists(runDir);
+    prepareOutDir(runDir, { force: flags.force });
+  }
+  await ctx.initBackend();
+  const files: Record<string, string> = {};
   const { runner, dir, close } = await openRunner(ctx, { model: name }, { runtime: flags.runtime });
   try {
     const builtin = await classGrid(ctx, runner, flags, 'built-in model');
@@ -84,7 +93,6 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
     summary.push(`  samples: ${files.samples} (one row per class, resampling CFG, ${(builtin.timings.totalSeconds / builtin.images.count).toFixed(3)} s/image)`);
     const json: Record<string, unknown> = { builtin: { name, dir, testBpd: bpd, timings: builtin.timings, runtime: runner.runtime } };
     if (flags.train) {
-      const runDir = join(out, 'demo-run');
       const chosen = await chooseFarmerEngine(flags.engine, preset('mnist-small'), { workers: flags.workers });
       if (chosen.notice) ctx.note(`note: ${chosen.notice}`);
       const train = await loadDataset('mnist');
@@ -102,6 +110,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
         outDir: runDir,
         engine: chosen.engine,
         handleSignals: true,
+        force: flags.force,
         config: { steps, batchSize, lr: 2e-3, warmupSteps: Math.min(100, Math.floor(steps / 10)), noise: { mode: 'gaussian' }, evalEvery: 0, evalImages: flags.evalImages, checkpointEvery: 200, timeBudgetSeconds: flags.train * 60 },
         onEvent: (e) => e.type === 'step' && tbar.update(e.step, `bpd ${e.bpd.toFixed(3)}`),
         meta: { command: 'farmer demo --train', data: 'mnist' },
@@ -145,13 +154,14 @@ export function demoCommand(ctx: () => CliContext): Command {
     .description('sample a class grid from the built-in model and report its test bits/dim (and optionally train a fresh model)')
     .option('--model <name>', MODEL_FLAG_HELP)
     .option('--train <minutes>', 'also train a fresh mnist-small for this many minutes and compare', numberFlag('--train', { min: 0, exclusiveMin: true }))
-    .option('--out <dir>', 'where to write the PNGs and the run', '.')
+    .option('--out <dir>', 'where to write the PNGs and the run', pathFlag('--out'), '.')
     .option('--per-class <n>', 'samples per class', intFlag('--per-class', 1), 8)
     .option('--seed <n>', 'sampling seed', intFlag('--seed', 0), 0)
     .option('--eval-images <n>', 'test images for bits/dim (0: all; 997 for mnist-small)', intFlag('--eval-images', 0), 0)
     .option('--engine <name>', 'training engine for --train: auto, ort, tfjs', choiceFlag('--engine', TRAIN_ENGINES), 'auto')
     .option('--workers <n>', 'for --train: ort intra-op threads or tfjs worker threads (default: available cores)', intFlag('--workers', 1))
     .option('--runtime <name>', 'sampling and bits/dim: auto (onnxruntime whenever it loads; else tfjs), onnx or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto')
+    .addOption(forceRunOption('--out/demo-run'))
     .addHelpText('after', '\nExamples:\n  farmer demo\n  farmer demo --model fashion-small\n  farmer demo --train 5 --out demo/')
     .action(async (flags: DemoFlags) => runDemo(ctx(), flags));
 }

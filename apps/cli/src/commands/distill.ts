@@ -4,7 +4,8 @@ import { DATASET_SPEC_HELP, loadDataset } from '@farmer/core';
 import { distill, distillTfEngine, type DistillEvent } from '@farmer/distill';
 import { distillEngineFor, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
 import type { CliContext } from '../context.js';
-import { choiceFlag, intFlag, numberFlag } from '../flags.js';
+import { UsageError } from '../errors.js';
+import { choiceFlag, forceRunOption, intFlag, numberFlag, pathFlag } from '../flags.js';
 import { loopSettingsOf, type LoopFlags } from '../loop-flags.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
@@ -13,6 +14,7 @@ interface DistillFlags extends LoopFlags {
   checkpoint?: string;
   out: string;
   resume?: boolean;
+  force?: boolean;
   data: string;
   sMax?: number;
   attach: boolean;
@@ -21,6 +23,7 @@ interface DistillFlags extends LoopFlags {
 }
 
 export async function runDistill(ctx: CliContext, flags: DistillFlags): Promise<void> {
+  if (flags.resume && flags.force) throw new UsageError('give --resume (continue the run in --out) or --force (start a new one over it), not both');
   await ctx.initBackend();
   const train = await loadDataset(flags.data, { split: 'train' });
   const test = await loadDataset(flags.data, { split: 'test' });
@@ -37,6 +40,7 @@ export async function runDistill(ctx: CliContext, flags: DistillFlags): Promise<
     teacher: flags.checkpoint,
     outDir: resolve(flags.out),
     resume: flags.resume,
+    force: flags.force,
     config,
     train,
     test,
@@ -70,9 +74,10 @@ export async function runDistill(ctx: CliContext, flags: DistillFlags): Promise<
 export function distillCommand(ctx: () => CliContext): Command {
   return new Command('distill')
     .description("distil the AF inverse into a one-step student (the paper's Algorithm 2, docs/method.md §8 distillation)")
-    .option('--checkpoint <dir>', 'teacher checkpoint or run directory (required for a new run)')
-    .requiredOption('--out <dir>', 'distillation run directory (checkpoint/ with teacher + student, metrics.jsonl)')
+    .option('--checkpoint <dir>', 'teacher checkpoint or run directory (required for a new run)', pathFlag('--checkpoint'))
+    .requiredOption('--out <dir>', 'distillation run directory (checkpoint/ with teacher + student, metrics.jsonl)', pathFlag('--out'))
     .option('--resume', 'continue the run in --out')
+    .addOption(forceRunOption())
     .option('--data <spec>', `data: ${DATASET_SPEC_HELP}`, 'mnist')
     .option('--steps <n>', 'optimizer steps', intFlag('--steps', 1))
     .option('--batch-size <n>', 'batch size', intFlag('--batch-size', 1))

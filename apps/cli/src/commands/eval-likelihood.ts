@@ -5,7 +5,7 @@ import { DATASET_SPEC_HELP, writeFileAtomic } from '@farmer/core';
 import { computeOodStats, evaluateBayesClassifier, evaluateOod, OOD_SCORES, OOD_STATS_FILE, readOodStats, writeOodStats, type OodStats } from '@farmer/eval';
 import type { RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
-import { intFlag } from '../flags.js';
+import { intFlag, pathFlag } from '../flags.js';
 import { modelDataSpec, openRunner, type ModelFlags } from '../model-open.js';
 import { renderHistogramPng, renderReliabilityPng } from '../plot.js';
 import { addModelOptions, loadSplit, runnerLikelihood } from './classify.js';
@@ -124,7 +124,7 @@ export function addLikelihoodEvalCommands(ev: Command, ctx: () => CliContext): v
       .option('--max-images <n>', 'score at most n test images, evenly spaced (0: all)', intFlag('--max-images', 0), 0)
       .option('--calibration-images <n>', 'fit the temperature on n TRAINING images, evenly spaced over the split (0: T = 1); never on the test split', intFlag('--calibration-images', 0), 1000)
       .option('--bins <n>', 'confidence bins of ECE and the reliability diagram', intFlag('--bins', 1), 15)
-      .option('--plot <file>', 'reliability diagram PNG', 'reliability.png'),
+      .option('--plot <file>', 'reliability diagram PNG', pathFlag('--plot'), 'reliability.png'),
   )
     .addHelpText('after', '\nExamples:\n  farmer eval classify\n  farmer eval classify --checkpoint runs/small --max-images 500 --json')
     .action(async (flags: EvalClassifyFlags) => runEvalClassify(ctx(), flags));
@@ -137,7 +137,7 @@ export function addLikelihoodEvalCommands(ev: Command, ctx: () => CliContext): v
       .option('--max-images <n>', 'at most n test images of each dataset, evenly spaced (0: all)', intFlag('--max-images', 0), 1000)
       .option('--stats-images <n>', 'training images for the statistics, evenly spaced (0: all)', intFlag('--stats-images', 0), 1000)
       .option('--refresh-stats', `recompute ${OOD_STATS_FILE} even if the checkpoint has it`)
-      .option('--plot <file>', 'histogram PNGs, one per score: <stem>-<score>.png', 'ood.png'),
+      .option('--plot <file>', 'histogram PNGs, one per score: <stem>-<score>.png', pathFlag('--plot'), 'ood.png'),
   )
     .addHelpText('after', '\nExamples:\n  farmer eval ood --data mnist --ood-data idx:/usr/share/datasets/fashion-mnist')
     .action(async (flags: EvalOodFlags) => runEvalOod(ctx(), flags));

@@ -1,12 +1,12 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { DATASET_SPEC_HELP, encodePng, gatherExamples, imageGrid, loadDataset, writeFileAtomic, type U8Images } from '@farmer/core';
+import { DATASET_SPEC_HELP, directoryWriteProblem, encodePng, gatherExamples, imageGrid, loadDataset, writeFileAtomic, type U8Images } from '@farmer/core';
 import { className, evaluateBpd, type FarmerRunner } from '@farmer/ar-gmm';
 import type { GenerateOptions } from '@farmer/sampling';
-import { classifierAgreement, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
+import { checkClassifierOutput, classifierAgreement, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { choiceFlag, intFlag, intListFlag } from '../flags.js';
+import { choiceFlag, forceOption, intFlag, intListFlag, pathFlag } from '../flags.js';
 import { CHECKPOINT_FLAG_HELP, modelDataSpec, MODEL_FLAG_HELP, openRunner, openTfRunner } from '../model-open.js';
 import { renderHistogramPng } from '../plot.js';
 import { addSamplerFlags, generateOptionsFromFlags, generateWithProgress, type SampleFlags } from './sample.js';
@@ -78,14 +78,16 @@ export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[],
   }
 }
 
-export async function runTrainClassifier(ctx: CliContext, flags: { data: string; out: string; epochs: number; hidden?: number[]; seed: number; imageSize?: number }): Promise<void> {
+export async function runTrainClassifier(ctx: CliContext, flags: { data: string; out: string; epochs: number; hidden?: number[]; seed: number; imageSize?: number; force?: boolean }): Promise<void> {
+  // Before any training: what is at --out must be a classifier (or nothing), unless --force.
+  checkClassifierOutput(flags.out, { force: flags.force });
   await ctx.initBackend();
   const train = await loadDataset(flags.data, { split: 'train', imageSize: flags.imageSize });
   const test = await loadDataset(flags.data, { split: 'test', imageSize: flags.imageSize });
   const bar = ctx.progress('train classifier', 1, 'steps');
   const { classifier, testAccuracy } = await trainClassifier(train, test, { epochs: flags.epochs, hidden: flags.hidden, seed: flags.seed, data: flags.data, onProgress: (e) => (bar.setTotal(e.steps), bar.update(e.step, `loss ${e.loss.toFixed(3)}`)) });
   bar.stop();
-  await saveClassifier(flags.out, classifier, { testAccuracy, data: flags.data, epochs: flags.epochs });
+  await saveClassifier(flags.out, classifier, { testAccuracy, data: flags.data, epochs: flags.epochs }, { force: flags.force });
   await classifier.dispose();
   ctx.result(`classifier → ${flags.out}: test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${test.images.count} ${flags.data} test images`, { out: flags.out, testAccuracy, data: flags.data });
 }
@@ -124,6 +126,9 @@ export async function runLogdet(ctx: CliContext, flags: SampleFlags & { data?: s
 }
 
 export async function runReport(ctx: CliContext, flags: MetricFlags & { out: string }): Promise<void> {
+  // The report's files go into --out (others there are left alone): said before any work when that cannot be.
+  const outProblem = directoryWriteProblem(resolve(flags.out), { create: true });
+  if (outProblem) throw new UsageError(`cannot write the report into --out ${flags.out}: ${outProblem}; choose another folder`);
   await ctx.initBackend();
   const { runner, dir, close } = await openTfRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime });
   const extractor = await openExtractor(flags);
@@ -187,16 +192,16 @@ function metricCommand(name: string, description: string, metrics: SampleMetric[
   const cmd = new Command(name)
     .description(description)
     .option('--model <name>', MODEL_FLAG_HELP)
-    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
-    .option('--classifier <dir>', 'built-in feature network (farmer eval train-classifier)')
-    .option('--onnx <file>', 'ONNX feature network with its JSON sidecar (e.g. InceptionV3 for paper-comparable FID)')
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP, pathFlag('--checkpoint'))
+    .option('--classifier <dir>', 'built-in feature network (farmer eval train-classifier)', pathFlag('--classifier'))
+    .option('--onnx <file>', 'ONNX feature network with its JSON sidecar (e.g. InceptionV3 for paper-comparable FID)', pathFlag('--onnx'))
     .option('--count <n>', 'generated images', intFlag('--count', 2), 1000)
     .option('--unconditional', 'generate without labels (default: classes in turn)')
     .option('--data <spec>', `real data: ${DATASET_SPEC_HELP} (default: the model's training data, else mnist)`)
     .option('--ref-split <split>', 'real split: train or test', choiceFlag('--ref-split', ['train', 'test'] as const), 'train')
     .option('--real-count <n>', 'real images (0: the whole split)', intFlag('--real-count', 0), 0)
-    .option('--ref-stats <file>', 'cache of the real statistics (.safetensors; refused if the extractor differs)');
-  if (withOut) cmd.requiredOption('--out <dir>', 'report directory');
+    .option('--ref-stats <file>', 'cache of the real statistics (.safetensors; refused if the extractor differs)', pathFlag('--ref-stats'));
+  if (withOut) cmd.requiredOption('--out <dir>', 'report directory', pathFlag('--out'));
   else addScaleOutFlags(cmd);
   return addSamplerFlags(cmd).action(async (flags: MetricFlags & ScaleOutFlags & { out: string }) => (withOut ? runReport(ctx(), flags) : runSampleMetrics(ctx(), metrics, flags)));
 }
@@ -205,13 +210,14 @@ export function addSampleMetricCommands(ev: Command, ctx: () => CliContext): voi
   ev.command('train-classifier')
     .description('train the built-in MLP feature network on a dataset (its features give FID, its probabilities IS)')
     .option('--data <spec>', `dataset: ${DATASET_SPEC_HELP}`, 'mnist')
-    .requiredOption('--out <dir>', 'output checkpoint directory')
+    .requiredOption('--out <dir>', 'output checkpoint directory', pathFlag('--out'))
     .option('--epochs <n>', 'epochs', intFlag('--epochs', 1), 8)
     .option('--hidden <list>', 'hidden layer widths', intListFlag('--hidden'))
     .option('--image-size <n>', 'for folder: data', intFlag('--image-size', 1))
     .option('--seed <n>', 'seed', intFlag('--seed', 0), 0)
+    .addOption(forceOption('a classifier checkpoint'))
     .addHelpText('after', '\nExample:\n  farmer eval train-classifier --data mnist --out classifiers/mnist')
-    .action(async (flags: { data: string; out: string; epochs: number; hidden?: number[]; seed: number; imageSize?: number }) => runTrainClassifier(ctx(), flags));
+    .action(async (flags: { data: string; out: string; epochs: number; hidden?: number[]; seed: number; imageSize?: number; force?: boolean }) => runTrainClassifier(ctx(), flags));
   ev.addCommand(metricCommand('fid', 'Fréchet distance between generated and real features', ['fid'], ctx));
   ev.addCommand(metricCommand('kid', 'kernel inception distance (unbiased, polynomial kernel), mean ± std over subsets', ['kid'], ctx));
   ev.addCommand(metricCommand('is', 'Inception-style score of generated images (needs a classifier with probabilities)', ['is'], ctx));
@@ -220,20 +226,20 @@ export function addSampleMetricCommands(ev: Command, ctx: () => CliContext): voi
   const ag = new Command('agreement')
     .description('share of class-conditional samples that the classifier labels as the requested class')
     .option('--model <name>', MODEL_FLAG_HELP)
-    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
-    .requiredOption('--classifier <dir>', 'built-in classifier (farmer eval train-classifier)')
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP, pathFlag('--checkpoint'))
+    .requiredOption('--classifier <dir>', 'built-in classifier (farmer eval train-classifier)', pathFlag('--classifier'))
     .option('--per-class <n>', 'samples per class (default 10)', intFlag('--per-class', 1))
     .option('--labels <list>', 'explicit labels instead', intListFlag('--labels'));
   ev.addCommand(addSamplerFlags(ag).action(async (flags: SampleFlags & { classifier: string }) => runAgreement(ctx(), flags)));
   const ld = new Command('logdet')
     .description('per-sample AF logdet distribution on data and on samples; flags outliers')
     .option('--model <name>', MODEL_FLAG_HELP)
-    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP, pathFlag('--checkpoint'))
     .option('--count <n>', 'images of each kind', intFlag('--count', 2), 500)
     .option('--unconditional', 'generate without labels')
     .option('--data <spec>', "real data (test split; default: the model's training data, else mnist)")
-    .option('--flagged-out <file>', 'grid PNG of the flagged samples')
-    .option('--histogram <file>', 'histogram PNG');
+    .option('--flagged-out <file>', 'grid PNG of the flagged samples', pathFlag('--flagged-out'))
+    .option('--histogram <file>', 'histogram PNG', pathFlag('--histogram'));
   ev.addCommand(addSamplerFlags(ld).action(async (flags: SampleFlags & { data?: string; flaggedOut?: string; histogram?: string }) => runLogdet(ctx(), flags)));
 }
 

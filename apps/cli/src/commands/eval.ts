@@ -3,7 +3,7 @@ import { DATASET_SPEC_HELP, loadDataset } from '@farmer/core';
 import { evaluateBpd, likelihoodOf } from '@farmer/ar-gmm';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
-import { choiceFlag, intFlag } from '../flags.js';
+import { choiceFlag, intFlag, pathFlag } from '../flags.js';
 import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, modelDataSpec, openRunner, type ModelFlags } from '../model-open.js';
 import { addSampleMetricCommands } from './eval-samples.js';
 import { addLikelihoodEvalCommands } from './eval-likelihood.js';
@@ -54,7 +54,7 @@ export function evalCommand(ctx: () => CliContext): Command {
   ev.command('bpd')
     .description('test bits/dim (mean and standard error), uniform dequantisation')
     .option('--model <name>', MODEL_FLAG_HELP)
-    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP, pathFlag('--checkpoint'))
     .option('--data <spec>', `dataset: ${DATASET_SPEC_HELP} (default: the model's training data, else mnist)`)
     .option('--split <name>', 'train or test', choiceFlag('--split', ['train', 'test'] as const), 'test')
     .option('--max-images <n>', 'evaluate at most n images (0: all)', intFlag('--max-images', 0), 0)

@@ -4,7 +4,7 @@ import { loadFarmer } from '@farmer/ar-gmm';
 import { separationExperiment } from '@farmer/eval';
 import type { CliContext } from '../context.js';
 import { labelledFigure } from '../figure.js';
-import { intFlag, intListFlag, numberListFlag } from '../flags.js';
+import { intFlag, intListFlag, numberListFlag, pathFlag } from '../flags.js';
 import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, modelDirOf } from '../model-open.js';
 
 export interface SeparationFlags {
@@ -48,13 +48,13 @@ export function exploreCommand(ctx: () => CliContext): Command {
   ex.command('separation')
     .description("reproduce the paper's information-separation figure: noise in the redundant vs all channels of each block's latent")
     .option('--model <name>', MODEL_FLAG_HELP)
-    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP, pathFlag('--checkpoint'))
     .option('--data <spec>', 'images to use (test split)', 'mnist')
     .option('--count <n>', 'images', intFlag('--count', 1), 4)
     .option('--strengths <list>', 'noise strengths λ in [0, 1]', numberListFlag('--strengths'), [0, 0.25, 0.5, 0.75, 1])
     .option('--blocks <list>', 'AF blocks to perturb (default all)', intListFlag('--blocks'))
     .option('--seed <n>', 'noise seed', intFlag('--seed', 0), 0)
-    .option('--out <file>', 'figure PNG', 'separation.png')
+    .option('--out <file>', 'figure PNG', pathFlag('--out'), 'separation.png')
     .addHelpText('after', '\nExample:\n  farmer explore separation --count 4 --out separation.png')
     .action(async (flags: SeparationFlags) => runSeparation(ctx(), flags));
   return ex;

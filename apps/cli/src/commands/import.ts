@@ -3,8 +3,9 @@ import { Command } from 'commander';
 import { FarmerError } from '@farmer/core';
 import { importTarflowCheckpoint } from '@farmer/flow';
 import type { CliContext } from '../context.js';
+import { forceOption, pathFlag } from '../flags.js';
 
-export async function runImportTarflow(ctx: CliContext, flags: { weights: string; config: string; out: string }): Promise<void> {
+export async function runImportTarflow(ctx: CliContext, flags: { weights: string; config: string; out: string; force?: boolean }): Promise<void> {
   await ctx.initBackend();
   if (!existsSync(flags.config)) throw new FarmerError('FARMER_E_NOT_FOUND', `hyper-parameter file ${flags.config} does not exist`, { file: flags.config });
   let hyper: unknown;
@@ -13,7 +14,7 @@ export async function runImportTarflow(ctx: CliContext, flags: { weights: string
   } catch (e) {
     throw new FarmerError('FARMER_E_BAD_CONFIG', `${flags.config} is not valid JSON: ${(e as Error).message}`, { file: flags.config });
   }
-  const r = await importTarflowCheckpoint(flags.weights, hyper, flags.out);
+  const r = await importTarflowCheckpoint(flags.weights, hyper, flags.out, { force: flags.force });
   const c = r.flow.config;
   r.flow.dispose();
   ctx.result(
@@ -26,10 +27,11 @@ export function importCommand(ctx: () => CliContext): Command {
   const im = new Command('import').description('import weights from other implementations');
   im.command('tarflow')
     .description('import a PyTorch TARFlow state dict (safetensors) into a farmer flow checkpoint')
-    .requiredOption('--weights <file>', 'TARFlow state dict as .safetensors')
-    .requiredOption('--config <file>', 'JSON hyper-parameters: in_channels, img_size, patch_size, channels, num_blocks, layers_per_block, head_dim, num_classes, nvp')
-    .requiredOption('--out <dir>', 'output checkpoint directory')
+    .requiredOption('--weights <file>', 'TARFlow state dict as .safetensors', pathFlag('--weights'))
+    .requiredOption('--config <file>', 'JSON hyper-parameters: in_channels, img_size, patch_size, channels, num_blocks, layers_per_block, head_dim, num_classes, nvp', pathFlag('--config'))
+    .requiredOption('--out <dir>', 'output checkpoint directory', pathFlag('--out'))
+    .addOption(forceOption('a flow checkpoint'))
     .addHelpText('after', '\nExample:\n  farmer import tarflow --weights model.safetensors --config hparams.json --out imported/')
-    .action(async (flags: { weights: string; config: string; out: string }) => runImportTarflow(ctx(), flags));
+    .action(async (flags: { weights: string; config: string; out: string; force?: boolean }) => runImportTarflow(ctx(), flags));
   return im;
 }

@@ -19,7 +19,7 @@ import {
 } from '@farmer/core';
 import { loadFlow } from '@farmer/flow';
 import type { CliContext } from '../context.js';
-import { intFlag } from '../flags.js';
+import { intFlag, pathFlag } from '../flags.js';
 
 /** Images from PNG files or a dataset spec (first `count` test images). */
 async function readImages(inputs: string[], image: { size: number; channels: 1 | 3 }, count: number): Promise<{ images: U8Images; labels: number[] }> {
@@ -80,8 +80,8 @@ export function encodeCommand(ctx: () => CliContext): Command {
   return new Command('encode')
     .description('map images to AF latents (safetensors: z, logdet.t and, with --per-block, latent.t)')
     .argument('<inputs...>', 'PNG files, or one dataset spec (mnist, idx:DIR, ...) to take test images from')
-    .requiredOption('--checkpoint <dir>', 'checkpoint with a flow')
-    .requiredOption('--out <file>', 'output .safetensors')
+    .requiredOption('--checkpoint <dir>', 'checkpoint with a flow', pathFlag('--checkpoint'))
+    .requiredOption('--out <file>', 'output .safetensors', pathFlag('--out'))
     .option('--per-block', 'also write the latent after every AF block')
     .option('--count <n>', 'images to take from a dataset', intFlag('--count', 1), 16)
     .addHelpText('after', '\nExample:\n  farmer encode mnist --count 8 --checkpoint models/mnist-small --per-block --out latents.safetensors')
@@ -91,11 +91,11 @@ export function encodeCommand(ctx: () => CliContext): Command {
 export function decodeCommand(ctx: () => CliContext): Command {
   return new Command('decode')
     .description('map AF latents back to images (a grid PNG), from the final latent or from block t')
-    .requiredOption('--checkpoint <dir>', 'checkpoint with a flow')
-    .requiredOption('--latents <file>', '.safetensors written by farmer encode')
+    .requiredOption('--checkpoint <dir>', 'checkpoint with a flow', pathFlag('--checkpoint'))
+    .requiredOption('--latents <file>', '.safetensors written by farmer encode', pathFlag('--latents'))
     .option('--from-block <t>', 'decode latent.t back through blocks t..0', intFlag('--from-block', 0))
     .option('--tensor <name>', 'tensor to decode (default z, or latent.t with --from-block)')
-    .option('--out <file>', 'grid PNG', 'decoded.png')
+    .option('--out <file>', 'grid PNG', pathFlag('--out'), 'decoded.png')
     .addHelpText('after', '\nExample:\n  farmer decode --checkpoint models/mnist-small --latents latents.safetensors --out decoded.png')
     .action(async (flags: { checkpoint: string; latents: string; out: string; fromBlock?: number; tensor?: string }) => runDecode(ctx(), flags));
 }

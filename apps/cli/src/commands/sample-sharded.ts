@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { decodePng, writeFileAtomic, type U8Images } from '@farmer/core';
+import { decodePng, ensureDirectory, writeFileAtomic, type U8Images } from '@farmer/core';
 import { checkpointHash, connectRedis, DEFAULT_SHARD_BATCHES, redactRedisUrl, runShardedJob, type RedisLink, type ShardedJobOptions } from '@farmer/queue';
 import { discoverModels } from '@farmer/runtime';
 import { resolveGenerateOptions, type GenerateOptions } from '@farmer/sampling';
@@ -66,7 +66,7 @@ export async function runShardedSample(ctx: CliContext, flags: SampleFlags & Sca
   try {
     const base = await submission(ctx, flags, link, opened, generateOptionsFromFlags({ ...flags, maxCount: Infinity }, opened.runner.config.numClasses), bar);
     const { options } = base;
-    mkdirSync(dir, { recursive: true });
+    await ensureDirectory(dir);
     const file = (i: number, label: number): string => join(dir, sampleFileName(i, label));
     const labelOf = (i: number): number => options.labels?.[i] ?? -1;
     const r = await runShardedJob({

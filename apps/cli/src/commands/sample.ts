@@ -1,15 +1,15 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { directoryWriteProblem, encodePng, imageGrid, sliceImages, writeFileAtomic } from '@farmer/core';
+import { directoryWriteProblem, encodePng, ensureDirectory, imageGrid, sliceImages, writeFileAtomic } from '@farmer/core';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import { DEFAULT_REDRAWS, describeRedrawn, generate, type GenerateOptions, type GenerateResult } from '@farmer/sampling';
 import { className, type FarmerRunner } from '@farmer/ar-gmm';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { classRows, labelledFigure } from '../figure.js';
-import { choiceFlag, intFlag, intListFlag, numberFlag } from '../flags.js';
+import { choiceFlag, intFlag, intListFlag, numberFlag, pathFlag } from '../flags.js';
 import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, openRunner } from '../model-open.js';
 import { addScaleOutFlags, runShardedSample, type ScaleOutFlags } from './sample-sharded.js';
 
@@ -154,7 +154,7 @@ export async function writeSamples(
   await writeFileAtomic(grid, png);
   const files: string[] = [];
   if (options.separate) {
-    mkdirSync(options.separate, { recursive: true });
+    await ensureDirectory(options.separate);
     for (let i = 0; i < result.images.count; i++) {
       const f = resolve(join(options.separate, sampleFileName(i, result.labels[i])));
       await writeFileAtomic(f, encodePng(sliceImages(result.images, i, 1)));
@@ -251,13 +251,13 @@ export function sampleCommand(ctx: () => CliContext): Command {
   const cmd = new Command('sample')
     .description('draw images from a checkpoint (default: the built-in model) into a grid PNG plus a JSON sidecar')
     .option('--model <name>', MODEL_FLAG_HELP)
-    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP)
+    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP, pathFlag('--checkpoint'))
     .option('--count <n>', `number of images (default: one per class; at most --max-count, ${SAMPLE_COUNT_LIMIT.toLocaleString('en-US')} unless raised)`, intFlag('--count', 1))
     .option('--labels <list>', 'class labels, comma-separated (one per image, or one for all)', intListFlag('--labels'))
     .option('--per-class <n>', 'n images of every class, one row per class', intFlag('--per-class', 1))
     .option('--unconditional', 'draw without class labels')
-    .option('--out <file>', 'grid PNG', 'samples.png')
-    .option('--separate <dir>', 'also write one PNG per image into this directory')
+    .option('--out <file>', 'grid PNG', pathFlag('--out'), 'samples.png')
+    .option('--separate <dir>', 'also write one PNG per image into this directory', pathFlag('--separate'))
     .option('--columns <n>', 'grid columns', intFlag('--columns', 1));
   return addScaleOutFlags(addSamplerFlags(cmd))
     .addHelpText(

@@ -8,7 +8,7 @@ import { checkpointDirOf } from '@farmer/train';
 import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { choiceFlag, intFlag, nameListFlag, numberFlag } from '../flags.js';
+import { choiceFlag, forceRunOption, intFlag, nameListFlag, numberFlag, pathFlag } from '../flags.js';
 import { loopSettingsOf, type LoopFlags } from '../loop-flags.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
@@ -35,6 +35,7 @@ export interface TrainFlags extends LoopFlags {
   engine: TrainEngineChoice;
   out: string;
   resume?: boolean;
+  force?: boolean;
   imageSize?: number;
   channels?: number;
   classNames?: string[];
@@ -69,6 +70,7 @@ function runDataOf(outDir: string): string | undefined {
 
 /** `farmer train`: maps flags (and a config file) onto the library's `train()`. */
 export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void> {
+  if (flags.resume && flags.force) throw new UsageError('give --resume (continue the run in --out) or --force (start a new one over it), not both');
   let file: z.infer<typeof TrainFileSchema> = {};
   if (flags.config) {
     if (!existsSync(flags.config)) throw new FarmerError('FARMER_E_NOT_FOUND', `config file ${flags.config} does not exist`, { file: flags.config });
@@ -103,6 +105,7 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
   const summary = await train({
     outDir,
     resume: flags.resume,
+    force: flags.force,
     // A model config in the file is validated here, so that errors name the file.
     model: flags.preset ?? (typeof file.model === 'object' ? validate(file.model, `${flags.config} model`, FarmerConfigSchema, 'FARMER_E_BAD_CONFIG') : file.model),
     config,
@@ -166,7 +169,7 @@ export function trainCommand(ctx: () => CliContext): Command {
   return new Command('train')
     .description('train a FARMER model (or resume a run) on a dataset')
     .option('--preset <name>', `model preset: ${PRESET_NAMES.join(', ')} (default mnist-small)`)
-    .option('--config <file>', 'JSON file: { "model": preset name or config, "train": {...}, "data": spec }; flags override it')
+    .option('--config <file>', 'JSON file: { "model": preset name or config, "train": {...}, "data": spec }; flags override it', pathFlag('--config'))
     .option('--data <spec>', `training data: ${DATASET_SPEC_HELP} (default: a resumed run's own data, else the config file's "data", else mnist)`)
     .option('--steps <n>', 'optimizer steps (default 2000)', intFlag('--steps', 1))
     .option('--epochs <n>', 'epochs instead of --steps', numberFlag('--epochs', { min: 0, exclusiveMin: true }))
@@ -192,8 +195,9 @@ export function trainCommand(ctx: () => CliContext): Command {
     .option('--class-names <list>', 'comma-separated class names in label order, stored in the model config (default: the data\'s: Fashion-MNIST\'s for a *fashion* idx: folder, else the label numbers)', nameListFlag('--class-names'))
     .option('--image-size <n>', 'for folder: data, the side to resize to (default 32)', intFlag('--image-size', 1))
     .option('--channels <n>', 'for folder: data, 1 or 3 channels', intFlag('--channels', 1, 3))
-    .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl, loss.png)')
+    .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl, loss.png)', pathFlag('--out'))
     .option('--resume', 'continue the run in --out from its checkpoint')
+    .addOption(forceRunOption())
     .addHelpText(
       'after',
       `

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import { startWorker, WORKER_DEFAULTS } from '@farmer/queue';
 import type { CliContext } from '../context.js';
-import { choiceFlag, intFlag } from '../flags.js';
+import { choiceFlag, intFlag, pathFlag } from '../flags.js';
 
 export interface WorkerFlags {
   redis: string;
@@ -50,7 +50,7 @@ export function workerCommand(ctx: () => CliContext): Command {
   return new Command('worker')
     .description('take generation jobs from Redis (farmer sample|eval --redis, farmer serve --redis) for every model of --models')
     .requiredOption('--redis <url>', 'Redis server: redis://[:PASSWORD@]HOST[:PORT][/DB]')
-    .option('--models <dir>', 'a directory of checkpoint directories (one model each, named after its directory), or one checkpoint (default: the built-in models)')
+    .option('--models <dir>', 'a directory of checkpoint directories (one model each, named after its directory), or one checkpoint (default: the built-in models)', pathFlag('--models'))
     .option('--concurrency <n>', `generate requests (farmer serve --redis) held at once per model; compatible ones share a pass; shards are taken one at a time (default ${WORKER_DEFAULTS.concurrency})`, intFlag('--concurrency', 1), WORKER_DEFAULTS.concurrency)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: one per core); N workers on one machine: cores ÷ N each', intFlag('--threads', 1))
     .option('--lock-seconds <s>', `a job's lock: a worker silent this long is taken for dead and its job retried elsewhere; keep it above one shard's time (default ${WORKER_DEFAULTS.lockMs / 1000})`, intFlag('--lock-seconds', 1), WORKER_DEFAULTS.lockMs / 1000)

@@ -200,6 +200,20 @@ describe('image folders', () => {
     }
   });
 
+  it('refuses an empty test split (every class under 10 images) instead of loading 0 images', async () => {
+    const dir = tmp();
+    for (const [cls, n] of [['a', 9], ['b', 3]] as const) {
+      mkdirSync(join(dir, cls));
+      for (let i = 0; i < n; i++) writeFileSync(join(dir, cls, `${i}.png`), encodePng({ data: new Uint8Array(4 * 4 * 3).fill(i * 20), count: 1, height: 4, width: 4, channels: 3 }));
+    }
+    expect((await loadDataset(`folder:${dir}`, { imageSize: 4 })).images.count).toBe(12);
+    await rejects(
+      loadDataset(`folder:${dir}`, { split: 'test', imageSize: 4 }),
+      new RegExp(`folder:${dir} has no test images: .*every 10th image of a class is a test image, and no class here has 10 \\(the largest has 9\\); add images until a class has at least 10, or split them yourself into ${dir}/train and ${dir}/test`),
+      'FARMER_E_BAD_INPUT',
+    );
+  });
+
   it('reports bad paths and specs clearly', async () => {
     await rejects(loadDataset('folder:/no/such/dir'), /does not exist/, 'FARMER_E_NOT_FOUND');
     await rejects(loadDataset('idx:/no/such/dir'), /does not exist/, 'FARMER_E_NOT_FOUND');

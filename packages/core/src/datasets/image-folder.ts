@@ -48,7 +48,10 @@ async function listClasses(root: string): Promise<{ className: string; files: st
 /**
  * A folder with one sub-folder per class. If `dir/train` and `dir/test`
  * exist they are the splits; otherwise, within each class (files sorted by
- * name), file i is in the test split when i % 10 === 9.
+ * name), file i is in the test split when i % 10 === 9. A split without
+ * images (the test split when every class has fewer than 10) is a
+ * FARMER_E_BAD_INPUT saying how to fix it, not an empty dataset whose
+ * bits/dim would be NaN.
  */
 export async function loadImageFolderDataset(dir: string, split: DatasetSplit, options: ImageFolderOptions): Promise<ImageDataset> {
   const size = options.imageSize;
@@ -66,6 +69,14 @@ export async function loadImageFolderDataset(dir: string, split: DatasetSplit, o
     });
     if (!fs_.length) throw new FarmerError('FARMER_E_BAD_INPUT', `class folder ${join(root, className)} has no PNG/JPEG/WebP images`, { file: join(root, className) });
   });
+  if (!files.length) {
+    // Only the test split can come out empty: file 9 of 10 of each class goes there, the others train.
+    throw new FarmerError(
+      'FARMER_E_BAD_INPUT',
+      `folder:${dir} has no test images: without train/ and test/ sub-folders every 10th image of a class is a test image, and no class here has 10 (the largest has ${Math.max(...classes.map((c) => c.files.length))}); add images until a class has at least 10, or split them yourself into ${join(dir, 'train')} and ${join(dir, 'test')}`,
+      { file: dir, field: 'data' },
+    );
+  }
   const per = size * size * channels;
   const data = new Uint8Array(files.length * per);
   const labels = new Int32Array(files.length);

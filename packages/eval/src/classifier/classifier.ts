@@ -1,5 +1,7 @@
 import {
   BatchStream,
+  checkOutputDirectory,
+  checkpointOutput,
   FarmerError,
   formatZodIssues,
   makeCheckpointConfig,
@@ -12,6 +14,7 @@ import {
   u8ToFloatNCHW,
   writeCheckpoint,
   type ImageDataset,
+  type OutputDirectoryOptions,
   type U8Images,
 } from '@farmer/core';
 import { AdamW, cosineLr } from '@farmer/train';
@@ -218,9 +221,18 @@ function shiftAugment(x: Float32Array, n: number, c: number, h: number, w: numbe
   return out;
 }
 
-/** Saves the classifier as a normal checkpoint (kind 'classifier'). */
-export async function saveClassifier(dir: string, clf: MlpClassifier, meta: Record<string, unknown> = {}): Promise<void> {
-  await writeCheckpoint(dir, { config: makeCheckpointConfig(CLASSIFIER_KIND, clf.config as unknown as Record<string, unknown>, { meta }), tensors: { model: clf.params.toTensorMap('classifier.') } });
+/**
+ * Saves the classifier as a normal checkpoint (kind 'classifier'), replacing
+ * only a classifier checkpoint or an empty folder at `dir` unless
+ * `options.force` ({@link checkClassifierOutput} says so before training).
+ */
+export async function saveClassifier(dir: string, clf: MlpClassifier, meta: Record<string, unknown> = {}, options: OutputDirectoryOptions = {}): Promise<void> {
+  await writeCheckpoint(dir, { config: makeCheckpointConfig(CLASSIFIER_KIND, clf.config as unknown as Record<string, unknown>, { meta }), tensors: { model: clf.params.toTensorMap('classifier.') } }, options);
+}
+
+/** Whether {@link saveClassifier} may write `dir`, checked before a classifier is trained for it (see checkOutputDirectory). */
+export function checkClassifierOutput(dir: string, options: OutputDirectoryOptions = {}): void {
+  checkOutputDirectory(dir, checkpointOutput(CLASSIFIER_KIND), options);
 }
 
 export async function loadClassifier(dir: string): Promise<MlpClassifier> {
