@@ -4,7 +4,7 @@ import { decodePng, encodePng, imageGrid, Rng, tf } from '@farmer/core';
 import { generate } from '@farmer/sampling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, startServer, type RunningServer } from '../src/index.js';
-import { http, png, removeTmp, tmp, trainTinyCheckpoint } from './helpers.js';
+import { http, png, removeTmp, tmp, trainTinyCheckpoint, until } from './helpers.js';
 
 // One real server on a loopback port serving a mnist-tiny checkpoint trained here, on tfjs:
 // these tests compare with a tfjs runner byte for byte and count tfjs tensors. The default
@@ -207,9 +207,11 @@ describe('happy paths', () => {
     for (let i = 0; i < 4; i++) await http('POST', `${url}/likelihood`, { body: gen.body, headers: { 'content-type': 'image/png' } });
     const ac = new AbortController();
     const cancelled = http('POST', `${url}/generate`, { body: { count: 16, seed: 1 }, signal: ac.signal }).catch(() => 'aborted');
-    setTimeout(() => ac.abort(), 100);
-    expect(await cancelled).toBe('aborted');
     const { queue } = server.app.farmer;
+    // Cancelled while it runs (a fixed delay lost the race: 16 images take well under 0.1 s on onnxruntime).
+    await until(() => queue.running === 1, 10_000, 'the generation to start');
+    ac.abort();
+    expect(await cancelled).toBe('aborted');
     while (queue.running || queue.queued) await new Promise((r) => setTimeout(r, 10));
     expect(tf.memory().numTensors).toBe(before);
   });
