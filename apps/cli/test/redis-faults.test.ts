@@ -140,8 +140,13 @@ describe('Redis killed in the middle of a sharded job', () => {
     expect(readyz.status).toBe(503);
     expect(((await readyz.json()) as { status: string }).status).toBe('redis-unreachable');
 
-    // SIGTERM ends each within its shutdown timeout (plus slack), though Redis is still down.
+    // A request in flight, waiting on Redis; then SIGTERM ends each process within its shutdown timeout (plus
+    // slack), though Redis is still down. The request is answered (503) when the server gives up on it.
+    const inFlight = fetch(`${server.url}/v1/models/mnist-small/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 1, labels: 4, seed: 2 }) }).catch((e: Error) => e);
+    await sleep(500);
     const stops = await Promise.all([server, w1, w2].map(terminate));
+    const answer = await inFlight;
+    expect(answer instanceof Error ? answer.message : answer.status).toBe(503);
     for (const [i, stop] of stops.entries()) {
       const who = ['farmer serve', 'worker 1', 'worker 2'][i];
       expect(stop.signal, `${who} was killed by a signal`).toBeNull();
