@@ -90,8 +90,6 @@ export interface RunningWorker {
   readonly redis: string;
   readonly models: readonly WorkerModel[];
   readonly stats: Readonly<WorkerStats>;
-  /** Jobs it holds now (running or waiting for their pass). */
-  readonly held: number;
   /**
    * Stops taking jobs and lets the held ones finish (and be acknowledged in
    * Redis) for up to `timeoutMs` (default {@link WORKER_DEFAULTS}.shutdownTimeoutMs);
@@ -292,9 +290,6 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
     redis: link.url,
     models: served.map(({ name, dir, identity, error }) => ({ name, dir, identity, error })),
     stats,
-    get held() {
-      return held.size;
-    },
     close: (timeoutMs = WORKER_DEFAULTS.shutdownTimeoutMs) =>
       (closing ??= (async () => {
         const listeners = served.flatMap((e) => [e.requests, e.shards]).filter((l): l is Listener => l !== undefined);
@@ -305,6 +300,7 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
           for (const e of served) await e.close?.();
         });
         if (running === 0) await freeModels;
+        else void freeModels.catch(() => undefined);
         return { finished, running };
       })()),
   };

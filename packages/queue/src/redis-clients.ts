@@ -52,11 +52,6 @@ export class RedisClients {
     return client;
   }
 
-  /** Clients not yet ended. */
-  get open(): number {
-    return this.clients.size;
-  }
-
   /**
    * Closes an owner's connections within `waitMs`: waits that long at most
    * for `closing` (BullMQ's own `close()` of its objects, clean while Redis
