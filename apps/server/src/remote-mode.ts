@@ -23,7 +23,7 @@ export async function generateRemotely(remote: RemoteGenerator, model: { name: s
   }
 }
 
-/** `--redis` mode's /metrics (each model's Redis queue depth and live workers) and shutdown (the answers under way first). */
+/** `--redis` mode's /metrics (each model's Redis queue depth and live workers) and shutdown (the answers under way first, within the shutdown timeout). */
 export function installRemoteMode(app: FastifyInstance, ctx: ServerContext, remote: RemoteGenerator): void {
   const ready = () => ctx.registry.entries().filter((e) => e.status === 'ready');
   // One gauge per figure of `remote.depth`, read per ready model at each scrape.
@@ -45,13 +45,13 @@ export function installRemoteMode(app: FastifyInstance, ctx: ServerContext, remo
     });
   perModelGauge('farmer_redis_queue_depth', "Generate requests waiting in each model's Redis queue (--redis), across every server sharing it.", (d) => d.waiting);
   perModelGauge('farmer_redis_workers', "farmer worker processes listening on each model's Redis queue (--redis).", (d) => d.workers);
-  // Registered before the server's own shutdown: refuse new work, let the answers under way arrive, then close as usual.
+  // Registered before the server's own shutdown: refuse new work, let the answers under way arrive (up to the
+  // shutdown timeout; the rest are answered 503, their jobs left in Redis), and end every Redis connection, Redis
+  // or not, so that the HTTP connections can close and nothing keeps the process alive.
   app.addHook('preClose', async () => {
     ctx.state.closing = true;
     if (remote.pending) app.log.info({ pending: remote.pending }, 'shutting down: waiting for the workers\' answers');
-    await remote.idle(ctx.options.shutdownTimeoutMs);
-  });
-  app.addHook('onClose', async () => {
-    await remote.close(0);
+    await remote.close(ctx.options.shutdownTimeoutMs);
+    if (remote.pending) app.log.warn({ pending: remote.pending, timeoutMs: ctx.options.shutdownTimeoutMs }, 'shutdown timeout: answering the remaining requests 503');
   });
 }

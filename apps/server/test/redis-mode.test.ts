@@ -1,6 +1,6 @@
 import { builtinModelDir } from '@farmer/core';
 import { startWorker, type RunningWorker } from '@farmer/queue';
-import { startRedisServer, type TestRedis } from '@farmer/test-utils';
+import { startRedisServer, watchOpenHandles, type TestRedis } from '@farmer/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/index.js';
 import { http, until } from './helpers.js';
@@ -24,7 +24,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function serve(options: { redis?: string; queueSize?: number } = {}): Promise<{ server: RunningServer; gen: string }> {
+async function serve(options: { redis?: string; queueSize?: number; shutdownTimeoutMs?: number } = {}): Promise<{ server: RunningServer; gen: string }> {
   const server = await startServer({ models: builtinModelDir(), runtime: 'onnx', port: 0, logger: false, processMetrics: false, ...options });
   servers.push(server);
   return { server, gen: `${server.url}/v1/models/mnist-small/generate` };
@@ -104,5 +104,64 @@ describe('farmer serve --redis', () => {
 
   it('Redis unreachable at start: FARMER_E_BACKEND naming the URL without its password', async () => {
     await expect(startServer({ models: builtinModelDir(), runtime: 'onnx', port: 0, logger: false, redis: 'redis://:hunter2@127.0.0.1:1' })).rejects.toThrow(/cannot use Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1/);
+  });
+});
+
+describe('farmer serve --redis when Redis goes away', () => {
+  // Each against a redis-server of its own, killed (SIGKILL) and brought back on its port here.
+  const own: TestRedis[] = [];
+  afterEach(async () => {
+    await Promise.all(own.splice(0).map((r) => r.stop()));
+  });
+  const ownRedis = async (port?: number): Promise<TestRedis> => {
+    const r = await startRedisServer({ port });
+    own.push(r);
+    return r;
+  };
+  /** /readyz's status and body, once it says `status` (or after `ms`). */
+  const readyzOnce = async (url: string, status: number, ms: number): Promise<{ status: number; body: { status: string } }> => {
+    const t0 = Date.now();
+    for (;;) {
+      const r = await http('GET', `${url}/readyz`);
+      if (r.status === status || Date.now() - t0 > ms) return { status: r.status, body: r.json() };
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  it('/readyz is 503 redis-unreachable while Redis is down, and 200 again once it is back', async () => {
+    const redisOwn = await ownRedis();
+    const { server } = await serve({ redis: redisOwn.url });
+    expect(await readyzOnce(server.url, 200, 5000)).toEqual({ status: 200, body: expect.objectContaining({ status: 'ready' }) });
+    await redisOwn.kill();
+    expect(await readyzOnce(server.url, 503, 5000)).toEqual({ status: 503, body: expect.objectContaining({ status: 'redis-unreachable' }) });
+    await ownRedis(redisOwn.port);
+    expect(await readyzOnce(server.url, 200, 10_000)).toEqual({ status: 200, body: expect.objectContaining({ status: 'ready' }) });
+  });
+
+  it('closes within its shutdown timeout while Redis is down, answering the request still waiting 503, and leaves nothing open', async () => {
+    const handles = watchOpenHandles();
+    try {
+      const redisOwn = await ownRedis();
+      const before = handles.mark();
+      const { server, gen } = await serve({ redis: redisOwn.url, shutdownTimeoutMs: 1000 });
+      // No worker: the request waits in Redis for one.
+      const waiting = http('POST', gen, { body: { count: 1, labels: 3, seed: 1 } }).catch((e: Error) => e);
+      await handles.until(() => server.app.farmer.remote!.pending === 1, 10_000, 'the request to wait');
+      await handles.sleep(300);
+      await redisOwn.kill();
+      const t0 = performance.now();
+      const closed = await Promise.race([server.close().then(() => 'closed'), handles.sleep(20_000)]);
+      const seconds = (performance.now() - t0) / 1000;
+      expect(closed, 'close() did not return within 20 s').toBe('closed');
+      // The 1 s timeout, a second for the Redis connections, and slack for a loaded machine.
+      expect(seconds).toBeLessThan(3);
+      const answer = await waiting;
+      if (answer instanceof Error) throw new Error(`the waiting request got no answer: ${answer.message}`);
+      expect(answer.status).toBe(503);
+      expect(answer.json().error.code).toBe('FARMER_E_BACKEND');
+      await handles.nothingLeftOpen(before, 5000);
+    } finally {
+      handles.stop();
+    }
   });
 });

@@ -1,14 +1,15 @@
 import { hostname } from 'node:os';
 import type { FarmerRunner } from '@farmer/ar-gmm';
 import { encodePng, isFarmerError, USER_ERROR_CODES } from '@farmer/core';
-import { discoverModels, openModel, type RuntimeChoice } from '@farmer/runtime';
+import { discoverModels, openModel, SERVER_DEFAULTS, type RuntimeChoice } from '@farmer/runtime';
 import { generate, generateBatchKey, generateTogether, type GenerateRequest, type GenerateResult } from '@farmer/sampling';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { parseJobData, QUEUE_PREFIX, SHARD_QUEUE_PREFIX, type GenerateJobData, type GenerateJobResult, type Refusal, type ShardJobData, type ShardResult } from './job-data.js';
 import { failureReason } from './job-errors.js';
 import { checkpointHash, identityMismatch, type ModelIdentity } from './model-identity.js';
 import { PassBatcher } from './pass-batcher.js';
-import { connectRedis } from './redis-connection.js';
+import { RedisClients } from './redis-clients.js';
+import { connectRedis, withTimeout } from './redis-connection.js';
 
 /** Defaults of {@link startWorker}. */
 export const WORKER_DEFAULTS = Object.freeze({
@@ -18,7 +19,12 @@ export const WORKER_DEFAULTS = Object.freeze({
   lockMs: 60_000,
   /** How long a generate pass with room waits for more compatible requests, ms. */
   batchWindowMs: 5,
+  /** How long `close()` lets the held jobs finish, ms: as long as a server lets its requests finish on SIGTERM. */
+  shutdownTimeoutMs: SERVER_DEFAULTS.shutdownTimeoutMs,
 });
+
+/** How long a closing worker whose jobs finished waits for BullMQ to close its connections cleanly, ms. */
+const CLOSE_WAIT_MS = 1000;
 
 /** How long a refused job waits before a worker may take it again, ms: long enough for another worker to get there first. */
 const REFUSAL_DELAY_MS = 250;
@@ -65,6 +71,18 @@ export interface WorkerStats {
   failed: number;
 }
 
+/** How a worker stopped. */
+export interface WorkerStop {
+  /**
+   * Whether the jobs it held finished and were acknowledged in Redis within
+   * the timeout. When not (Redis down, or jobs too long), they were
+   * abandoned: their locks lapse and BullMQ retries them on another worker.
+   */
+  finished: boolean;
+  /** Jobs still running when it gave up waiting (their passes end on their own; nothing is sent). */
+  running: number;
+}
+
 /** A worker taking jobs from the queues of its models until closed. */
 export interface RunningWorker {
   readonly id: string;
@@ -72,8 +90,15 @@ export interface RunningWorker {
   readonly redis: string;
   readonly models: readonly WorkerModel[];
   readonly stats: Readonly<WorkerStats>;
-  /** Stops taking jobs, lets the held ones finish, frees the models. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs and lets the held ones finish (and be acknowledged in
+   * Redis) for up to `timeoutMs` (default {@link WORKER_DEFAULTS}.shutdownTimeoutMs);
+   * then ends every connection, Redis or not, and frees the models once no
+   * pass runs. Resolves within the timeout (plus a second while Redis
+   * answers); a held job that could not finish, Redis being down or the job
+   * too long, is abandoned and BullMQ retries it elsewhere. Idempotent.
+   */
+  close(timeoutMs?: number): Promise<WorkerStop>;
 }
 
 /** A BullMQ worker on one of a model's queues, and that queue (to count its workers). */
@@ -133,6 +158,8 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
   const lockMs = options.lockMs ?? WORKER_DEFAULTS.lockMs;
   const concurrency = options.concurrency ?? WORKER_DEFAULTS.concurrency;
   const stats: WorkerStats = { shards: 0, requests: 0, passes: 0, refused: 0, failed: 0 };
+  /** The processor calls under way: the jobs held. */
+  const held = new Set<Promise<unknown>>();
   const batcher = new PassBatcher<unknown, unknown>({ windowMs: options.batchWindowMs ?? WORKER_DEFAULTS.batchWindowMs, onPass: () => void stats.passes++ });
   const served: Served[] = [];
   for (const source of discoverModels(options.models)) {
@@ -193,7 +220,14 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
     return { images: { data: toBase64(data), count, height, width, channels }, labels: Array.from(r.labels), parameters: r.parameters, timings: r.timings, runtime: r.runtime, redrawn: r.redrawn, pass: { id: pass.id, requests: pass.items }, worker: id };
   };
 
-  const processJob = (entry: Served, kind: 'shard' | 'generate') => async (job: Job, token?: string): Promise<ShardResult | GenerateJobResult> => {
+  const processJob = (entry: Served, kind: 'shard' | 'generate') => (job: Job, token?: string): Promise<ShardResult | GenerateJobResult> => {
+    const run = processHeld(entry, kind, job, token);
+    held.add(run);
+    void run.finally(() => held.delete(run)).catch(() => undefined);
+    return run;
+  };
+
+  const processHeld = async (entry: Served, kind: 'shard' | 'generate', job: Job, token: string | undefined): Promise<ShardResult | GenerateJobResult> => {
     let data;
     try {
       data = parseJobData(job.data);
@@ -219,13 +253,13 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
     }
   };
 
-  const connection = link.bullConnection();
+  const clients = new RedisClients(link);
   const listen = (entry: Served, kind: 'shard' | 'generate'): Listener => {
     const prefix = kind === 'shard' ? SHARD_QUEUE_PREFIX : QUEUE_PREFIX;
-    const queue = new Queue(entry.name, { connection, prefix });
+    const queue = new Queue(entry.name, { connection: clients.connection(), prefix });
     queue.on('error', (e) => log(`queue ${prefix}:${entry.name}: ${e.message}`));
     const worker = new Worker(entry.name, processJob(entry, kind), {
-      connection,
+      connection: clients.connection(),
       prefix,
       // One shard at a time: a second would wait behind the first while another worker might idle.
       concurrency: kind === 'shard' ? 1 : concurrency,
@@ -250,18 +284,43 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
   await Promise.all(served.flatMap((e) => [e.requests!.worker.waitUntilReady(), e.shards!.worker.waitUntilReady()]));
   log(`worker ${id} on ${link.url} (Redis ${link.version}): ${served.map((e) => e.name).join(', ')}; ${concurrency} requests and 1 shard at once, lock ${lockMs / 1000} s`);
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<WorkerStop> | undefined;
   return {
     id,
     redis: link.url,
     models: served.map(({ name, dir, identity, error }) => ({ name, dir, identity, error })),
     stats,
-    close: () =>
+    close: (timeoutMs = WORKER_DEFAULTS.shutdownTimeoutMs) =>
       (closing ??= (async () => {
         const listeners = served.flatMap((e) => [e.requests, e.shards]).filter((l): l is Listener => l !== undefined);
-        await Promise.all(listeners.map((l) => l.worker.close()));
-        await Promise.all(listeners.map((l) => l.queue.close()));
-        for (const e of served) await e.close?.();
+        const finished = await stopListeners(listeners, clients, timeoutMs);
+        const running = held.size;
+        // An abandoned pass still runs: its model is freed once it is over.
+        const freeModels = Promise.allSettled([...held]).then(async () => {
+          for (const e of served) await e.close?.();
+        });
+        if (running === 0) await freeModels;
+        else void freeModels.catch(() => undefined);
+        return { finished, running };
       })()),
   };
+}
+
+/**
+ * Stops a worker's BullMQ workers within `timeoutMs`: they take no new job
+ * and finish the held ones, acknowledged in Redis, if they can in time
+ * (BullMQ's `pause()` waits for exactly that). Then they close without
+ * waiting (a forced `close` waits neither for jobs nor for Redis) and every
+ * connection ends. Resolves whether the held jobs finished.
+ */
+async function stopListeners(listeners: readonly Listener[], clients: RedisClients, timeoutMs: number): Promise<boolean> {
+  const finished = await withTimeout(Promise.all(listeners.map((l) => l.worker.pause())), timeoutMs, () => new Error('shutdown timeout')).then(
+    () => true,
+    () => false,
+  );
+  await clients.close(
+    listeners.flatMap((l) => [l.worker.close(true), l.queue.close()]),
+    finished ? CLOSE_WAIT_MS : 0,
+  );
+  return finished;
 }

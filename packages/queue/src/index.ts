@@ -9,7 +9,9 @@
  * time, never a hang.
  */
 export { parseRedisUrl, redactRedisUrl, type RedisAddress } from './redis-url.js';
-export { connectRedis, REDIS_PROBE_TIMEOUT_MS, redisUnreachable, withTimeout, type RedisLink } from './redis-connection.js';
+export { connectRedis, REDIS_PROBE_TIMEOUT_MS, redisLost, redisUnreachable, withTimeout, type RedisLink } from './redis-connection.js';
+export { EVENTS_BLOCKING_TIMEOUT_MS, RedisClients } from './redis-clients.js';
+export { watchRedis, type RedisHealth } from './redis-health.js';
 export { checkpointHash, identityMismatch, type ModelIdentity } from './model-identity.js';
 export {
   parseJobData,
@@ -26,6 +28,6 @@ export {
 export { errorFromReason, failureReason } from './job-errors.js';
 export { PassBatcher, type PassInfo, type PassItem } from './pass-batcher.js';
 export { DEFAULT_SHARD_BATCHES, planShards, shardedRunId, type ShardSpec } from './shard-plan.js';
-export { startWorker, WORKER_DEFAULTS, type FarmerWorkerOptions, type RunningWorker, type WorkerModel, type WorkerStats } from './farmer-worker.js';
+export { startWorker, WORKER_DEFAULTS, type FarmerWorkerOptions, type RunningWorker, type WorkerModel, type WorkerStats, type WorkerStop } from './farmer-worker.js';
 export { runShardedJob, type ShardedJobOptions, type ShardedJobResult, type ShardedProgress, type ShardImages } from './sharded-job.js';
 export { QueueFullError, RemoteGenerator, type RemoteGenerateResult, type RemoteGeneratorOptions } from './remote-generator.js';

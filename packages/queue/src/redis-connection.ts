@@ -8,23 +8,14 @@ export const REDIS_PROBE_TIMEOUT_MS = 5000;
 /** The oldest Redis that BullMQ runs on. */
 const MIN_REDIS_MAJOR = 5;
 
-/** A Redis server that answered a probe: where it is, and how to connect BullMQ to it. */
+/** A Redis server that answered a probe: where it is. Connect to it through `RedisClients`, which can end every connection it made. */
 export interface RedisLink {
   /** The URL without its password, for messages and logs. */
   readonly url: string;
   readonly address: RedisAddress;
   /** The server's version, as INFO reports it. */
   readonly version: string;
-  /**
-   * Connection options for a BullMQ Queue, Worker or QueueEvents. Commands
-   * wait for a reconnect rather than fail (`maxRetriesPerRequest: null`, which
-   * BullMQ's blocking connections need), so callers that must not hang bound
-   * their waits themselves ({@link withTimeout}).
-   */
-  bullConnection(): RedisOptions;
-  /** A plain client for the few keys farmer keeps beside BullMQ's; commands fail after `timeoutMs` while Redis is away. */
-  client(): Redis;
-  /** The probe's timeout, ms: also the bound on any single wait for Redis. */
+  /** The probe's timeout, ms: also the bound on any single wait for Redis, and on how long a lost Redis may take to come back. */
   readonly timeoutMs: number;
 }
 
@@ -37,6 +28,15 @@ export function redisUnreachable(url: string, why: string, timeoutMs: number): F
   );
 }
 
+/**
+ * The error for a Redis lost in the middle of work and not back within
+ * `graceMs`: FARMER_E_BACKEND (CLI exit 2, HTTP 503), naming the URL without
+ * its password, what was under way and what to do.
+ */
+export function redisLost(url: string, why: string, graceMs: number, then: string): FarmerError {
+  return new FarmerError('FARMER_E_BACKEND', `lost Redis at ${redactRedisUrl(url)} and it did not come back within ${(graceMs / 1000).toFixed(0)} s (${why}); ${then}`, { field: 'redis', url: redactRedisUrl(url) });
+}
+
 /** Rejects with `onTimeout()` when `promise` has not settled within `ms`. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -47,7 +47,8 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout:
   }
 }
 
-function errorText(e: unknown): string {
+/** An error's text with its code, as Node gives a socket's ("connect ECONNREFUSED 127.0.0.1:6379"). */
+export function errorText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   const text = err?.message ?? String(e);
   return err?.code && !text.includes(err.code) ? `${err.code} ${text}` : text;
@@ -84,16 +85,5 @@ export async function connectRedis(url: string, options: { timeoutMs?: number } 
   }
   const major = Number(version.split('.')[0]);
   if (Number.isFinite(major) && major < MIN_REDIS_MAJOR) throw redisUnreachable(url, `Redis ${version} is older than ${MIN_REDIS_MAJOR}.0, which BullMQ needs`, timeoutMs);
-  return {
-    url: redactRedisUrl(url),
-    address,
-    version,
-    timeoutMs,
-    bullConnection: () => ({ ...address, maxRetriesPerRequest: null }),
-    client: () => {
-      const c = new Redis({ ...address, maxRetriesPerRequest: 1, commandTimeout: timeoutMs, connectTimeout: timeoutMs });
-      c.on('error', () => undefined); // reported through the failing command
-      return c;
-    },
-  };
+  return { url: redactRedisUrl(url), address, version, timeoutMs };
 }

@@ -2,9 +2,12 @@ import { FarmerError } from '@farmer/core';
 import type { GenerateRequest, GenerateResult } from '@farmer/sampling';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { QUEUE_PREFIX, type GenerateJobData, type GenerateJobResult } from './job-data.js';
+import { waitForAnswer } from './job-answer.js';
 import { errorFromReason } from './job-errors.js';
 import { checkpointHash, type ModelIdentity } from './model-identity.js';
+import { EVENTS_BLOCKING_TIMEOUT_MS, RedisClients } from './redis-clients.js';
 import { connectRedis, redisUnreachable, withTimeout, type RedisLink } from './redis-connection.js';
+import { watchRedis, type RedisHealth } from './redis-health.js';
 
 /** The queue of a model is full: the caller answers 429 with `retryAfterSeconds`. */
 export class QueueFullError extends Error {
@@ -36,6 +39,9 @@ export interface RemoteGenerateResult {
   worker: string;
 }
 
+/** How long a closing generator waits for BullMQ to close its connections cleanly while Redis answers, ms. */
+const CLOSE_WAIT_MS = 1000;
+
 interface ModelQueue {
   queue: Queue;
   events: QueueEvents;
@@ -57,11 +63,25 @@ export class RemoteGenerator {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Exponentially weighted mean time a worker spends on a request, s (for Retry-After). */
   private meanRunSeconds = 1;
+  private readonly clients: RedisClients;
+  /** Whether Redis answers, seen from a connection of its own (for readiness). */
+  readonly health: RedisHealth;
+  /** Aborted by {@link close}: the requests still waiting give up. */
+  private readonly closing = new AbortController();
+  /** Rejects once {@link closing} is aborted. */
+  private readonly closedError = new Promise<never>((_, reject) =>
+    this.closing.signal.addEventListener('abort', () => reject(new FarmerError('FARMER_E_BACKEND', 'the server is shutting down before a worker answered; retry on another instance')), { once: true }),
+  );
+  private closed: Promise<void> | undefined;
 
   private constructor(
     readonly link: RedisLink,
     private readonly options: RemoteGeneratorOptions,
-  ) {}
+  ) {
+    this.clients = new RedisClients(link);
+    this.health = watchRedis(this.clients.connection());
+    this.closedError.catch(() => undefined); // heard through the races it joins
+  }
 
   static async connect(url: string, options: RemoteGeneratorOptions): Promise<RemoteGenerator> {
     return new RemoteGenerator(await connectRedis(url, { timeoutMs: options.redisTimeoutMs }), options);
@@ -79,11 +99,12 @@ export class RemoteGenerator {
   }
 
   private modelQueue(model: string): ModelQueue {
+    // No new connections once closed: nothing would end them.
+    if (this.closing.signal.aborted) throw new FarmerError('FARMER_E_BACKEND', 'the server is shutting down; retry on another instance');
     let q = this.queues.get(model);
     if (!q) {
-      const connection = this.link.bullConnection();
-      const queue = new Queue(model, { connection, prefix: QUEUE_PREFIX });
-      const events = new QueueEvents(model, { connection, prefix: QUEUE_PREFIX });
+      const queue = new Queue(model, { connection: this.clients.connection(), prefix: QUEUE_PREFIX });
+      const events = new QueueEvents(model, { connection: this.clients.connection(), prefix: QUEUE_PREFIX, blockingTimeout: EVENTS_BLOCKING_TIMEOUT_MS });
       queue.on('error', () => undefined);
       events.on('error', () => undefined);
       q = { queue, events, ready: Promise.all([queue.waitUntilReady(), events.waitUntilReady()]) };
@@ -92,8 +113,9 @@ export class RemoteGenerator {
     return q;
   }
 
+  /** `p`, or FARMER_E_BACKEND once Redis has not answered within the link's timeout, or at once when the generator closes. */
   private bounded<T>(p: Promise<T>, what: string): Promise<T> {
-    return withTimeout(p, this.link.timeoutMs, () => redisUnreachable(this.link.url, `no answer while ${what}`, this.link.timeoutMs));
+    return withTimeout(Promise.race([p, this.closedError]), this.link.timeoutMs, () => redisUnreachable(this.link.url, `no answer while ${what}`, this.link.timeoutMs));
   }
 
   /** Requests waiting in the model's queue, and the workers listening to it (for /metrics). */
@@ -108,7 +130,8 @@ export class RemoteGenerator {
    * Runs one generate request on a worker. Rejects with QueueFullError,
    * FARMER_E_ABORTED (the signal fired; a request no worker took yet is
    * removed), the worker's error (its FarmerError code kept), or
-   * FARMER_E_BACKEND (Redis gone, or no answer within `answerTimeoutMs`).
+   * FARMER_E_BACKEND (Redis gone, no answer within `answerTimeoutMs`, or
+   * the generator closed first).
    */
   generate(identity: ModelIdentity, request: GenerateRequest, capacity: number, signal?: AbortSignal): Promise<RemoteGenerateResult> {
     const run = this.run(identity, request, capacity, signal);
@@ -128,26 +151,31 @@ export class RemoteGenerator {
     const data: GenerateJobData = { kind: 'generate', identity, request, capacity };
     const job = await this.bounded(queue.add('generate', data, { attempts: 3, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: { age: 300 }, removeOnFail: { age: 3600 } }), 'queueing the request');
     const timeoutMs = this.options.answerTimeoutMs ?? 120_000;
+    // The answer, or the first of: the client gone, the generator closing, no answer in time. Every timer and listener goes in `finally`.
+    let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
+    const givenUp = new Promise<never>((_, reject) => {
       onAbort = () => {
         void job.remove().catch(() => undefined); // only possible while no worker holds it
         reject(new FarmerError('FARMER_E_ABORTED', 'the client went away'));
       };
+      timer = setTimeout(
+        () => reject(new FarmerError('FARMER_E_BACKEND', `no worker answered within ${timeoutMs / 1000} s (${workers} worker(s) on the queue of model '${identity.model}'); start one with farmer worker --redis URL`)),
+        timeoutMs,
+      );
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
+    const stopWaiting = new AbortController();
     let value: GenerateJobResult;
     try {
-      value = (await Promise.race([job.waitUntilFinished(events, timeoutMs), aborted])) as GenerateJobResult;
+      value = (await Promise.race([waitForAnswer(queue, events, job.id!, stopWaiting.signal), givenUp, this.closedError])) as GenerateJobResult;
     } catch (e) {
       if (e instanceof FarmerError) throw e;
-      const message = e instanceof Error ? e.message : String(e);
-      if (/timed out/i.test(message)) {
-        throw new FarmerError('FARMER_E_BACKEND', `no worker answered within ${timeoutMs / 1000} s (${workers} worker(s) on the queue of model '${identity.model}'); start one with farmer worker --redis URL`);
-      }
-      throw errorFromReason('the worker failed', message);
+      throw errorFromReason('the worker failed', e instanceof Error ? e.message : String(e));
     } finally {
+      stopWaiting.abort();
+      clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
     const done: Job | undefined = await this.bounded(queue.getJob(job.id!), 'reading the answer');
@@ -178,10 +206,22 @@ export class RemoteGenerator {
     await withTimeout(Promise.allSettled([...this.inFlight]), timeoutMs, () => new Error('timeout')).catch(() => undefined);
   }
 
-  /** Waits (up to `timeoutMs`) for the requests under way, then closes every connection. */
-  async close(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Waits (up to `timeoutMs`) for the requests under way; the ones still
+   * waiting then fail with FARMER_E_BACKEND (their jobs stay in Redis,
+   * where a worker may still run them), and every connection ends, Redis
+   * or not: within `timeoutMs` plus a second at most, leaving nothing open.
+   * Idempotent.
+   */
+  close(timeoutMs = 30_000): Promise<void> {
+    return (this.closed ??= this.shutDown(timeoutMs));
+  }
+
+  private async shutDown(timeoutMs: number): Promise<void> {
     await this.idle(timeoutMs);
-    await Promise.allSettled([...this.queues.values()].flatMap((q) => [withTimeout(q.events.close(), 1000, () => new Error('close')), withTimeout(q.queue.close(), 1000, () => new Error('close'))]));
+    this.closing.abort();
+    const closing = [...this.queues.values()].flatMap((q) => [q.events.close(), q.queue.close()]);
     this.queues.clear();
+    await this.clients.close(closing, this.health.up ? CLOSE_WAIT_MS : 0);
   }
 }

@@ -1,11 +1,16 @@
 import { FarmerError } from '@farmer/core';
 import type { ResolvedGenerateOptions } from '@farmer/sampling';
-import { Queue, QueueEvents, type Job } from 'bullmq';
-import { QUEUE_PREFIX, SHARD_QUEUE_PREFIX, type ShardJobData, type ShardResult, type ShardSettings } from './job-data.js';
-import { errorFromReason } from './job-errors.js';
+import { Queue, QueueEvents } from 'bullmq';
 import type { ModelIdentity } from './model-identity.js';
+import { EVENTS_BLOCKING_TIMEOUT_MS, RedisClients } from './redis-clients.js';
 import { redisUnreachable, withTimeout, type RedisLink } from './redis-connection.js';
+import { watchRedis } from './redis-health.js';
+import { SHARD_QUEUE_PREFIX } from './job-data.js';
 import { planShards, shardedRunId, type ShardSpec } from './shard-plan.js';
+import { listenForShards, lostRedis, queueShards, removeShardJobs, resumeRun, waitForShards, type RunContext } from './sharded-job-steps.js';
+import { ShardedRun, type ShardedProgress } from './sharded-run.js';
+
+export type { ShardedProgress } from './sharded-run.js';
 
 /** One shard's images as they come back: PNG bytes and labels, in image order. */
 export interface ShardImages {
@@ -13,17 +18,6 @@ export interface ShardImages {
   labels: number[];
   /** The worker that drew them. */
   worker: string;
-}
-
-/** Progress across every worker. */
-export interface ShardedProgress {
-  images: number;
-  /** Images in shards written, plus those the running shards report. */
-  imagesDone: number;
-  shards: number;
-  shardsDone: number;
-  /** Workers listening on the model's shard queue now. */
-  workers: number;
 }
 
 export interface ShardedJobOptions {
@@ -74,19 +68,32 @@ export interface ShardedJobResult {
   seconds: number;
 }
 
-const WRITTEN_TTL_SECONDS = 7 * 24 * 3600;
-const CHUNK = 200;
+/** How long a closing submitter waits for BullMQ to close its connections cleanly while Redis answers, ms. */
+const CLOSE_WAIT_MS = 1000;
 
-/** The per-shard settings: the resolved options minus what each shard sets itself. */
-function shardSettings(o: ResolvedGenerateOptions): ShardSettings {
-  const { count: _count, labels: _labels, seed: _seed, ...settings } = o;
-  return settings;
-}
-
-async function inChunks<T, R>(items: readonly T[], f: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(...(await Promise.all(items.slice(i, i + CHUNK).map(f))));
-  return out;
+/** The submission's connections: the shard queue, its events, a client for the run's record, and a watch on Redis. */
+function connectRun(o: ShardedJobOptions, run: ShardedRun, clients: RedisClients): RunContext {
+  const { link } = o;
+  const queue = new Queue(o.identity.model, { connection: clients.connection(), prefix: SHARD_QUEUE_PREFIX });
+  const events = new QueueEvents(o.identity.model, { connection: clients.connection(), prefix: SHARD_QUEUE_PREFIX, blockingTimeout: EVENTS_BLOCKING_TIMEOUT_MS });
+  // Connection errors are followed through the watch; commands say theirs.
+  queue.on('error', () => undefined);
+  events.on('error', () => undefined);
+  const client = clients.connection();
+  const health = watchRedis(client);
+  const ctx: RunContext = {
+    o,
+    run,
+    queue,
+    events,
+    client,
+    health,
+    bounded: (p, what) =>
+      withTimeout(p, link.timeoutMs, () =>
+        health.up ? redisUnreachable(link.url, `no answer while ${what}; resubmit the same command once Redis is back (finished shards are kept)`, link.timeoutMs) : lostRedis(ctx, link.timeoutMs),
+      ),
+  };
+  return ctx;
 }
 
 /**
@@ -98,188 +105,41 @@ async function inChunks<T, R>(items: readonly T[], f: (item: T) => Promise<R>): 
  * as written whose output is still there, collects results that finished
  * meanwhile, retries failed shards and waits for running ones. A shard
  * whose attempts are used up fails the run with the worker's reason (its
- * FarmerError code kept). Every wait on Redis is bounded by the link's
- * timeout: a Redis that goes away is FARMER_E_BACKEND, never a hang.
+ * FarmerError code kept).
+ *
+ * Redis going away: every wait on it is bounded by the link's timeout, and
+ * a Redis lost in the middle of the run gets that long to come back; then
+ * the run fails with FARMER_E_BACKEND (the URL without its password, and
+ * how to resume). Either way it resolves or rejects within its bounds and
+ * leaves no connection open behind it.
  */
 export async function runShardedJob(o: ShardedJobOptions): Promise<ShardedJobResult> {
   const t0 = performance.now();
-  const { link, identity } = o;
   const shards = planShards(o.options.count, o.shardSize, o.options.batchSize);
-  const runId = shardedRunId(identity, o.options, o.shardSize, o.destination);
-  const jobId = (s: ShardSpec): string => `${runId}-${s.index}`;
-  const writtenKey = `${QUEUE_PREFIX}:runs:${runId}:written`;
-  const connection = link.bullConnection();
-  const bounded = <T>(p: Promise<T>, what: string): Promise<T> =>
-    withTimeout(p, link.timeoutMs, () => redisUnreachable(link.url, `no answer while ${what}; resubmit the same command once Redis is back (finished shards are kept)`, link.timeoutMs));
-  const queue = new Queue(identity.model, { connection, prefix: SHARD_QUEUE_PREFIX });
-  const events = new QueueEvents(identity.model, { connection, prefix: SHARD_QUEUE_PREFIX });
-  const client = link.client();
-  let failure: unknown;
-  queue.on('error', () => undefined);
-  events.on('error', () => undefined);
-
-  const pending = new Map<number, ShardSpec>();
-  const inFlight = new Map<number, number>();
-  const attemptsSeen = new Map<number, number>();
-  const workers = new Set<string>();
-  let imagesWritten = 0;
-  let skipped = 0;
-  let liveWorkers = 0;
-  let wake: () => void = () => undefined;
-  const report = (): void =>
-    o.onProgress?.({
-      images: o.options.count,
-      imagesDone: imagesWritten + [...inFlight.values()].reduce((a, b) => a + b, 0),
-      shards: shards.length,
-      shardsDone: shards.length - pending.size,
-      workers: liveWorkers,
-    });
-  const fail = (e: unknown): void => {
-    failure ??= e;
-    wake();
-  };
-
-  // Shards are written one at a time, in the order they complete.
-  let writing = Promise.resolve();
-  const collecting = new Set<number>();
-  const collect = (index: number): void => {
-    const shard = pending.get(index);
-    if (!shard || collecting.has(index)) return;
-    collecting.add(index);
-    writing = writing
-      .then(async () => {
-        if (failure) return;
-        const job = await bounded(queue.getJob(jobId(shard)), `reading shard ${index}`);
-        const r = job?.returnvalue as ShardResult | undefined;
-        if (!r || !Array.isArray(r.pngs) || r.pngs.length !== shard.count || r.labels?.length !== shard.count) {
-          throw new FarmerError('FARMER_E_INTERNAL', `shard ${index} of run ${runId} came back without its ${shard.count} images`);
-        }
-        await o.write(shard, { pngs: r.pngs.map((b) => new Uint8Array(Buffer.from(b, 'base64'))), labels: r.labels, worker: r.worker });
-        await bounded(client.multi().sadd(writtenKey, String(index)).expire(writtenKey, WRITTEN_TTL_SECONDS).exec(), `acknowledging shard ${index}`);
-        if (o.acknowledge !== 'finished') await bounded(job!.remove(), `acknowledging shard ${index}`);
-        workers.add(r.worker);
-        pending.delete(index);
-        inFlight.delete(index);
-        imagesWritten += shard.count;
-        report();
-        wake();
-      })
-      .catch(fail);
-  };
-
-  const indexOf = (id: string): number | undefined => {
-    if (!id.startsWith(`${runId}-`)) return undefined;
-    const i = Number(id.slice(runId.length + 1));
-    return pending.has(i) ? i : undefined;
-  };
-  const noticeAttempt = async (index: number): Promise<void> => {
-    const job = await queue.getJob(jobId(pending.get(index)!));
-    if (!job || job.attemptsMade <= (attemptsSeen.get(index) ?? 0)) return;
-    attemptsSeen.set(index, job.attemptsMade);
-    inFlight.delete(index);
-    o.onNotice?.(`shard ${index}: attempt ${job.attemptsMade} failed (${job.failedReason}); retrying, possibly on another worker`);
-  };
-  events.on('completed', ({ jobId: id }) => {
-    const i = indexOf(id);
-    if (i !== undefined) collect(i);
-  });
-  events.on('failed', ({ jobId: id, failedReason }) => {
-    const i = indexOf(id);
-    if (i !== undefined) fail(errorFromReason(`shard ${i} of ${shards.length} (images ${pending.get(i)!.start}..) failed after its attempts`, failedReason));
-  });
-  events.on('progress', ({ jobId: id, data }) => {
-    const i = indexOf(id);
-    const images = (data as { images?: unknown } | undefined)?.images;
-    if (i !== undefined && typeof images === 'number') {
-      inFlight.set(i, Math.min(images, pending.get(i)!.count));
-      report();
-    }
-  });
-  events.on('stalled', ({ jobId: id }) => {
-    const i = indexOf(id);
-    if (i === undefined) return;
-    inFlight.delete(i);
-    o.onNotice?.(`shard ${i}: its worker stopped renewing its lock (killed, or blocked past the lock); the shard is back in the queue`);
-  });
-  events.on('delayed', ({ jobId: id }) => {
-    const i = indexOf(id);
-    if (i !== undefined) void noticeAttempt(i).catch(() => undefined);
-  });
-  const onAbort = (): void => fail(new FarmerError('FARMER_E_ABORTED', `interrupted; resubmit the same command to continue run ${runId} (finished shards are kept)`));
+  const run = new ShardedRun(shardedRunId(o.identity, o.options, o.shardSize, o.destination), shards, o.options.count, o.onProgress);
+  const clients = new RedisClients(o.link);
+  const ctx = connectRun(o, run, clients);
+  const stopWatching = ctx.health.onChange(() => run.wake());
+  const onAbort = (): void => run.fail(new FarmerError('FARMER_E_ABORTED', `interrupted; resubmit the same command to continue run ${run.runId} (finished shards are kept)`));
   o.signal?.addEventListener('abort', onAbort, { once: true });
-
   try {
-    await bounded(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), 'connecting');
-    const written = new Set(await bounded(client.smembers(writtenKey), 'reading the run'));
-    for (const s of shards) {
-      if (written.has(String(s.index)) && (o.alreadyWritten?.(s) ?? false)) skipped++;
-      else pending.set(s.index, s);
-    }
-    if (skipped) o.onNotice?.(`run ${runId}: ${skipped} of ${shards.length} shards were written by an earlier submission; skipping them`);
-    imagesWritten = shards.filter((s) => !pending.has(s.index)).reduce((a, s) => a + s.count, 0);
-
-    // Find what an earlier submission left in Redis: finished, failed, or still queued or running.
-    const existing = await bounded(inChunks([...pending.values()], (s) => queue.getJob(jobId(s))), 'reading the run');
-    const toAdd: ShardSpec[] = [];
-    const states = await bounded(inChunks(existing, (job) => (job ? job.getState() : Promise.resolve('missing'))), 'reading the run');
-    let retried = 0;
-    for (const [k, s] of [...pending.values()].entries()) {
-      const state = states[k];
-      if (state === 'missing' || state === 'unknown') toAdd.push(s);
-      else if (state === 'completed') collect(s.index);
-      else if (state === 'failed') {
-        await bounded(existing[k]!.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }), 'retrying a failed shard');
-        retried++;
-      }
-    }
-    if (retried) o.onNotice?.(`run ${runId}: retrying ${retried} shard(s) that failed before`);
-    const settings = shardSettings(o.options);
-    const labels = o.options.labels;
-    await bounded(
-      inChunks(toAdd, (s) => {
-        const data: ShardJobData = { kind: 'shard', identity, run: runId, shard: s.index, start: s.start, count: s.count, seed: o.options.seed, labels: labels ? labels.slice(s.start, s.start + s.count) : null, settings };
-        return queue.add('shard', data, { jobId: jobId(s), attempts: o.attempts ?? 5, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: false, removeOnFail: false });
-      }),
-      'queueing shards',
-    );
-    liveWorkers = await bounded(queue.getWorkersCount(), 'counting workers');
-    report();
-
-    // Wait for every shard, checking the workers (and Redis) every poll, and the shards' states now and then in case an event was missed.
-    let polls = 0;
-    let toldNoWorkers = false;
-    while (pending.size > 0 && !failure) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, o.pollMs ?? 2000);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      if (failure || pending.size === 0) break;
-      liveWorkers = await bounded(queue.getWorkersCount(), 'counting workers');
-      if (liveWorkers === 0 && !toldNoWorkers) {
-        toldNoWorkers = true;
-        o.onNotice?.(`no worker is taking jobs of model '${identity.model}' yet; start one with: farmer worker --redis URL --models DIR`);
-      }
-      if (++polls % 5 === 0) {
-        const left = [...pending.values()].filter((s) => !collecting.has(s.index));
-        const now = await bounded(inChunks(left, async (s) => (await queue.getJob(jobId(s)))?.getState() ?? 'missing'), 'checking shards');
-        left.forEach((s, k) => {
-          if (now[k] === 'completed') collect(s.index);
-          else if (now[k] === 'failed') void queue.getJob(jobId(s)).then((j) => fail(errorFromReason(`shard ${s.index} failed after its attempts`, j?.failedReason)));
-          else if (now[k] === 'missing') fail(new FarmerError('FARMER_E_INTERNAL', `shard ${s.index} of run ${runId} vanished from Redis (removed by hand, or Redis lost its data); resubmit the same command`));
-        });
-      }
-      report();
-    }
-    await writing;
-    if (failure) throw failure;
-    if (o.acknowledge === 'finished') await bounded(inChunks(shards, async (s) => (await queue.getJob(jobId(s)))?.remove()), 'removing the results');
-    return { runId, shards: shards.length, skipped, workers: [...workers].sort(), seconds: (performance.now() - t0) / 1000 };
+    listenForShards(ctx);
+    await ctx.bounded(Promise.all([ctx.queue.waitUntilReady(), ctx.events.waitUntilReady()]), 'connecting');
+    await queueShards(ctx, await resumeRun(ctx));
+    run.liveWorkers = await ctx.bounded(ctx.queue.getWorkersCount(), 'counting workers');
+    run.report();
+    await waitForShards(ctx);
+    await run.writing;
+    if (run.failure) throw run.failure;
+    if (o.acknowledge === 'finished') await removeShardJobs(ctx);
+    return { runId: run.runId, shards: shards.length, skipped: run.skipped, workers: [...run.workers].sort(), seconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    run.fail(e); // the shards queued for writing stop
+    throw run.failure;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
-    await Promise.allSettled([withTimeout(events.close(), 1000, () => new Error('close')), withTimeout(queue.close(), 1000, () => new Error('close'))]);
-    client.disconnect();
+    stopWatching();
+    await run.writing; // a shard being written gets its file in place (its waits on Redis are bounded)
+    await clients.close([ctx.events.close(), ctx.queue.close()], ctx.health.up ? CLOSE_WAIT_MS : 0);
   }
 }

@@ -7,4 +7,5 @@ export { maxAbsDiff, relErr, u8Diff } from './diff.js';
 export { randomize, type RandomizeOptions } from './randomize.js';
 export { deadPid, makeReadOnly } from './file-system.js';
 export { craftedPng } from './crafted-png.js';
-export { freePort, hasRedisServer, startRedisServer, type TestRedis } from './redis-server.js';
+export { freePort, hasRedisServer, startRedisServer, type TestRedis, type TestRedisOptions } from './redis-server.js';
+export { watchOpenHandles, type HandleMark, type OpenHandleWatch } from './open-handles.js';

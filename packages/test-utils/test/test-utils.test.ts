@@ -1,6 +1,7 @@
 import { initBackend, normalTensor, ParamStore, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { maxAbsDiff, randomize, relErr } from '../src/index.js';
+import { createConnection } from 'node:net';
+import { maxAbsDiff, randomize, relErr, startRedisServer, watchOpenHandles } from '../src/index.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
@@ -42,5 +43,64 @@ describe('randomize', () => {
     expect(values(b, 'blocks.0.norm.weight')).not.toEqual(first);
     a.dispose();
     b.dispose();
+  });
+});
+
+/** Sends raw RESP commands to a Redis on loopback and resolves with its replies once `replies` lines came (or the socket closed). */
+function redisSay(port: number, commands: string, replies: number): Promise<string> {
+  return new Promise((resolve) => {
+    let got = '';
+    const c = createConnection({ port, host: '127.0.0.1' }, () => c.write(commands));
+    const done = (): void => {
+      c.destroy();
+      resolve(got);
+    };
+    c.on('data', (d) => {
+      got += d;
+      if (got.split('\r\n').length > replies) done();
+    });
+    c.on('error', () => done());
+    c.on('close', () => done());
+  });
+}
+
+describe('startRedisServer', () => {
+  it('asks for its password, dies at kill(), and comes back on the same port', async () => {
+    const r = await startRedisServer({ password: 'p@ss word' });
+    expect(r.url).toBe(`redis://:p%40ss%20word@127.0.0.1:${r.port}`);
+    expect(await redisSay(r.port, 'PING\r\n', 1)).toMatch(/^-NOAUTH/);
+    expect(await redisSay(r.port, 'AUTH "p@ss word"\r\nPING\r\n', 2)).toBe('+OK\r\n+PONG\r\n');
+    await r.kill();
+    expect(await redisSay(r.port, 'PING\r\n', 1)).toBe('');
+    const back = await startRedisServer({ port: r.port });
+    try {
+      expect(back.url).toBe(`redis://127.0.0.1:${r.port}`);
+      expect(await redisSay(r.port, 'PING\r\n', 1)).toBe('+PONG\r\n');
+    } finally {
+      await back.stop();
+    }
+  });
+});
+
+describe('watchOpenHandles', () => {
+  it('names the timers set since a mark that keep the process alive, and forgets them once cleared or fired', async () => {
+    const handles = watchOpenHandles();
+    try {
+      const since = handles.mark();
+      const kept = setTimeout(() => undefined, 60_000);
+      setTimeout(() => undefined, 10);
+      setTimeout(() => undefined, 60_000).unref();
+      expect(handles.openSince(since)).toHaveLength(2);
+      expect(handles.openSince(since)[0]).toMatch(/^a timer set at .*test-utils\.test\.ts/);
+      await handles.sleep(50);
+      expect(handles.openSince(since)).toHaveLength(1);
+      clearTimeout(kept);
+      await handles.nothingLeftOpen(since, 100);
+      const late = setInterval(() => undefined, 1000);
+      await expect(handles.nothingLeftOpen(since, 100)).rejects.toThrow(/left open after 100 ms: a timer set at/);
+      clearInterval(late);
+    } finally {
+      handles.stop();
+    }
   });
 });

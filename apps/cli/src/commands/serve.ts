@@ -2,12 +2,14 @@ import { Command } from 'commander';
 import { parseServerArgs, serverUsage } from '@farmer/runtime';
 import { startServer } from '@farmer/server';
 import type { CliContext } from '../context.js';
+import { armForcedExit } from '../forced-exit.js';
 
 /**
  * `farmer serve ARGS`: the HTTP inference server (@farmer/server) until
- * SIGINT/SIGTERM. ARGS are the server bin's own flags, read by the same
- * parser (with the same environment fallbacks); the global --backend and
- * --quiet apply too.
+ * SIGINT/SIGTERM, then a graceful stop within `--shutdown-timeout` (Redis
+ * reachable or not, in --redis mode). ARGS are the server bin's own flags,
+ * read by the same parser (with the same environment fallbacks); the
+ * global --backend and --quiet apply too.
  */
 export async function runServe(ctx: CliContext, argv: string[], stdout: NodeJS.WritableStream = process.stdout): Promise<void> {
   const args = parseServerArgs(argv);
@@ -27,6 +29,7 @@ export async function runServe(ctx: CliContext, argv: string[], stdout: NodeJS.W
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      armForcedExit('the server', server.app.farmer.options.shutdownTimeoutMs);
       void server.close().then(resolve);
     };
     process.on('SIGINT', stop);

@@ -11,13 +11,13 @@ const readySchema = {
   type: 'object',
   required: ['status', 'models'],
   properties: {
-    status: { type: 'string', enum: ['ready', 'loading', 'no-models', 'closing'] },
+    status: { type: 'string', enum: ['ready', 'loading', 'no-models', 'redis-unreachable', 'closing'] },
     models: modelCounts,
     failed: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } },
   },
 } as const;
 
-/** GET /healthz (liveness: the process answers) and GET /readyz (models loaded, not shutting down). */
+/** GET /healthz (liveness: the process answers) and GET /readyz (models loaded, Redis reachable in --redis mode, not shutting down). */
 export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const started = Date.now();
   app.get(
@@ -38,7 +38,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): 
     {
       schema: {
         summary: 'Readiness',
-        description: '200 once every model finished loading and at least one serves; 503 while loading, when none loaded, or while shutting down.',
+        description: '200 once every model finished loading and at least one serves; 503 while loading, when none loaded, while Redis cannot be reached (--redis: status redis-unreachable), or while shutting down.',
         tags: ['health'],
         response: { 200: readySchema, 503: readySchema },
       },
@@ -49,7 +49,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: ServerContext): 
       const models = { ready: count('ready'), loading: count('loading'), failed: count('failed') };
       // Probes are anonymous: messages name models, never the server's paths.
       const failed = ctx.registry.report().failed.map((f) => ({ name: f.name, code: f.code, message: publicMessage(f.message, f) }));
-      const status = ctx.state.closing ? 'closing' : !ctx.registry.loaded ? 'loading' : ctx.registry.ready ? 'ready' : 'no-models';
+      const status = ctx.state.closing ? 'closing' : !ctx.registry.loaded ? 'loading' : !ctx.registry.ready ? 'no-models' : ctx.remote && !ctx.remote.health.up ? 'redis-unreachable' : 'ready';
       if (status !== 'ready') reply.status(503).header('retry-after', '2');
       return { status, models, failed };
     },
