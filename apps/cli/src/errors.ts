@@ -2,7 +2,9 @@ import { FarmerError, USER_ERROR_CODES } from '@farmer/core';
 
 /** Exit codes: 0 success, 2 bad usage or bad input, 1 internal failure. */
 export const EXIT_OK = 0;
+/** Exit code of an internal failure (a bug, or the machine): 1. */
 export const EXIT_INTERNAL = 1;
+/** Exit code of bad usage or bad input, with a message saying how to fix it: 2. */
 export const EXIT_USAGE = 2;
 
 /** A usage error raised by the CLI itself (a missing flag, an unparsable value). */

@@ -17,6 +17,7 @@ export const SERVER_ERROR_CODES = {
   FARMER_E_UNAVAILABLE: 'service unavailable',
 } as const;
 
+/** An error code of the server's own (besides the catalogue's), a key of {@link SERVER_ERROR_CODES}. */
 export type ServerErrorCode = keyof typeof SERVER_ERROR_CODES;
 /** Every code an HTTP error body may carry. */
 export type HttpErrorCode = FarmerErrorCode | ServerErrorCode;
@@ -69,10 +70,12 @@ export class HttpError extends Error {
     this.headers = options.headers ?? {};
   }
 
+  /** The HTTP status of the code, from {@link HTTP_STATUS}. */
   get status(): number {
     return HTTP_STATUS[this.code];
   }
 
+  /** The JSON body of the answer: code, message and field. */
   toBody(): ErrorBody {
     return { error: { code: this.code, message: this.message, field: this.field } };
   }

@@ -33,6 +33,7 @@ export interface JobSettled extends JobInfo {
   readonly error?: unknown;
 }
 
+/** Options of {@link JobQueue}: running jobs, waiting requests, batching. */
 export interface JobQueueOptions {
   /** Jobs running at once (interleaved at token granularity on one thread). */
   concurrency: number;

@@ -23,6 +23,7 @@ export function runtimeOpener(runtime: RuntimeChoice = 'auto'): OpenRunner {
 /** The default opener: `auto` (onnxruntime whenever it loads, exporting on first use; else tfjs). */
 export const defaultOpenRunner: OpenRunner = runtimeOpener('auto');
 
+/** Where a model is: still loading, serving, or failed to load. */
 export type ModelStatus = 'loading' | 'ready' | 'failed';
 
 /** One model in the registry. `runner` is set once ready; `error` once failed. */
@@ -118,14 +119,17 @@ export class ModelRegistry {
     return this.finished && this.entries().some((e) => e.status === 'ready');
   }
 
+  /** The model of that name, if any. */
   get(name: string): ModelEntry | undefined {
     return this.models.get(name);
   }
 
+  /** Every model, in the order they were discovered. */
   entries(): ModelEntry[] {
     return [...this.models.values()];
   }
 
+  /** Which models are ready, loading and failed (with why). */
   report(): LoadReport {
     const all = this.entries();
     return {

@@ -53,7 +53,9 @@ export interface ServerOptions {
   processMetrics?: boolean;
   /** Seams for tests and instrumentation: run inside the job slot, and on every job's end. */
   hooks?: {
+    /** Runs inside the job slot before the job starts. */
     beforeJob?: (job: JobInfo, signal: AbortSignal) => Promise<void> | void;
+    /** Told of every job's end and outcome. */
     onJobSettled?: (job: JobSettled) => void;
   };
 }

@@ -43,6 +43,7 @@ export class ArModel {
     this.heads = this.config.ar.width / this.config.ar.headDim;
   }
 
+  /** A new AR-GMM with initial weights drawn from `seed` (docs/method.md §4.7 AR initialisation). */
   static create(config: FarmerConfig | FarmerConfigInput, seed: number | string = 0): ArModel {
     const c = parseFarmerConfig(config);
     return new ArModel(c, initArParams(c, new Rng(`ar-init:${seed}`)));
@@ -78,7 +79,7 @@ export class ArModel {
     return tf.tensor2d(sel, [batch, rows]);
   }
 
-  /** [B, M, D]: the class embedding repeated M times, plus positions 0..M-1. */
+  /** Shape [B, M, D]: the class embedding repeated M times, plus positions 0..M-1. */
   private prefix(w: ArWeights, labels: ArrayLike<number> | null | undefined, batch: number): tf.Tensor3D {
     const M = this.config.ar.prefixLength;
     const cls = tf.expandDims(tf.matMul(this.classSelector(labels, batch), w.classTable), 1);
@@ -123,6 +124,7 @@ export class ArModel {
     return { w: () => this.w(), prefix: (w: ArWeights, labels: ArrayLike<number> | null | undefined, b: number) => this.prefix(w, labels, b), causalMask: () => causalMaskBias(this.config.ar.prefixLength) };
   }
 
+  /** Disposes the model's weights. */
   dispose(): void {
     this.params.dispose();
     this.mask?.dispose();
@@ -208,6 +210,7 @@ export class TfArStream {
     return { kind: 'redundant', token: N, gmm: await this.head(h, 'redundant') };
   }
 
+  /** Disposes the stream's KV cache and tensors; the model stays usable. */
   dispose(): void {
     this.cache.dispose();
   }

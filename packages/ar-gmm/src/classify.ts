@@ -14,6 +14,7 @@ export interface ClassifyOptions {
   rng?: Rng;
   /** Images per AF pass (default 16); the AR pass scores batchSize·K rows at once. */
   batchSize?: number;
+  /** Called after each batch of images with the images done and the total. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }

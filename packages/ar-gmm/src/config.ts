@@ -26,9 +26,12 @@ export const ArConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.width % c.headDim) ctx.addIssue({ code: 'custom', path: ['headDim'], message: `width ${c.width} must be a multiple of headDim ${c.headDim}` });
   });
+/** The AR-GMM part of a model config, as validated by {@link ArConfigSchema}. */
 export type ArConfig = z.infer<typeof ArConfigSchema>;
 
+/** Every {@link FinalPermute}. */
 export const FINAL_PERMUTES = ['alternate', 'identity', 'flip'] as const;
+/** How the AF's output tokens are ordered for the AR (docs/method.md §4.2 final permute). */
 export type FinalPermute = (typeof FINAL_PERMUTES)[number];
 
 /**
@@ -70,9 +73,12 @@ export const FarmerConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['ar', 'informativeDim'], message: `informativeDim ${c.ar.informativeDim} exceeds the ${d} dims of a token (C·p² = ${c.flow.inChannels}·${c.flow.patchSize}²)` });
     }
   });
+/** A whole, validated model config: the AF (`flow`), the AR-GMM (`ar`) and the final permute, defaults filled in. */
 export type FarmerConfig = z.infer<typeof FarmerConfigSchema>;
+/** A model config as written by hand or read from JSON, before defaults: what {@link parseFarmerConfig} accepts. */
 export type FarmerConfigInput = z.input<typeof FarmerConfigSchema>;
 
+/** Validates a model config (defaults filled in); FARMER_E_BAD_CONFIG names each failing field, prefixed with `source`. */
 export function parseFarmerConfig(input: unknown, source = 'model config'): FarmerConfig {
   return validate(input, source, FarmerConfigSchema, 'FARMER_E_BAD_CONFIG');
 }
@@ -100,6 +106,7 @@ export interface FarmerDims {
   seqLen: number;
 }
 
+/** The sizes a config implies (tokens N, token dim d, the informative and redundant dims, head widths, the AR sequence length M + N). */
 export function farmerDims(c: FarmerConfig): FarmerDims {
   const { numTokens, tokenDim } = flowDims(c.flow as FlowConfig);
   const dI = c.ar.informativeDim;

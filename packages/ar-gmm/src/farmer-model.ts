@@ -8,6 +8,7 @@ import { gmmLogProb } from './gmm.js';
 
 /** AR weights sit under this prefix in checkpoints (docs/method.md §9.2 weight names). */
 export const AR_PREFIX = 'ar.';
+/** The model kind a FARMER checkpoint's `config.json` records. */
 export const FARMER_KIND = 'farmer';
 
 /** Per-sample pieces of the joint log-likelihood (nats), each [B]. */
@@ -154,6 +155,7 @@ export class FarmerModel {
     this.loadValues(this.valuesFromTensorMap(map, file));
   }
 
+  /** Disposes the AF's and the AR's weights. */
   dispose(): void {
     this.flow.dispose();
     this.ar.dispose();

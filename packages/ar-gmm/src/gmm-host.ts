@@ -111,7 +111,7 @@ export class GmmRowScorer {
 
   /**
    * Per-component joint log-likelihoods of z[off .. off + dim) into `out`
-   * [K]: out[c] = log π_c + Σ_j log N(z_j; μ_cj, (T_σ·σ_cj)²). Call setRow first.
+   * Shape [K]: out[c] = log π_c + Σ_j log N(z_j; μ_cj, (T_σ·σ_cj)²). Call setRow first.
    */
   componentLogLik(z: ArrayLike<number>, off: number, out: Float64Array = this.comp): Float64Array {
     const { k, dim } = this.g;

@@ -67,6 +67,7 @@ export function imagesBitsPerDim(model: FarmerModel | FarmerLikelihood, images: 
   return likelihoodBitsPerDim(asLikelihood(model), images, labels, rng);
 }
 
+/** Bits/dim of a set of images: mean, standard error and count (docs/method.md §5.2 bits per dim). */
 export interface BpdResult {
   /** Mean bits/dim over the images. */
   bpd: number;
@@ -77,6 +78,7 @@ export interface BpdResult {
   dequantization: 'uniform';
 }
 
+/** Options of {@link evaluateBpd}. */
 export interface EvaluateOptions {
   batchSize?: number;
   /** Seed of the dequantisation noise (same seed, same figure). */
@@ -85,6 +87,7 @@ export interface EvaluateOptions {
   maxImages?: number;
   /** Use the true labels (default) or the null label. */
   conditional?: boolean;
+  /** Called after each batch with the images done and the total. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }

@@ -77,7 +77,9 @@ const PRESETS = {
   },
 } satisfies Record<string, FarmerConfigInput>;
 
+/** The name of a built-in model config (`mnist-tiny`, `mnist-small`, ...), as {@link preset} takes it. */
 export type PresetName = keyof typeof PRESETS;
+/** Every {@link PresetName}. */
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
 /** A preset's validated config. Unknown names are a clear error listing the choices. */

@@ -20,12 +20,14 @@ export interface ArStream {
   first(): Promise<StepGmm>;
   /** Feeds token i's informative part [B·d_I]; returns G_{i+1}, or the redundant GMM after the N-th token. */
   next(zI: Float32Array): Promise<StepGmm>;
+  /** Frees the stream's KV cache; call it once the stream is done or abandoned. */
   dispose(): void;
 }
 
 /** Which inverse of the AF decodes latents. */
 export type Decoder = 'flow' | 'student';
 
+/** Options of {@link FarmerRunner.decode}. */
 export interface DecodeOptions {
   decoder?: Decoder;
   signal?: AbortSignal;

@@ -28,6 +28,7 @@ export class TfRunner implements FarmerRunner, FarmerLikelihood {
     this.onDispose?.();
   }
 
+  /** The model's config. */
   get config(): FarmerConfig {
     return this.model.config;
   }

@@ -63,6 +63,7 @@ export interface DirectoryFile {
   bytes: Uint8Array | string;
 }
 
+/** Options of {@link writeDirectoryAtomic}: the output-directory rule plus what kind of output is written. */
 export interface WriteDirectoryOptions extends OutputDirectoryOptions {
   /** What is written: an existing `target` is replaced only when it holds this kind of output already (or with `force`). */
   kind: OutputKind;
@@ -81,7 +82,7 @@ export interface WriteDirectoryOptions extends OutputDirectoryOptions {
  * fsynced; a generator may produce them one at a time, so only one file's
  * bytes need be in memory. Write the file that marks a complete folder (the
  * manifest) last. Then the temp directory is fsynced, moved into place by
- * {@link replaceDirectory}, and the parent directory fsynced so the renames
+ * `replaceDirectory`, and the parent directory fsynced so the renames
  * are durable. On an error the temp directory is removed and an existing
  * `target` is left as it was.
  */

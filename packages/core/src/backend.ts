@@ -4,6 +4,7 @@ import { tf } from './tf.js';
 
 /** Backends farmer-ts knows how to bring up, best first. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+/** Every {@link BackendName}, best first: the order `initBackend` tries them in. */
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
 /** A candidate backend: `load` makes it available to tf, or throws why not. */
@@ -65,6 +66,7 @@ export interface BackendInfo {
   skipped: { name: BackendName; reason: string }[];
 }
 
+/** Options of {@link initBackend}. */
 export interface InitBackendOptions {
   /** Force a backend; default: env FARMER_BACKEND, else 'auto' (best available). */
   backend?: BackendName | 'auto';

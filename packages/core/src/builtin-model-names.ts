@@ -4,6 +4,7 @@
  * lists the same names.
  */
 export const BUILTIN_MODELS = ['mnist-small', 'fashion-small'] as const;
+/** The name of a built-in model, one of {@link BUILTIN_MODELS}. */
 export type BuiltinModelName = (typeof BUILTIN_MODELS)[number];
 
 /** The default built-in model (`farmer demo`, `sample`, `eval` without `--model` or `--checkpoint`). */

@@ -22,8 +22,10 @@ import { ManifestFileSchema, validate, type ManifestFile } from './validate.js';
  * - `manifest.json`: SHA-256 and size of every other file.
  */
 export const CHECKPOINT_FORMAT = 'farmer-checkpoint';
+/** Version of the checkpoint format this code writes; a newer one is refused with FARMER_E_VERSION. */
 export const CHECKPOINT_VERSION = 1;
 
+/** zod schema of a checkpoint's `config.json`: format, version, model kind and config, optional training state and metadata. */
 export const CheckpointConfigSchema = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
   formatVersion: z.number().int().positive(),
@@ -37,6 +39,7 @@ export const CheckpointConfigSchema = z.object({
   meta: z.record(z.string(), z.unknown()).optional(),
   createdAt: z.string(),
 });
+/** A checkpoint's `config.json`, as validated by {@link CheckpointConfigSchema} (docs/method.md §9.1 checkpoint directory). */
 export type CheckpointConfig = z.infer<typeof CheckpointConfigSchema>;
 
 
@@ -44,6 +47,7 @@ const ManifestSchema = z.object({
   formatVersion: z.number().int(),
   files: z.record(z.string(), ManifestFileSchema),
 });
+/** A checkpoint's `manifest.json`: format, version, and the SHA-256 and size of every other file. */
 export type CheckpointManifest = z.infer<typeof ManifestSchema>;
 
 /** Everything a checkpoint holds. `tensors.model` is required. */
@@ -127,6 +131,7 @@ function* checkpointFiles(config: CheckpointConfig, tensors: CheckpointData['ten
   yield { name: 'manifest.json', bytes: `${JSON.stringify(manifest, null, 2)}\n` };
 }
 
+/** Options of {@link readManifest}: which format of `manifest.json` to expect and how to validate it. */
 export interface ReadManifestOptions<T> {
   /** The format the manifest must have, e.g. an ONNX export's (the checkpoint's when no options are given). */
   schema: z.ZodType<T>;
@@ -160,6 +165,7 @@ export async function readManifest<T>(dir: string, options?: ReadManifestOptions
   return manifest;
 }
 
+/** Options of {@link readCheckpoint}. */
 export interface ReadCheckpointOptions {
   /** Which tensor parts to load (default: every `*.safetensors` in the manifest). */
   parts?: string[];
@@ -167,6 +173,7 @@ export interface ReadCheckpointOptions {
   verify?: boolean;
 }
 
+/** A checkpoint read by {@link readCheckpoint}: its folder, validated config and manifest, and the tensor parts loaded (part name → tensors). */
 export interface LoadedCheckpoint {
   dir: string;
   config: CheckpointConfig;

@@ -10,6 +10,7 @@ export interface U8Images {
   channels: number;
 }
 
+/** Throws FARMER_E_SHAPE when the buffer's length is not count·H·W·C. */
 export function checkU8Images(im: U8Images): void {
   const want = im.count * im.height * im.width * im.channels;
   if (im.data.length !== want) {

@@ -29,8 +29,8 @@ function builtinModelsRoot(): string | undefined {
 
 /**
  * The directory of a built-in model that ships with the repo (default
- * `models/mnist-small`; see {@link builtinModelsRoot} for where it is
- * looked for). An unknown name is FARMER_E_BAD_INPUT listing the choices;
+ * `models/mnist-small`: FARMER_MODELS_DIR when set, else the first
+ * `models/` found walking up from this package). An unknown name is FARMER_E_BAD_INPUT listing the choices;
  * a known one that is not there is FARMER_E_NOT_FOUND.
  */
 export function builtinModelDir(name: string = BUILTIN_MODEL): string {

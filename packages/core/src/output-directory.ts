@@ -17,6 +17,7 @@ export interface OutputKind {
   describe?(dir: string): string | undefined;
 }
 
+/** Options of {@link checkOutputDirectory}: when an existing target may be replaced. */
 export interface OutputDirectoryOptions {
   /** Replace whatever is at the target (a file, a folder of anything): its contents are deleted. */
   force?: boolean;

@@ -56,6 +56,7 @@ export class ParamStore {
     return v;
   }
 
+  /** Whether a variable of this name exists. */
   has(name: string): boolean {
     return this.vars.has(name);
   }
@@ -142,6 +143,7 @@ export class ParamStore {
     return this;
   }
 
+  /** Disposes every variable of the store. */
   dispose(): void {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();

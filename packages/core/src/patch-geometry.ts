@@ -14,6 +14,7 @@ export function tokenShape(g: PatchGeometry): { numTokens: number; tokenDim: num
   return { numTokens: (g.height / g.patchSize) * (g.width / g.patchSize), tokenDim: g.channels * g.patchSize * g.patchSize };
 }
 
+/** Throws FARMER_E_BAD_CONFIG unless channels, height, width and patch size are positive integers and the patch size divides both sides. */
 export function checkGeometry(g: PatchGeometry): void {
   const { channels, height, width, patchSize } = g;
   for (const [k, v] of Object.entries({ channels, height, width, patchSize })) {

@@ -57,6 +57,7 @@ export function decodePng(bytes: Uint8Array, channels: 1 | 3 = 3): U8Images {
   return { data: out, count: 1, height, width, channels };
 }
 
+/** Options of {@link imageGrid}. */
 export interface GridOptions {
   /** Images per row (default: ceil(sqrt(count))). */
   columns?: number;

@@ -72,10 +72,12 @@ export class Rng {
     return r;
   }
 
+  /** The generator's state (xoshiro128** words), for checkpoints and resume. */
   state(): RngState {
     return { s: [this.s[0], this.s[1], this.s[2], this.s[3]] };
   }
 
+  /** Restores a state saved by {@link Rng.state}, so the stream continues exactly where it was. */
   setState(state: RngState): void {
     if (!state || !Array.isArray(state.s) || state.s.length !== 4 || state.s.some((v) => !Number.isInteger(v))) {
       throw new FarmerError('FARMER_E_CORRUPT', 'RNG state must be { s: [u32, u32, u32, u32] }');

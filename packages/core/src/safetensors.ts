@@ -8,6 +8,7 @@ import { FarmerError } from './errors.js';
  */
 export type SafeDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
+/** A typed array that holds one safetensors dtype on the host. */
 export type HostArray =
   | Float64Array
   | Float32Array
@@ -49,6 +50,7 @@ const CTORS: Record<SafeDtype, Ctor> = {
   BOOL: Uint8Array,
 } as unknown as Record<SafeDtype, Ctor>;
 
+/** Every safetensors dtype the codec reads and writes. */
 export const SAFE_DTYPES = Object.keys(BYTES) as SafeDtype[];
 
 const MAX_HEADER = 100 * 1024 * 1024;

@@ -15,4 +15,5 @@ export function formatZodIssues(err: z.ZodError): string {
 
 /** One file's entry in a folder's `manifest.json` (a checkpoint's or an ONNX export's): SHA-256 in hex and size. */
 export const ManifestFileSchema = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() });
+/** One file's manifest entry (SHA-256 in hex and size in bytes), as validated by {@link ManifestFileSchema}. */
 export type ManifestFile = z.infer<typeof ManifestFileSchema>;

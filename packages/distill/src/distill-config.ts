@@ -33,9 +33,12 @@ export const DistillConfigSchema = z
     evalImages: z.number().int().nonnegative().default(256),
   })
   .strict();
+/** A validated distillation config: the loop settings of @farmer/train plus the student's init, noise scale and data noise (docs/method.md §8.3 distillation settings). */
 export type DistillConfig = z.infer<typeof DistillConfigSchema>;
+/** A distillation config before defaults: what {@link parseDistillConfig} accepts. */
 export type DistillConfigInput = z.input<typeof DistillConfigSchema>;
 
+/** Validates a distillation config (defaults filled in); FARMER_E_BAD_CONFIG names each failing field, prefixed with `source`. */
 export function parseDistillConfig(input: unknown, source = 'distillation config'): DistillConfig {
   return validate(input, source, DistillConfigSchema, 'FARMER_E_BAD_CONFIG');
 }

@@ -4,6 +4,7 @@ import { holdsRun, runExists } from '@farmer/train';
 import type { DistillConfigInput } from './distill-config.js';
 import { Distiller, type DistillerOptions, type DistillSummary } from './distiller.js';
 
+/** Options of {@link distill}: the teacher, the run directory, the config, data and callbacks. */
 export interface DistillRunOptions extends Omit<DistillerOptions, 'teacher' | 'teacherSource' | 'config' | 'outDir'> {
   /** The teacher: a FARMER checkpoint or a run directory holding `checkpoint/` (required for a new run). */
   teacher?: string;
@@ -19,6 +20,7 @@ export interface DistillRunOptions extends Omit<DistillerOptions, 'teacher' | 't
   attach?: boolean;
 }
 
+/** What {@link distill} returns: the run's summary plus where it wrote. */
 export interface DistillRunResult extends DistillSummary {
   /** The teacher checkpoint the student was added to (with `attach`). */
   attachedTo?: string;

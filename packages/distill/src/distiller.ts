@@ -24,6 +24,7 @@ export type DistillEvent = RunEvent<DistillTypes>;
 /** How a Distiller computes: given the frozen teacher and the student, an engine factory (tfjs by default; @farmer/onnx adds onnxruntime). */
 export type DistillEngine = (teacher: FarmerModel, student: Student) => EngineFactory<DistillBatch, DistillTypes['figures']>;
 
+/** Options of {@link Distiller}: the frozen teacher, the student, the config, the engine and the run options of @farmer/train. */
 export interface DistillerOptions extends RunOptions<DistillTypes> {
   /** The teacher (frozen: its weights never change). The caller owns it, except after `resume`. */
   teacher: FarmerModel;
@@ -34,6 +35,7 @@ export interface DistillerOptions extends RunOptions<DistillTypes> {
   engine?: DistillEngine;
 }
 
+/** How a distillation run ended: steps, why it stopped, final loss and the last student evaluation. */
 export type DistillSummary = RunSummary<StudentEvalResult>;
 
 /**

@@ -2,6 +2,7 @@ import { gatherExamples, noisyImages, Rng, tf, type ImageDataset } from '@farmer
 import type { Flow, Student } from '@farmer/flow';
 import { teacherLatents } from './distill-loss.js';
 
+/** How close the student's one-pass inverse comes to the teacher's (docs/method.md §8.4 student evaluation). */
 export interface StudentEvalResult {
   /** Mean over images, tokens and dims of (student(Z^n) − Z^0)² in [-1, 1] space. */
   mse: number;
@@ -10,6 +11,7 @@ export interface StudentEvalResult {
   images: number;
 }
 
+/** Options of {@link evaluateStudent}. */
 export interface EvaluateStudentOptions {
   /** Evaluate only the first N images (0 = all). */
   maxImages?: number;

@@ -11,6 +11,7 @@ export interface ReliabilityBin {
   accuracy: number;
 }
 
+/** How well predicted probabilities match accuracy: the expected calibration error and the reliability bins, from {@link calibration}. */
 export interface Calibration {
   /** Expected calibration error Σ_b (n_b/n)·|acc_b − conf_b| over equal-width confidence bins. */
   ece: number;

@@ -9,14 +9,18 @@ import { precisionRecall } from './precision-recall.js';
 import { computeReferenceStats, loadReferenceStats, saveReferenceStats, type ReferenceStats } from './reference-stats.js';
 import type { FeatureMatrix } from './feature-matrix.js';
 
+/** The name of a sample-quality metric: FID, KID, Inception Score, precision/recall. */
 export type SampleMetric = 'fid' | 'kid' | 'is' | 'pr';
+/** Every {@link SampleMetric}. */
 export const SAMPLE_METRICS: readonly SampleMetric[] = ['fid', 'kid', 'is', 'pr'];
 
 /** An extractor that can also give class probabilities (for IS). */
 export interface ProbabilityExtractor extends FeatureExtractor {
+  /** Class probabilities `[count, C]` of the images (rows sum to 1), for the Inception Score. */
   probabilities?(images: U8Images): Promise<FeatureMatrix>;
 }
 
+/** Options of {@link sampleMetrics}: the extractor, the real and generated images, which metrics, the reference-statistics cache. */
 export interface SampleMetricsOptions {
   extractor: ProbabilityExtractor;
   /** Real images (the reference set). */
@@ -27,9 +31,11 @@ export interface SampleMetricsOptions {
   /** Cache of the real set's statistics (refused when the extractor differs). */
   referenceStatsPath?: string;
   kid?: KidOptions;
+  /** Called as each stage advances, with the stage's name, the images done and the total. */
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
+/** What {@link sampleMetrics} computed: each metric asked for, the set sizes and the extractor identity. */
 export interface SampleMetricsResult {
   fid?: number;
   kid?: { mean: number; std: number; subsetSize: number };

@@ -16,6 +16,7 @@ export interface BlockWeights {
   projOutB: tf.Tensor1D;
 }
 
+/** The weights of AF block `t` (`blocks.{t}.…`, docs/method.md §9.2 weight names) read from a parameter store. */
 export function blockWeights(store: ParamStore, c: FlowConfig, t: number): BlockWeights {
   const b = `blocks.${t}.`;
   const g = <T extends tf.Tensor>(n: string) => store.get(b + n) as tf.Tensor as T;
@@ -53,6 +54,7 @@ export function classVector(bw: BlockWeights, weights: tf.Tensor2D | undefined):
   return tf.expandDims(tf.matMul(weights, bw.classEmbed), 1) as tf.Tensor3D;
 }
 
+/** Options of {@link blockNet}: the causal mask (omitted: bidirectional) and the attention temperature. */
 export interface BlockNetOptions {
   /** Causal attention (AF) or bidirectional (the distilled student). */
   causal?: tf.Tensor2D;

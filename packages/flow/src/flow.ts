@@ -10,7 +10,10 @@ import { causalMaskBias, KVCache } from './transformer.js';
 /** Labels per sample: a class index, or -1 for the null label; null/undefined = all null. */
 export type Labels = ArrayLike<number> | null | undefined;
 
-// A type alias (not an interface) so that it is a TensorContainer and tf.tidy can return it.
+/**
+ * What {@link Flow.forward} returns: the final latent, each block's logdet and, on request, each block's latent.
+ * A type alias (not an interface) so that it is a TensorContainer and tf.tidy can return it.
+ */
 export type FlowForwardResult = {
   /** Final latent [B, N, d]. */
   z: tf.Tensor3D;
@@ -30,6 +33,7 @@ export interface FlowGuidance {
   attnTemp?: number;
 }
 
+/** Options of {@link Flow.reverse}: labels, guidance, the KV cache, progress and cancellation. */
 export interface FlowReverseOptions {
   labels?: Labels;
   guidance?: FlowGuidance;
@@ -70,6 +74,7 @@ export class Flow {
     return new Flow(c, initFlowParams(c, new Rng(`flow-init:${seed}`)));
   }
 
+  /** The image and patch geometry of the flow: channels, height, width, patch size. */
   get geometry() {
     const c = this.config;
     return { channels: c.inChannels, height: c.imageSize, width: c.imageSize, patchSize: c.patchSize };

@@ -4,6 +4,7 @@ import { flowConfigOf } from './flow-checkpoint.js';
 import { flowFingerprint, parseStudentMeta, STUDENT_FORMAT, STUDENT_FORMAT_VERSION, STUDENT_PARTS, type StudentMeta } from './student-meta.js';
 import { Student } from './student.js';
 
+/** Options of {@link loadStudent}. */
 export interface LoadStudentOptions {
   /** Take the student's EMA weights (`student-ema.safetensors`) when the checkpoint has them (default true). */
   ema?: boolean;

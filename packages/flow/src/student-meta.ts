@@ -4,7 +4,9 @@ import { FlowConfigSchema } from './config.js';
 import { FLOW_PREFIX } from './flow-checkpoint.js';
 import { z } from 'zod';
 
+/** The `format` of a student's `meta.student` entry. */
 export const STUDENT_FORMAT = 'farmer-student';
+/** The version of the student format this code writes; a newer one is refused. */
 export const STUDENT_FORMAT_VERSION = 1;
 
 /** Checkpoint parts of a student: the weights, and (in a distillation run) its EMA and optimizer state. */
@@ -40,6 +42,7 @@ export const StudentMetaSchema = z
     distill: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
+/** A student's `meta.student` entry in `config.json`, as validated by {@link StudentMetaSchema} (docs/method.md §9.5 student parts). */
 export type StudentMeta = z.infer<typeof StudentMetaSchema>;
 
 /** Validates a `meta.student` entry; errors name the file and each bad field. */

@@ -137,6 +137,7 @@ export class Student {
     this.params.loadTensorMap(map, file, STUDENT_PREFIX);
   }
 
+  /** Disposes the student's weights. */
   dispose(): void {
     this.params.dispose();
   }

@@ -21,8 +21,10 @@ export const TarflowHyperSchema = z
     nvp: z.boolean().default(true),
   })
   .passthrough();
+/** A PyTorch TARFlow model's hyper-parameters, with its names, as validated by {@link TarflowHyperSchema}. */
 export type TarflowHyper = z.infer<typeof TarflowHyperSchema>;
 
+/** The farmer flow config that matches a TARFlow model's hyper-parameters (docs/method.md §3.12 TARFlow compatibility). */
 export function tarflowToFlowConfig(h: TarflowHyper): FlowConfig {
   return parseFlowConfig({
     inChannels: h.in_channels,
@@ -37,6 +39,7 @@ export function tarflowToFlowConfig(h: TarflowHyper): FlowConfig {
   });
 }
 
+/** A TARFlow state dict read into a {@link Flow}, with what was not turned into weights. */
 export interface ImportedTarflow {
   flow: Flow;
   /** The prior's variance buffer `var` [N, d] when it is not all ones (TARFlow learns it for nvp=False). */

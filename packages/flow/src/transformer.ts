@@ -45,6 +45,7 @@ export interface LayerWeights {
   downB: tf.Tensor1D;
 }
 
+/** The weights of one Transformer layer under `prefix` (docs/method.md §9.2 weight names), read from a parameter store. */
 export function layerWeights(store: ParamStore, prefix: string): LayerWeights {
   const g = (n: string) => store.get(prefix + n) as tf.Tensor as never;
   return {
@@ -113,6 +114,7 @@ export function causalMaskBias(t: number): tf.Tensor2D {
   return tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, t]), -1, 0)), MASKED)) as tf.Tensor2D;
 }
 
+/** Options of {@link transformerLayer}: the mask, the attention temperature, and the KV cache and layer to append to. */
 export interface LayerOptions {
   /** [T, T] additive causal mask; omit for bidirectional attention or a one-token step. */
   mask?: tf.Tensor2D;
@@ -198,6 +200,7 @@ export class KVCache {
     }
   }
 
+  /** Disposes every cached key and value. */
   dispose(): void {
     for (const t of [...this.kT, ...this.v]) t?.dispose();
     this.kT.fill(undefined);

@@ -11,6 +11,7 @@ import { flowParamSpecs } from './param-specs.js';
 export const DISTILL_OUTPUTS = {
   loss: 'loss',
   blockMse: 'block_mse',
+  /** The output name of the gradient of parameter `param`. */
   grad: (param: string) => `grad.${param}`,
 } as const;
 

@@ -29,6 +29,7 @@ export interface ExportFarmerOnnxOptions {
   source?: OnnxManifest['source'];
   /** Replace whatever is at `outDir` (default: only an earlier export or an empty folder). */
   force?: boolean;
+  /** Called after each file is written. */
   onProgress?: (p: ExportProgress) => void;
 }
 
@@ -46,6 +47,7 @@ export interface ExportOnnxOptions {
   studentEma?: boolean;
   /** Replace whatever is at `outDir` (default: only an earlier export or an empty folder). */
   force?: boolean;
+  /** Called after each file is written. */
   onProgress?: (p: ExportProgress) => void;
 }
 
@@ -75,7 +77,7 @@ function sameFlowConfig(a: FlowConfig, b: FlowConfig): boolean {
  * sibling and renamed into place, so a crash never leaves half an export.
  * An earlier export there is replaced; anything else (a file, another
  * non-empty folder) is refused before any graph is built, unless `force`
- * (core's rule, {@link checkOutputDirectory}).
+ * (core's rule, `checkOutputDirectory` of @farmer/core).
  */
 export async function exportFarmerOnnx(model: FarmerModel, outDir: string, options: ExportFarmerOnnxOptions = {}): Promise<ExportResult> {
   const c = model.config;

@@ -10,9 +10,11 @@ import { farmerParamSpecs } from './param-specs.js';
 export const GRADIENT_OUTPUTS = {
   loss: 'loss',
   logdetPerDim: 'logdet_per_dim',
+  /** The output name of the gradient of parameter `param`. */
   grad: (param: string) => `grad.${param}`,
 } as const;
 
+/** Options of {@link buildFarmerGradientGraph}. */
 export interface GradientGraphOptions {
   /** A static batch size; default symbolic (one graph for every batch size). */
   batch?: number;

@@ -6,10 +6,12 @@ const { onnx: proto } = onnxProto;
 
 /** The ONNX IR version and default-domain opset every farmer graph is written at. */
 export const ONNX_IR_VERSION = 8;
+/** The default-domain opset every farmer graph is written at. */
 export const ONNX_OPSET = 17;
 
 /** Element types the exported graphs use (TensorProto.DataType values). */
 export const DTYPE = { float32: 1, int64: 7, bool: 9, float64: 11 } as const;
+/** The name of an element type the exported graphs use. */
 export type OnnxDtype = keyof typeof DTYPE;
 
 /** A dimension: a fixed size, or a symbolic name ('batch', 'past'). */

@@ -26,6 +26,7 @@ export const GraphEntrySchema = z
     outputs: z.array(IoSchema),
   })
   .strict();
+/** One graph of an export's manifest: its file, and its inputs and outputs with dtypes and shapes. */
 export type GraphEntry = z.infer<typeof GraphEntrySchema>;
 
 const FileEntrySchema = ManifestFileSchema.strict();
@@ -80,6 +81,7 @@ export const OnnxManifestSchema = z
     files: z.record(z.string(), FileEntrySchema),
   })
   .strict();
+/** An export folder's `manifest.json`, as validated by {@link OnnxManifestSchema} (docs/method.md §9.6 ONNX export). */
 export type OnnxManifest = z.infer<typeof OnnxManifestSchema>;
 
 /** The KV-cache convention every step graph follows (recorded in the manifest). */

@@ -16,6 +16,7 @@ export interface OnnxExport {
   config: FarmerConfig;
 }
 
+/** Options of {@link readOnnxExport}. */
 export interface ReadOnnxExportOptions {
   /** Check every file's size and SHA-256 against the manifest (default true). */
   verify?: boolean;

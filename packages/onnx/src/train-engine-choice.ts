@@ -10,6 +10,7 @@ import { loadOrtRuntime, type OrtRuntime } from './ort-runtime-loader.js';
 
 /** The training engines a user can ask for: `auto` picks onnxruntime where it loads and covers the model, else tfjs. */
 export const TRAIN_ENGINES = ['auto', 'ort', 'tfjs'] as const;
+/** A training engine a user can ask for, one of {@link TRAIN_ENGINES}. */
 export type TrainEngineChoice = (typeof TRAIN_ENGINES)[number];
 
 /** The engine a choice resolved to. */
@@ -26,6 +27,7 @@ export interface ChosenEngine<E> {
   notice?: string;
 }
 
+/** Options of {@link chooseTrainEngine}: the threads (ort) or replicas (tfjs). */
 export interface EngineChoiceOptions {
   /** Threads (ort) or replicas (tfjs); default: the available cores (tfjs on the native backend: 1). */
   workers?: number;
@@ -37,7 +39,9 @@ export interface EngineCandidates<E> {
   coverage: () => GradientCoverage;
   /** The objective, for messages ("this model"). */
   what: string;
+  /** Makes the onnxruntime engine with that many intra-op threads. */
   ort: (rt: OrtRuntime, threads: number) => E;
+  /** Makes the tfjs engine with that many replicas. */
   tfjs: (workers: number) => E;
   /** How onnxruntime-node is loaded: an Error when it cannot be (a seam for tests). */
   loadRuntime?: () => Promise<OrtRuntime | Error>;

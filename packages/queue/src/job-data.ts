@@ -58,6 +58,7 @@ export interface GenerateJobData {
   refusedBy?: Refusal[];
 }
 
+/** What a job in a farmer queue carries: a shard of a sharded sample job, or a server's generate request. */
 export type FarmerJobData = ShardJobData | GenerateJobData;
 
 /** What a worker returns for a shard: each image as PNG (base64) with its label. */

@@ -9,6 +9,7 @@ export interface PassItem<I, O> {
   batch?: { key: string; size: number; capacity: number };
   /** Lower goes first (default 0); equal priorities keep their order. */
   priority?: number;
+  /** Runs one pass over the inputs of every item batched with this one; returns one output per input, in order. */
   run: (inputs: I[]) => Promise<O[]>;
 }
 

@@ -20,6 +20,7 @@ export class QueueFullError extends Error {
   }
 }
 
+/** Options of {@link RemoteGenerator.connect}: the queue length limit and the timeouts. */
 export interface RemoteGeneratorOptions {
   /** Requests allowed to wait in a model's queue (across every server sharing it); one more is a {@link QueueFullError}. */
   maxQueued: number;
@@ -83,6 +84,7 @@ export class RemoteGenerator {
     this.closedError.catch(() => undefined); // heard through the races it joins
   }
 
+  /** Connects to Redis at `url` (probed first: an unreachable Redis is FARMER_E_BACKEND within the timeout) and returns the generator. */
   static async connect(url: string, options: RemoteGeneratorOptions): Promise<RemoteGenerator> {
     return new RemoteGenerator(await connectRedis(url, { timeoutMs: options.redisTimeoutMs }), options);
   }

@@ -20,6 +20,7 @@ export interface ShardImages {
   worker: string;
 }
 
+/** Options of {@link runShardedJob}: the Redis link, the model identity, the resolved options, the shard size, the destination and what takes each shard. */
 export interface ShardedJobOptions {
   link: RedisLink;
   identity: ModelIdentity;
@@ -48,6 +49,7 @@ export interface ShardedJobOptions {
    * results held in memory).
    */
   acknowledge?: 'written' | 'finished';
+  /** Called as shards are written, with the images done and the total. */
   onProgress?: (p: ShardedProgress) => void;
   /** One-line notices: shards skipped, waiting for workers, retried attempts. */
   onNotice?: (line: string) => void;
@@ -58,6 +60,7 @@ export interface ShardedJobOptions {
   signal?: AbortSignal;
 }
 
+/** What {@link runShardedJob} did: the run id, shard counts, the workers that drew them and the time. */
 export interface ShardedJobResult {
   runId: string;
   shards: number;

@@ -21,9 +21,11 @@ export async function findCurrentExport(checkpointDir: string, cacheRoot?: strin
   return { stale };
 }
 
+/** Options of {@link exportOnFirstUse}. */
 export interface ExportOnFirstUseOptions {
   /** The cache for read-only checkpoints (default {@link exportCacheRoot}). */
   cacheRoot?: string;
+  /** Called after each file of the export is written. */
   onProgress?: (p: ExportProgress) => void;
   /** Told when another process is exporting the same checkpoint and this one waits for it. */
   onWait?: (pid: number) => void;

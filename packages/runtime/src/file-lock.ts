@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import { ensureDirectory, FarmerError, isProcessAlive } from '@farmer/core';
 
+/** Options of {@link withFileLock}. */
 export interface FileLockOptions {
   /** Give up waiting for another holder after this long (default 10 min). */
   timeoutMs?: number;

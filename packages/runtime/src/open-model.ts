@@ -6,6 +6,7 @@ import { exportOnFirstUse, findCurrentExport, type FirstUseExport } from './expo
 import { parseRuntimeChoice, type RuntimeChoice } from './runtime-choice.js';
 import { loadRunnerWithStudent } from './student-runner.js';
 
+/** Options of {@link openModel}: the runtime choice, weights, student, execution provider, export cache and notices. */
 export interface OpenModelOptions {
   /** See RUNTIME_CHOICES; default 'auto'. */
   runtime?: RuntimeChoice;
@@ -25,6 +26,7 @@ export interface OpenModelOptions {
   cacheRoot?: string;
   /** One-line notices for the user: a fallback to tfjs and why, an export made on first use and its time, a wait for another exporter. */
   onNotice?: (line: string) => void;
+  /** Called after each file of an export made on first use is written. */
   onExportProgress?: (p: ExportProgress) => void;
   /** How onnxruntime-node is loaded (a seam for tests; default `loadOrtRuntime`). */
   loadOrtRuntime?: () => Promise<OrtRuntime | Error>;

@@ -9,6 +9,7 @@ import { FarmerError } from '@farmer/core';
  * - `tfjs`: TensorFlow.js, on the backend `initBackend` chose.
  */
 export const RUNTIME_CHOICES = ['auto', 'onnx', 'tfjs'] as const;
+/** A runtime a user can ask for, one of {@link RUNTIME_CHOICES}. */
 export type RuntimeChoice = (typeof RUNTIME_CHOICES)[number];
 
 /** Validates a runtime choice from a flag or the environment; `source` names it in the error (e.g. '--runtime'). */

@@ -2,6 +2,7 @@ import { readCheckpoint, resolveCheckpointDir } from '@farmer/core';
 import { farmerFromCheckpoint, TfRunner } from '@farmer/ar-gmm';
 import { inferenceWeightsPart, studentFromCheckpoint, studentMetaOf, studentParts, type LoadStudentOptions, type Student } from '@farmer/flow';
 
+/** Options of {@link loadRunnerWithStudent}: the student's options and which weights to load. */
 export interface LoadRunnerWithStudentOptions extends LoadStudentOptions {
   /**
    * Which FARMER weights: the EMA ones when present (default), or the raw

@@ -8,8 +8,10 @@ import { checkAtLeastOne, checkCount, checkPositive } from './option-checks.js';
 import { decodeRedrawing, type RedrawnImage } from './redraw-undecodable.js';
 import { yieldToEventLoop } from './yield-to-event-loop.js';
 
+/** A sampler: decoupled GMM sampling, resampling CFG, or naive CFG (docs/method.md §7.2, §7.4, §7.8). */
 export type SamplerName = 'decoupled' | 'resampling-cfg' | 'naive-cfg';
 
+/** Options of {@link generate}: count, labels, seeds, the sampler and its settings, the decoder, batch size, progress and cancellation. */
 export interface GenerateOptions {
   /** Images to draw. */
   count: number;
@@ -40,10 +42,12 @@ export interface GenerateOptions {
    * the result's `redrawn`.
    */
   redraws?: number;
+  /** Called after every AR token and every AF token (or block) with the phase and how far it is. */
   onProgress?: (p: GenerateProgress) => void;
   signal?: AbortSignal;
 }
 
+/** Where a {@link generate} call is: an AR token, or an AF block and token, with the images done. */
 export type GenerateProgress =
   | { phase: 'ar'; token: number; tokens: number; imagesDone: number; images: number }
   | { phase: 'af'; block: number; token: number; tokens: number; blocksDone: number; blocks: number; imagesDone: number; images: number };
@@ -63,6 +67,7 @@ export interface ResolvedGenerateOptions {
   redraws: number;
 }
 
+/** What {@link generate} returns: the images `[count, H, W, C]` u8, their labels, the options as used, timings, the runtime and any redrawn images. */
 export interface GenerateResult {
   /** [count] images, HWC u8. */
   images: U8Images;

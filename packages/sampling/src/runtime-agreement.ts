@@ -31,6 +31,7 @@ export const RUNTIME_AGREEMENT = {
   maxDivergedShare: 0.02,
 } as const;
 
+/** The numbers of a runtime-agreement rule, as in {@link RUNTIME_AGREEMENT} (docs/method.md §7.10 runtime agreement). */
 export type RuntimeAgreementRule = { readonly [K in keyof typeof RUNTIME_AGREEMENT]: number };
 
 /** Two image sets compared under {@link RUNTIME_AGREEMENT}. */

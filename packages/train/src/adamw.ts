@@ -63,6 +63,7 @@ export class AdamW {
     this.t = s.step;
   }
 
+  /** Disposes the moment tensors. */
   dispose(): void {
     tf.dispose([...this.m, ...this.v]);
   }

@@ -13,6 +13,7 @@
  */
 export type NamedArrays = Map<string, Float32Array>;
 
+/** Averages named arrays across the replicas of a data-parallel step, weighted by each replica's rows. */
 export interface AllReduce {
   /** Contributes `arrays` with `weight`; resolves to Σ_w weight_w·arrays_w / Σ_w weight_w. */
   reduce(arrays: NamedArrays, weight: number): Promise<NamedArrays>;

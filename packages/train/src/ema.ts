@@ -23,6 +23,7 @@ export class Ema {
     this.shadow = tf.tidy(() => vars.map((p) => tf.variable(p.clone(), false)));
   }
 
+  /** Moves the shadow weights towards the current ones, with the warmed-up decay (docs/method.md §6.5 EMA). */
   update(): void {
     const d = emaDecayAt(this.decay, this.updates);
     this.updates++;
@@ -36,11 +37,13 @@ export class Ema {
     return { weights: this.shadow.map((s) => Float32Array.from(s.dataSync() as Float32Array)), updates: this.updates };
   }
 
+  /** Restores shadow weights and update count saved by {@link Ema.rawState}. */
   loadState(s: EmaState): void {
     tf.tidy(() => this.shadow.forEach((v, i) => v.assign(tf.tensor(s.weights[i], v.shape))));
     this.updates = s.updates;
   }
 
+  /** Disposes the shadow weights. */
   dispose(): void {
     tf.dispose(this.shadow);
   }

@@ -82,6 +82,7 @@ export interface TrainEngine<TBatch, TFigures> {
   apply(update: StepUpdate): Promise<void>;
   /** A copy of the trained state (for checkpoints and evaluation). */
   state(): Promise<EngineState>;
+  /** Frees the engine's tensors, sessions or threads. */
   dispose(): Promise<void> | void;
 }
 

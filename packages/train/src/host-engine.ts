@@ -15,7 +15,9 @@ export interface HostGradient<TBatch, TFigures extends Figures> {
   readonly name: string;
   /** Threads it computes with. */
   readonly threads: number;
+  /** Loss, figures and the gradient of every parameter (in the weights' order) on one batch. */
   gradient(weights: Float32Array[], batch: TBatch): Promise<{ loss: number; figures: TFigures; grads: Float32Array[] }>;
+  /** Frees the sessions or threads behind it. */
   dispose(): Promise<void> | void;
 }
 
@@ -84,6 +86,7 @@ export class HostEngine<TBatch, TFigures extends Figures> implements TrainEngine
     };
   }
 
+  /** Frees the gradient source. */
   async dispose(): Promise<void> {
     this.pending = undefined;
     await this.grad.dispose();

@@ -8,6 +8,7 @@ import { appendFileSync, existsSync, promises as fs, rmSync } from 'node:fs';
 export class MetricsLog {
   constructor(readonly file: string) {}
 
+  /** Appends one event as a JSON line. */
   append(event: object): void {
     appendFileSync(this.file, `${JSON.stringify(event)}\n`);
   }

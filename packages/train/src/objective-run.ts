@@ -13,6 +13,7 @@ export class ObjectiveRun<T extends ObjectiveTypes> {
     this.config = runner.config;
   }
 
+  /** The step the run has reached. */
   get currentStep(): number {
     return this.runner.currentStep;
   }

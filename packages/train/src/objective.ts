@@ -38,11 +38,13 @@ export interface ReplicaSource {
 
 /** What a replica module exports. */
 export interface ReplicaModule {
+  /** Builds one replica in a worker thread from the objective's spec and the current weights. */
   createReplica(spec: unknown, weights: Float32Array[]): TfBinding<never, Figures> | Promise<TfBinding<never, Figures>>;
 }
 
 /** A batch the data-parallel engine can split into per-worker shards (typed arrays only, so it can be transferred). */
 export interface Sharding<TBatch> {
+  /** Rows in a batch. */
   size(batch: TBatch): number;
   /** Rows [start, start + count) of a batch. */
   shard(batch: TBatch, start: number, count: number): TBatch;

@@ -46,6 +46,7 @@ export class TfTrainState {
     };
   }
 
+  /** Disposes the optimizer and EMA state. */
   dispose(): void {
     this.optimizer.dispose();
     this.ema?.dispose();
@@ -91,6 +92,7 @@ export class TfEngine<TBatch, TFigures extends Figures> implements TrainEngine<T
     this.pending = undefined;
   }
 
+  /** Disposes the engine's training state. */
   dispose(): void {
     this.drop();
     this.train.dispose();

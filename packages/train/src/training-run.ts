@@ -65,12 +65,14 @@ export interface RunState<TConfig> {
   lastEval?: Record<string, unknown> & { step: number };
 }
 
+/** Options of a {@link TrainingRun}: data, the run directory, events, abort, signal handling, the engine and `force`. */
 export interface TrainingRunOptions<T extends ObjectiveTypes> {
   train: ImageDataset;
   /** Held-out data for the periodic evaluation (every `evalEvery` steps and at the end). */
   test?: ImageDataset;
   /** Run directory: `checkpoint/` (atomic) and `metrics.jsonl`. No files without it. */
   outDir?: string;
+  /** Called with every event as it happens (also appended to `metrics.jsonl`). */
   onEvent?: (e: RunEvent<T>) => void;
   /** Abort: stop after the current step and write a checkpoint. */
   signal?: AbortSignal;
@@ -86,6 +88,7 @@ export interface TrainingRunOptions<T extends ObjectiveTypes> {
   force?: boolean;
 }
 
+/** How a training run ended: steps, why it stopped, final loss, the last evaluation, the checkpoint, time and engine. */
 export interface RunSummary<TEval> {
   steps: number;
   stoppedBy: 'done' | 'signal' | 'time-budget';
@@ -206,6 +209,7 @@ export class TrainingRun<T extends ObjectiveTypes> {
     return run;
   }
 
+  /** The step the run has reached. */
   get currentStep(): number {
     return this.step;
   }
@@ -215,6 +219,7 @@ export class TrainingRun<T extends ObjectiveTypes> {
     return this.engineWorkers;
   }
 
+  /** The run directory, if the run writes files. */
   get outDir(): string | undefined {
     return this.opts.outDir;
   }

@@ -17,6 +17,7 @@ export interface DataParallel<TBatch> extends Sharding<TBatch> {
   replica(): ReplicaSource;
 }
 
+/** Options of {@link WorkerEngine.start}. */
 export interface WorkerEngineOptions {
   /** Replicas in all: this thread plus `workers − 1` worker threads. */
   workers: number;
@@ -155,6 +156,7 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
     this.train = new TfTrainState(binding.variables, ctx);
   }
 
+  /** Starts `workers − 1` worker threads, each building its replica, and returns the engine once all are ready. */
   static async start<TBatch, TFigures extends Figures>(
     binding: TfBinding<TBatch, TFigures>,
     parallel: DataParallel<TBatch>,
@@ -271,6 +273,7 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
     this.pending = undefined;
   }
 
+  /** Stops the worker threads and frees the training state. */
   async dispose(): Promise<void> {
     this.drop();
     await Promise.allSettled(this.inflight);

@@ -33,6 +33,7 @@ function replicaModule(): string {
   return pathToFileURL(found).href;
 }
 
+/** Options of {@link farmerTfEngine}. */
 export interface FarmerTfEngineOptions {
   /** Replicas: this thread plus `workers − 1` worker threads, each with its own backend (default 1). */
   workers?: number;

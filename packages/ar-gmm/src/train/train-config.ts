@@ -17,9 +17,12 @@ export const TrainConfigSchema = z
     labelDrop: z.number().min(0).max(1).default(0.1),
   })
   .strict();
+/** A validated training config: the loop settings of @farmer/train plus noise and label drop (docs/method.md §6 training). */
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+/** A training config before defaults: what {@link parseTrainConfig} accepts. */
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
+/** Validates a training config (defaults filled in); FARMER_E_BAD_CONFIG names each failing field, prefixed with `source`. */
 export function parseTrainConfig(input: unknown, source = 'training config'): TrainConfig {
   return validate(input, source, TrainConfigSchema, 'FARMER_E_BAD_CONFIG');
 }

@@ -9,6 +9,7 @@ import { Trainer, type TrainerOptions, type TrainSummary } from './trainer.js';
 /** The settings a resumed run may change: its length and bookkeeping. Everything else is the run's own. */
 export const RESUME_OVERRIDES = ['steps', 'timeBudgetSeconds', 'evalEvery', 'evalImages', 'checkpointEvery'] as const;
 
+/** Options of {@link train}: the run directory, the model (a preset or config) and its training config, data and callbacks. */
 export interface TrainRunOptions extends Omit<TrainerOptions, 'model' | 'config' | 'outDir'> {
   /** Run directory: `checkpoint/` (atomic) and `metrics.jsonl`. */
   outDir: string;
@@ -28,6 +29,7 @@ export interface TrainRunOptions extends Omit<TrainerOptions, 'model' | 'config'
   onStart?: (info: TrainStartInfo) => void;
 }
 
+/** What a run starts from, passed to `onStart`: new or resumed, the step, configs and parameter counts. */
 export interface TrainStartInfo {
   resumed: boolean;
   /** The step the run starts from. */
@@ -39,6 +41,7 @@ export interface TrainStartInfo {
   ignored: string[];
 }
 
+/** What {@link train} returns: the run's summary plus where it wrote. */
 export interface TrainRunResult extends TrainSummary {
   outDir: string;
   /** metrics.jsonl of the run. */

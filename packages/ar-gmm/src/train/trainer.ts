@@ -20,6 +20,7 @@ export interface FarmerTypes extends ObjectiveTypes {
 
 /** One line of metrics.jsonl. */
 export type TrainEvent = RunEvent<FarmerTypes>;
+/** How a FARMER training run ended: steps, why it stopped, final loss, the last evaluation's bits/dim, the checkpoint and the engine. */
 export type TrainSummary = RunSummary<BpdResult>;
 
 /**
@@ -49,6 +50,7 @@ export function farmerObjective(model: FarmerModel, config: TrainConfig, meta?: 
   };
 }
 
+/** Options of {@link Trainer}: the model, its training config, the engine and the run options of @farmer/train. */
 export interface TrainerOptions extends RunOptions<FarmerTypes> {
   model: FarmerModel;
   config: TrainConfigInput | TrainConfig;

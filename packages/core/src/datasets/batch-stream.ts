@@ -10,6 +10,7 @@ export interface BatchStreamState {
   cursor: number;
 }
 
+/** One batch: u8 images `[B, H, W, C]`, their labels `[B]`, dataset indices and epoch. */
 export interface Batch {
   images: U8Images;
   labels: Int32Array;
@@ -18,6 +19,7 @@ export interface Batch {
   epoch: number;
 }
 
+/** Options of {@link BatchStream}: batch size B, the seed of the epoch permutations, shuffling. */
 export interface BatchStreamOptions {
   batchSize: number;
   seed: number | string;
@@ -67,10 +69,12 @@ export class BatchStream {
     return Math.floor(this.dataset.images.count / this.batchSize);
   }
 
+  /** Where the stream is (seed, epoch, cursor): all a resume needs. */
   state(): BatchStreamState {
     return { seed: this.seed, epoch: this.epoch, cursor: this.cursor };
   }
 
+  /** Moves the stream to a saved {@link BatchStreamState} (from {@link BatchStream.state}); refuses a state outside the dataset. */
   setState(s: BatchStreamState): void {
     if (!Number.isInteger(s.epoch) || !Number.isInteger(s.cursor) || s.epoch < 0 || s.cursor < 0 || s.cursor > this.dataset.images.count) {
       throw new FarmerError('FARMER_E_CORRUPT', `invalid data-order state ${JSON.stringify(s)}`);
@@ -81,6 +85,7 @@ export class BatchStream {
     this.order = this.orderFor(s.epoch);
   }
 
+  /** The next batch; starts the next epoch (a new permutation) when this one cannot fill a batch. */
   next(): Batch {
     if (this.cursor + this.batchSize > this.order.length) {
       this.epoch++;

@@ -13,6 +13,7 @@ export interface ImageDataset {
   classNames: string[];
 }
 
+/** Which split of a dataset to load. */
 export type DatasetSplit = 'train' | 'test';
 
 /** Checks that labels and images agree; used by every loader. */

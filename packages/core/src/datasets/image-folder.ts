@@ -7,6 +7,7 @@ import { makeDataset, type DatasetSplit, type ImageDataset } from './dataset.js'
 
 const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
 
+/** Options of {@link loadImageFolderDataset}. */
 export interface ImageFolderOptions {
   /** Output side length: images are resized (cover) and centre-cropped to size×size. */
   imageSize: number;

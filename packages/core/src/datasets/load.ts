@@ -5,6 +5,7 @@ import { loadIdxDataset } from './idx.js';
 import { loadImageFolderDataset } from './image-folder.js';
 import { loadBuiltinMnist } from './mnist-builtin.js';
 
+/** Options of {@link loadDataset}: the split, and the size and channels of `folder:` images. */
 export interface LoadDatasetOptions {
   split?: DatasetSplit;
   /** For `folder:` specs: output side length (default 32). */
@@ -13,6 +14,7 @@ export interface LoadDatasetOptions {
   channels?: 1 | 3;
 }
 
+/** One line naming every dataset spec {@link loadDataset} accepts, for help texts and errors. */
 export const DATASET_SPEC_HELP = "mnist (built-in), idx:DIR, cifar10:DIR or folder:DIR";
 
 /**

@@ -39,7 +39,9 @@ export const ClassifierConfigSchema = z
     data: z.string().default(''),
   })
   .strict();
+/** A validated config of the built-in MLP feature classifier (docs/method.md §13.7 MLP classifier). */
 export type ClassifierConfig = z.infer<typeof ClassifierConfigSchema>;
+/** The model kind a classifier checkpoint's `config.json` records. */
 export const CLASSIFIER_KIND = 'classifier';
 
 function shapes(c: ClassifierConfig): Record<string, number[]> {
@@ -63,6 +65,7 @@ export class MlpClassifier implements FeatureExtractor {
     this.identity = { id: `farmer-mlp-classifier/${config.data || 'custom'}/penultimate`, hash: hashParts([JSON.stringify(config), ...Object.keys(w).sort().map((k) => new Uint8Array((w[k].data as Float32Array).buffer))]) };
   }
 
+  /** A new classifier with initial weights drawn from `seed`. */
   static create(config: z.input<typeof ClassifierConfigSchema>, seed = 0): MlpClassifier {
     const c = parseClassifierConfig(config);
     const rng = new Rng(`classifier:${seed}`);
@@ -146,12 +149,14 @@ export class MlpClassifier implements FeatureExtractor {
   }
 }
 
+/** Validates a classifier config (defaults filled in); FARMER_E_BAD_CONFIG names each failing field. */
 export function parseClassifierConfig(input: unknown): ClassifierConfig {
   const r = ClassifierConfigSchema.safeParse(input);
   if (!r.success) throw new FarmerError('FARMER_E_BAD_CONFIG', `classifier config is invalid: ${formatZodIssues(r.error)}`);
   return r.data;
 }
 
+/** Options of {@link trainClassifier}: epochs, batch size, learning rate, hidden layer widths, seed, the dataset name recorded, progress. */
 export interface TrainClassifierOptions {
   epochs?: number;
   batchSize?: number;
@@ -159,6 +164,7 @@ export interface TrainClassifierOptions {
   hidden?: number[];
   seed?: number;
   data?: string;
+  /** Called after each step with the step, the total and the loss. */
   onProgress?: (e: { step: number; steps: number; loss: number }) => void;
 }
 
@@ -235,6 +241,7 @@ export function checkClassifierOutput(dir: string, options: OutputDirectoryOptio
   checkOutputDirectory(dir, checkpointOutput(CLASSIFIER_KIND), options);
 }
 
+/** Opens a classifier checkpoint (its folder, or a run folder holding `checkpoint/`), verifying its checksums. */
 export async function loadClassifier(dir: string): Promise<MlpClassifier> {
   const ck = await readCheckpoint(resolveCheckpointDir(dir));
   if (ck.config.kind !== CLASSIFIER_KIND) throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} is a '${ck.config.kind}' checkpoint, not a classifier (train one with farmer eval train-classifier)`, { file: dir });

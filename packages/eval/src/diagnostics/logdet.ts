@@ -1,6 +1,7 @@
 import { imagesToTensor, tf, type U8Images } from '@farmer/core';
 import type { Flow } from '@farmer/flow';
 
+/** Per-image AF logdets over a set of images, their quartiles and Tukey-fence outliers, from {@link logdetDiagnostics} (docs/method.md §10.1 logdet outliers). */
 export interface LogdetDiagnostics {
   /** Σ_t log|det_t| per sample, in nats per dimension [count]. */
   logdet: Float64Array;

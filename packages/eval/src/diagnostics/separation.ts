@@ -1,6 +1,7 @@
 import { FarmerError, normalTensor, Rng, tf, unpatchify, tensorToImages, type U8Images } from '@farmer/core';
 import type { Flow } from '@farmer/flow';
 
+/** Options of {@link separationExperiment}. */
 export interface SeparationOptions {
   /** Interpolation strengths λ in [0, 1]: z' = (1 − λ)·z + λ·ε (docs/method.md §10.2 information separation). */
   strengths: number[];
@@ -11,6 +12,7 @@ export interface SeparationOptions {
   seed?: number;
 }
 
+/** The decoded images of {@link separationExperiment}, per block, mode and strength. */
 export interface SeparationResult {
   /** images[block][mode][strength] is a batch of the decoded images. */
   rows: { block: number; mode: 'partial' | 'full'; images: U8Images[] }[];

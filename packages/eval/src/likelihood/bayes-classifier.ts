@@ -8,6 +8,7 @@ export interface LabelledImages {
   labels: Int32Array;
 }
 
+/** Options of {@link evaluateBayesClassifier}. */
 export interface BayesClassifierOptions {
   /** Held-out TRAINING images the temperature is fitted on (never the test split); none: T = 1. */
   heldOut?: LabelledImages;
@@ -16,10 +17,12 @@ export interface BayesClassifierOptions {
   batchSize?: number;
   /** Seed of the dequantisation noise. */
   seed?: number;
+  /** Called after each batch with the images done and the total. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
 
+/** Accuracy, calibration and confusion matrix of Bayes classification on a test set (docs/method.md §5.4 Bayes classification). */
 export interface BayesClassifierReport {
   images: number;
   accuracy: number;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 
 /** The file beside a checkpoint's config.json (not in it, so exports stay fresh). */
 export const OOD_STATS_FILE = 'ood-stats.json';
+/** The `format` field of an `ood-stats.json` file. */
 export const OOD_STATS_FORMAT = 'farmer-ood-stats';
 
 const MomentsSchema = z.object({ mean: z.number(), std: z.number().nonnegative() });
@@ -21,6 +22,7 @@ export const OodStatsSchema = z.object({
   bitsPerDim: MomentsSchema,
   logdetPerDim: MomentsSchema,
 });
+/** Training-set moments of the per-image scores (bits/dim, logdet per dim), as stored in `ood-stats.json`. */
 export type OodStats = z.infer<typeof OodStatsSchema>;
 
 /** Mean and standard deviation (n − 1) of a sample. */

@@ -5,11 +5,14 @@ import { moments, OOD_STATS_FORMAT, typicality, type OodStats } from './ood-stat
 
 /** The per-image out-of-distribution scores (docs/method.md §5.5 OOD scores). */
 export const OOD_SCORES = ['bitsPerDim', 'typicality', 'logdetPerDim'] as const;
+/** The name of a per-image OOD score, one of {@link OOD_SCORES}. */
 export type OodScore = (typeof OOD_SCORES)[number];
 
+/** Options of {@link computeOodStats} and {@link evaluateOod}. */
 export interface OodOptions {
   batchSize?: number;
   seed?: number;
+  /** Called after each batch with the images done and the total. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -27,6 +30,7 @@ export async function computeOodStats(lik: FarmerLikelihood, train: U8Images, da
   return { format: OOD_STATS_FORMAT, version: 1, data, split: 'train', images: train.count, seed, bitsPerDim: moments(s.bitsPerDim), logdetPerDim: moments(s.logdetPerDim) };
 }
 
+/** How well each OOD score separates in-distribution from OOD images: AUROCs and the scores (docs/method.md §5.5 OOD scores). */
 export interface OodReport {
   /** AUROC of telling OOD from in-distribution images, higher score meaning OOD (0.5: chance; < 0.5: the score points the other way). */
   auroc: Record<OodScore, number>;

@@ -95,6 +95,7 @@ export class OrtArStream implements ArStream {
     }
   }
 
+  /** Releases the stream's KV-cache tensors. */
   dispose(): void {
     disposeTensors(Object.values(this.past));
     this.past = {};

@@ -44,8 +44,11 @@ export interface ProviderChoice<P extends string = string> {
 export interface OrtExportSource {
   /** The folder or URL, for reports. */
   location: string;
+  /** The export's validated manifest. */
   manifest: OnnxManifest;
+  /** The model config the export was made from. */
   config: FarmerConfig;
+  /** The model of one graph of the manifest, in the form the injected binding opens. */
   graph(entry: GraphEntry): GraphModel | Promise<GraphModel>;
 }
 
@@ -113,6 +116,7 @@ export class OrtRunner<P extends string = string> implements FarmerRunner, Farme
     this.decoders = graphs.flowReverseSteps || graphs.flowReverseBlocks ? (graphs.student ? ['flow', 'student'] : ['flow']) : [];
   }
 
+  /** The export's manifest. */
   get manifest(): OnnxManifest {
     return this.source.manifest;
   }

@@ -7,7 +7,9 @@ import type { ProviderChoice } from '../ort/ort-runner.js';
 
 /** Execution providers farmer-ts uses, best first. */
 export type ExecutionProviderName = 'cuda' | 'cpu';
+/** Every {@link ExecutionProviderName}, best first. */
 export const EXECUTION_PROVIDERS: readonly ExecutionProviderName[] = ['cuda', 'cpu'];
+/** An execution provider to require, or `auto`: CUDA when it is installed and starts, else the CPU. */
 export type ExecutionProviderRequest = ExecutionProviderName | 'auto';
 
 /** What was chosen and why: reported by the CLI and the server. */

@@ -79,6 +79,7 @@ export class OrtDistillGradient {
     return this.sessions.threads;
   }
 
+  /** Releases the onnxruntime sessions. */
   dispose(): Promise<void> {
     return this.sessions.dispose();
   }

@@ -5,6 +5,7 @@ import { buildFarmerGradientGraph, GRADIENT_OUTPUTS } from '../gradient-graph.js
 import type { ParamSpec } from '../graph-ops.js';
 import { checkImages, GradientSessions, paramFeeds, scalarOutput, type GradientSessionOptions } from './gradient-sessions.js';
 
+/** Options of {@link OrtGradient.create}: threads and batch shapes of the gradient sessions. */
 export type OrtGradientOptions = GradientSessionOptions;
 
 /** One gradient evaluation. */

@@ -4,6 +4,7 @@ import { hostEngine, type EngineFactory } from '@farmer/train';
 import { OrtDistillGradient, type DistillGradientBatch } from './ort-distill-gradient.js';
 import { OrtGradient } from './ort-gradient.js';
 
+/** Options of {@link farmerOrtEngine} and {@link distillOrtEngine}. */
 export interface OrtTrainOptions {
   /** onnxruntime intra-op threads (default: the machine's available cores). */
   threads?: number;

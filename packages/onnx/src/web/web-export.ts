@@ -7,6 +7,7 @@ import type { OrtExportSource } from '../ort/ort-runner.js';
 export interface PickedFile {
   readonly name: string;
   readonly size: number;
+  /** The file's bytes. */
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
@@ -27,6 +28,7 @@ export interface WebExport extends OrtExportSource {
   hashed: boolean;
 }
 
+/** Options of {@link readWebExport}. */
 export interface ReadWebExportOptions {
   /** Check every file's size and SHA-256 against the manifest (default true). */
   verify?: boolean;
