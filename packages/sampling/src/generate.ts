@@ -8,7 +8,7 @@ import { checkAtLeastOne, checkCount, checkPositive } from './option-checks.js';
 import { decodeRedrawing, type RedrawnImage } from './redraw-undecodable.js';
 import { yieldToEventLoop } from './yield-to-event-loop.js';
 
-/** A sampler: decoupled GMM sampling, resampling CFG, or naive CFG (docs/method.md §7.2, §7.4, §7.8). */
+/** A sampler: decoupled GMM sampling, resampling CFG, or naive CFG (docs/method.md §7.2 decoupled sampling, docs/method.md §7.4 resampling CFG, docs/method.md §7.8 naive CFG). */
 export type SamplerName = 'decoupled' | 'resampling-cfg' | 'naive-cfg';
 
 /** Options of {@link generate}: count, labels, seeds, the sampler and its settings, the decoder, batch size, progress and cancellation. */
