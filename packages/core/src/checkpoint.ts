@@ -25,7 +25,7 @@ export const CHECKPOINT_FORMAT = 'farmer-checkpoint';
 /** Version of the checkpoint format this code writes; a newer one is refused with FARMER_E_VERSION. */
 export const CHECKPOINT_VERSION = 1;
 
-/** zod schema of a checkpoint's `config.json`: format, version, model kind and config, optional training state and metadata. */
+/** zod schema of a checkpoint's `config.json`: format, version, model kind and config, optional training state and provenance, creation time. */
 export const CheckpointConfigSchema = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
   formatVersion: z.number().int().positive(),

@@ -31,7 +31,7 @@ const REFUSAL_DELAY_MS = 250;
 /** Refusals count towards failing a job for this long, ms. */
 const REFUSAL_WINDOW_MS = 60_000;
 
-/** Options of {@link startWorker}: the Redis URL, the models served, threads, concurrency, lock and shutdown times. */
+/** Options of {@link startWorker}: the Redis URL, the models served, the runtime, concurrency, threads, the lock time and logging. */
 export interface FarmerWorkerOptions {
   /** redis://[:PASSWORD@]HOST[:PORT][/DB] */
   redis: string;

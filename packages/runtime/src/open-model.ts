@@ -6,7 +6,7 @@ import { exportOnFirstUse, findCurrentExport, type FirstUseExport } from './expo
 import { parseRuntimeChoice, type RuntimeChoice } from './runtime-choice.js';
 import { loadRunnerWithStudent } from './student-runner.js';
 
-/** Options of {@link openModel}: the runtime choice, weights, student, execution provider, export cache and notices. */
+/** Options of {@link openModel}: the runtime choice, EMA or raw weights, execution provider, sessions and threads, export cache, notices. */
 export interface OpenModelOptions {
   /** See RUNTIME_CHOICES; default 'auto'. */
   runtime?: RuntimeChoice;
