@@ -14,7 +14,11 @@ export interface BuiltinLookup {
   resolvePackage?: (specifier: string) => string;
 }
 
-/** Where the built-ins come from: a folder the user set, or the installed model packages. */
+/**
+ * Where the built-ins come from: the folder `root` the user set
+ * (`FARMER_MODELS_DIR`), or the installed model packages, found with
+ * `resolvePackage`.
+ */
 export type BuiltinSource = { kind: 'folder'; root: string } | { kind: 'packages'; resolvePackage: (specifier: string) => string };
 
 const nodeResolve = (specifier: string): string => createRequire(import.meta.url).resolve(specifier);

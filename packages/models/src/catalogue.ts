@@ -4,6 +4,7 @@
  * classifier. Browser-safe: the playground lists the same names.
  */
 export const BUILTIN_MODELS = ['mnist-small', 'fashion-small'] as const;
+/** A built-in model's name. */
 export type BuiltinModelName = (typeof BUILTIN_MODELS)[number];
 
 /** The default built-in model (`farmer demo`, `sample`, `eval` without `--model` or `--checkpoint`). */
@@ -11,10 +12,12 @@ export const BUILTIN_MODEL: BuiltinModelName = BUILTIN_MODELS[0];
 
 /** The built-in feature classifiers (for `--classifier NAME`), each shipped in its dataset's model package. */
 export const BUILTIN_CLASSIFIERS = ['classifier-mnist', 'classifier-fashion'] as const;
+/** A built-in classifier's name. */
 export type BuiltinClassifierName = (typeof BUILTIN_CLASSIFIERS)[number];
 
 /** What is known of a built-in model without opening it. */
 export interface BuiltinModelInfo {
+  /** Its name, as `--model` takes it. */
   name: BuiltinModelName;
   /** The npm package that holds it. */
   packageName: `@farmer/model-${BuiltinModelName}`;
