@@ -3,7 +3,8 @@
 // quality cost: mean pixel difference between teacher- and student-decoded images.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinModelDir, encodePng, imageGrid, initBackend, loadDataset, Rng, tf } from '@farmer/core';
+import { encodePng, imageGrid, initBackend, loadDataset, Rng, tf } from '@farmer/core';
+import { builtinClassifierDir, builtinModelDir } from '@farmer/models';
 import { classifierAgreement, featureStats, frechetDistance, loadClassifier } from '@farmer/eval';
 import { generate } from '@farmer/sampling';
 import { Student } from '@farmer/flow';
@@ -30,7 +31,7 @@ export async function benchDistill() {
   model.dispose();
 }
 
-// Quality cost of the distilled student of the built-in model (models/mnist-small, when
+// Quality cost of the distilled student of the built-in model (mnist-small, when
 // it carries one): the same latents (same seed and sampler) decoded by the exact AF
 // inverse and by the student. Writes a side-by-side PNG (rows alternate teacher, student).
 export async function benchDistillQuality() {
@@ -48,7 +49,7 @@ export async function benchDistillQuality() {
   const student = await draw('student');
   let absSum = 0;
   for (let i = 0; i < teacher.data.length; i++) absSum += Math.abs(teacher.data[i] - student.data[i]);
-  const clf = await loadClassifier(join(root, '..', 'classifier-mnist'));
+  const clf = await loadClassifier(builtinClassifierDir('classifier-mnist'));
   const train = await loadDataset('mnist');
   const ref = featureStats(await clf.extract(train.images));
   const ft = featureStats(await clf.extract(teacher));
@@ -70,7 +71,7 @@ export async function benchDistillQuality() {
     data.set(student.data.subarray(r * 10 * px, (r + 1) * 10 * px), (2 * r + 1) * 10 * px);
   }
   const grid = imageGrid({ ...teacher, data, count: rows * 20 }, { columns: 10 });
-  const out = process.env.FARMER_DISTILL_PNG ?? join(root, '..', 'mnist-small.teacher-vs-student.png');
+  const out = process.env.FARMER_DISTILL_PNG ?? join(root, '..', 'teacher-vs-student.png');
   writeFileSync(out, encodePng(grid));
   console.log(`side-by-side PNG (rows: teacher, student, ...): ${out}`);
   await clf.dispose();

@@ -1,5 +1,5 @@
 // FID ranking and stability on mnist-small with the built-in feature network
-// (models/classifier-mnist): real test digits, CFG samples at a light guidance (w 0.25)
+// (classifier-mnist, in @farmer/model-mnist-small): real test digits, CFG samples at a light guidance (w 0.25)
 // and at the paper's w 2.5, samples without CFG, and samples of an untrained model, each
 // at two seeds. On this class-conditional MNIST model FID grows with w (guidance trades
 // diversity for class fidelity), so the FID-ranking claim holds for light guidance only.
@@ -8,7 +8,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinModelDir, initBackend, loadDataset } from '@farmer/core';
+import { initBackend, loadDataset } from '@farmer/core';
+import { builtinClassifierDir, builtinModelDir } from '@farmer/models';
 import { FarmerModel, preset } from '@farmer/ar-gmm';
 import { featureStats, frechetDistance, loadClassifier } from '@farmer/eval';
 import { exportFarmerOnnx, exportOnnx } from '@farmer/onnx';
@@ -20,7 +21,7 @@ export async function benchFid() {
   await initBackend();
   const count = Number(process.env.FARMER_FID_COUNT ?? 5000);
   const root = builtinModelDir();
-  const clf = await loadClassifier(join(root, '..', 'classifier-mnist'));
+  const clf = await loadClassifier(builtinClassifierDir('classifier-mnist'));
   const train = await loadDataset('mnist');
   const test = await loadDataset('mnist', { split: 'test' });
   const ref = featureStats(await clf.extract(train.images));

@@ -7,10 +7,11 @@
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { builtinModelDir } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { describeExecutionProvider, loadOrtRunner } from '@farmer/onnx/runtime';
 import { generate } from '@farmer/sampling';
 import { CHROMIUM, launchChromium } from '../apps/playground/scripts/chromium.mjs';
+import { builtinExportMounts } from '../apps/playground/scripts/builtin-exports.mjs';
 import { serveStatic } from '../apps/playground/scripts/static-server.mjs';
 import { fmt, median, table } from './util.mjs';
 
@@ -45,7 +46,7 @@ export async function benchPlayground() {
     console.log(`\n## playground: skipped (needs ${CHROMIUM} and a built ${DIST}: npx nx run @farmer/playground:build)`);
     return;
   }
-  const server = await serveStatic({ root: DIST });
+  const server = await serveStatic({ root: DIST, mounts: builtinExportMounts() });
   const browser = await launchChromium();
   const { context } = browser;
   const runner = await loadOrtRunner(join(builtinModelDir(), 'onnx'), { purposes: ['sample'] });

@@ -5,7 +5,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinModelDir, initBackend } from '@farmer/core';
+import { initBackend } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { saveFarmer } from '@farmer/ar-gmm';
 import { startServer } from '@farmer/server';
 import { fmt, table } from './util.mjs';

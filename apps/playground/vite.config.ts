@@ -1,5 +1,3 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { browserOnly } from './build/browser-only.js';
 import { builtinExports } from './build/builtin-export.js';
@@ -7,13 +5,10 @@ import { builtinExports } from './build/builtin-export.js';
 // @ts-expect-error: a plain ESM script without types (its JSDoc documents it)
 import { ISOLATION_HEADERS } from './scripts/static-server.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-
 export default defineConfig({
   // Relative URLs: the build works from any folder of any static host (and at /playground/ of `farmer serve`).
   base: './',
-  plugins: [browserOnly(), builtinExports(resolve(here, '../../models'))],
+  plugins: [browserOnly(), builtinExports()],
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 1024 },
   // onnxruntime-web finds its wasm next to its module: keep it out of dev pre-bundling.
   optimizeDeps: { exclude: ['onnxruntime-web'] },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILTIN_MODEL, BUILTIN_MODELS, builtinModelDir } from '@farmer/core';
 import { TfRunner, type FarmerRunner } from '@farmer/ar-gmm';
+import { BUILTIN_MODEL, BUILTIN_MODELS, builtinModelDir } from '@farmer/models';
 import { openModel, type OpenedModel, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from './context.js';
 import { UsageError } from './errors.js';

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { builtinModelDir, FASHION_MNIST_CLASSES, initBackend } from '@farmer/core';
+import { FASHION_MNIST_CLASSES, initBackend } from '@farmer/core';
+import { builtinClassifierDir, builtinModelDir } from '@farmer/models';
 import { preset, type FarmerRunner } from '@farmer/ar-gmm';
 import { classifierAgreement, loadClassifier } from '@farmer/eval';
 import { exportFreshness, openModel } from '@farmer/runtime';
@@ -12,7 +13,7 @@ const MIN_FASHION_AGREEMENT = 0.85;
 /** Images per built-in for the runtime-agreement check (docs/method.md §7.10 runtime agreement). */
 const AGREEMENT_COUNT = 1000;
 
-// The models that ship in models/: trained with their preset's architecture, and their CFG samples
+// The models that ship as @farmer/model-NAME (the workspace's models/NAME): trained with their preset's architecture, and their CFG samples
 // must be recognisable as the class asked for by the built-in classifier of their dataset (its own
 // test accuracy bounds the agreement). Both decode with the exact AF inverse, as `farmer sample` does.
 const BUILTINS = [
@@ -33,7 +34,7 @@ describe.each(BUILTINS)('the built-in model $name', ({ name, classifier, minAgre
   afterAll(() => tfModel.close());
 
   it('is found by name without configuration and is class-conditional on 28×28 images', () => {
-    expect(builtinModelDir(name)).toMatch(new RegExp(`models[\\\\/]${name}$`));
+    expect(builtinModelDir(name)).toMatch(new RegExp(`models[\\\\/]${name}[\\\\/]checkpoint$`));
     expect(runner.config.numClasses).toBe(10);
     expect(runner.config.flow.imageSize).toBe(28);
     expect(runner.config.classNames).toEqual(classNames);
@@ -45,7 +46,7 @@ describe.each(BUILTINS)('the built-in model $name', ({ name, classifier, minAgre
   it(`draws CFG samples that the built-in classifier labels as the requested class at least ${minAgreement * 100}% of the time`, async () => {
     const labels = Array.from({ length: 100 }, (_, i) => i % 10);
     const r = await generate(runner, { count: labels.length, labels, seed: 2024, sampler: 'resampling-cfg', batchSize: 50, decoder });
-    const clf = await loadClassifier(join(builtinModelDir(name), '..', classifier));
+    const clf = await loadClassifier(builtinClassifierDir(classifier));
     const a = await classifierAgreement(clf, r.images, r.labels);
     await clf.dispose();
     console.log(`built-in model ${name}: classifier agreement ${(a.agreement * 100).toFixed(1)}% on 100 CFG samples`);

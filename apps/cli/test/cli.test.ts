@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePng, FASHION_MNIST_CLASSES, initBackend, loadDataset, gatherExamples } from '@farmer/core';
 import { FarmerModel, preset, saveFarmer, Trainer } from '@farmer/ar-gmm';
+import { builtinClassifierDir } from '@farmer/models';
 import { deadPid, makeReadOnly } from '@farmer/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -500,5 +501,41 @@ describe('built-in models by name, and class names in sample grids', () => {
     const names = farmer(['train', '--preset', 'mnist-tiny', '--class-names', 'a,b', '--steps', '1', '--out', 'names-run'], { env });
     expect(names.code).toBe(2);
     expect(names.stderr).toMatch(/2 class names given for a model of 10 classes/);
+  });
+});
+
+describe('built-in models from their packages: --classifier NAME, FARMER_MODELS_DIR, a missing package', () => {
+  it('--classifier takes a built-in classifier by name: from the installed package, or from FARMER_MODELS_DIR', () => {
+    // No FARMER_MODELS_DIR: the installed packages (here the workspace's models/NAME).
+    const installed = farmer(['eval', 'agreement', '--model', 'mnist-small', '--classifier', 'classifier-mnist', '--per-class', '1', '--json'], { env: { FARMER_MODELS_DIR: '' } });
+    expect(installed.code, installed.stderr).toBe(0);
+    const result = JSON.parse(installed.stdout);
+    expect(result).toMatchObject({ samples: 10, classifier: 'classifier-mnist' });
+    expect(result.checkpoint).toMatch(/models\/mnist-small\/checkpoint$/);
+    // FARMER_MODELS_DIR holds the stand-in model and a classifier of that name: both are taken from there.
+    const own = join(work, 'models-with-classifier');
+    cpSync(join(modelsDir, 'mnist-small'), join(own, 'mnist-small'), { recursive: true });
+    cpSync(builtinClassifierDir('classifier-mnist', { env: {} }), join(own, 'classifier-mnist'), { recursive: true });
+    const fromDir = farmer(['eval', 'agreement', '--classifier', 'classifier-mnist', '--per-class', '1', '--runtime', 'tfjs'], { env: { FARMER_MODELS_DIR: own } });
+    expect(fromDir.code, fromDir.stderr).toBe(0);
+    expect(fromDir.stdout).toMatch(/^classifier agreement \d+\.\d% on 10 samples/);
+    expect(fromDir.stderr).toContain(`using the built-in model ${join(own, 'mnist-small')}`);
+  });
+
+  it('a built-in that is not there is exit 2 naming the package to install; an unknown classifier name lists the built-ins', () => {
+    const empty = join(work, 'no-models');
+    mkdirSync(empty, { recursive: true });
+    const noModel = farmer(['sample', '--out', 'x.png'], { env: { FARMER_MODELS_DIR: empty } });
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr).toContain(`the built-in model mnist-small was not found in FARMER_MODELS_DIR (${empty})`);
+    expect(noModel.stderr).toContain('npm install @farmer/model-mnist-small');
+    expect(noModel.stderr).not.toMatch(/\n\s+at /);
+    const noClassifier = farmer(['eval', 'agreement', '--checkpoint', join(modelsDir, 'mnist-small'), '--classifier', 'classifier-fashion'], { env: { FARMER_MODELS_DIR: empty } });
+    expect(noClassifier.code).toBe(2);
+    expect(noClassifier.stderr).toContain('the built-in classifier classifier-fashion was not found in FARMER_MODELS_DIR');
+    expect(noClassifier.stderr).toContain('npm install @farmer/model-fashion-small');
+    const unknown = farmer(['eval', 'fid', '--classifier', 'classifier-cifar', '--count', '2']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/classifier 'classifier-cifar' is neither a folder nor a built-in classifier \(classifier-mnist, classifier-fashion\)/);
   });
 });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinModelDir } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { startRedisServer, type TestRedis } from '@farmer/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinModelDir } from '@farmer/core';
 import { freePort, startRedisServer, type TestRedis } from '@farmer/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -118,7 +117,7 @@ describe('farmer worker + farmer sample --redis', () => {
       expect(again.stdout).toMatch(/in 7 shards \(7 from an earlier submission\)/);
 
       // farmer eval fid --redis: the generated half drawn by the workers, the same FID as one process.
-      const fid = ['eval', 'fid', '--count', '64', '--real-count', '200', '--runtime', 'onnx', '--classifier', join(builtinModelDir(), '..', 'classifier-mnist')];
+      const fid = ['eval', 'fid', '--count', '64', '--real-count', '200', '--runtime', 'onnx', '--classifier', 'classifier-mnist'];
       const [alone, sharded] = await Promise.all([farmer(fid), farmer([...fid, '--redis', redis.url, '--shard-size', '16'])]);
       expect(alone.code, alone.stderr).toBe(0);
       expect(sharded.code, sharded.stderr).toBe(0);

@@ -4,13 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FarmerModel, preset, saveFarmer } from '@farmer/ar-gmm';
 import { encodePng } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { craftedPng } from '@farmer/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Files, paths and names a user hands to `farmer`: each is refused with exit 2 and a message naming it.
 
 const BIN = join(__dirname, '..', 'dist', 'bin.js');
-const BUILTIN = join(__dirname, '..', '..', '..', 'models', 'mnist-small');
+/** The installed built-in model's checkpoint (the package's, whatever FARMER_MODELS_DIR says). */
+const BUILTIN = builtinModelDir('mnist-small', { env: {} });
 const TIME = '/usr/bin/time';
 let work: string;
 let modelsDir: string;

@@ -1,42 +1,30 @@
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { Plugin } from 'vite';
-import { BUILTIN_MODELS, builtinExportPath } from '../src/builtin-models.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Connect, Plugin } from 'vite';
+// @ts-expect-error: a plain ESM script without types (its JSDoc documents it)
+import { builtinExports as exportsOfBuiltins, exportFiles } from '../scripts/builtin-exports.mjs';
 
-/** The export's files as its manifest lists them (whatever model it is: a retrained one's export is taken as it is). */
-async function exportFiles(dir: string): Promise<string[]> {
-  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, unknown> };
-  return ['manifest.json', ...Object.keys(manifest.files)];
+/** Adds a middleware per built-in model serving its export's files (those its manifest lists) at its path. */
+function serveExports(middlewares: Connect.Server): void {
+  for (const { path, dir } of exportsOfBuiltins() as { path: string; dir: string }[]) {
+    middlewares.use(`/${path}`, (req, res, next) => {
+      const name = decodeURIComponent((req.url ?? '/').replace(/^\//, '').split('?')[0]);
+      void (exportFiles(dir) as Promise<string[]>).then(async (files) => (files.includes(name) ? res.end(await readFile(join(dir, name))) : next()));
+    });
+  }
 }
 
 /**
- * Ships every built-in model's ONNX export (`modelsDir`/NAME/onnx, the repo's
- * models folder) inside the build at {@link builtinExportPath}, and serves
- * them there in dev.
+ * Vite's dev and preview servers serve every built-in model's ONNX export
+ * where the page looks for it (`builtinExportPath`), from the installed
+ * model packages (through @farmer/models). The build ships none: `farmer
+ * serve` serves them the same way, and `npm run playground:static` copies
+ * them into a static site.
  */
-export function builtinExports(modelsDir: string): Plugin {
-  let outDir = 'dist';
+export function builtinExports(): Plugin {
   return {
     name: 'farmer-builtin-export',
-    configResolved(c) {
-      outDir = resolve(c.root, c.build.outDir);
-    },
-    async writeBundle() {
-      for (const model of BUILTIN_MODELS) {
-        const dir = join(modelsDir, model, 'onnx');
-        const to = join(outDir, builtinExportPath(model));
-        await mkdir(to, { recursive: true });
-        for (const f of await exportFiles(dir)) await copyFile(join(dir, f), join(to, f));
-      }
-    },
-    configureServer(server) {
-      for (const model of BUILTIN_MODELS) {
-        const dir = join(modelsDir, model, 'onnx');
-        server.middlewares.use(`/${builtinExportPath(model)}`, (req, res, next) => {
-          const name = decodeURIComponent((req.url ?? '/').replace(/^\//, '').split('?')[0]);
-          void exportFiles(dir).then(async (files) => (files.includes(name) ? res.end(await readFile(join(dir, name))) : next()));
-        });
-      }
-    },
+    configureServer: (server) => serveExports(server.middlewares),
+    configurePreviewServer: (server) => serveExports(server.middlewares),
   };
 }

@@ -6,11 +6,12 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from './chromium.mjs';
+import { builtinExportMounts } from './builtin-exports.mjs';
 import { serveStatic } from './static-server.mjs';
 
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = resolve(process.argv[2] ?? join(app, '..', '..', 'docs', 'playground.png'));
-const server = await serveStatic({ root: join(app, 'dist') });
+const server = await serveStatic({ root: join(app, 'dist'), mounts: builtinExportMounts() });
 const browser = await launchChromium({ width: 1280, height: 860 });
 const { context } = browser;
 try {

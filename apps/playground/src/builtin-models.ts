@@ -1,12 +1,8 @@
-import { BUILTIN_MODELS, type BuiltinModelName as BuiltinModel } from '@farmer/core/browser';
+import { BUILTIN_MODELS, builtinExportPath, type BuiltinModelName as BuiltinModel } from '@farmer/models/browser';
 
-// The built-in models' ONNX exports ship inside the page's build (the repo's models/NAME/onnx).
-export { BUILTIN_MODELS };
-
-/** Where the page finds a built-in's export, relative to index.html. */
-export function builtinExportPath(name: BuiltinModel): string {
-  return `models/${name}/onnx/`;
-}
+// The built-in models' ONNX exports are found beside the page, at builtinExportPath(NAME): `farmer serve`
+// serves them there from the installed model packages, and the static site copies them there.
+export { BUILTIN_MODELS, builtinExportPath };
 
 /**
  * The built-in a model setting names: 'builtin' (the first, kept for links

@@ -6,6 +6,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, launchChromium as launchChromiumScript } from '../scripts/chromium.mjs';
 // @ts-expect-error: a plain ESM script without types (its JSDoc documents it)
 import { serveStatic } from '../scripts/static-server.mjs';
+// @ts-expect-error: a plain ESM script without types (its JSDoc documents it)
+import { builtinExportMounts } from '../scripts/builtin-exports.mjs';
 
 export const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(APP, 'dist');
@@ -31,9 +33,14 @@ export interface Served {
   close(): Promise<void>;
 }
 
-/** Serves `root` (and `mounts`, URL prefix → folder) on 127.0.0.1, with the cross-origin isolation headers unless `isolation` is false. */
+/**
+ * Serves `root` (and `mounts`, URL prefix → folder) on 127.0.0.1, with the
+ * cross-origin isolation headers unless `isolation` is false. The built-in
+ * models' exports are mounted beside the page, from the installed model
+ * packages, as `npm run playground` and `farmer serve` serve them.
+ */
 export function serve(root: string, options: { isolation?: boolean; mounts?: Record<string, string> } = {}): Promise<Served> {
-  return serveStatic({ root, isolation: options.isolation ?? true, mounts: options.mounts }) as Promise<Served>;
+  return serveStatic({ root, isolation: options.isolation ?? true, mounts: { ...(builtinExportMounts() as Record<string, string>), ...options.mounts } }) as Promise<Served>;
 }
 
 /** A fresh headless Chromium with its own profile; close() removes it. */

@@ -26,9 +26,17 @@ describe('the browser bundle', () => {
     const ids = chunks.flatMap((c) => c.moduleIds);
     expect(ids.filter((id) => /^(node:|\0?__vite-browser-external)/.test(id) || nodeOnlyReason(id) !== undefined)).toEqual([]);
     const packages = [...new Set(ids.map(packageOf).filter((p): p is string => p !== undefined))].sort();
-    expect(packages.filter((p) => !/^@farmer\/(core|flow|ar-gmm|sampling|onnx)$/.test(p))).toEqual(['onnxruntime-web', 'zod']);
+    expect(packages.filter((p) => !/^@farmer\/(core|flow|ar-gmm|sampling|onnx|models)$/.test(p))).toEqual(['onnxruntime-web', 'zod']);
+    // The built-in names come from @farmer/models' browser entry, never its Node one.
+    expect(ids.filter((id) => /\/packages\/models\/dist\/browser\.js$/.test(id))).toHaveLength(1);
+    expect(ids.filter((id) => /\/packages\/models\/dist\/index\./.test(id))).toEqual([]);
     // The shipped build too: Vite would have swapped a built-in for a __vite-browser-external stub.
     for (const f of readdirSync(join(DIST, 'assets')).filter((f) => f.endsWith('.js'))) expect(readFileSync(join(DIST, 'assets', f), 'utf8')).not.toMatch(/__vite-browser-external/);
+  });
+
+  it('ships no model export (the published package stays small): farmer serve and the static site serve them from the model packages', () => {
+    const all = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? all(join(dir, e.name)) : [join(dir, e.name)]));
+    expect(all(DIST).filter((f) => /\.(onnx|weights|safetensors)$|manifest\.json$/.test(f))).toEqual([]);
   });
 
   it('is under 1 MB gzipped without the wasm of onnxruntime-web (every JS chunk)', async () => {

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classify } from '@farmer/ar-gmm';
 import type { U8Images } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { loadOrtRunner } from '@farmer/onnx/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserTestsCanRun, DIST, launchChromium, openPage, pageError, REPO, serve, type Served } from './browser.js';
+import { browserTestsCanRun, DIST, launchChromium, openPage, pageError, serve, type Served } from './browser.js';
 
 const run = browserTestsCanRun();
 
@@ -18,7 +19,7 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
   beforeAll(async () => {
     // A copy of the built-in export with one byte of its AF weights flipped.
     broken = mkdtempSync(join(tmpdir(), 'farmer-broken-export-'));
-    cpSync(join(REPO, 'models/mnist-small/onnx'), broken, { recursive: true });
+    cpSync(join(builtinModelDir(), 'onnx'), broken, { recursive: true });
     const weights = readFileSync(join(broken, 'flow.weights'));
     weights[1000] ^= 0x40;
     writeFileSync(join(broken, 'flow.weights'), weights);
@@ -71,7 +72,7 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
     expect(shown.text).toEqual(shown.p.map((p) => `${(100 * p).toFixed(1)}%`));
     expect(shown.best).toEqual([shown.p.indexOf(Math.max(...shown.p))]);
     // The same pixels through classify on onnxruntime-node (its defaults, as the page uses).
-    const runner = await loadOrtRunner(join(REPO, 'models/mnist-small/onnx'));
+    const runner = await loadOrtRunner(join(builtinModelDir(), 'onnx'));
     try {
       const image: U8Images = { data: Uint8Array.from(shown.pixels), count: 1, height: 28, width: 28, channels: 1 };
       const want = await classify(runner, image);
@@ -150,7 +151,7 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
   it('an export folder picked from disk loads (every file checked), and a picked corrupted one is refused', async () => {
     const page = await openPage(chromium.context, server.url);
     await page.selectOption('#model-select', 'files');
-    const builtin = join(REPO, 'models/mnist-small/onnx');
+    const builtin = join(builtinModelDir(), 'onnx');
     await page.setInputFiles('#model-files', builtin);
     await page.waitForFunction(() => /^\d+ picked files: .*running on/.test(document.getElementById('model-status')!.textContent ?? '') || !document.getElementById('error')!.hidden, undefined, { timeout: 120_000 });
     expect(await pageError(page)).toBeNull();

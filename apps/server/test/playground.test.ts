@@ -1,5 +1,6 @@
-import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtinModelDir } from '@farmer/models';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/index.js';
@@ -8,7 +9,7 @@ import { removeTmp, tmp } from './helpers.js';
 
 // The built-in model twice: with its ONNX export, and without one (no export in the
 // checkpoint, an empty export cache). On tfjs, so that loading them exports nothing.
-const builtin = join(__dirname, '../../../models/mnist-small');
+const builtin = builtinModelDir('mnist-small');
 let models: string;
 const savedCache = process.env.FARMER_CACHE;
 
@@ -116,6 +117,49 @@ describe('GET /playground/', () => {
       expect(bare.statusCode).toBe(301);
       expect(bare.headers.location).toBe('/playground/');
     } finally {
+      await a.close();
+    }
+  });
+
+  it('serves the built-in models’ exports where the page looks for them, from the installed packages: the page’s build carries none', async () => {
+    expect(existsSync(join(playgroundDist()!, 'models')), 'the published page holds no model export').toBe(false);
+    const a = await app();
+    try {
+      for (const name of ['mnist-small', 'fashion-small']) {
+        const dir = join(builtinModelDir(name), 'onnx');
+        const manifest = await a.inject({ method: 'GET', url: `/playground/models/${name}/onnx/manifest.json` });
+        expect(manifest.statusCode, name).toBe(200);
+        expect(manifest.headers['cross-origin-embedder-policy']).toBe('require-corp');
+        expect(manifest.body).toBe(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+        const weights = await a.inject({ method: 'GET', url: `/playground/models/${name}/onnx/flow.weights` });
+        expect(weights.statusCode).toBe(200);
+        expect(Buffer.compare(weights.rawPayload, readFileSync(join(dir, 'flow.weights')))).toBe(0);
+      }
+      // Only the files the manifest lists, and only the built-ins.
+      const other = await a.inject({ method: 'GET', url: '/playground/models/mnist-small/onnx/config.json' });
+      expect(other.statusCode).toBe(404);
+      expect(other.json().error).toMatchObject({ code: 'FARMER_E_NOT_FOUND', field: 'file' });
+      expect((await a.inject({ method: 'GET', url: '/playground/models/someone/onnx/manifest.json' })).statusCode).toBe(404);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('a built-in that is not installed is a 404 naming the package to install (FARMER_MODELS_DIR without it here)', async () => {
+    const saved = process.env.FARMER_MODELS_DIR;
+    process.env.FARMER_MODELS_DIR = tmp('farmer-no-models-');
+    const a = await app();
+    try {
+      const r = await a.inject({ method: 'GET', url: '/playground/models/fashion-small/onnx/manifest.json' });
+      expect(r.statusCode).toBe(404);
+      expect(r.json().error).toEqual({
+        code: 'FARMER_E_NOT_FOUND',
+        field: 'name',
+        message: 'the built-in model fashion-small has no readable ONNX export on this server; install (or reinstall) it: npm install @farmer/model-fashion-small',
+      });
+    } finally {
+      if (saved === undefined) delete process.env.FARMER_MODELS_DIR;
+      else process.env.FARMER_MODELS_DIR = saved;
       await a.close();
     }
   });

@@ -1,4 +1,4 @@
-import { builtinModelDir } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { startWorker, type RunningWorker } from '@farmer/queue';
 import { startRedisServer, watchOpenHandles, type TestRedis } from '@farmer/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -77,7 +77,7 @@ describe('model registry', () => {
     expect(discoverModels(join(run, 'checkpoint'))).toEqual([{ name, dir: join(run, 'checkpoint') }]);
   });
 
-  it('with no --models every built-in model present is served (found through FARMER_MODELS_DIR here)', async () => {
+  it('with no --models every built-in model present is served (found through FARMER_MODELS_DIR here); none is an error naming the package', async () => {
     const saved = process.env.FARMER_MODELS_DIR;
     try {
       const one = modelsDir(['mnist-small']);
@@ -92,8 +92,12 @@ describe('model registry', () => {
       const app = await buildApp({ processMetrics: false });
       expect((await app.farmer.registry.load()).ready).toEqual(['mnist-small', 'fashion-small']);
       await app.close();
-      process.env.FARMER_MODELS_DIR = modelsDir([]);
-      expect(() => discoverModels(undefined)).toThrow(/the built-in model mnist-small \(models\/mnist-small\) was not found/);
+      // None there: the error names the package to install.
+      const none = modelsDir([]);
+      process.env.FARMER_MODELS_DIR = none;
+      expect(() => discoverModels(undefined)).toThrow(
+        `the built-in model mnist-small was not found in FARMER_MODELS_DIR (${none}): put it at ${join(none, 'mnist-small')}, or unset FARMER_MODELS_DIR to use the installed package (npm install @farmer/model-mnist-small)`,
+      );
     } finally {
       if (saved === undefined) delete process.env.FARMER_MODELS_DIR;
       else process.env.FARMER_MODELS_DIR = saved;

@@ -2,12 +2,13 @@ import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FASHION_MNIST_CLASSES, gatherExamples, initBackend, isFarmerError, loadDataset, readCheckpoint, type ImageDataset } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { className, FarmerModel, loadFarmer, parseFarmerConfig, preset, saveFarmer, train } from '../src/index.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'farmer-names-'));
 /** The shipped mnist-small: a checkpoint written before class names existed. */
-const OLD_CHECKPOINT = join(__dirname, '..', '..', '..', 'models', 'mnist-small');
+const OLD_CHECKPOINT = builtinModelDir('mnist-small', { env: {} });
 
 let data: ImageDataset;
 beforeAll(async () => {

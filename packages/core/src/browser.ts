@@ -8,7 +8,6 @@
  */
 export { ERROR_CODES, FarmerError, isFarmerError, USER_ERROR_CODES, type FarmerErrorCode } from './errors.js';
 export { Rng, type RngState } from './rng.js';
-export { BUILTIN_MODEL, BUILTIN_MODELS, type BuiltinModelName } from './builtin-model-names.js';
 export { checkLabels, NULL_LABEL } from './labels.js';
 export { checkGeometry, patchIndexMap, tokenShape, type PatchGeometry } from './patch-geometry.js';
 export { checkU8Images, floatNCHWToU8, mapU8ToNCHW, quantizeToU8, sliceImages, u8ToFloatNCHW, type U8Images } from './image.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeDirectoryAtomic } from './atomic-write.js';
 import { isProcessAlive, readableDirectory, recoverInterruptedWrite } from './interrupted-writes.js';
-import { resolveCheckpointDir } from './model-paths.js';
+import { resolveCheckpointDir } from './resolve-checkpoint-dir.js';
 import type { OutputKind } from './output-directory.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'farmer-interrupted-'));

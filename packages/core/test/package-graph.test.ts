@@ -9,7 +9,9 @@ import { repoRoot } from './repo-root.js';
  * package's `dependencies` point to lower tiers, its test-only
  * `devDependencies` to lower tiers or its own; apps may use each other),
  * no package depends on an app, and the distillation trainer is imported
- * by apps only.
+ * by apps only. The built-in models' data packages (models/NAME) sit in the
+ * bottom tier with core and hold no code and no dependency; @farmer/models,
+ * the one package that names them, depends on core at most.
  */
 
 interface Workspace {
@@ -17,29 +19,53 @@ interface Workspace {
   dir: string;
   dependencies: string[];
   devDependencies: string[];
+  /** The whole package.json. */
+  pkg: Record<string, unknown>;
 }
 
 const root = repoRoot();
 
-function workspaces(): Workspace[] {
-  return ['packages', 'apps'].flatMap((group) =>
-    readdirSync(join(root, group), { withFileTypes: true })
-      .filter((e) => e.isDirectory())
-      .map((e) => {
-        const dir = `${group}/${e.name}`;
-        const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | string>;
-        const farmer = (k: string) => Object.keys((pkg[k] as Record<string, string> | undefined) ?? {}).filter((d) => d.startsWith('@farmer/'));
-        return { name: pkg.name as string, dir, dependencies: [...farmer('dependencies'), ...farmer('peerDependencies')], devDependencies: farmer('devDependencies') };
-      }),
+/** The workspace folders of the root package.json: `group/*` globs and explicit folders. */
+function workspaceDirs(): string[] {
+  const globs = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+  return globs.flatMap((g) =>
+    g.endsWith('/*')
+      ? readdirSync(join(root, g.slice(0, -2)), { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => `${g.slice(0, -2)}/${e.name}`)
+      : [g],
   );
 }
 
-/** Tiers of the README's diagram line `core ← { flow, train } ← ... ← apps/{cli, server}`, bottom first. */
+function workspaces(): Workspace[] {
+  return workspaceDirs().map((dir) => {
+    const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | string>;
+    const farmer = (k: string) => Object.keys((pkg[k] as Record<string, string> | undefined) ?? {}).filter((d) => d.startsWith('@farmer/'));
+    return { name: pkg.name as string, dir, dependencies: [...farmer('dependencies'), ...farmer('peerDependencies')], devDependencies: farmer('devDependencies'), pkg };
+  });
+}
+
+/** Files under `rel` (recursively, node_modules and dist aside) whose name matches `re`. */
+function filesUnder(rel: string, re: RegExp): string[] {
+  let entries;
+  try {
+    entries = readdirSync(join(root, rel), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => {
+    const p = `${rel}/${e.name}`;
+    if (e.isDirectory()) return e.name === 'node_modules' || e.name === 'dist' ? [] : filesUnder(p, re);
+    return re.test(e.name) ? [p] : [];
+  });
+}
+
+/** Tiers of the README's diagram line `{ core, model-… } ← { flow, train, models } ← ... ← apps/{cli, server}`, bottom first. */
 function readmeTiers(): string[][] {
   const line = readFileSync(join(root, 'README.md'), 'utf8')
     .split('\n')
-    .find((l) => l.startsWith('core ← '));
-  if (!line) throw new Error('README.md has no package diagram line starting with "core ← "');
+    .find((l) => /^(\{ )?core[ ,].* ← /.test(l));
+  if (!line) throw new Error('README.md has no package diagram line starting with "core ← " or "{ core, "');
   return line.split(' ← ').map((tier) => {
     const apps = /^apps\/\{(.*)\}$/.exec(tier.trim());
     if (apps) return apps[1].split(',').map((a) => `@farmer/${a.trim()}`);
@@ -47,25 +73,11 @@ function readmeTiers(): string[][] {
   });
 }
 
+const SOURCE = /\.(ts|mts|cts|js|mjs)$/;
+
 /** Files under a workspace's src/ and test/ that import `spec`. */
 function importers(ws: Workspace, spec: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    let entries;
-    try {
-      entries = readdirSync(join(root, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = `${rel}/${e.name}`;
-      if (e.isDirectory()) walk(p);
-      else if (/\.(ts|mts|cts|js|mjs)$/.test(e.name) && new RegExp(`from '${spec}['/]`).test(readFileSync(join(root, p), 'utf8'))) out.push(p);
-    }
-  };
-  walk(`${ws.dir}/src`);
-  walk(`${ws.dir}/test`);
-  return out;
+  return [...filesUnder(`${ws.dir}/src`, SOURCE), ...filesUnder(`${ws.dir}/test`, SOURCE)].filter((p) => new RegExp(`from '${spec}['/]`).test(readFileSync(join(root, p), 'utf8')));
 }
 
 describe('the package graph', () => {
@@ -111,5 +123,24 @@ describe('the package graph', () => {
     const cli = all.find((w) => w.name === '@farmer/cli')!;
     const uses = importers(cli, '@farmer/server').map((f) => readFileSync(join(root, f), 'utf8').match(/import \{([^}]*)\} from '@farmer\/server'/g) ?? []);
     expect(uses.flat().map((u) => u.replace(/\s+/g, ' '))).toEqual(["import { startServer } from '@farmer/server'"]);
+  });
+
+  it('the model data packages (models/NAME) hold no code and have no dependency; @farmer/models depends on core at most and alone names them', () => {
+    const data = all.filter((w) => w.dir.startsWith('models/'));
+    expect(data.map((w) => w.name).sort()).toEqual(['@farmer/model-fashion-small', '@farmer/model-mnist-small']);
+    const problems: string[] = [];
+    for (const w of data) {
+      for (const k of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies', 'main', 'module', 'exports', 'bin', 'scripts']) if (k in w.pkg) problems.push(`${w.name} has "${k}"`);
+      problems.push(...filesUnder(w.dir, /\.(ts|mts|cts|js|mjs|cjs)$/).map((f) => `${w.name} holds code: ${f}`));
+      if (tierOf.get(w.name) !== 0) problems.push(`${w.name} is not drawn in the bottom tier`);
+    }
+    const models = all.find((w) => w.name === '@farmer/models')!;
+    if (models.dependencies.some((d) => d !== '@farmer/core') || models.devDependencies.some((d) => !helpers.has(d) && d !== '@farmer/core')) problems.push(`@farmer/models depends on ${[...models.dependencies, ...models.devDependencies].join(', ')}`);
+    if (tierOf.get('@farmer/models') !== tierOf.get('@farmer/flow')) problems.push('@farmer/models is not drawn beside flow and train');
+    // The packages' names are @farmer/models' knowledge: no other source spells them.
+    for (const w of all.filter((x) => x.name !== '@farmer/models' && !x.dir.startsWith('models/'))) {
+      problems.push(...filesUnder(`${w.dir}/src`, SOURCE).filter((f) => readFileSync(join(root, f), 'utf8').includes('@farmer/model-')).map((f) => `${f} names a model package`));
+    }
+    expect(problems).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import { builtinModelDir, isFarmerError } from '@farmer/core';
+import { isFarmerError } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { describe, expect, it } from 'vitest';
 import { checkpointHash, errorFromReason, failureReason, identityMismatch, parseJobData, parseRedisUrl, PassBatcher, planShards, redactRedisUrl } from '../src/index.js';
 import { FarmerError } from '@farmer/core';

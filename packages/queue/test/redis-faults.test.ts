@@ -1,4 +1,5 @@
-import { builtinModelDir, initBackend, isFarmerError } from '@farmer/core';
+import { initBackend, isFarmerError } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { openModel, type OpenedModel } from '@farmer/runtime';
 import { resolveGenerateOptions } from '@farmer/sampling';
 import { startRedisServer, watchOpenHandles, type HandleMark, type OpenHandleWatch, type TestRedis } from '@farmer/test-utils';

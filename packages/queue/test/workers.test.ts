@@ -1,7 +1,8 @@
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinModelDir, decodePng, initBackend, isFarmerError, sliceImages } from '@farmer/core';
+import { decodePng, initBackend, isFarmerError, sliceImages } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { openModel, type OpenedModel } from '@farmer/runtime';
 import { generate, resolveGenerateOptions } from '@farmer/sampling';
 import { freePort, startRedisServer, type TestRedis } from '@farmer/test-utils';

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BUILTIN_MODEL, builtinModelDir, builtinModels, FarmerError, resolveCheckpointDir } from '@farmer/core';
+import { FarmerError, resolveCheckpointDir } from '@farmer/core';
+import { BUILTIN_MODEL, builtinModelDir, builtinModels } from '@farmer/models';
 
 /** A model to serve: its URL name and its checkpoint directory. */
 export interface ModelSource {
@@ -45,7 +46,8 @@ function modelFolders(root: string): ModelSource[] {
 
 /**
  * The models to serve from what the user gave:
- * - nothing: every built-in model that is present (`builtinModels()`: mnist-small, fashion-small);
+ * - nothing: every built-in model that is installed (`builtinModels()` of @farmer/models:
+ *   the model packages, or FARMER_MODELS_DIR);
  * - a checkpoint (or a training run holding `checkpoint/`): that one model;
  * - a directory: each non-hidden subdirectory, named after it (whether it
  *   really holds a valid checkpoint is found out, and reported, at load);
@@ -56,7 +58,7 @@ export function discoverModels(spec: string | readonly ModelSource[] | undefined
   let sources: ModelSource[];
   if (spec === undefined) {
     sources = builtinModels();
-    // None present: the default one's error says where it was looked for.
+    // None there: the default one's error names the package to install (or where it looked).
     if (!sources.length) sources = [{ name: BUILTIN_MODEL, dir: builtinModelDir() }];
   } else if (typeof spec !== 'string') {
     sources = spec.map((s) => ({ name: s.name, dir: resolve(s.dir) }));

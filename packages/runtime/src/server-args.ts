@@ -28,7 +28,8 @@ Serves FARMER checkpoints over HTTP (API docs at /docs once running).
 Options (environment variable in brackets):
   --models DIR            a directory of checkpoint directories (one model each, named
                           after its directory), or one checkpoint [FARMER_MODELS];
-                          default: the built-in models (models/mnist-small, fashion-small)
+                          default: the installed built-in models (mnist-small,
+                          fashion-small; FARMER_MODELS_DIR overrides)
   --port N                TCP port, 0 for any free one [PORT] (default 8080)
   --host HOST             interface to bind [FARMER_HOST] (default 127.0.0.1); beyond
                           loopback without --api-key, a warning is printed

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { BUILTIN_MODEL, directoryWriteProblem, gatherExamples, loadDataset, writeFileAtomic } from '@farmer/core';
+import { directoryWriteProblem, gatherExamples, loadDataset, writeFileAtomic } from '@farmer/core';
+import { BUILTIN_MODEL } from '@farmer/models';
 import { className, evaluateBpd, FarmerModel, likelihoodOf, preset, Trainer, type FarmerConfig, type FarmerEngine, type FarmerRunner } from '@farmer/ar-gmm';
 import { chooseFarmerEngine, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { DATASET_SPEC_HELP, directoryWriteProblem, encodePng, gatherExamples, imageGrid, loadDataset, writeFileAtomic, type U8Images } from '@farmer/core';
 import { className, evaluateBpd, type FarmerRunner } from '@farmer/ar-gmm';
 import type { GenerateOptions } from '@farmer/sampling';
+import { BUILTIN_CLASSIFIERS, classifierDirOf } from '@farmer/models';
 import { checkClassifierOutput, classifierAgreement, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -23,14 +24,17 @@ interface MetricFlags extends SampleFlags {
   realCount: number;
 }
 
+/** Help of `--classifier`: a built-in classifier by name, or a folder. */
+const CLASSIFIER_FLAG_HELP = `feature network: a built-in one (${BUILTIN_CLASSIFIERS.join(', ')}) or a folder (farmer eval train-classifier)`;
+
 async function openExtractor(flags: { classifier?: string; onnx?: string }): Promise<ProbabilityExtractor> {
   if (flags.onnx && flags.classifier) throw new UsageError('give --classifier or --onnx, not both');
   if (flags.onnx) {
     const { OnnxFeatureExtractor } = await import('@farmer/eval/onnx');
     return OnnxFeatureExtractor.load(flags.onnx);
   }
-  if (!flags.classifier) throw new UsageError('a feature network is needed: --classifier DIR (train one with farmer eval train-classifier) or --onnx MODEL.onnx');
-  return loadClassifier(flags.classifier);
+  if (!flags.classifier) throw new UsageError(`a feature network is needed: --classifier NAME|DIR (built-in: ${BUILTIN_CLASSIFIERS.join(', ')}; or train one with farmer eval train-classifier) or --onnx MODEL.onnx`);
+  return loadClassifier(classifierDirOf(flags.classifier));
 }
 
 /** Real images of the reference split, at most `n`. */
@@ -170,9 +174,10 @@ export async function runReport(ctx: CliContext, flags: MetricFlags & { out: str
 }
 
 export async function runAgreement(ctx: CliContext, flags: SampleFlags & { classifier: string }): Promise<void> {
+  const classifierDir = classifierDirOf(flags.classifier);
   await ctx.initBackend();
   const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
-  const clf = await loadClassifier(flags.classifier);
+  const clf = await loadClassifier(classifierDir);
   try {
     if (runner.config.numClasses === 0) throw new UsageError('agreement needs a class-conditional model');
     const options = generateOptionsFromFlags({ ...flags, perClass: flags.perClass ?? (flags.labels ? undefined : 10) }, runner.config.numClasses);
@@ -193,7 +198,7 @@ function metricCommand(name: string, description: string, metrics: SampleMetric[
     .description(description)
     .option('--model <name>', MODEL_FLAG_HELP)
     .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP, pathFlag('--checkpoint'))
-    .option('--classifier <dir>', 'built-in feature network (farmer eval train-classifier)', pathFlag('--classifier'))
+    .option('--classifier <name|dir>', CLASSIFIER_FLAG_HELP, pathFlag('--classifier'))
     .option('--onnx <file>', 'ONNX feature network with its JSON sidecar (e.g. InceptionV3 for paper-comparable FID)', pathFlag('--onnx'))
     .option('--count <n>', 'generated images', intFlag('--count', 2), 1000)
     .option('--unconditional', 'generate without labels (default: classes in turn)')
@@ -227,7 +232,7 @@ export function addSampleMetricCommands(ev: Command, ctx: () => CliContext): voi
     .description('share of class-conditional samples that the classifier labels as the requested class')
     .option('--model <name>', MODEL_FLAG_HELP)
     .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP, pathFlag('--checkpoint'))
-    .requiredOption('--classifier <dir>', 'built-in classifier (farmer eval train-classifier)', pathFlag('--classifier'))
+    .requiredOption('--classifier <name|dir>', CLASSIFIER_FLAG_HELP, pathFlag('--classifier'))
     .option('--per-class <n>', 'samples per class (default 10)', intFlag('--per-class', 1))
     .option('--labels <list>', 'explicit labels instead', intListFlag('--labels'));
   ev.addCommand(addSamplerFlags(ag).action(async (flags: SampleFlags & { classifier: string }) => runAgreement(ctx(), flags)));

@@ -54,7 +54,7 @@ export function exportCommand(ctx: () => CliContext): Command {
     .requiredOption('--out <dir>', 'output checkpoint directory', pathFlag('--out'))
     .option('--no-ema', 'export the raw weights instead of the EMA weights')
     .addOption(forceOption('a FARMER checkpoint'))
-    .addHelpText('after', '\nExample:\n  farmer export weights --checkpoint runs/small --out models/mnist-small')
+    .addHelpText('after', '\nExample:\n  farmer export weights --checkpoint runs/small --out small-weights')
     .action(async (flags: { checkpoint: string; out: string; ema: boolean; force?: boolean }) => runExportWeights(ctx(), flags));
   return ex;
 }

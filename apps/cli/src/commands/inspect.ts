@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import { backendInfo, builtinModelDir, describeBackend, initBackend, readCheckpoint, resolveCheckpointDir } from '@farmer/core';
+import { backendInfo, describeBackend, initBackend, readCheckpoint, resolveCheckpointDir } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
 import { FarmerModel, parseFarmerConfig, preset, PRESET_NAMES } from '@farmer/ar-gmm';
 import type { CliContext } from '../context.js';
 

@@ -84,7 +84,7 @@ export function encodeCommand(ctx: () => CliContext): Command {
     .requiredOption('--out <file>', 'output .safetensors', pathFlag('--out'))
     .option('--per-block', 'also write the latent after every AF block')
     .option('--count <n>', 'images to take from a dataset', intFlag('--count', 1), 16)
-    .addHelpText('after', '\nExample:\n  farmer encode mnist --count 8 --checkpoint models/mnist-small --per-block --out latents.safetensors')
+    .addHelpText('after', '\nExample:\n  farmer encode mnist --count 8 --checkpoint runs/small --per-block --out latents.safetensors')
     .action(async (inputs: string[], flags: { checkpoint: string; out: string; perBlock?: boolean; count: number }) => runEncode(ctx(), inputs, flags));
 }
 
@@ -96,6 +96,6 @@ export function decodeCommand(ctx: () => CliContext): Command {
     .option('--from-block <t>', 'decode latent.t back through blocks t..0', intFlag('--from-block', 0))
     .option('--tensor <name>', 'tensor to decode (default z, or latent.t with --from-block)')
     .option('--out <file>', 'grid PNG', pathFlag('--out'), 'decoded.png')
-    .addHelpText('after', '\nExample:\n  farmer decode --checkpoint models/mnist-small --latents latents.safetensors --out decoded.png')
+    .addHelpText('after', '\nExample:\n  farmer decode --checkpoint runs/small --latents latents.safetensors --out decoded.png')
     .action(async (flags: { checkpoint: string; latents: string; out: string; fromBlock?: number; tensor?: string }) => runDecode(ctx(), flags));
 }

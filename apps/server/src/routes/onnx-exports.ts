@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { resolveCheckpointDir } from '@farmer/core';
 import { isOnnxExport, readOnnxExport, type OnnxExport } from '@farmer/onnx';
 import { findCurrentExport } from '@farmer/runtime';
@@ -7,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { bearerAuth } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
+import { sendExportFile } from '../export-file.js';
 import type { ModelEntry } from '../model-registry.js';
 import { modelParamsSchema } from '../schemas/generate-schema.js';
 
@@ -94,10 +93,7 @@ export function registerOnnxExportRoutes(app: FastifyInstance, ctx: ServerContex
       if (!entry) throw new HttpError('FARMER_E_NOT_FOUND', `no model named '${name}' (GET /v1/onnx lists those with an export)`, { field: 'name' });
       const exp = await exportOf(entry);
       if (!exp) throw new HttpError('FARMER_E_NOT_FOUND', `model '${name}' has no ONNX export; write one with \`farmer export onnx\``, { field: 'name' });
-      // The file name is the request's: own entries of the manifest only ('toString' is no file).
-      if (file !== 'manifest.json' && !Object.hasOwn(exp.manifest.files, file)) throw new HttpError('FARMER_E_NOT_FOUND', `the export of '${name}' has no file '${file}' (its manifest.json lists them)`, { field: 'file' });
-      const bytes = await readFile(join(exp.dir, file));
-      return reply.type(file.endsWith('.json') ? 'application/json' : 'application/octet-stream').header('cache-control', 'no-cache').send(bytes);
+      return sendExportFile(reply, exp, file, `'${name}'`);
     },
   );
 }

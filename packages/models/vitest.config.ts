@@ -1,0 +1,4 @@
+import { defineProject } from 'vitest/config';
+import { packageTestConfig } from '../../vitest.shared.mjs';
+
+export default defineProject(packageTestConfig());
