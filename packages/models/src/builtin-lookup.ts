@@ -19,7 +19,13 @@ export interface BuiltinLookup {
  * (`FARMER_MODELS_DIR`), or the installed model packages, found with
  * `resolvePackage`.
  */
-export type BuiltinSource = { kind: 'folder'; root: string } | { kind: 'packages'; resolvePackage: (specifier: string) => string };
+export type BuiltinSource =
+  | { kind: 'folder'; root: string }
+  | {
+      kind: 'packages';
+      /** Resolves `<package>/package.json` to a file path; throws when the package is not installed. */
+      resolvePackage: (specifier: string) => string;
+    };
 
 const nodeResolve = (specifier: string): string => createRequire(import.meta.url).resolve(specifier);
 
