@@ -66,5 +66,6 @@ export { checkPngSize, PNG_HEADER_BYTES, pngSize } from './png-size.js';
 export { checkPixelLimit, MAX_IMAGE_PIXELS } from './image-pixel-limit.js';
 export { checkCheckpointFileSizes, RESTORE_CHECKPOINT_FILE } from './checkpoint-file-sizes.js';
 export { countParams, ParamStore } from './param-store.js';
+export { describeOrtNodeLoadFailure, isOrtNodeMissing, ORT_NODE_CPU_INSTALL, ORT_NODE_VERSION } from './ort-node-load-failure.js';
 export { BUILTIN_MODEL, BUILTIN_MODELS, type BuiltinModelName } from './builtin-model-names.js';
 export { builtinModelDir, builtinModels, resolveCheckpointDir } from './model-paths.js';
