@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killGroup } from './run-command.js';
 
 /** A server started by a command, once it has printed the URL it serves at. */
 export interface StartedServer {
@@ -13,14 +14,17 @@ export interface StartedServer {
 /**
  * Starts `cmd args` in its own process group and waits until its output
  * matches `urlPattern` (whose first group is the URL), failing with the
- * output so far if it ends first or `timeoutMs` passes.
+ * output so far if it ends first or `timeoutMs` passes (then it is killed).
  */
 export function startServerCommand(cmd: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; urlPattern: RegExp; timeoutMs: number }): Promise<StartedServer> {
   const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`\`${cmd} ${args.join(' ')}\` printed no URL in ${o.timeoutMs / 1000} s:\n${output.slice(-4000)}`)), o.timeoutMs);
+    const timer = setTimeout(() => {
+      killGroup(child.pid, 'SIGKILL');
+      reject(new Error(`\`${cmd} ${args.join(' ')}\` printed no URL in ${o.timeoutMs / 1000} s:\n${output.slice(-4000)}`));
+    }, o.timeoutMs);
     const onData = (d: Buffer) => {
       output += d;
       const m = o.urlPattern.exec(output);
