@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '@farmer/core';
 
 interface Point {
@@ -77,6 +76,9 @@ export async function renderHistogramPng(series: { name: string; values: ArrayLi
 
 /** A vega-lite spec → SVG (headless) → PNG through sharp. */
 async function renderSpecPng(spec: TopLevelSpec): Promise<Uint8Array> {
+  // Loaded on first use: vega is ESM with top-level await, which require() cannot load, so a
+  // static import would break this package's CommonJS entry (and slow every command's start).
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();

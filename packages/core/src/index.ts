@@ -67,3 +67,4 @@ export { checkPixelLimit, MAX_IMAGE_PIXELS } from './image-pixel-limit.js';
 export { checkCheckpointFileSizes, RESTORE_CHECKPOINT_FILE } from './checkpoint-file-sizes.js';
 export { countParams, ParamStore } from './param-store.js';
 export { resolveCheckpointDir } from './resolve-checkpoint-dir.js';
+export { describeOrtNodeLoadFailure, isOrtNodeMissing, ORT_NODE_CPU_INSTALL, ORT_NODE_VERSION } from './ort-node-load-failure.js';

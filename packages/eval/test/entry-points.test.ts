@@ -10,4 +10,11 @@ describe('entry points', () => {
       .filter((f) => /from ['"](onnxruntime-node|onnxruntime-common|\.\/onnx\/)/.test(readFileSync(new URL(f, src), 'utf8')));
     expect(offenders).toEqual([]);
   });
+
+  it('@farmer/eval/onnx imports without onnxruntime-node (an optional dependency): only loadOrtNode loads it, on first use', () => {
+    const offenders = (readdirSync(new URL('onnx/', src), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts'))
+      .filter((f) => /^import (?!type )[^;]*from ['"]onnxruntime-node['"]/m.test(readFileSync(new URL(`onnx/${f}`, src), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { FarmerError } from '@farmer/core';
+import { describeOrtNodeLoadFailure, FarmerError } from '@farmer/core';
 import { farmerTfEngine, type FarmerConfig, type FarmerEngine, type FarmerModel } from '@farmer/ar-gmm';
 import type { EngineFactory } from '@farmer/train';
 import type { FlowConfig } from '@farmer/flow';
@@ -73,9 +73,9 @@ export async function chooseTrainEngine<E>(choice: TrainEngineChoice, c: EngineC
   }
   const rt = await (c.loadRuntime ?? loadOrtRuntime)();
   if (rt instanceof Error) {
-    const why = rt.message.split('\n')[0];
-    if (choice === 'ort') throw new FarmerError('FARMER_E_BACKEND', `--engine ort needs onnxruntime-node, which failed to load: ${why}`, { field: 'engine' }, { cause: rt });
-    return fallback(`training on tfjs: onnxruntime-node failed to load (${why})`);
+    const why = describeOrtNodeLoadFailure(rt);
+    if (choice === 'ort') throw new FarmerError('FARMER_E_BACKEND', `--engine ort needs onnxruntime-node: ${why}`, { field: 'engine' }, { cause: rt });
+    return fallback(`training on tfjs: ${why}`);
   }
   const threads = o.workers ?? availableParallelism();
   return { engine: c.ort(rt, threads), name: 'ort', workers: threads };

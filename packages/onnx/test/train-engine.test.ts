@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { farmerTfEngine, FarmerModel, preset, Trainer, type TrainEvent } from '@farmer/ar-gmm';
 import { gatherExamples, initBackend, isFarmerError, loadDataset, readCheckpoint, tf, type ImageDataset } from '@farmer/core';
+import { missingPackageError } from '@farmer/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseFarmerEngine, chooseTrainEngine, farmerEngineFor, type OrtRuntime } from '../src/index.js';
 import { farmerOrtEngine } from '../src/runtime/index.js';
@@ -142,10 +143,21 @@ describe('choosing the training engine', () => {
     const ok = { supported: true, unsupportedOps: [] };
     const err = await chooseTrainEngine('ort', candidates(ok, broken)).catch((e) => e);
     expect(isFarmerError(err, 'FARMER_E_BACKEND')).toBe(true);
-    expect(err.message).toMatch(/--engine ort needs onnxruntime-node, which failed to load: libonnxruntime/);
+    expect(err.message).toBe('--engine ort needs onnxruntime-node: onnxruntime-node failed to load (libonnxruntime.so.1: cannot open shared object file)');
     const auto = await chooseTrainEngine('auto', candidates(ok, broken), { workers: 1 });
     expect(auto.name).toBe('tfjs');
-    expect(auto.notice).toMatch(/onnxruntime-node failed to load/);
+    expect(auto.notice).toBe('training on tfjs: onnxruntime-node failed to load (libonnxruntime.so.1: cannot open shared object file)');
+  });
+
+  it('onnxruntime-node not installed (npm dropped the optional dependency): the notice and the error say how to install it', async () => {
+    const missing = missingPackageError('onnxruntime-node');
+    const ok = { supported: true, unsupportedOps: [] };
+    const auto = await chooseTrainEngine('auto', candidates(ok, async () => missing), { workers: 1 });
+    expect(auto.name).toBe('tfjs');
+    expect(auto.notice).toMatch(/^training on tfjs: onnxruntime-node is not installed \(npm leaves out this optional dependency when its install script fails, e\.g\. without access to api\.nuget\.org\); for onnxruntime on the CPU, install it with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1\.30\.0`$/);
+    const err = await chooseTrainEngine('ort', candidates(ok, async () => missing)).catch((e) => e);
+    expect(isFarmerError(err, 'FARMER_E_BACKEND')).toBe(true);
+    expect(err.message).toMatch(/^--engine ort needs onnxruntime-node: onnxruntime-node is not installed .*`ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1\.30\.0`$/);
   });
 
   it('farmerEngineFor chooses when the run starts and reports the choice', async () => {

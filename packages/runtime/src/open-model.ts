@@ -1,4 +1,4 @@
-import { FarmerError, isFarmerError, resolveCheckpointDir, USER_ERROR_CODES } from '@farmer/core';
+import { describeOrtNodeLoadFailure, FarmerError, isFarmerError, resolveCheckpointDir, USER_ERROR_CODES } from '@farmer/core';
 import type { FarmerRunner } from '@farmer/ar-gmm';
 import { isOnnxExport, loadOrtRuntime, type ExportProgress, type OrtRuntime } from '@farmer/onnx';
 import type { ExecutionProviderInfo, ExecutionProviderRequest, RunnerPurpose } from '@farmer/onnx/runtime';
@@ -103,8 +103,9 @@ export async function openModel(dir: string, options: OpenModelOptions = {}): Pr
 
   const rt = await (options.loadOrtRuntime ?? loadOrtRuntime)();
   if (rt instanceof Error) {
-    if (choice === 'onnx') throw new FarmerError('FARMER_E_BACKEND', `--runtime onnx needs onnxruntime-node, which failed to load: ${firstLine(rt)}`, { field: 'runtime' }, { cause: rt });
-    return fallBack(`onnxruntime-node failed to load (${firstLine(rt)})`);
+    const why = describeOrtNodeLoadFailure(rt);
+    if (choice === 'onnx') throw new FarmerError('FARMER_E_BACKEND', `--runtime onnx needs onnxruntime-node: ${why}`, { field: 'runtime' }, { cause: rt });
+    return fallBack(why);
   }
   let exportDir = bareExport ? dir : undefined;
   let exported: FirstUseExport | undefined;

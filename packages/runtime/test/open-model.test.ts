@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { FarmerModel, preset, saveFarmer } from '@farmer/ar-gmm';
 import { initBackend, isFarmerError } from '@farmer/core';
 import { compareRuntimeImages, generate } from '@farmer/sampling';
-import { makeReadOnly } from '@farmer/test-utils';
+import { makeReadOnly, missingPackageError } from '@farmer/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cachedExportDir, openModel, type OpenModelOptions } from '../src/index.js';
 import { tinyCheckpoint, tmp } from './helpers.js';
@@ -139,6 +139,22 @@ describe('openModel: auto', () => {
     }
   });
 
+  it('falls back to tfjs when onnxruntime-node is not installed (npm dropped the optional dependency), saying why and how to install it, in one line', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'));
+    const missing = missingPackageError('onnxruntime-node');
+    const r = await open(dir, { loadOrtRuntime: async () => missing });
+    expect(r.m.runtime).toBe('tfjs');
+    expect(r.notices).toEqual([
+      'running on tfjs: onnxruntime-node is not installed (npm leaves out this optional dependency when its install script fails, e.g. without access to api.nuget.org); ' +
+        'for onnxruntime on the CPU, install it with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0`',
+    ]);
+    expect(r.m.fallback).toBe(r.notices[0].replace('running on tfjs: ', ''));
+    await r.m.close();
+    const err = await openModel(dir, { runtime: 'onnx', loadOrtRuntime: async () => missing }).catch((e) => e);
+    expect(isFarmerError(err, 'FARMER_E_BACKEND')).toBe(true);
+    expect(err.message).toMatch(/^--runtime onnx needs onnxruntime-node: onnxruntime-node is not installed .*`ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1\.30\.0`$/);
+  });
+
   it('falls back to tfjs when <checkpoint>/onnx holds something else, which it leaves alone', async () => {
     const dir = await tinyCheckpoint(join(tmp(), 'ck'));
     mkdirSync(join(dir, 'onnx'));
@@ -178,7 +194,7 @@ describe('openModel: onnx and tfjs', () => {
     await expect(openModel(dir, { runtime: 'onnx', ema: false })).rejects.toThrow(/--no-ema needs the tfjs runtime/);
     const err = await openModel(dir, { runtime: 'onnx', loadOrtRuntime: async () => new Error('no binding') }).catch((e) => e);
     expect(isFarmerError(err, 'FARMER_E_BACKEND')).toBe(true);
-    expect(err.message).toMatch(/--runtime onnx needs onnxruntime-node, which failed to load: no binding/);
+    expect(err.message).toBe('--runtime onnx needs onnxruntime-node: onnxruntime-node failed to load (no binding)');
     const { m, notices } = await open(dir, { runtime: 'tfjs' });
     expect([m.runtime, notices, existsSync(join(dir, 'onnx'))]).toEqual(['tfjs', [], false]);
     await m.close();

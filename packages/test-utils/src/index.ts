@@ -9,3 +9,4 @@ export { deadPid, makeReadOnly } from './file-system.js';
 export { craftedPng } from './crafted-png.js';
 export { freePort, hasRedisServer, startRedisServer, type TestRedis, type TestRedisOptions } from './redis-server.js';
 export { watchOpenHandles, type HandleMark, type OpenHandleWatch } from './open-handles.js';
+export { missingPackageError } from './missing-package-error.js';

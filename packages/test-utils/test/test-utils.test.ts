@@ -1,7 +1,7 @@
 import { initBackend, normalTensor, ParamStore, Rng, tf } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from 'node:net';
-import { maxAbsDiff, randomize, relErr, startRedisServer, watchOpenHandles } from '../src/index.js';
+import { maxAbsDiff, missingPackageError, randomize, relErr, startRedisServer, watchOpenHandles } from '../src/index.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
@@ -102,5 +102,16 @@ describe('watchOpenHandles', () => {
     } finally {
       handles.stop();
     }
+  });
+});
+
+describe('missingPackageError', () => {
+  it("is Node's own error for a package that is not installed, in ESM's or CJS's wording", () => {
+    const esm = missingPackageError('farmer-no-such-package');
+    expect(esm.code).toBe('ERR_MODULE_NOT_FOUND');
+    expect(esm.message).toMatch(/^Cannot find package 'farmer-no-such-package' imported from /);
+    const cjs = missingPackageError('farmer-no-such-package', 'cjs');
+    expect(cjs.code).toBe('MODULE_NOT_FOUND');
+    expect(cjs.message).toMatch(/^Cannot find module 'farmer-no-such-package'/);
   });
 });

@@ -1,12 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { basename } from 'node:path';
 import { checkU8Images, FarmerError, sliceImages, type U8Images } from '@farmer/core';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { ExtractOptions, ExtractorIdentity, FeatureExtractor } from '../feature-extractor.js';
 import { hashParts } from '../feature-extractor.js';
 import type { FeatureMatrix } from '../feature-matrix.js';
 import { preprocessImages } from './preprocess.js';
 import { defaultSidecarPath, loadOnnxExtractorSidecar, type OnnxExtractorSpec } from './sidecar.js';
+import { loadOrtNode, type OrtNode } from './load-ort-node.js';
 
 /** Options for {@link OnnxFeatureExtractor.load}. */
 export interface OnnxExtractorOptions {
@@ -41,8 +42,10 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
   /** True when the model's batch dimension is fixed; short batches are then zero-padded. */
   readonly fixedBatch: boolean;
   private session: ort.InferenceSession | null;
+  private readonly ort: OrtNode;
 
-  private constructor(modelPath: string, spec: OnnxExtractorSpec, session: ort.InferenceSession, identity: ExtractorIdentity, batchSize: number, fixedBatch: boolean) {
+  private constructor(ortNode: OrtNode, modelPath: string, spec: OnnxExtractorSpec, session: ort.InferenceSession, identity: ExtractorIdentity, batchSize: number, fixedBatch: boolean) {
+    this.ort = ortNode;
     this.modelPath = modelPath;
     this.spec = spec;
     this.session = session;
@@ -68,9 +71,10 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
     }
     const sidecarPath = opts.sidecarPath ?? defaultSidecarPath(modelPath);
     const spec = await loadOnnxExtractorSidecar(sidecarPath);
+    const ortNode = await loadOrtNode(`the ONNX feature extractor ${modelPath}`);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(modelPath, {
+      session = await ortNode.InferenceSession.create(modelPath, {
         executionProviders: ['cpu'],
         ...(opts.intraOpNumThreads !== undefined ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
       });
@@ -90,7 +94,7 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
         id: spec.id ?? basename(modelPath),
         hash: hashParts([IDENTITY_RECIPE, modelBytes, canonicalJson(preprocessing)]),
       };
-      return new OnnxFeatureExtractor(modelPath, spec, session, identity, batchSize, fixedBatch);
+      return new OnnxFeatureExtractor(ortNode, modelPath, spec, session, identity, batchSize, fixedBatch);
     } catch (e) {
       await session.release();
       throw e;
@@ -121,7 +125,7 @@ export class OnnxFeatureExtractor implements FeatureExtractor {
       const rows = this.fixedBatch ? this.batchSize : b;
       if (rows > b) input.fill(0, b * perImage);
       preprocessImages(sliceImages(images, start, b), this.spec, input);
-      const tensor = new ort.Tensor('float32', input.subarray(0, rows * perImage), [rows, ...dims.slice(1)]);
+      const tensor = new this.ort.Tensor('float32', input.subarray(0, rows * perImage), [rows, ...dims.slice(1)]);
       let result: ort.InferenceSession.ReturnType;
       try {
         result = await session.run({ [this.spec.input]: tensor }, [this.spec.output]);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { FarmerError } from '@farmer/core';
+import { FarmerError, ORT_NODE_VERSION } from '@farmer/core';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice } from '../ort/ort-runner.js';
 
@@ -17,7 +17,7 @@ export type ExecutionProviderInfo = ProviderChoice<ExecutionProviderName>;
 
 /** How to get the CUDA provider (documented in the README too). */
 export const CUDA_INSTALL_HINT =
-  'install onnxruntime-node with its CUDA 12 provider: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node@1.30.0` ' +
+  `install onnxruntime-node with its CUDA 12 provider: \`ONNXRUNTIME_NODE_INSTALL=cuda12 npm install onnxruntime-node@${ORT_NODE_VERSION}\` ` +
   '(or `--onnxruntime-node-install=cuda12`; needs CUDA 12 and cuDNN 9 on the library path)';
 
 /** The folder of the native binding, where provider libraries sit. */
