@@ -1,7 +1,7 @@
 import { FarmerError } from '@farmer/core/browser';
 import { farmerDims, type FarmerConfig } from './config.js';
 import { GmmRowScorer, headOutputToGmm } from './gmm-host.js';
-import type { HostNll } from './likelihood-interface.js';
+import type { ArLogLik, HostNll } from './likelihood-interface.js';
 
 /** Raw AR head outputs of the teacher-forced pass for B rows. */
 export interface ArHeadOutputs {
@@ -9,14 +9,6 @@ export interface ArHeadOutputs {
   informative: ArrayLike<number>;
   /** Redundant head [B, K_R(1+2d_R)], absent when d_R = 0. */
   redundant?: ArrayLike<number>;
-}
-
-/** The AR's two terms of the joint log-likelihood (nats), each [B]. */
-export interface ArLogLik {
-  /** Σ_i log G_i(z_i^I). */
-  logpInformative: Float64Array;
-  /** Σ_i log G_{N+1}(z_i^R) (0 when d_R = 0). */
-  logpRedundant: Float64Array;
 }
 
 /**

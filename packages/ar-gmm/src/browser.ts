@@ -34,8 +34,8 @@ export {
   type FinalPermute,
 } from './config.js';
 export { finalPermuteFlips, toArOrderHost } from './final-permute.js';
-export { likelihoodBitsPerDim, type FarmerLikelihood, type FlowForwardOutputs, type HostNll } from './likelihood-interface.js';
-export { arLogLikFromHeads, jointNllHost, type ArHeadOutputs, type ArLogLik } from './ar-head-loglik.js';
+export { likelihoodBitsPerDim, type ArLogLik, type FarmerLikelihood, type FlowForwardOutputs, type HostNll } from './likelihood-interface.js';
+export { arLogLikFromHeads, jointNllHost, type ArHeadOutputs } from './ar-head-loglik.js';
 export { classify, type Classification, type ClassifyOptions } from './classify.js';
 export { argmaxRow, classPosterior, fitTemperature } from './class-posterior.js';
 export type { ArStream, DecodeOptions, Decoder, FarmerRunner, StepGmm } from './runner-interface.js';

@@ -1,5 +1,4 @@
 import { bitsPerDim, noisyImages, type Rng, type U8Images } from '@farmer/core/browser';
-import type { ArLogLik } from './ar-head-loglik.js';
 import type { FarmerConfig } from './config.js';
 
 /** Per-image pieces of the joint NLL (nats) on the host, each [B] (docs/method.md §5.1 joint loss). */
@@ -10,6 +9,14 @@ export interface HostNll {
   logpRedundant: Float64Array;
   /** Σ over blocks of log|det|. */
   logdet: Float64Array;
+}
+
+/** The AR's two terms of the joint log-likelihood (nats), each [B]. */
+export interface ArLogLik {
+  /** Σ_i log G_i(z_i^I). */
+  logpInformative: Float64Array;
+  /** Σ_i log G_{N+1}(z_i^R) (0 when d_R = 0). */
+  logpRedundant: Float64Array;
 }
 
 /** The AF forward of a batch: latents and per-block log-determinants. */

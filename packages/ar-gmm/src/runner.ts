@@ -1,8 +1,7 @@
 import { FarmerError, readCheckpoint, resolveCheckpointDir, tf } from '@farmer/core';
 import type { FarmerConfig } from './config.js';
 import { tfLikelihood } from './likelihood.js';
-import type { ArLogLik } from './ar-head-loglik.js';
-import type { FarmerLikelihood, FlowForwardOutputs, HostNll } from './likelihood-interface.js';
+import type { ArLogLik, FarmerLikelihood, FlowForwardOutputs, HostNll } from './likelihood-interface.js';
 import type { ArStream, DecodeOptions, Decoder, FarmerRunner } from './runner-interface.js';
 import { farmerFromCheckpoint, type FarmerModel } from './farmer-model.js';
 

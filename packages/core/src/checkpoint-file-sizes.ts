@@ -1,12 +1,9 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { CheckpointManifest } from './checkpoint.js';
+import { RESTORE_CHECKPOINT_FILE, type CheckpointManifest } from './checkpoint.js';
 import { FarmerError } from './errors.js';
 import { fileSizeError } from './file-size-error.js';
 import { ownValue } from './own-key.js';
-
-/** What to do about a checkpoint file of the wrong size. */
-export const RESTORE_CHECKPOINT_FILE = 'restore it from a good copy of the checkpoint';
 
 /**
  * Checks that the checkpoint files `names` (default: every file of the

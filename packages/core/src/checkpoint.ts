@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { writeDirectoryAtomic, type DirectoryFile } from './atomic-write.js';
 import type { OutputDirectoryOptions, OutputKind } from './output-directory.js';
 import { readableDirectory } from './interrupted-writes.js';
-import { RESTORE_CHECKPOINT_FILE } from './checkpoint-file-sizes.js';
 import { FarmerError } from './errors.js';
 import { fileSizeError } from './file-size-error.js';
 import { ownValue } from './own-key.js';
@@ -24,6 +23,8 @@ import { ManifestFileSchema, validate, type ManifestFile } from './validate.js';
 export const CHECKPOINT_FORMAT = 'farmer-checkpoint';
 /** Version of the checkpoint format this code writes; a newer one is refused with FARMER_E_VERSION. */
 export const CHECKPOINT_VERSION = 1;
+/** What to do about a checkpoint file that is missing or of the wrong size. */
+export const RESTORE_CHECKPOINT_FILE = 'restore it from a good copy of the checkpoint';
 
 /** zod schema of a checkpoint's `config.json`: format, version, model kind and config, optional training state and provenance, creation time. */
 export const CheckpointConfigSchema = z.object({

@@ -41,6 +41,7 @@ export {
   manifestEntry,
   readCheckpoint,
   readManifest,
+  RESTORE_CHECKPOINT_FILE,
   writeCheckpoint,
   type CheckpointConfig,
   type CheckpointData,
@@ -64,7 +65,7 @@ export { DATASET_SPEC_HELP, loadDataset, type LoadDatasetOptions } from './datas
 export { decodePng, encodePng, imageGrid, type GridOptions } from './png.js';
 export { checkPngSize, PNG_HEADER_BYTES, pngSize } from './png-size.js';
 export { checkPixelLimit, MAX_IMAGE_PIXELS } from './image-pixel-limit.js';
-export { checkCheckpointFileSizes, RESTORE_CHECKPOINT_FILE } from './checkpoint-file-sizes.js';
+export { checkCheckpointFileSizes } from './checkpoint-file-sizes.js';
 export { countParams, ParamStore } from './param-store.js';
 export { resolveCheckpointDir } from './resolve-checkpoint-dir.js';
 export { describeOrtNodeLoadFailure, isOrtNodeMissing, ORT_NODE_CPU_INSTALL, ORT_NODE_VERSION } from './ort-node-load-failure.js';

@@ -7,7 +7,7 @@ import { errorFromReason } from './job-errors.js';
 import { redisLost } from './redis-connection.js';
 import type { RedisHealth } from './redis-health.js';
 import type { ShardSpec } from './shard-plan.js';
-import type { ShardedJobOptions } from './sharded-job.js';
+import type { ShardedJobOptions } from './sharded-job-options.js';
 import type { ShardedRun } from './sharded-run.js';
 
 /** What the steps of one submission share: its options, its state, and its connections to Redis. */
