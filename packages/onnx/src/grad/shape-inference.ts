@@ -111,11 +111,6 @@ export function sliceRanges(shape: Dim[], starts: number[], ends: number[], axes
   });
 }
 
-const OTHER_OPS = ['Constant', 'MatMul', 'Transpose', 'Reshape', 'Split', 'Concat', 'Slice', 'Pad', 'Gather', 'ReduceSum', 'Squeeze', 'Unsqueeze', 'Shape', 'ConstantOfShape', 'Range', 'Expand', 'LayerNormalization', 'OneHot'];
-const UNARY_SAME = new Set(['Identity', 'Neg', 'Exp', 'Log', 'Tanh', 'Erf', 'Softplus', 'Sigmoid', 'Sqrt', 'Reciprocal', 'Softmax', 'LogSoftmax', 'Cast', 'Not', 'Relu', 'Abs']);
-const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Sum', 'Greater', 'Less', 'Equal', 'And', 'Or', 'Max', 'Min']);
-const REDUCE_ATTR_AXES = new Set(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceLogSumExp', 'ReduceProd', 'ReduceSumSquare']);
-
 function reducedShape(shape: Dim[], axes: number[] | undefined, keep: boolean): Dim[] {
   const all = axes === undefined || axes.length === 0;
   const set = new Set((axes ?? []).map((a) => normAxis(a, shape.length)));
@@ -160,56 +155,71 @@ function reshapeShape(input: Dim[], target: Dim[]): Dim[] {
   return out;
 }
 
-/** Every op the shape inference knows. */
-export const SHAPE_OPS: ReadonlySet<string> = new Set([...OTHER_OPS, ...UNARY_SAME, ...BROADCASTING, ...REDUCE_ATTR_AXES]);
+/** What a shape rule sees of one node: its input shapes and int values, its attributes, and where its outputs go. */
+interface NodeView {
+  node: onnx.INodeProto;
+  op: string;
+  ins: string[];
+  outs: string[];
+  t: ShapeTable;
+  /** The shape of input `i`. */
+  S(i: number): Dim[];
+  /** Whether optional input `i` is given. */
+  has(i: number): boolean;
+  /** Records output `i`'s shape and, for a small int64 tensor, its values. */
+  set(i: number, shape: Dim[], ints?: Dim[]): void;
+}
 
-/** Output shapes (and int values) of one node, from its inputs'. */
-function inferNode(node: onnx.INodeProto, t: ShapeTable): void {
-  const op = node.opType!;
-  const ins = node.input ?? [];
-  const outs = node.output ?? [];
-  const S = (i: number) => t.shape(ins[i]);
-  const has = (i: number) => ins[i] !== undefined && ins[i] !== '';
-  const set = (i: number, s: Dim[], v?: Dim[]) => t.set(outs[i], s, v);
-  if (op === 'Constant') {
-    const tensor = attrOf(node, 'value')!.t!;
-    const dims = (tensor.dims ?? []).map(Number);
-    set(0, dims, dims.length <= 1 ? constantInts(tensor) : undefined);
-  } else if (UNARY_SAME.has(op)) {
-    set(0, S(0), op === 'Identity' || op === 'Cast' ? t.ints(ins[0]) : undefined);
-  } else if (BROADCASTING.has(op)) {
-    const shape = broadcastShapes(...ins.map((_, i) => S(i)));
-    // Scalar int arithmetic on static values (reverse-step row indices and the like).
-    const a = t.ints(ins[0]);
-    const b = ins.length === 2 ? t.ints(ins[1]) : undefined;
-    const num = (x?: Dim[]) => x && x.length === 1 && typeof x[0] === 'number';
-    let v: Dim[] | undefined;
-    if (num(a) && num(b)) {
-      const [x, y] = [a![0] as number, b![0] as number];
-      v = op === 'Add' ? [x + y] : op === 'Sub' ? [x - y] : op === 'Mul' ? [x * y] : undefined;
-    }
-    set(0, shape, v);
-  } else if (op === 'MatMul') {
-    set(0, matMulShape(S(0), S(1)));
-  } else if (op === 'Transpose') {
+/** The output shapes (and int values) of one op, from its inputs'. */
+type ShapeRule = (n: NodeView) => void;
+
+/** Element-wise ops with one input: the output has the input's shape (and, for Identity and Cast, its values). */
+const sameShape: ShapeRule = ({ op, ins, t, S, set }) => set(0, S(0), op === 'Identity' || op === 'Cast' ? t.ints(ins[0]) : undefined);
+
+/** Broadcasting ops; scalar int arithmetic on static values is carried out (reverse-step row indices and the like). */
+const broadcasting: ShapeRule = ({ op, ins, t, S, set }) => {
+  const shape = broadcastShapes(...ins.map((_, i) => S(i)));
+  const a = t.ints(ins[0]);
+  const b = ins.length === 2 ? t.ints(ins[1]) : undefined;
+  const num = (x?: Dim[]) => x && x.length === 1 && typeof x[0] === 'number';
+  let v: Dim[] | undefined;
+  if (num(a) && num(b)) {
+    const [x, y] = [a![0] as number, b![0] as number];
+    v = op === 'Add' ? [x + y] : op === 'Sub' ? [x - y] : op === 'Mul' ? [x * y] : undefined;
+  }
+  set(0, shape, v);
+};
+
+/** Reductions whose axes are an attribute. */
+const reduceByAttr: ShapeRule = ({ node, S, set }) => set(0, reducedShape(S(0), intsAttr(node, 'axes'), intAttr(node, 'keepdims', 1) === 1));
+
+const UNARY_SAME = ['Identity', 'Neg', 'Exp', 'Log', 'Tanh', 'Erf', 'Softplus', 'Sigmoid', 'Sqrt', 'Reciprocal', 'Softmax', 'LogSoftmax', 'Cast', 'Not', 'Relu', 'Abs'];
+const BROADCASTING = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Sum', 'Greater', 'Less', 'Equal', 'And', 'Or', 'Max', 'Min'];
+const REDUCE_ATTR_AXES = ['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceLogSumExp', 'ReduceProd', 'ReduceSumSquare'];
+
+/** Ops whose outputs follow from the inputs' layout: transposes, reshapes, splits, joins, slices, pads, gathers. */
+const LAYOUT_RULES: Record<string, ShapeRule> = {
+  Transpose: ({ node, S, set }) => {
     const s = S(0);
     const perm = intsAttr(node, 'perm') ?? s.map((_, i) => s.length - 1 - i);
     set(0, perm.map((p) => s[p]));
-  } else if (op === 'Reshape') {
-    set(0, reshapeShape(S(0), t.staticIntsOrSymbolic(ins[1])), t.ints(ins[0]));
-  } else if (op === 'Split') {
+  },
+  Reshape: ({ ins, t, S, set }) => set(0, reshapeShape(S(0), t.staticIntsOrSymbolic(ins[1])), t.ints(ins[0])),
+  Split: ({ node, ins, outs, t, S, has, set }) => {
     const s = S(0);
     const axis = normAxis(intAttr(node, 'axis', 0), s.length);
     const sizes = has(1) ? t.staticInts(ins[1], 'Split sizes') : outs.map(() => (s[axis] as number) / outs.length);
     sizes.forEach((n, i) => set(i, s.map((d, j) => (j === axis ? n : d))));
-  } else if (op === 'Concat') {
+  },
+  Concat: ({ node, ins, t, S, set }) => {
     const s = S(0);
     const axis = normAxis(intAttr(node, 'axis', 0), s.length);
     const parts = ins.map((_, i) => S(i)[axis]);
     const total = parts.every((d) => typeof d === 'number') ? (parts as number[]).reduce((x, y) => x + y, 0) : 'concat';
     const vals = ins.map((v) => t.ints(v));
-    set(0, s.map((d, j) => (j === axis ? total : d)), vals.every((v) => v !== undefined) ? vals.flat() as Dim[] : undefined);
-  } else if (op === 'Slice') {
+    set(0, s.map((d, j) => (j === axis ? total : d)), vals.every((v) => v !== undefined) ? (vals.flat() as Dim[]) : undefined);
+  },
+  Slice: ({ ins, t, S, has, set }) => {
     const s = S(0);
     const starts = t.staticInts(ins[1], 'Slice starts');
     const ends = t.staticInts(ins[2], 'Slice ends');
@@ -220,28 +230,26 @@ function inferNode(node: onnx.INodeProto, t: ShapeTable): void {
     for (const r of ranges) out[r.axis] = r.end - r.start;
     const v = t.ints(ins[0]);
     set(0, out, v && s.length === 1 ? v.slice(ranges[0].start, ranges[0].end) : undefined);
-  } else if (op === 'Pad') {
+  },
+  Pad: ({ ins, t, S, set }) => {
     const s = S(0);
     const pads = t.staticInts(ins[1], 'Pad pads');
     set(0, s.map((d, i) => (typeof d === 'number' ? d + pads[i] + pads[i + s.length] : d)));
-  } else if (op === 'Gather') {
+  },
+  Gather: ({ node, ins, t, S, set }) => {
     const s = S(0);
     const axis = normAxis(intAttr(node, 'axis', 0), s.length);
-    const idx = S(1);
     const v = t.ints(ins[0]);
     const iv = t.ints(ins[1]);
     const gathered = v && iv && s.length === 1 && iv.every((i) => typeof i === 'number') ? (iv as number[]).map((i) => v[i < 0 ? i + v.length : i]) : undefined;
-    set(0, [...s.slice(0, axis), ...idx, ...s.slice(axis + 1)], gathered);
-  } else if (op === 'ReduceSum') {
-    const axes = has(1) ? t.staticInts(ins[1], 'ReduceSum axes') : undefined;
-    set(0, reducedShape(S(0), axes, intAttr(node, 'keepdims', 1) === 1));
-  } else if (REDUCE_ATTR_AXES.has(op)) {
-    set(0, reducedShape(S(0), intsAttr(node, 'axes'), intAttr(node, 'keepdims', 1) === 1));
-  } else if (op === 'Squeeze') {
+    set(0, [...s.slice(0, axis), ...S(1), ...s.slice(axis + 1)], gathered);
+  },
+  Squeeze: ({ ins, t, S, has, set }) => {
     const s = S(0);
     const axes = has(1) ? t.staticInts(ins[1], 'Squeeze axes').map((a) => normAxis(a, s.length)) : s.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
     set(0, s.filter((_, i) => !axes.includes(i)), t.ints(ins[0]));
-  } else if (op === 'Unsqueeze') {
+  },
+  Unsqueeze: ({ ins, t, S, set }) => {
     const s = S(0);
     const rank = s.length + t.staticInts(ins[1], 'Unsqueeze axes').length;
     const axes = t.staticInts(ins[1], 'Unsqueeze axes').map((a) => normAxis(a, rank));
@@ -249,30 +257,71 @@ function inferNode(node: onnx.INodeProto, t: ShapeTable): void {
     let j = 0;
     for (let i = 0; i < rank; i++) out.push(axes.includes(i) ? 1 : s[j++]);
     set(0, out, t.ints(ins[0]));
-  } else if (op === 'Shape') {
-    const s = S(0);
-    set(0, [s.length], s);
-  } else if (op === 'ConstantOfShape') {
+  },
+  Expand: ({ ins, t, S, set }) => set(0, broadcastShapes(S(0), t.staticIntsOrSymbolic(ins[1]))),
+};
+
+/** Ops that make values (constants, shapes, ranges) and the remaining compute ops. */
+const OTHER_RULES: Record<string, ShapeRule> = {
+  Constant: ({ node, set }) => {
+    const tensor = attrOf(node, 'value')!.t!;
+    const dims = (tensor.dims ?? []).map(Number);
+    set(0, dims, dims.length <= 1 ? constantInts(tensor) : undefined);
+  },
+  Shape: ({ S, set }) => set(0, [S(0).length], S(0)),
+  ConstantOfShape: ({ ins, outs, t, set }) => {
     const v = t.ints(ins[0]);
     if (!v) throw new FarmerError('FARMER_E_INTERNAL', `ConstantOfShape '${outs[0]}' has no static shape input`);
     set(0, v);
-  } else if (op === 'Range') {
+  },
+  Range: ({ ins, t, set }) => {
     const [a, b, c] = [0, 1, 2].map((i) => t.ints(ins[i])?.[0]);
     set(0, typeof a === 'number' && typeof b === 'number' && typeof c === 'number' ? [Math.max(Math.ceil((b - a) / c), 0)] : ['range']);
-  } else if (op === 'Expand') {
-    set(0, broadcastShapes(S(0), t.staticIntsOrSymbolic(ins[1])));
-  } else if (op === 'LayerNormalization') {
+  },
+  MatMul: ({ S, set }) => set(0, matMulShape(S(0), S(1))),
+  ReduceSum: ({ node, ins, t, S, has, set }) => {
+    const axes = has(1) ? t.staticInts(ins[1], 'ReduceSum axes') : undefined;
+    set(0, reducedShape(S(0), axes, intAttr(node, 'keepdims', 1) === 1));
+  },
+  LayerNormalization: ({ node, outs, S, set }) => {
     const s = S(0);
     const axis = normAxis(intAttr(node, 'axis', -1), s.length);
     set(0, s);
     const stat = s.map((d, i) => (i >= axis ? 1 : d));
     for (let i = 1; i < outs.length; i++) if (outs[i]) set(i, stat);
-  } else if (op === 'OneHot') {
-    const depth = t.staticInts(ins[1], 'OneHot depth')[0];
-    set(0, [...S(0), depth]);
-  } else {
-    throw new FarmerError('FARMER_E_UNSUPPORTED', `op '${op}' (node ${node.name}) has no shape rule in the gradient builder`, { op });
-  }
+  },
+  OneHot: ({ ins, t, S, set }) => set(0, [...S(0), t.staticInts(ins[1], 'OneHot depth')[0]]),
+};
+
+/** The shape rule of every op the inference knows. */
+const SHAPE_RULES: ReadonlyMap<string, ShapeRule> = new Map([
+  ...UNARY_SAME.map((op) => [op, sameShape] as const),
+  ...BROADCASTING.map((op) => [op, broadcasting] as const),
+  ...REDUCE_ATTR_AXES.map((op) => [op, reduceByAttr] as const),
+  ...Object.entries(LAYOUT_RULES),
+  ...Object.entries(OTHER_RULES),
+]);
+
+/** Every op the shape inference knows. */
+export const SHAPE_OPS: ReadonlySet<string> = new Set(SHAPE_RULES.keys());
+
+/** Output shapes (and int values) of one node, from its inputs', by its op's rule. */
+function inferNode(node: onnx.INodeProto, t: ShapeTable): void {
+  const op = node.opType!;
+  const rule = SHAPE_RULES.get(op);
+  if (!rule) throw new FarmerError('FARMER_E_UNSUPPORTED', `op '${op}' (node ${node.name}) has no shape rule in the gradient builder`, { op });
+  const ins = node.input ?? [];
+  const outs = node.output ?? [];
+  rule({
+    node,
+    op,
+    ins,
+    outs,
+    t,
+    S: (i) => t.shape(ins[i]),
+    has: (i) => ins[i] !== undefined && ins[i] !== '',
+    set: (i, shape, ints) => t.set(outs[i], shape, ints),
+  });
 }
 
 /** Infers the shapes of every value of `g` (inputs, initializers, then each node in order). */
