@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, isFarmerError, normalTensor, Rng, tf } from '@farmer/core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { FarmerModel, gmmLogDensity, loadFarmer, preset, PRESET_NAMES, saveFarmer, toArOrder, type FarmerConfigInput } from '../src/index.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { FarmerModel, gmmLogDensity, loadFarmer, preset, PRESET_NAMES, saveFarmer, TfArStream, toArOrder, type ArStreamSource, type FarmerConfigInput } from '../src/index.js';
 import { maxAbsDiff, randomize } from '@farmer/test-utils';
 
 beforeAll(async () => {
@@ -108,6 +108,30 @@ describe('AR backbone', () => {
     stream.dispose();
     // The stream's cache is all that grew, and dispose frees it.
     expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
+    m.dispose();
+  });
+
+  it('the stream resolves the weights once when it opens and reads nothing of the model but ArStreamSource', async () => {
+    const m = randomModel(small, 8);
+    const { numTokens: N, dI } = m.dims;
+    const labels = [1, -1];
+    const zI = new Rng(9).normal(2 * N * dI);
+    const feed = (i: number) => Float32Array.from({ length: 2 * dI }, (_, j) => zI[(Math.floor(j / dI) * N + i) * dI + (j % dI)]);
+    const run = async (stream: TfArStream) => {
+      const steps = [await stream.first()];
+      for (let i = 0; i < N; i++) steps.push(await stream.next(feed(i)));
+      stream.dispose();
+      return steps.map((s) => Array.from(s.gmm.means));
+    };
+    const get = vi.spyOn(m.ar.params, 'get');
+    const stream = m.ar.openStream(labels, 2);
+    const atOpen = get.mock.calls.length;
+    const byModel = await run(stream);
+    expect(get.mock.calls.length - atOpen).toBe(0);
+    get.mockRestore();
+    // A source that is not an ArModel: only the named interface's members.
+    const source: ArStreamSource = { config: m.ar.config, dims: m.ar.dims, heads: m.ar.heads, weights: () => m.ar.weights(), prefix: (w, l, b) => m.ar.prefix(w, l, b) };
+    expect(await run(new TfArStream(source, labels, 2))).toEqual(byModel);
     m.dispose();
   });
 
