@@ -1,16 +1,21 @@
 import { checkLabels, NULL_LABEL, type ParamStore, tf } from '@farmer/core';
 import { flowDims, type FlowConfig } from './config.js';
+import { permutedIndex } from './permutation.js';
 import { permuteTokens } from './permute-tokens.js';
 import { KVCache, layerWeights, linear, transformerLayer, type LayerWeights } from './transformer.js';
 
-/** Everything one AF block needs, resolved once from the param store. */
+/**
+ * Everything one AF block needs: the param store's own tensors (resolving
+ * them makes none, so a caller may resolve them once and hold them for a
+ * whole block without disposing anything).
+ */
 export interface BlockWeights {
   t: number;
   projInW: tf.Tensor2D;
   projInB: tf.Tensor1D;
   posEmbed: tf.Tensor2D;
-  /** [C, W] (PyTorch's [C, 1, W] reshaped), absent for unconditional flows. */
-  classEmbed?: tf.Tensor2D;
+  /** [C, 1, W] as in PyTorch, absent for unconditional flows. */
+  classEmbed?: tf.Tensor3D;
   layers: LayerWeights[];
   projOutW: tf.Tensor2D;
   projOutB: tf.Tensor1D;
@@ -25,7 +30,7 @@ export function blockWeights(store: ParamStore, c: FlowConfig, t: number): Block
     projInW: g('proj_in.weight'),
     projInB: g('proj_in.bias'),
     posEmbed: g('pos_embed'),
-    classEmbed: c.numClasses > 0 ? (tf.reshape(g('class_embed'), [c.numClasses, c.width]) as tf.Tensor2D) : undefined,
+    classEmbed: c.numClasses > 0 ? g<tf.Tensor3D>('class_embed') : undefined,
     layers: Array.from({ length: c.layersPerBlock }, (_, l) => layerWeights(store, `${b}attn_blocks.${l}.`)),
     projOutW: g('proj_out.weight'),
     projOutB: g('proj_out.bias'),
@@ -51,7 +56,8 @@ export function classWeights(labels: ArrayLike<number> | null | undefined, batch
 /** [B, 1, W] class vector for a block, or undefined for unconditional flows. */
 export function classVector(bw: BlockWeights, weights: tf.Tensor2D | undefined): tf.Tensor3D | undefined {
   if (!bw.classEmbed || !weights) return undefined;
-  return tf.expandDims(tf.matMul(weights, bw.classEmbed), 1) as tf.Tensor3D;
+  const [classes, , width] = bw.classEmbed.shape;
+  return tf.expandDims(tf.matMul(weights, tf.reshape(bw.classEmbed, [classes, width]) as tf.Tensor2D), 1) as tf.Tensor3D;
 }
 
 /** Options of {@link blockNet}: the causal mask (omitted: bidirectional) and the attention temperature. */
@@ -117,9 +123,8 @@ export function blockInverseStep<T extends tf.Tensor>(z: T, alpha: tf.Tensor, mu
 
 /** One incremental step: token x_i [B, 1, d] at working position i → proj_out [B, 1, out] (predicts i+1). */
 export function blockStep(bw: BlockWeights, heads: number, xi: tf.Tensor3D, i: number, classVec: tf.Tensor3D | undefined, cache: KVCache, attnTemp = 1): tf.Tensor3D {
-  const n = bw.posEmbed.shape[0];
-  // Working position i maps to pos_embed row i, or n-1-i in a flipped block.
-  const row = bw.t % 2 === 1 ? n - 1 - i : i;
+  // Working position i reads the pos_embed row that blockNet's permuted table puts there.
+  const row = permutedIndex(bw.t, i, bw.posEmbed.shape[0]);
   let h = tf.add(linear(xi, bw.projInW, bw.projInB), tf.slice(bw.posEmbed, [row, 0], [1, -1])) as tf.Tensor3D;
   if (classVec) h = tf.add(h, classVec);
   bw.layers.forEach((lw, layer) => {

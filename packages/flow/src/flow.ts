@@ -175,11 +175,12 @@ export class Flow {
     const uncond = new KVCache(c.layersPerBlock);
     const cwCond = this.classWeightsFor(options.labels, batch);
     const cwNull = guided ? this.classWeightsFor(null, batch) : undefined;
+    // Resolved once for all the block's tokens: the store's own tensors, nothing to dispose.
+    const bw = blockWeights(this.params, c, t);
     try {
       for (let i = 0; i < n - 1; i++) {
         if (options.signal?.aborted) throw new FarmerError('FARMER_E_ABORTED', 'flow reverse was cancelled');
         const next = tf.tidy(() => {
-          const bw = blockWeights(this.params, c, t);
           const predict = (cw: tf.Tensor2D | undefined, cache: KVCache, temp: number) => {
             const cv = classVector(bw, cw);
             if (cached) return blockStep(bw, this.heads, xs[i], i, cv, cache, temp);

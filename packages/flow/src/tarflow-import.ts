@@ -111,9 +111,11 @@ function checkMask(shape: number[], v: Float32Array, n: number, name: string, so
 }
 
 /**
- * `farmer import tarflow`: reads `weightsPath` (safetensors) and
- * `hyperPath` (JSON), writes a flow checkpoint to `outDir` (replacing only
- * a flow checkpoint or an empty folder there, unless `options.force`).
+ * `farmer import tarflow`: reads the weights at `weightsPath` (safetensors),
+ * takes `hyper`, the model's hyper-parameters as parsed JSON (validated by
+ * {@link TarflowHyperSchema}; the caller reads the file), and writes a flow
+ * checkpoint to `outDir` (replacing only a flow checkpoint or an empty folder
+ * there, unless `options.force`).
  */
 export async function importTarflowCheckpoint(weightsPath: string, hyper: unknown, outDir: string, options: { force?: boolean } = {}): Promise<ImportedTarflow> {
   let bytes: Uint8Array;

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, initBackend, isFarmerError, normalTensor, readCheckpoint, Rng, tf } from '@farmer/core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { assertFiniteTokens, Flow, flowParamShapes, importTarflowCheckpoint, importTarflowStateDict, loadFlow, saveFlowCheckpoint } from '../src/index.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { assertFiniteTokens, blockWeights, Flow, flowParamShapes, importTarflowCheckpoint, importTarflowStateDict, loadFlow, saveFlowCheckpoint } from '../src/index.js';
 import { maxAbsDiff } from '@farmer/test-utils';
 import { randomFlow } from './helpers.js';
 
@@ -28,6 +28,20 @@ describe('KV-cached reverse', () => {
       flow.dispose();
     });
   }
+
+  it("resolves a block's weights once for all its tokens, not at every token", async () => {
+    const flow = randomFlow(cond, 12);
+    const z = normalTensor(new Rng(5), [2, flow.numTokens, flow.tokenDim]) as tf.Tensor3D;
+    const get = vi.spyOn(flow.params, 'get');
+    blockWeights(flow.params, flow.config, 1);
+    const once = get.mock.calls.length;
+    get.mockClear();
+    const x = await flow.reverseBlock(1, z, { labels: [1, -1], guidance: { scale: 1 } });
+    expect(get.mock.calls.length).toBe(once);
+    get.mockRestore();
+    tf.dispose([z, x]);
+    flow.dispose();
+  });
 
   it('guidance changes the result, and g = 0 equals no guidance', async () => {
     const flow = randomFlow(cond, 12);
