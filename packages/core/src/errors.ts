@@ -50,7 +50,12 @@ export function isFarmerError(e: unknown, code?: FarmerErrorCode): e is FarmerEr
   return e instanceof FarmerError && (code === undefined || e.code === code);
 }
 
-/** Codes that mean the user gave bad input (CLI exit 2, HTTP 4xx). */
+/**
+ * Codes of errors the user can act on (bad input, a missing file or backend,
+ * an unsupported request): the CLI exits 2 on them. HTTP statuses are the
+ * server's own table (apps/server/src/errors.ts), where some of these are 5xx:
+ * an unsupported request or a missing backend is not the client's fault.
+ */
 export const USER_ERROR_CODES: ReadonlySet<FarmerErrorCode> = new Set([
   'FARMER_E_BAD_INPUT',
   'FARMER_E_BAD_CONFIG',
