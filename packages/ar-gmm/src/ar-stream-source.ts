@@ -29,9 +29,10 @@ export interface ArWeights {
 }
 
 /**
- * What an incremental AR stream needs of its model (docs/method.md §4.3 AR
- * sequence): the config, the attention heads, the weights and the class
- * prefix. `ArModel` implements it, and `TfArStream` reads nothing else.
+ * What an incremental AR stream needs of its model
+ * (docs/method.md §4.3 AR sequence): the config, the attention heads, the
+ * weights and the class prefix. `ArModel` implements it, and `TfArStream`
+ * reads nothing else.
  */
 export interface ArStreamSource {
   readonly config: FarmerConfig;
