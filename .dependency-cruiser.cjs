@@ -25,7 +25,6 @@ const shipped = (w) => ({ path: `^${escape(w.dir)}/src/`, pathNot: TEST_FILE });
 const devCode = (w) => ({ path: bundled(w) ? `^${escape(w.dir)}/` : `^${escape(w.dir)}/(?:(?!src/)|src/.*${TEST_FILE})` });
 /** Any file of the workspaces `ws`. */
 const filesOf = (ws) => ({ path: `^(?:${ws.map((w) => escape(w.dir)).join('|')})/` });
-const others = (w, keep) => all.filter((x) => x !== w && !keep(x));
 
 /** For each workspace: rule `name` forbids arrows `from(w)` → any workspace `bad(w, x)` says. */
 function perWorkspace(name, comment, list, from, bad) {
@@ -44,7 +43,7 @@ module.exports = {
   forbidden: [
     { name: 'no-circular', comment: 'A file reaches itself through its imports (type-only imports count).', severity: 'error', from: {}, to: { circular: true } },
     { name: 'not-to-unresolvable', comment: 'An import that resolves to no file.', severity: 'error', from: {}, to: { couldNotResolve: true } },
-    { name: 'no-non-package-json', comment: "An npm package the nearest package.json does not declare.", severity: 'error', from: {}, to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] } },
+    { name: 'no-non-package-json', comment: 'An npm package that neither the nearest package.json nor the root one declares.', severity: 'error', from: {}, to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] } },
     { name: 'not-to-dev-dep', comment: 'Shipped code (src/, tests aside) imports a devDependency, which users do not install.', severity: 'error', from: { path: `^(?:${modules.map((w) => escape(w.dir)).join('|')})/src/`, pathNot: TEST_FILE }, to: { dependencyTypes: ['npm-dev'] } },
     ...perWorkspace('undeclared-workspace', 'shipped code imports a workspace its package.json does not list in dependencies', modules, shipped, (w, x) => !declared(w.pkg, RUNTIME_FIELDS).includes(x.name)),
     ...perWorkspace('undeclared-workspace', 'a test or script imports a workspace its package.json does not list', all, devCode, (w, x) => !declared(w.pkg, ALL_FIELDS).includes(x.name)),
@@ -60,7 +59,7 @@ module.exports = {
     },
     {
       name: 'cli-reaches-server-through-serve',
-      comment: "The CLI runs the server in `farmer serve` and uses nothing else of it.",
+      comment: 'The CLI runs the server in `farmer serve` and uses nothing else of it.',
       severity: 'error',
       from: { path: '^apps/cli/', pathNot: '^apps/cli/src/commands/serve\\.ts$' },
       to: { path: '^apps/server/' },
@@ -88,6 +87,5 @@ module.exports = {
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
       mainFields: ['module', 'main', 'types', 'typings'],
     },
-    reporterOptions: { text: { highlightFocused: true } },
   },
 };
