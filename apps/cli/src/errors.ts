@@ -15,13 +15,23 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Whether `e` is commander's own exit (a usage error, or --help shown). By
+ * its code, not `instanceof CommanderError`: `farmer serve` is the server's
+ * command line, built by @farmer/server with its own copy of commander.
+ */
+export function isCommanderExit(e: unknown): e is Error & { code: string; exitCode: number } {
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && typeof code === 'string' && code.startsWith('commander.');
+}
+
 /** Maps any error to an exit code and a one-line message (plus the stack with --verbose). */
 export function describeError(e: unknown, verbose: boolean): { code: number; message: string } {
   const err = e instanceof Error ? e : new Error(String(e));
   let code = EXIT_INTERNAL;
   if (err instanceof UsageError) code = EXIT_USAGE;
   else if (err instanceof FarmerError) code = USER_ERROR_CODES.has(err.code) ? EXIT_USAGE : err.code === 'FARMER_E_ABORTED' ? 130 : EXIT_INTERNAL;
-  else if ((err as { code?: string }).code?.startsWith?.('commander.')) code = EXIT_USAGE;
+  else if (isCommanderExit(err)) code = EXIT_USAGE;
   const head = err instanceof FarmerError ? `${err.message} [${err.code}]` : err.message;
   // A numerical failure (FARMER_E_NON_FINITE) carries its own advice; only unexpected errors look like bugs.
   const expected = err instanceof FarmerError && err.code !== 'FARMER_E_INTERNAL';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TfRunner, type FarmerRunner } from '@farmer/ar-gmm';
+import { FarmerError } from '@farmer/core';
 import { BUILTIN_MODEL, BUILTIN_MODELS, builtinModelDir } from '@farmer/models';
-import { openModel, type OpenedModel, type RuntimeChoice } from '@farmer/runtime';
+import { openModel, type LikelihoodIf, type OpenedModel, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from './context.js';
 import { UsageError } from './errors.js';
 
@@ -38,9 +39,19 @@ export function modelDataSpec(dir: string): string | undefined {
   }
 }
 
-/** What a command opened: the runner, its directory, and how it runs. */
-export interface OpenRunnerResult {
+/** How a command opens its model: EMA or raw weights, the runtime, and whether it scores images (`likelihood`). */
+export interface OpenRunnerOptions<L extends boolean = boolean> {
+  ema?: boolean;
+  runtime?: RuntimeChoice;
+  /** Open the likelihood too (default false); the result's type then has it. */
+  likelihood?: L;
+}
+
+/** What a command opened: the sampler (and the likelihood when asked for), its directory, and how it runs. */
+export interface OpenRunnerResult<L extends boolean = boolean> {
   runner: FarmerRunner;
+  /** There when opened with `likelihood: true`. */
+  likelihood: LikelihoodIf<L>;
   dir: string;
   builtin: boolean;
   /** The export written on this first use, and why `auto` fell back to tfjs, for JSON output. */
@@ -56,23 +67,19 @@ export interface OpenRunnerResult {
  * one-line notices (an export and its time, a fallback and why) go to
  * stderr. `close()` frees everything.
  */
-export async function openRunner(
-  ctx: CliContext,
-  source: ModelFlags,
-  options: { ema?: boolean; runtime?: RuntimeChoice; purposes?: ('sample' | 'likelihood')[] } = {},
-): Promise<OpenRunnerResult> {
+export async function openRunner<L extends boolean = false>(ctx: CliContext, source: ModelFlags, options: OpenRunnerOptions<L> = {}): Promise<OpenRunnerResult<L>> {
   const { dir, builtin } = modelDirOf(source);
   if (builtin) ctx.note(`using the built-in model ${dir}`);
-  const m = await openModel(dir, { runtime: options.runtime ?? 'auto', ema: options.ema, purposes: options.purposes, onNotice: (line) => ctx.note(line) });
+  const m: OpenedModel<L> = await openModel(dir, { runtime: options.runtime ?? 'auto', ema: options.ema, likelihood: options.likelihood, onNotice: (line) => ctx.note(line) });
   const provider = m.executionProvider ? ` on ${m.executionProvider.name}` : ctx.backend ? ` on ${ctx.backend.name}` : '';
   ctx.note(`runtime ${m.runtime}${provider}`);
-  return { runner: m.runner, dir: m.dir, builtin, exported: m.exported, fallback: m.fallback, close: () => void m.close() };
+  return { runner: m.runner, likelihood: m.likelihood, dir: m.dir, builtin, exported: m.exported, fallback: m.fallback, close: () => void m.close() };
 }
 
 /** A tfjs runner, for commands that need the model itself (logdet, report); `auto` means tfjs here. */
 export async function openTfRunner(ctx: CliContext, source: ModelFlags, options: { ema?: boolean; runtime?: RuntimeChoice } = {}): Promise<{ runner: TfRunner; dir: string; close: () => void }> {
   if (options.runtime === 'onnx') throw new UsageError('this command needs the model on tfjs (it reads the AF itself); drop --runtime onnx');
   const r = await openRunner(ctx, source, { ema: options.ema, runtime: 'tfjs' });
-  if (!(r.runner instanceof TfRunner)) throw new Error('internal: expected a tfjs runner');
+  if (!(r.runner instanceof TfRunner)) throw new FarmerError('FARMER_E_INTERNAL', `asked for tfjs, the model opened on ${r.runner.runtime}`);
   return { runner: r.runner, dir: r.dir, close: r.close };
 }

@@ -1,7 +1,7 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { BACKEND_NAMES } from '@farmer/core';
 import { CliContext, type GlobalOptions } from './context.js';
-import { describeError, EXIT_OK, EXIT_USAGE } from './errors.js';
+import { describeError, EXIT_OK, EXIT_USAGE, isCommanderExit } from './errors.js';
 import { classifyCommand } from './commands/classify.js';
 import { demoCommand } from './commands/demo.js';
 import { distillCommand } from './commands/distill.js';
@@ -46,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return EXIT_OK;
   } catch (e) {
-    if (e instanceof CommanderError) {
+    if (isCommanderExit(e)) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
       return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }

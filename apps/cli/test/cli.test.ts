@@ -416,7 +416,11 @@ describe('farmer serve', () => {
     const r = await serveOnce(['--batch-size', '4', '--shutdown-timeout', '2'], async (url) => (await (await fetch(`${url}/v1/models`)).json()) as { models: { runtime: string }[] }, { FARMER_RUNTIME: 'tfjs', FARMER_HOST: '127.0.0.1' });
     expect(r.value.models[0].runtime).toBe('tfjs');
     const help = farmer(['serve', '--help']);
-    expect(help.stdout).toMatch(/--batch-size N .*\n[\s\S]*--shutdown-timeout S[\s\S]*\[FARMER_RUNTIME\]/);
+    expect(help.stdout).toMatch(/^Usage: farmer serve \[options\]\n[\s\S]*--batch-size <n> .*\n[\s\S]*--shutdown-timeout <s>[\s\S]*env:\s+FARMER_RUNTIME/);
+    expect(help.code).toBe(0);
+    const bad = farmer(['serve', '--port', 'eighty']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/option '--port <n>' argument 'eighty' is invalid/);
   });
 
   it('a port in use is an error (exit 2) before any model loads', async () => {

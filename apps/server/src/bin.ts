@@ -1,16 +1,23 @@
 #!/usr/bin/env node
+import { CommanderError } from 'commander';
 import { FarmerError, USER_ERROR_CODES } from '@farmer/core';
-import { parseServerArgs, serverUsage } from '@farmer/runtime';
+import { serverCliOptions, serverCommand } from './command-line.js';
 import { startServer } from './server.js';
 
-/** The server's own bin: parse flags (the same parser as `farmer serve`), start, stop gracefully on SIGINT/SIGTERM. */
+/** Exit code of bad usage or bad input (commander has printed what is wrong). */
+const EXIT_USAGE = 2;
+
+/** The server's own bin: parse flags (the same command line as `farmer serve`), start, stop gracefully on SIGINT/SIGTERM. */
 async function main(): Promise<number> {
-  const args = parseServerArgs(process.argv.slice(2));
-  if (args.help) {
-    process.stdout.write(serverUsage('farmer-server'));
-    return 0;
+  const cmd = serverCommand('farmer-server').exitOverride();
+  try {
+    cmd.parse(process.argv);
+  } catch (e) {
+    // --help, or a bad flag (commander printed the usage or the error).
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    throw e;
   }
-  const server = await startServer(args.options);
+  const server = await startServer(serverCliOptions(cmd));
   const log = server.app.log;
   log.info({ url: server.url, models: server.models, docs: `${server.url}/docs` }, 'farmer-server ready');
   await new Promise<void>((resolve) => {

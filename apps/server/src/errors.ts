@@ -45,7 +45,7 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = Object.freez
   // nginx's "client closed request": logged, never seen by the (gone) client.
   FARMER_E_ABORTED: 499,
   FARMER_E_INTERNAL: 500,
-  // The model's runtime cannot do what was asked (e.g. likelihood on an inference-only runner).
+  // The model cannot do what was asked (e.g. likelihood on a model opened without one).
   FARMER_E_UNSUPPORTED: 501,
   FARMER_E_BACKEND: 503,
   FARMER_E_UNAVAILABLE: 503,

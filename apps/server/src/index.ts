@@ -1,9 +1,11 @@
 /**
  * @farmer/server: the HTTP inference server for FARMER checkpoints.
  * `startServer` for the bin, `farmer serve` and benches; `buildApp` for
- * tests and embedding.
+ * tests and embedding; `serverCommand` and `serverCliOptions`, the command
+ * line of the bin and of `farmer serve`.
  */
 export { buildApp } from './app.js';
+export { serverCliOptions, serverCommand, type ServerCliOptions } from './command-line.js';
 export { startServer, type RunningServer, type StartServerOptions } from './server.js';
 export { resolveServerOptions, SERVER_DEFAULTS, OPTION_FLAGS, type ResolvedServerOptions, type ServerOptions } from './options.js';
 export { HTTP_STATUS, HttpError, SERVER_ERROR_CODES, type ErrorBody, type HttpErrorCode, type ServerErrorCode } from './errors.js';

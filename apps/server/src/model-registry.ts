@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { FarmerRunner } from '@farmer/ar-gmm';
+import type { FarmerLikelihood, FarmerRunner, ModelCapabilities } from '@farmer/ar-gmm';
 import { openModel, type ModelSource, type RuntimeChoice } from '@farmer/runtime';
 import { isFarmerError, type FarmerErrorCode } from '@farmer/core';
 
@@ -7,17 +7,19 @@ import { isFarmerError, type FarmerErrorCode } from '@farmer/core';
 export { discoverModels, MODEL_NAME_PATTERN, type ModelSource } from '@farmer/runtime';
 
 /**
- * Opens one checkpoint directory as a runner: the registry's only seam to a
- * runtime. The default is @farmer/runtime's `openModel` ({@link runtimeOpener});
- * any FarmerRunner plugs in here. A runner may also offer `nll` (for
- * likelihoods) and `dispose()`. `context.notice` takes one-line notices for
- * the log (an export made on first use, a fallback to tfjs and why).
+ * Opens one checkpoint directory, giving what it can do: the registry's
+ * only seam to a runtime. The default is @farmer/runtime's `openModel`
+ * ({@link runtimeOpener}); any opener plugs in here. Its `runner` (any
+ * FarmerRunner) serves generate; its `likelihood`, when it gives one, serves
+ * likelihood and classify (without one they are FARMER_E_UNSUPPORTED). The
+ * runner's `dispose()` frees the model. `context.notice` takes one-line
+ * notices for the log (an export made on first use, a fallback to tfjs and why).
  */
-export type OpenRunner = (dir: string, context?: { notice(line: string): void }) => Promise<FarmerRunner>;
+export type OpenRunner = (dir: string, context?: { notice(line: string): void }) => Promise<ModelCapabilities>;
 
-/** An opener through @farmer/runtime's `openModel` with the given runtime choice (see RUNTIME_CHOICES). */
+/** An opener through @farmer/runtime's `openModel` with the given runtime choice (see RUNTIME_CHOICES): the sampler and the likelihood. */
 export function runtimeOpener(runtime: RuntimeChoice = 'auto'): OpenRunner {
-  return async (dir, context) => (await openModel(dir, { runtime, onNotice: context?.notice })).runner;
+  return (dir, context) => openModel(dir, { runtime, likelihood: true, onNotice: context?.notice });
 }
 
 /** The default opener: `auto` (onnxruntime whenever it loads, exporting on first use; else tfjs). */
@@ -26,12 +28,15 @@ export const defaultOpenRunner: OpenRunner = runtimeOpener('auto');
 /** Where a model is: still loading, serving, or failed to load. */
 export type ModelStatus = 'loading' | 'ready' | 'failed';
 
-/** One model in the registry. `runner` is set once ready; `error` once failed. */
+/** One model in the registry. `runner` (and `likelihood`, when the model has one) is set once ready; `error` once failed. */
 export interface ModelEntry {
   readonly name: string;
   readonly dir: string;
   status: ModelStatus;
+  /** The sampler. */
   runner?: FarmerRunner;
+  /** The likelihood, when the opener gave one. */
+  likelihood?: FarmerLikelihood;
   error?: { code: FarmerErrorCode; message: string };
   loadSeconds?: number;
 }
@@ -95,7 +100,9 @@ export class ModelRegistry {
       const t0 = performance.now();
       try {
         if (setupError) throw setupError;
-        entry.runner = await this.openRunner(entry.dir, { notice: (line) => this.log?.info({ model: entry.name }, line) });
+        const opened = await this.openRunner(entry.dir, { notice: (line) => this.log?.info({ model: entry.name }, line) });
+        entry.runner = opened.runner;
+        entry.likelihood = opened.likelihood;
         entry.status = 'ready';
         entry.loadSeconds = (performance.now() - t0) / 1000;
         this.log?.info({ model: entry.name, dir: entry.dir, seconds: entry.loadSeconds, runtime: entry.runner.runtime }, 'model loaded');
@@ -144,6 +151,7 @@ export class ModelRegistry {
     for (const e of this.models.values()) {
       await e.runner?.dispose?.();
       e.runner = undefined;
+      e.likelihood = undefined;
       if (e.status === 'ready') e.status = 'failed';
       e.error ??= { code: 'FARMER_E_ABORTED', message: 'the server closed' };
     }

@@ -1,7 +1,6 @@
 import { className, FarmerModel, farmerDims } from '@farmer/ar-gmm';
 import { resolveGenerateOptions } from '@farmer/sampling';
 import { publicMessage, type ModelEntry } from './model-registry.js';
-import { bitsPerDimOf } from '@farmer/runtime';
 
 /** What GET /v1/models says about one model. */
 export interface ModelSummary {
@@ -55,7 +54,7 @@ export function summarizeModel(entry: ModelEntry): ModelSummary {
     ...base,
     runtime: runner.runtime,
     decoders: [...runner.decoders],
-    likelihood: bitsPerDimOf(runner) !== undefined,
+    likelihood: entry.likelihood !== undefined,
     config: {
       imageSize: c.flow.imageSize,
       channels: c.flow.inChannels,

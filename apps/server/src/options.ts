@@ -2,7 +2,8 @@ import type { BackendName } from '@farmer/core';
 import { FarmerError } from '@farmer/core';
 import type { FastifyServerOptions } from 'fastify';
 import type { JobInfo, JobSettled } from './job-queue.js';
-import { SERVER_DEFAULTS, type RuntimeChoice } from '@farmer/runtime';
+import { SHUTDOWN_TIMEOUT_MS } from '@farmer/queue';
+import type { RuntimeChoice } from '@farmer/runtime';
 import { runtimeOpener, type ModelSource, type OpenRunner } from './model-registry.js';
 
 /** Everything `buildApp` takes. Every field is optional; see {@link SERVER_DEFAULTS}. */
@@ -13,7 +14,7 @@ export interface ServerOptions {
    * an explicit list. Default: every built-in model present (`builtinModels()`).
    */
   models?: string | readonly ModelSource[];
-  /** Opens one checkpoint as a runner (default: @farmer/runtime's openModel with `runtime`). The seam for other runtimes. */
+  /** Opens one checkpoint, giving what it can do (default: @farmer/runtime's openModel with `runtime`, sampler and likelihood). The seam for other runtimes. */
   openRunner?: OpenRunner;
   /** Runtime of every model when `openRunner` is not given (see RUNTIME_CHOICES of @farmer/runtime): 'auto' (default: onnxruntime whenever it loads, exporting on first use; else tfjs), 'onnx' or 'tfjs'. */
   runtime?: RuntimeChoice;
@@ -80,8 +81,19 @@ export interface ResolvedServerOptions {
   hooks: NonNullable<ServerOptions['hooks']>;
 }
 
-/** The defaults of the numeric options (their home is the server's command line in @farmer/runtime). */
-export { SERVER_DEFAULTS };
+/**
+ * The defaults of the numeric options: what the server fills in (it
+ * validates the ranges) and what its command line documents.
+ */
+export const SERVER_DEFAULTS = Object.freeze({
+  concurrency: 1,
+  queueSize: 8,
+  maxCount: 16,
+  batchSize: 16,
+  maxBodyBytes: 64 * 1024,
+  maxUploadBytes: 1024 * 1024,
+  shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
+});
 
 /** The command-line flag of each numeric option, for error messages. */
 export const OPTION_FLAGS: Readonly<Record<keyof typeof SERVER_DEFAULTS, string>> = Object.freeze({

@@ -2,8 +2,10 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'nod
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { loadTfRunner, type FarmerRunner, type TfRunner } from '@farmer/ar-gmm';
-import { isFarmerError, tf as tfCore } from '@farmer/core';
+import { loadTfRunner, tfLikelihood, type FarmerRunner, type ModelCapabilities } from '@farmer/ar-gmm';
+import { isFarmerError } from '@farmer/core';
+import { builtinModelDir } from '@farmer/models';
+import { openModel } from '@farmer/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, discoverModels, startServer } from '../src/index.js';
 import { deadPid } from '@farmer/test-utils';
@@ -121,9 +123,9 @@ describe('model registry', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as AddressInfo).port;
     const opened: string[] = [];
-    const openRunner = async (dir: string): Promise<FarmerRunner> => {
+    const openRunner = async (dir: string): Promise<ModelCapabilities> => {
       opened.push(dir);
-      return loadTfRunner(dir);
+      return { runner: await loadTfRunner(dir) };
     };
     try {
       await expect(startServer({ models: good, openRunner, port, logger: false, processMetrics: false })).rejects.toSatisfy(
@@ -160,66 +162,71 @@ describe('model registry', () => {
 });
 
 describe('the openRunner seam', () => {
-  it('serves any FarmerRunner; likelihood goes through its nll when it has one, else is a 501', async () => {
+  it('serves what the opener gives: generate through any FarmerRunner, likelihood and classify through its likelihood when it gives one, else 501', async () => {
     const tf = await loadTfRunner(good);
-    // Runners that are not TfRunners: one delegating generation and the NLL, one generation only.
-    const delegate = (withNll: boolean): FarmerRunner & { nll?: unknown } => ({
+    // A runner that is not a TfRunner, delegating generation.
+    const runner: FarmerRunner = {
       config: tf.config,
-      runtime: withNll ? 'test-nll' : 'test-plain',
+      runtime: 'test-runner',
       decoders: tf.decoders,
       openArStream: (labels) => tf.openArStream(labels),
       decode: (z, batch, options) => tf.decode(z, batch, options),
-      ...(withNll ? { nll: async (images: Float32Array, batch: number, labels: ArrayLike<number> | null) => tfNll(tf, images, batch, labels) } : {}),
-    });
+    };
     const root = modelsDir(['plain', 'scoring']);
-    const openRunner = async (dir: string) => delegate(dir.endsWith('scoring'));
+    const openRunner = async (dir: string): Promise<ModelCapabilities> => (dir.endsWith('scoring') ? { runner, likelihood: tfLikelihood(tf.model) } : { runner });
     const server = await startServer({ models: root, openRunner, port: 0, logger: false, processMetrics: false });
     try {
       const list = (await http('GET', `${server.url}/v1/models`)).json().models;
-      expect(list.map((m: { runtime: string; likelihood: boolean }) => [m.runtime, m.likelihood])).toEqual([
-        ['test-plain', false],
-        ['test-nll', true],
+      expect(list.map((m: { name: string; runtime: string; likelihood: boolean }) => [m.name, m.runtime, m.likelihood])).toEqual([
+        ['plain', 'test-runner', false],
+        ['scoring', 'test-runner', true],
       ]);
       const img = await http('POST', `${server.url}/v1/models/plain/generate`, { body: { labels: 4, seed: 3, format: 'png' } });
       expect(img.status).toBe(200);
-      const viaNll = await http('POST', `${server.url}/v1/models/scoring/likelihood?label=4`, { body: img.body, headers: { 'content-type': 'image/png' } });
-      expect(viaNll.status).toBe(200);
+      const scored = await http('POST', `${server.url}/v1/models/scoring/likelihood?label=4`, { body: img.body, headers: { 'content-type': 'image/png' } });
+      expect(scored.status).toBe(200);
       // The same image and seed scored by the plain tfjs path.
       const ref = await startServer({ models: good, port: 0, logger: false, processMetrics: false, runtime: 'tfjs' });
       const direct = await http('POST', `${ref.url}/v1/models/good/likelihood?label=4`, { body: img.body, headers: { 'content-type': 'image/png' } });
       await ref.close();
-      expect(viaNll.json().bitsPerDim).toBeCloseTo(direct.json().bitsPerDim, 5);
-      const unsupported = await http('POST', `${server.url}/v1/models/plain/likelihood`, { body: img.body, headers: { 'content-type': 'image/png' } });
-      expect(unsupported.status).toBe(501);
-      expect(unsupported.json().error).toMatchObject({ code: 'FARMER_E_UNSUPPORTED', field: 'name' });
-      // Classification needs the likelihood's two halves (flowForward, arLogLik): an nll alone is a 501.
-      for (const name of ['plain', 'scoring']) {
-        const cls = await http('POST', `${server.url}/v1/models/${name}/classify`, { body: img.body, headers: { 'content-type': 'image/png' } });
-        expect(cls.status, name).toBe(501);
-        expect(cls.json().error).toMatchObject({ code: 'FARMER_E_UNSUPPORTED', field: 'name' });
+      expect(scored.json().bitsPerDim).toBeCloseTo(direct.json().bitsPerDim, 5);
+      expect((await http('POST', `${server.url}/v1/models/scoring/classify`, { body: img.body, headers: { 'content-type': 'image/png' } })).status).toBe(200);
+      for (const route of ['likelihood', 'classify']) {
+        const r = await http('POST', `${server.url}/v1/models/plain/${route}`, { body: img.body, headers: { 'content-type': 'image/png' } });
+        expect({ route, status: r.status, error: r.json().error }).toMatchObject({ route, status: 501, error: { code: 'FARMER_E_UNSUPPORTED', field: 'name' } });
+        expect(r.json().error.message).toMatch(/model 'plain' \(runtime test-runner\) was opened without a likelihood, so it cannot score images; it can still generate/);
       }
     } finally {
       await server.close();
       tf.model.dispose();
     }
   });
-});
 
-/** The joint NLL per dim of NCHW images through a TfRunner's model (what an ONNX runner's nll returns). */
-async function tfNll(runner: TfRunner, images: Float32Array, batch: number, labels: ArrayLike<number> | null): Promise<{ nllPerDim: Float64Array }> {
-  const { flow } = runner.config;
-  const nll = tfCore.tidy(() => runner.model.nllImages(tfCore.tensor4d(images, [batch, flow.inChannels, flow.imageSize, flow.imageSize]), labels).nllPerDim.dataSync());
-  return { nllPerDim: Float64Array.from(nll) };
-}
+  it('a model opened on onnxruntime for sampling only offers no likelihood: /v1/models says so, likelihood and classify are 501 FARMER_E_UNSUPPORTED', async () => {
+    const openRunner = (dir: string) => openModel(dir, { runtime: 'onnx' });
+    const server = await startServer({ models: [{ name: 'm', dir: builtinModelDir() }], openRunner, port: 0, logger: false, processMetrics: false });
+    try {
+      expect((await http('GET', `${server.url}/v1/models`)).json().models[0]).toMatchObject({ runtime: 'onnxruntime', likelihood: false });
+      const img = await http('POST', `${server.url}/v1/models/m/generate`, { body: { labels: 3, seed: 1, format: 'png' } });
+      expect(img.status).toBe(200);
+      for (const route of ['likelihood', 'classify']) {
+        const r = await http('POST', `${server.url}/v1/models/m/${route}`, { body: img.body, headers: { 'content-type': 'image/png' } });
+        expect({ route, status: r.status, error: r.json().error }).toMatchObject({ route, status: 501, error: { code: 'FARMER_E_UNSUPPORTED', field: 'name' } });
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
 
 describe('/readyz', () => {
   it('is 503 while models load (generate too, with Retry-After), 200 once they are loaded', async () => {
     let open!: () => void;
     const opened = new Promise<void>((r) => (open = r));
     // The openRunner seam: a slow runtime, here tfjs after a gate.
-    const openRunner = async (dir: string): Promise<FarmerRunner> => {
+    const openRunner = async (dir: string): Promise<ModelCapabilities> => {
       await opened;
-      return loadTfRunner(dir);
+      return { runner: await loadTfRunner(dir) };
     };
     const server = await startServer({ models: good, openRunner, port: 0, logger: false, processMetrics: false, waitForModels: false });
     try {

@@ -4,7 +4,8 @@
  * config and its sizes, the host GMM math
  * (docs/method.md §4.6 GMM log-density), the final permute on host arrays, and the runner and
  * likelihood interfaces (`FarmerRunner`, `ArStream`, `FarmerLikelihood`),
- * and Bayes classification on any likelihood (`classify`).
+ * what an opened model can do (`ModelCapabilities`), and Bayes
+ * classification on any likelihood (`classify`).
  * No Node module, no tfjs.
  */
 export {
@@ -39,3 +40,4 @@ export { arLogLikFromHeads, jointNllHost, type ArHeadOutputs } from './ar-head-l
 export { classify, type Classification, type ClassifyOptions } from './classify.js';
 export { argmaxRow, classPosterior, fitTemperature } from './class-posterior.js';
 export type { ArStream, DecodeOptions, Decoder, FarmerRunner, StepGmm } from './runner-interface.js';
+export type { ModelCapabilities } from './model-capabilities.js';

@@ -49,10 +49,6 @@ export async function classify(lik: FarmerLikelihood, images: U8Images, options:
   const c = lik.config;
   const K = c.numClasses;
   if (K === 0) throw new FarmerError('FARMER_E_BAD_INPUT', 'this model is unconditional (numClasses 0): Bayes classification needs p(x|y) for each class; train a class-conditional model (--classes) to classify', { field: 'model' });
-  // `likelihoodOf` accepts any object with `nll`; classification needs the two halves as well.
-  if (typeof lik.flowForward !== 'function' || typeof lik.arLogLik !== 'function') {
-    throw new FarmerError('FARMER_E_UNSUPPORTED', `this ${lik.runtime} likelihood has no flowForward/arLogLik, which classification needs`, { field: 'model' });
-  }
   const f = c.flow;
   if (images.channels !== f.inChannels || images.height !== f.imageSize || images.width !== f.imageSize) {
     throw new FarmerError('FARMER_E_SHAPE', `images are ${images.height}×${images.width}×${images.channels}, this model takes ${f.imageSize}×${f.imageSize}×${f.inChannels}`, { field: 'images' });

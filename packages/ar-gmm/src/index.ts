@@ -15,7 +15,7 @@ export { preset, PRESET_NAMES, type PresetName } from './presets.js';
 export { parseTrainConfig, TrainConfigSchema, type TrainConfig, type TrainConfigInput } from './train/train-config.js';
 export { prepareBatch, shardBatch, type PreparedBatch } from './train/batch-prep.js';
 export { lossAndGrads, type LossAndGrads } from './train/loss.js';
-export { evaluateBpd, imagesBitsPerDim, likelihoodOf, tfLikelihood, type BpdResult, type EvaluateOptions } from './likelihood.js';
+export { evaluateBpd, imagesBitsPerDim, tfLikelihood, type BpdResult, type EvaluateOptions } from './likelihood.js';
 export { farmerTfBinding, farmerTfEngine, type FarmerEngine, type FarmerFigures, type FarmerTfEngineOptions } from './train/farmer-engine.js';
 export { FARMER_OBJECTIVE, farmerObjective, Trainer, type FarmerTypes, type TrainerOptions, type TrainEvent, type TrainSummary } from './train/trainer.js';
 export { RESUME_OVERRIDES, train, type TrainRunOptions, type TrainRunResult, type TrainStartInfo } from './train/train.js';

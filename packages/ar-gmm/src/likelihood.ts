@@ -1,5 +1,5 @@
 import { gatherExamples, Rng, tf, type ImageDataset, type U8Images } from '@farmer/core';
-import type { FarmerModel } from './farmer-model.js';
+import { FarmerModel } from './farmer-model.js';
 import { likelihoodBitsPerDim, type FarmerLikelihood } from './likelihood-interface.js';
 
 /** The tfjs likelihood of a FarmerModel: `model.nllImages` (or its two halves) in a tidy scope, read back once. */
@@ -48,14 +48,9 @@ export function tfLikelihood(model: FarmerModel): FarmerLikelihood {
   };
 }
 
-/** The likelihood of anything that has one: a FarmerLikelihood (any runner with `nll`) as is, a FarmerModel through tfjs. */
-export function likelihoodOf(m: FarmerModel | FarmerLikelihood | object): FarmerLikelihood | undefined {
-  if ('flow' in m && 'ar' in m) return tfLikelihood(m as FarmerModel);
-  return 'nll' in m && typeof (m as FarmerLikelihood).nll === 'function' ? (m as FarmerLikelihood) : undefined;
-}
-
+/** A FarmerModel's likelihood through tfjs; any other FarmerLikelihood as is. */
 function asLikelihood(m: FarmerModel | FarmerLikelihood): FarmerLikelihood {
-  return likelihoodOf(m)!;
+  return m instanceof FarmerModel ? tfLikelihood(m) : m;
 }
 
 /**

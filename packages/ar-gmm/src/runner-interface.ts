@@ -36,8 +36,9 @@ export interface DecodeOptions {
 }
 
 /**
- * What sampling and likelihood code needs from a model, independent of the
- * runtime: AR streams, and decoding of final latents to patch tokens.
+ * What sampling needs from a model, independent of the runtime: AR streams,
+ * and decoding of final latents to patch tokens. Scoring images is a
+ * separate capability (`FarmerLikelihood`; see `ModelCapabilities`).
  */
 export interface FarmerRunner {
   readonly config: FarmerConfig;

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { FarmerRunner } from '@farmer/ar-gmm';
 import { encodePng, isFarmerError, USER_ERROR_CODES } from '@farmer/core';
-import { discoverModels, openModel, SERVER_DEFAULTS, type RuntimeChoice } from '@farmer/runtime';
+import { discoverModels, openModel, type RuntimeChoice } from '@farmer/runtime';
 import { generate, generateBatchKey, generateTogether, type GenerateRequest, type GenerateResult } from '@farmer/sampling';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { parseJobData, QUEUE_PREFIX, SHARD_QUEUE_PREFIX, type GenerateJobData, type GenerateJobResult, type Refusal, type ShardJobData, type ShardResult } from './job-data.js';
@@ -9,6 +9,7 @@ import { failureReason } from './job-errors.js';
 import { checkpointHash, identityMismatch, type ModelIdentity } from './model-identity.js';
 import { PassBatcher } from './pass-batcher.js';
 import { RedisClients } from './redis-clients.js';
+import { SHUTDOWN_TIMEOUT_MS } from './shutdown-timeout.js';
 import { connectRedis, withTimeout } from './redis-connection.js';
 
 /** Defaults of {@link startWorker}. */
@@ -20,7 +21,7 @@ export const WORKER_DEFAULTS = Object.freeze({
   /** How long a generate pass with room waits for more compatible requests, ms. */
   batchWindowMs: 5,
   /** How long `close()` lets the held jobs finish, ms: as long as a server lets its requests finish on SIGTERM. */
-  shutdownTimeoutMs: SERVER_DEFAULTS.shutdownTimeoutMs,
+  shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
 });
 
 /** How long a closing worker whose jobs finished waits for BullMQ to close its connections cleanly, ms. */
@@ -166,7 +167,7 @@ export async function startWorker(options: FarmerWorkerOptions): Promise<Running
   for (const source of discoverModels(options.models)) {
     const entry: Served = { ...source };
     try {
-      const m = await openModel(source.dir, { runtime: options.runtime ?? 'auto', purposes: ['sample'], intraOpNumThreads: options.threads, onNotice: (line) => log(`${source.name}: ${line}`) });
+      const m = await openModel(source.dir, { runtime: options.runtime ?? 'auto', intraOpNumThreads: options.threads, onNotice: (line) => log(`${source.name}: ${line}`) });
       Object.assign(entry, { runner: m.runner, close: m.close, identity: { model: source.name, checkpointHash: await checkpointHash(m.dir), runtime: m.runtime } });
       log(`model ${source.name}: ${m.runtime}, checkpoint ${entry.identity!.checkpointHash.slice(0, 12)}`);
     } catch (e) {

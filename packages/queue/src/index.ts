@@ -28,6 +28,7 @@ export {
 export { errorFromReason, failureReason } from './job-errors.js';
 export { PassBatcher, type PassInfo, type PassItem } from './pass-batcher.js';
 export { DEFAULT_SHARD_BATCHES, planShards, shardedRunId, type ShardSpec } from './shard-plan.js';
+export { SHUTDOWN_TIMEOUT_MS } from './shutdown-timeout.js';
 export { startWorker, WORKER_DEFAULTS, type FarmerWorkerOptions, type RunningWorker, type WorkerModel, type WorkerStats, type WorkerStop } from './farmer-worker.js';
 export { runShardedJob, type ShardedJobOptions, type ShardedJobResult, type ShardedProgress, type ShardImages } from './sharded-job.js';
 export { QueueFullError, RemoteGenerator, type RemoteGenerateResult, type RemoteGeneratorOptions } from './remote-generator.js';

@@ -19,7 +19,7 @@ const workers: RunningWorker[] = [];
 beforeAll(async () => {
   redis = await startRedisServer();
   await initBackend({ backend: 'wasm' });
-  model = await openModel(builtinModelDir(), { runtime: 'onnx', purposes: ['sample'] });
+  model = await openModel(builtinModelDir(), { runtime: 'onnx' });
   identity = { model: 'mnist-small', checkpointHash: await checkpointHash(model.dir), runtime: model.runtime };
   work = mkdtempSync(join(tmpdir(), 'farmer-queue-'));
 });

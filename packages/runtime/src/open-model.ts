@@ -1,13 +1,18 @@
 import { describeOrtNodeLoadFailure, FarmerError, isFarmerError, resolveCheckpointDir, USER_ERROR_CODES } from '@farmer/core';
-import type { FarmerRunner } from '@farmer/ar-gmm';
+import type { FarmerLikelihood, FarmerRunner, ModelCapabilities } from '@farmer/ar-gmm';
 import { isOnnxExport, loadOrtRuntime, type ExportProgress, type OrtRuntime } from '@farmer/onnx';
-import type { ExecutionProviderInfo, ExecutionProviderRequest, RunnerPurpose } from '@farmer/onnx/runtime';
+import type { ExecutionProviderInfo, ExecutionProviderRequest } from '@farmer/onnx/runtime';
 import { exportOnFirstUse, findCurrentExport, type FirstUseExport } from './export-on-first-use.js';
 import { parseRuntimeChoice, type RuntimeChoice } from './runtime-choice.js';
 import { loadRunnerWithStudent } from './student-runner.js';
 
-/** Options of {@link openModel}: the runtime choice, EMA or raw weights, execution provider, sessions and threads, export cache, notices. */
-export interface OpenModelOptions {
+/**
+ * Options of {@link openModel}: the runtime choice, whether to open the
+ * likelihood too, EMA or raw weights, execution provider, threads, export
+ * cache, notices. `L` is the `likelihood` flag's type, so that the opened
+ * model's type says whether it has one.
+ */
+export interface OpenModelOptions<L extends boolean = boolean> {
   /** See RUNTIME_CHOICES; default 'auto'. */
   runtime?: RuntimeChoice;
   /**
@@ -18,8 +23,12 @@ export interface OpenModelOptions {
   ema?: boolean;
   /** onnxruntime execution provider (default: env FARMER_ORT_PROVIDER, else auto: CUDA when installed, else CPU). */
   executionProvider?: ExecutionProviderRequest;
-  /** The onnxruntime sessions to open (default both sampling and likelihood). */
-  purposes?: RunnerPurpose[];
+  /**
+   * Open the likelihood as well as the sampler (default false): on
+   * onnxruntime, the AF-forward and AR-forward sessions besides the
+   * sampling ones. Only a model opened with it has `likelihood`.
+   */
+  likelihood?: L;
   /** onnxruntime intra-op threads per session (default onnxruntime's: one per physical core); several worker processes on one machine split the cores. */
   intraOpNumThreads?: number;
   /** Where exports of read-only checkpoints go (default `exportCacheRoot()`: FARMER_CACHE, ...). */
@@ -32,9 +41,19 @@ export interface OpenModelOptions {
   loadOrtRuntime?: () => Promise<OrtRuntime | Error>;
 }
 
-/** A model open for inference. */
-export interface OpenedModel {
-  runner: FarmerRunner;
+/** The likelihood of a model opened with `likelihood: L`: there when L is true, absent when false, either when unknown. */
+export type LikelihoodIf<L extends boolean> = L extends true ? FarmerLikelihood : undefined;
+
+/**
+ * A model open for inference, and what it can do: `runner` (the sampler)
+ * always, `likelihood` only when it was opened with `likelihood: true`, on
+ * either runtime.
+ */
+export interface OpenedModel<L extends boolean = boolean> extends ModelCapabilities {
+  /** The sampler (AR streams, decoders), always there. */
+  readonly runner: FarmerRunner;
+  /** The joint likelihood, there only when opened with `likelihood: true`. */
+  readonly likelihood: LikelihoodIf<L>;
   /** The runner's runtime: 'onnxruntime' or 'tfjs'. */
   runtime: string;
   /** The checkpoint directory (resolved from a run directory), or the export directory given. */
@@ -58,10 +77,15 @@ function isCheckpointError(e: unknown): boolean {
 
 const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 
-async function openOnTfjs(checkpointDir: string, ema: boolean | undefined, notice: (line: string) => void, fallback?: string): Promise<OpenedModel> {
-  const { runner, notice: studentNotice } = await loadRunnerWithStudent(checkpointDir, { ema });
+/** The likelihood of a runner that has one (TfRunner, OrtRunner opened with the likelihood sessions), when it was asked for. */
+function likelihoodIf<L extends boolean>(asked: L | undefined, runner: FarmerLikelihood): LikelihoodIf<L> {
+  return (asked ? runner : undefined) as LikelihoodIf<L>;
+}
+
+async function openOnTfjs<L extends boolean>(checkpointDir: string, options: OpenModelOptions<L>, notice: (line: string) => void, fallback?: string): Promise<OpenedModel<L>> {
+  const { runner, notice: studentNotice } = await loadRunnerWithStudent(checkpointDir, { ema: options.ema });
   if (studentNotice) notice(studentNotice);
-  return { runner, runtime: runner.runtime, dir: checkpointDir, fallback, close: async () => runner.dispose() };
+  return { runner, likelihood: likelihoodIf(options.likelihood, runner), runtime: runner.runtime, dir: checkpointDir, fallback, close: async () => runner.dispose() };
 }
 
 /**
@@ -80,10 +104,14 @@ async function openOnTfjs(checkpointDir: string, ema: boolean | undefined, notic
  *   a notice) says why. Errors of the checkpoint itself are thrown, not
  *   fallen back on.
  *
+ * What the model can do is decided here, the same on either runtime: it
+ * always samples (`runner`); it has a `likelihood` only when opened with
+ * `likelihood: true` (and its type says so).
+ *
  * The same seed gives the same images on either runtime, up to the
  * runtime-agreement rule (docs/method.md §7.10 runtime agreement).
  */
-export async function openModel(dir: string, options: OpenModelOptions = {}): Promise<OpenedModel> {
+export async function openModel<L extends boolean = false>(dir: string, options: OpenModelOptions<L> = {}): Promise<OpenedModel<L>> {
   const choice = parseRuntimeChoice(options.runtime ?? 'auto');
   const notice = (line: string): void => options.onNotice?.(line);
   const bareExport = await isOnnxExport(dir);
@@ -91,15 +119,15 @@ export async function openModel(dir: string, options: OpenModelOptions = {}): Pr
     throw new FarmerError('FARMER_E_BAD_INPUT', `${dir} is an ONNX export, which runs on onnxruntime only (with the weights it holds); pass its checkpoint for tfjs`, { field: 'runtime' });
   }
   const checkpointDir = bareExport ? dir : resolveCheckpointDir(dir);
-  const fallBack = async (why: string): Promise<OpenedModel> => {
+  const fallBack = async (why: string): Promise<OpenedModel<L>> => {
     notice(`running on tfjs: ${why}`);
-    return openOnTfjs(checkpointDir, options.ema, notice, why);
+    return openOnTfjs(checkpointDir, options, notice, why);
   };
   if (options.ema === false) {
     if (choice === 'onnx') throw new FarmerError('FARMER_E_BAD_INPUT', '--no-ema needs the tfjs runtime (an ONNX export holds the weights it was exported with, EMA by default); drop --runtime onnx or --no-ema', { field: 'runtime' });
     if (choice === 'auto') return fallBack('the raw weights (--no-ema) were asked for, and an ONNX export holds the EMA weights');
   }
-  if (choice === 'tfjs') return openOnTfjs(checkpointDir, options.ema, notice);
+  if (choice === 'tfjs') return openOnTfjs(checkpointDir, options, notice);
 
   const rt = await (options.loadOrtRuntime ?? loadOrtRuntime)();
   if (rt instanceof Error) {
@@ -132,8 +160,18 @@ export async function openModel(dir: string, options: OpenModelOptions = {}): Pr
     }
   }
   try {
-    const runner = await rt.loadOrtRunner(exportDir, { executionProvider: options.executionProvider, purposes: options.purposes, intraOpNumThreads: options.intraOpNumThreads });
-    return { runner, runtime: runner.runtime, dir: checkpointDir, exportDir, exported, executionProvider: runner.executionProvider, close: () => runner.dispose() };
+    const purposes: ('sample' | 'likelihood')[] = options.likelihood ? ['sample', 'likelihood'] : ['sample'];
+    const runner = await rt.loadOrtRunner(exportDir, { executionProvider: options.executionProvider, purposes, intraOpNumThreads: options.intraOpNumThreads });
+    return {
+      runner,
+      likelihood: likelihoodIf(options.likelihood, runner),
+      runtime: runner.runtime,
+      dir: checkpointDir,
+      exportDir,
+      exported,
+      executionProvider: runner.executionProvider,
+      close: () => runner.dispose(),
+    };
   } catch (e) {
     if (choice === 'onnx' || bareExport) throw e;
     return fallBack(`onnxruntime could not open ${exportDir} (${firstLine(e)})`);

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FarmerModel, preset, saveFarmer } from '@farmer/ar-gmm';
-import { initBackend, isFarmerError } from '@farmer/core';
+import { FarmerModel, likelihoodBitsPerDim, preset, saveFarmer } from '@farmer/ar-gmm';
+import { initBackend, isFarmerError, Rng } from '@farmer/core';
 import { compareRuntimeImages, generate } from '@farmer/sampling';
 import { makeReadOnly, missingPackageError } from '@farmer/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,9 +14,9 @@ beforeAll(async () => {
 });
 
 /** openModel with its notices collected. */
-async function open(dir: string, options: OpenModelOptions = {}) {
+async function open<L extends boolean = false>(dir: string, options: OpenModelOptions<L> = {}) {
   const notices: string[] = [];
-  const m = await openModel(dir, { cacheRoot: join(tmp(), 'cache'), ...options, onNotice: (l) => notices.push(l) });
+  const m = await openModel<L>(dir, { cacheRoot: join(tmp(), 'cache'), ...options, onNotice: (l) => notices.push(l) });
   return { m, notices };
 }
 
@@ -229,5 +229,26 @@ describe('openModel: onnx and tfjs', () => {
       expect(isFarmerError(err, 'FARMER_E_CORRUPT'), `${runtime}: ${String(err)}`).toBe(true);
       expect((err as Error).message).toMatch(/ck\/model\.safetensors is 1000 bytes, the manifest says \d+ \(truncated or replaced\); restore it/);
     }
+  });
+});
+
+describe('openModel: what the model can do', () => {
+  it('a sampler always; a likelihood only when opened for one, on either runtime, where both score alike', async () => {
+    const dir = await tinyCheckpoint(join(tmp(), 'ck'), { seed: 4 });
+    const bpd: Record<string, Float64Array> = {};
+    let images;
+    for (const runtime of ['auto', 'tfjs'] as const) {
+      const sampler = (await open(dir, { runtime })).m;
+      // Opened for sampling only (an onnxruntime model then has no likelihood sessions): no likelihood is offered.
+      expect([sampler.runtime, sampler.likelihood]).toEqual([runtime === 'auto' ? 'onnxruntime' : 'tfjs', undefined]);
+      images ??= (await generate(sampler.runner, { count: 3, labels: [1, 4, 7], seed: 2 })).images;
+      await sampler.close();
+      const both = (await open(dir, { runtime, likelihood: true })).m;
+      expect(both.likelihood?.runtime).toBe(both.runtime);
+      expect((await generate(both.runner, { count: 1, labels: 1, seed: 2 })).images.count).toBe(1);
+      bpd[runtime] = await likelihoodBitsPerDim(both.likelihood, images, [1, 4, 7], new Rng('caps'));
+      await both.close();
+    }
+    for (let i = 0; i < 3; i++) expect(bpd.auto[i]).toBeCloseTo(bpd.tfjs[i], 3);
   });
 });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { classify, likelihoodOf, type FarmerLikelihood, type FarmerRunner } from '@farmer/ar-gmm';
+import { classify, type FarmerRunner } from '@farmer/ar-gmm';
 import { DATASET_SPEC_HELP, gatherExamples, loadDataset, Rng, type ImageDataset, type U8Images } from '@farmer/core';
 import { readOodStats, typicality } from '@farmer/eval';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
@@ -8,13 +8,6 @@ import { UsageError } from '../errors.js';
 import { choiceFlag, intFlag, numberFlag, numberListFlag, pathFlag } from '../flags.js';
 import { assertImagesExist, readPngFiles } from '../image-inputs.js';
 import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, openRunner, type ModelFlags } from '../model-open.js';
-
-/** The likelihood of an opened runner (every runner `openRunner` gives for 'likelihood' has one). */
-export function runnerLikelihood(runner: FarmerRunner): FarmerLikelihood {
-  const lik = likelihoodOf(runner);
-  if (!lik) throw new Error(`internal: the ${runner.runtime} runner computes no likelihood`);
-  return lik;
-}
 
 /**
  * A dataset split of the model's geometry, cut to `max` images (0: all)
@@ -47,7 +40,7 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
   if (inputs.length === 0 && !flags.data) throw new UsageError('nothing to classify: give PNG files (farmer classify a.png b.png) or --data SPEC');
   assertImagesExist(inputs);
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
+  const { runner, likelihood, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, likelihood: true });
   try {
     const stats = flags.typicality ? readOodStats(dir) : undefined;
     let images: U8Images;
@@ -63,7 +56,7 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
       names = inputs;
     }
     const bar = ctx.progress('classify', images.count, 'images');
-    const r = await classify(runnerLikelihood(runner), images, {
+    const r = await classify(likelihood, images, {
       temperature: flags.temperature,
       prior: flags.prior,
       rng: new Rng(`classify:${flags.seed}`),

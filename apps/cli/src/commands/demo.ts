@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { directoryWriteProblem, gatherExamples, loadDataset, writeFileAtomic } from '@farmer/core';
 import { BUILTIN_MODEL } from '@farmer/models';
-import { className, evaluateBpd, FarmerModel, likelihoodOf, preset, Trainer, type FarmerConfig, type FarmerEngine, type FarmerRunner } from '@farmer/ar-gmm';
+import { className, evaluateBpd, FarmerModel, preset, Trainer, type FarmerConfig, type FarmerEngine, type FarmerLikelihood, type FarmerRunner } from '@farmer/ar-gmm';
 import { chooseFarmerEngine, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import { holdsRun, prepareOutDir, runExists } from '@farmer/train';
@@ -31,10 +31,8 @@ export interface DemoFlags {
   force?: boolean;
 }
 
-/** Test bits/dim of a runner through its likelihood view. */
-async function testBpd(ctx: CliContext, runner: FarmerRunner, test: Awaited<ReturnType<typeof loadDataset>>, maxImages: number) {
-  const lik = likelihoodOf(runner);
-  if (!lik) throw new Error(`internal: the ${runner.runtime} runner computes no likelihood`);
+/** Test bits/dim of an opened model's likelihood. */
+async function testBpd(ctx: CliContext, lik: FarmerLikelihood, test: Awaited<ReturnType<typeof loadDataset>>, maxImages: number) {
   const bar = ctx.progress('test bits/dim', maxImages || test.images.count, 'images');
   try {
     return await evaluateBpd(lik, test, { maxImages, onProgress: (d) => bar.update(d) });
@@ -80,7 +78,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
   }
   await ctx.initBackend();
   const files: Record<string, string> = {};
-  const { runner, dir, close } = await openRunner(ctx, { model: name }, { runtime: flags.runtime });
+  const { runner, likelihood, dir, close } = await openRunner(ctx, { model: name }, { runtime: flags.runtime, likelihood: true });
   try {
     const builtin = await classGrid(ctx, runner, flags, 'built-in model');
     files.samples = join(out, 'samples.png');
@@ -89,7 +87,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
     // The test split of the model's own data; a dataset that is not installed here skips bits/dim.
     const dataSpec = modelDataSpec(dir) ?? 'mnist';
     const test = await loadDataset(dataSpec, { split: 'test' }).catch((e: Error) => (ctx.note(`note: no test bits/dim: ${e.message}`), undefined));
-    const bpd = test ? await testBpd(ctx, runner, test, flags.evalImages) : undefined;
+    const bpd = test ? await testBpd(ctx, likelihood, test, flags.evalImages) : undefined;
     if (bpd) summary.push(`  test bits/dim ${bpd.bpd.toFixed(4)} ± ${bpd.stderr.toFixed(4)} on ${bpd.images} test images of ${dataSpec} (uniform dequantisation)`);
     summary.push(`  samples: ${files.samples} (one row per class, resampling CFG, ${(builtin.timings.totalSeconds / builtin.images.count).toFixed(3)} s/image)`);
     const json: Record<string, unknown> = { builtin: { name, dir, testBpd: bpd, timings: builtin.timings, runtime: runner.runtime } };
@@ -122,7 +120,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
       model.dispose();
       files.checkpoint = s.checkpoint!;
       files.loss = (await writeLossPlot(join(runDir, 'metrics.jsonl'), join(out, 'loss.png'), `mnist-small, ${flags.train} min of training`)) ?? '';
-      const fresh = await openRunner(ctx, { checkpoint: s.checkpoint! }, { runtime: flags.runtime, purposes: ['sample'] });
+      const fresh = await openRunner(ctx, { checkpoint: s.checkpoint! }, { runtime: flags.runtime });
       try {
         const own = await classGrid(ctx, fresh.runner, flags, 'trained model');
         files.compare = join(out, 'samples-trained.png');

@@ -8,7 +8,7 @@ import type { CliContext } from '../context.js';
 import { intFlag, pathFlag } from '../flags.js';
 import { modelDataSpec, openRunner, type ModelFlags } from '../model-open.js';
 import { renderHistogramPng, renderReliabilityPng } from '../plot.js';
-import { addModelOptions, loadSplit, runnerLikelihood } from './classify.js';
+import { addModelOptions, loadSplit } from './classify.js';
 
 interface LikelihoodEvalFlags extends ModelFlags {
   /** Default: the model's training data, else mnist. */
@@ -29,7 +29,7 @@ export interface EvalClassifyFlags extends LikelihoodEvalFlags {
 /** `farmer eval classify`: accuracy, confusion matrix and calibration of the Bayes classifier on a test split. */
 export async function runEvalClassify(ctx: CliContext, flags: EvalClassifyFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
+  const { runner, likelihood, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, likelihood: true });
   try {
     const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
     const test = await loadSplit(data, 'test', runner, flags.maxImages);
@@ -37,7 +37,7 @@ export async function runEvalClassify(ctx: CliContext, flags: EvalClassifyFlags)
     const heldOut = flags.calibrationImages > 0 ? await loadSplit(data, 'train', runner, flags.calibrationImages) : undefined;
     const total = test.images.count + (heldOut?.images.count ?? 0);
     const bar = ctx.progress('eval classify', total, 'images');
-    const r = await evaluateBayesClassifier(runnerLikelihood(runner), test, { heldOut, bins: flags.bins, batchSize: flags.batchSize, seed: flags.seed, onProgress: (d) => bar.update(d) });
+    const r = await evaluateBayesClassifier(likelihood, test, { heldOut, bins: flags.bins, batchSize: flags.batchSize, seed: flags.seed, onProgress: (d) => bar.update(d) });
     bar.stop();
     await writeFileAtomic(flags.plot, await renderReliabilityPng(r.bins, `Bayes classifier reliability, ${data} test (ECE ${r.ece.toFixed(4)}, T ${r.temperature.value.toPrecision(4)})`));
     const K = r.confusion.length;
@@ -70,10 +70,9 @@ export interface EvalOodFlags extends LikelihoodEvalFlags {
 /** `farmer eval ood`: AUROC per OOD score of a test split against another dataset's (docs/method.md §5.5 OOD scores). */
 export async function runEvalOod(ctx: CliContext, flags: EvalOodFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
+  const { runner, likelihood: lik, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, likelihood: true });
   try {
     const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
-    const lik = runnerLikelihood(runner);
     const inDist = await loadSplit(data, 'test', runner, flags.maxImages);
     const ood = await loadSplit(flags.oodData, 'test', runner, flags.maxImages);
     let stats: OodStats;

@@ -57,7 +57,7 @@ async function fakeImages(ctx: CliContext, runner: FarmerRunner, flags: SampleFl
 
 export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[], flags: MetricFlags & ScaleOutFlags): Promise<void> {
   await ctx.initBackend();
-  const opened = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
+  const opened = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime });
   const { runner, dir, close } = opened;
   const extractor = await openExtractor(flags);
   try {
@@ -176,7 +176,7 @@ export async function runReport(ctx: CliContext, flags: MetricFlags & { out: str
 export async function runAgreement(ctx: CliContext, flags: SampleFlags & { classifier: string }): Promise<void> {
   const classifierDir = classifierDirOf(flags.classifier);
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
+  const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime });
   const clf = await loadClassifier(classifierDir);
   try {
     if (runner.config.numClasses === 0) throw new UsageError('agreement needs a class-conditional model');

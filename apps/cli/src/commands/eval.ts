@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, loadDataset } from '@farmer/core';
-import { evaluateBpd, likelihoodOf } from '@farmer/ar-gmm';
+import { evaluateBpd } from '@farmer/ar-gmm';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag, pathFlag } from '../flags.js';
@@ -22,15 +22,13 @@ export interface EvalBpdFlags extends ModelFlags {
 
 export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<void> {
   await ctx.initBackend();
-  const { runner, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['likelihood'] });
+  const { runner, likelihood, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, likelihood: true });
   try {
     const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
     const f = runner.config.flow;
     const ds = await loadDataset(data, { split: flags.split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
     const bar = ctx.progress('eval bpd', flags.maxImages ? Math.min(flags.maxImages, ds.images.count) : ds.images.count, 'images');
-    const lik = likelihoodOf(runner);
-    if (!lik) throw new Error(`internal: the ${runner.runtime} runner computes no likelihood`);
-    const r = await evaluateBpd(lik, ds, {
+    const r = await evaluateBpd(likelihood, ds, {
       maxImages: flags.maxImages,
       batchSize: flags.batchSize,
       seed: flags.seed,

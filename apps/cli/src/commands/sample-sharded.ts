@@ -61,7 +61,7 @@ export async function runShardedSample(ctx: CliContext, flags: SampleFlags & Sca
   const dir = resolve(flags.separate);
   const link = await connectRedis(flags.redis!); // before the model opens: an unreachable Redis is said at once
   await ctx.initBackend();
-  const opened = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
+  const opened = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime });
   const bar = ctx.progress('sample', 0, 'images');
   try {
     const base = await submission(ctx, flags, link, opened, generateOptionsFromFlags({ ...flags, maxCount: Infinity }, opened.runner.config.numClasses), bar);

@@ -195,7 +195,7 @@ export async function runSample(ctx: CliContext, flags: SampleFlags): Promise<vo
   const asked = flags.count ?? flags.labels?.length;
   if (asked !== undefined) checkRunSize(asked, flags.maxCount);
   await ctx.initBackend();
-  const { runner, dir, exported, fallback, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, purposes: ['sample'] });
+  const { runner, dir, exported, fallback, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime });
   try {
     const options = generateOptionsFromFlags(flags, runner.config.numClasses);
     const f = runner.config.flow;

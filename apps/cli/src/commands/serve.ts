@@ -1,26 +1,21 @@
-import { Command } from 'commander';
-import { parseServerArgs, serverUsage } from '@farmer/runtime';
-import { startServer } from '@farmer/server';
+import type { Command } from 'commander';
+import { serverCliOptions, serverCommand, startServer, type ServerCliOptions } from '@farmer/server';
 import type { CliContext } from '../context.js';
 import { armForcedExit } from '../forced-exit.js';
 
 /**
- * `farmer serve ARGS`: the HTTP inference server (@farmer/server) until
+ * `farmer serve`: the HTTP inference server (@farmer/server) until
  * SIGINT/SIGTERM, then a graceful stop within `--shutdown-timeout` (Redis
- * reachable or not, in --redis mode). ARGS are the server bin's own flags,
- * read by the same parser (with the same environment fallbacks); the
- * global --backend and --quiet apply too.
+ * reachable or not, in --redis mode). `options` come from the server's own
+ * command line (its flags and environment fallbacks); the global --backend
+ * (which wins over FARMER_BACKEND) and --quiet apply too.
  */
-export async function runServe(ctx: CliContext, argv: string[], stdout: NodeJS.WritableStream = process.stdout): Promise<void> {
-  const args = parseServerArgs(argv);
-  if (args.help) {
-    stdout.write(serverUsage('farmer serve'));
-    return;
-  }
+export async function runServe(ctx: CliContext, options: ServerCliOptions): Promise<void> {
   const server = await startServer({
-    ...args.options,
-    backend: args.options.backend ?? ctx.opts.backend,
-    logger: ctx.opts.quiet ? false : args.options.logger,
+    ...options,
+    // The root program takes --backend wherever it stands, so the server's own flag only ever sees FARMER_BACKEND.
+    backend: ctx.opts.backend ?? options.backend,
+    logger: ctx.opts.quiet ? false : options.logger,
   });
   // Logged by the server too; said here as well, since --quiet turns its log off.
   for (const w of server.warnings) process.stderr.write(`farmer: warning: ${w}\n`);
@@ -38,15 +33,10 @@ export async function runServe(ctx: CliContext, argv: string[], stdout: NodeJS.W
   ctx.result('server stopped', { stopped: true, url: server.url });
 }
 
+/** `farmer serve`: the server bin's command line (@farmer/server's `serverCommand`), run in this process. */
 export function serveCommand(ctx: () => CliContext): Command {
-  return (
-    new Command('serve')
-      .description('serve checkpoints over HTTP (generate, likelihood, metrics, OpenAPI docs at /docs, the playground page at /playground/); the flags of the server\'s own bin, see farmer serve --help')
-      // The server's parser reads every flag (the bin's, with its environment fallbacks), so commander passes them through.
-      .helpOption(false)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .argument('[flags...]', 'server flags: --models DIR, --port N, --host HOST, --api-key KEY, --concurrency N, --queue N, --batch-size N, ...')
-      .action(async (flags: string[]) => runServe(ctx(), flags))
+  const cmd = serverCommand('serve').description(
+    'serve checkpoints over HTTP (generate, likelihood, classify, metrics, OpenAPI docs at /docs, the playground page at /playground/); the flags of the server\'s own bin (farmer-server)',
   );
+  return cmd.addHelpText('after', '\nExamples:\n  farmer serve\n  farmer serve --models runs --port 9000 --api-key "$KEY"').action(async () => runServe(ctx(), serverCliOptions(cmd)));
 }

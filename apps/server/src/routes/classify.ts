@@ -1,4 +1,4 @@
-import { classify, likelihoodOf } from '@farmer/ar-gmm';
+import { classify } from '@farmer/ar-gmm';
 import { Rng } from '@farmer/core';
 import type { FastifyInstance } from 'fastify';
 import { clientAbortSignal } from '../client-abort.js';
@@ -6,7 +6,7 @@ import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { modelParamsSchema } from '../schemas/generate-schema.js';
 import { classifyBodySchema, classifyQuerySchema, classifyResultSchema, type ClassifyBody, type ClassifyQuery } from '../schemas/classify-schema.js';
-import { requireModel } from './require-model.js';
+import { requireLikelihood, requireModel } from './require-model.js';
 import { decodeModelPng, imageRouteOptions, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
 
 const errorRef = { $ref: 'FarmerError#' } as const;
@@ -37,8 +37,7 @@ export function registerClassifyRoute(scope: FastifyInstance, ctx: ServerContext
     async (request, reply) => {
       const entry = requireModel(ctx.registry, request.params.name);
       const bytes = uploadedPngBytes(request.body, maxUploadBytes);
-      const lik = likelihoodOf(entry.runner);
-      if (!lik || typeof lik.flowForward !== 'function' || typeof lik.arLogLik !== 'function') throw new HttpError('FARMER_E_UNSUPPORTED', `model '${entry.name}' (runtime ${entry.runner.runtime}) cannot classify (it has no flowForward/arLogLik)`, { field: 'name' });
+      const lik = requireLikelihood(entry);
       const c = entry.runner.config;
       if (c.numClasses === 0) throw new HttpError('FARMER_E_BAD_INPUT', `model '${entry.name}' is unconditional: classification needs a class-conditional model`, { field: 'name' });
       const raw = Buffer.isBuffer(request.body);

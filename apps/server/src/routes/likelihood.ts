@@ -1,12 +1,12 @@
+import { likelihoodBitsPerDim } from '@farmer/ar-gmm';
 import { checkLabels, NULL_LABEL, Rng } from '@farmer/core';
 import type { FastifyInstance } from 'fastify';
 import { clientAbortSignal } from '../client-abort.js';
 import type { ServerContext } from '../context.js';
 import { HttpError } from '../errors.js';
-import { bitsPerDimOf } from '@farmer/runtime';
 import { modelParamsSchema } from '../schemas/generate-schema.js';
 import { likelihoodBodySchema, likelihoodQuerySchema, likelihoodResultSchema, type LikelihoodBody, type LikelihoodQuery } from '../schemas/likelihood-schema.js';
-import { requireModel } from './require-model.js';
+import { requireLikelihood, requireModel } from './require-model.js';
 import { decodeModelPng, imageRouteOptions, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
 
 const errorRef = { $ref: 'FarmerError#' } as const;
@@ -43,8 +43,7 @@ export function registerLikelihoodRoute(scope: FastifyInstance, ctx: ServerConte
     async (request, reply) => {
       const entry = requireModel(ctx.registry, request.params.name);
       const bytes = uploadedPngBytes(request.body, maxUploadBytes);
-      const bitsPerDim = bitsPerDimOf(entry.runner);
-      if (!bitsPerDim) throw new HttpError('FARMER_E_UNSUPPORTED', `model '${entry.name}' (runtime ${entry.runner.runtime}) cannot compute likelihoods`, { field: 'name' });
+      const lik = requireLikelihood(entry);
       const c = entry.runner.config;
       const raw = Buffer.isBuffer(request.body);
       const body = request.body as LikelihoodBody;
@@ -55,7 +54,7 @@ export function registerLikelihoodRoute(scope: FastifyInstance, ctx: ServerConte
       const signal = clientAbortSignal(request, reply);
       const job = await ctx.queue.run(
         { kind: 'likelihood', model: entry.name },
-        async () => (await bitsPerDim(image, label === null ? null : [label], new Rng(`likelihood:${seed}`)))[0],
+        async () => (await likelihoodBitsPerDim(lik, image, label === null ? null : [label], new Rng(`likelihood:${seed}`)))[0],
         signal,
       );
       const bpd = job.value;

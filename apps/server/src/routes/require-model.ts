@@ -1,4 +1,5 @@
-import type { FarmerRunner } from '@farmer/ar-gmm';
+import type { FarmerLikelihood, FarmerRunner } from '@farmer/ar-gmm';
+import { FarmerError } from '@farmer/core';
 import { HttpError } from '../errors.js';
 import { publicMessage, type ModelEntry, type ModelRegistry } from '../model-registry.js';
 
@@ -17,4 +18,13 @@ export function requireModel(registry: ModelRegistry, name: string): ModelEntry 
     throw new HttpError('FARMER_E_UNAVAILABLE', `model '${name}' failed to load (${why}); the server's operator has to fix its checkpoint`, { field: 'name' });
   }
   return entry as ModelEntry & { runner: FarmerRunner };
+}
+
+/**
+ * The likelihood of a ready model, or FARMER_E_UNSUPPORTED (its HTTP status
+ * comes from the one table, HTTP_STATUS) when it was opened without one.
+ */
+export function requireLikelihood(entry: ModelEntry & { runner: FarmerRunner }): FarmerLikelihood {
+  if (entry.likelihood) return entry.likelihood;
+  throw new FarmerError('FARMER_E_UNSUPPORTED', `model '${entry.name}' (runtime ${entry.runner.runtime}) was opened without a likelihood, so it cannot score images; it can still generate`, { field: 'name' });
 }
