@@ -109,7 +109,10 @@ describe('generate', () => {
       [{ count: 1, sampler: 'resampling-cfg' }, /needs class labels/],
       [{ count: 1, informative: { temperature: 0 } }, /informative\.temperature/],
       [{ count: 1, decoder: 'student' }, /decoder 'student' is not available/],
-      [{ count: 1, seed: -3 }, /seed must be a non-negative integer/],
+      [{ count: 1, seed: -3 }, /seed must be ≥ 0, got -3/],
+      [{ count: 1, seed: 0.5 }, /seed must be an integer, got 0\.5/],
+      [{ count: 1, cfg: { ww: 1 } }, /cfg\.ww is not an option/],
+      [{ count: 1, labels: [1, 'a'] }, /labels\[1\] must be a number, got 'a'/],
       [{ count: 1, labels: [1], cfg: { schedule: 'cubic' } }, /cfg\.schedule/],
     ];
     for (const [o, re] of cases) {
