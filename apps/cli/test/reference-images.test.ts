@@ -57,8 +57,13 @@ describe('farmer sample --redis draws the reference images on a worker, in shard
     worker.stderr!.on('data', (d) => (log += d));
     await new Promise<void>((resolve, reject) => {
       const iv = setInterval(() => {
-        if (/worker \S+ ready/.test(log)) resolve(clearInterval(iv));
-        else if (worker.exitCode !== null) reject(new Error(`farmer worker exited ${worker.exitCode}: ${log}`), clearInterval(iv));
+        if (/worker \S+ ready/.test(log)) {
+          clearInterval(iv);
+          resolve();
+        } else if (worker.exitCode !== null) {
+          clearInterval(iv);
+          reject(new Error(`farmer worker exited ${worker.exitCode}: ${log}`));
+        }
       }, 50);
     });
   });

@@ -25,6 +25,8 @@ export interface GenerateOptionField {
   flag: string;
   /** The playground's URL key, when the page shows the option. */
   url?: string;
+  /** A short name for a form field. */
+  label: string;
   /** The sampler(s) whose settings these are; absent: every sampler. */
   samplers?: readonly SamplerName[];
   /** false for run-wide options (batch size) that a server sets for every request. */
@@ -79,6 +81,7 @@ export function generateOptionFields(schema: z.ZodType = GENERATE_OPTIONS_SCHEMA
       description: node.description ?? '',
       flag: meta.flag ?? kebab(path),
       ...(meta.url === undefined ? {} : { url: meta.url }),
+      label: meta.label ?? path.join('.'),
       ...(meta.samplers === undefined ? {} : { samplers: meta.samplers }),
       perRequest: meta.perRequest !== false,
     });
@@ -87,10 +90,12 @@ export function generateOptionFields(schema: z.ZodType = GENERATE_OPTIONS_SCHEMA
   return out;
 }
 
-/** Why `value` is not a valid `field` ("must be ≥ 0, got -1"), or null when it is. */
+/** Why `value` is not a valid `field` ("must be ≥ 0, got -1"; "[1] must be …" for an entry of a list), or null when it is. */
 export function generateOptionProblem(field: GenerateOptionField, value: unknown): string | null {
   const r = field.schema.safeParse(value);
-  return r.success ? null : describeOptionIssue(r.error.issues[0], value).problem;
+  if (r.success) return null;
+  const { field: entry, problem } = describeOptionIssue(r.error.issues[0], value);
+  return entry ? `${entry} ${problem}` : problem;
 }
 
 /** Options from values keyed by field key (`{ 'cfg.w': 1.5 }` → `{ cfg: { w: 1.5 } }`); undefined values are left out. */

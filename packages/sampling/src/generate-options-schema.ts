@@ -22,6 +22,8 @@ export interface GenerateOptionMeta {
   flag?: string;
   /** The playground's URL key; the page shows (and reads from its URL) only the options that have one. */
   url?: string;
+  /** A short name for a form field (`guidance w`); absent: the option's path. */
+  label?: string;
   /** The sampler(s) whose settings these are (the page shows them for those only); absent: every sampler. */
   samplers?: readonly SamplerName[];
   /** false for options that change how images are drawn but not which (batch size): a server sets them for every request, so its body has none. */
@@ -63,19 +65,19 @@ function buildSchema(caps?: RequestCaps) {
   const T_TEXT = 'Mixture-weight temperature T: k ~ Cat(softmax(logits / T)); T > 1 flattens (diversity).';
   const S_TEXT = 'Component scale s: z = μ_k + s·σ_k·ε; s < 1 concentrates each component (precision).';
   const informative = z.strictObject({
-    temperature: option(positive().default(PAPER_UNGUIDED_DECOUPLED.temperature), T_TEXT, { flag: 'temperature', url: 'T', samplers: ['decoupled'] }),
-    scale: option(positive().default(PAPER_UNGUIDED_DECOUPLED.scale), S_TEXT, { flag: 'scale', url: 's', samplers: ['decoupled'] }),
+    temperature: option(positive().default(PAPER_UNGUIDED_DECOUPLED.temperature), T_TEXT, { flag: 'temperature', url: 'T', label: 'temperature T', samplers: ['decoupled'] }),
+    scale: option(positive().default(PAPER_UNGUIDED_DECOUPLED.scale), S_TEXT, { flag: 'scale', url: 's', label: 'scale s', samplers: ['decoupled'] }),
   });
   const redundant = z.strictObject({
-    temperature: option(positive().optional(), `${T_TEXT} Default: the informative one.`, { url: 'Tr', samplers: ['decoupled'] }),
-    scale: option(positive().optional(), `${S_TEXT} Default: the informative one.`, { url: 'sr', samplers: ['decoupled'] }),
+    temperature: option(positive().optional(), `${T_TEXT} Default: the informative one.`, { url: 'Tr', label: 'redundant T', samplers: ['decoupled'] }),
+    scale: option(positive().optional(), `${S_TEXT} Default: the informative one.`, { url: 'sr', label: 'redundant s', samplers: ['decoupled'] }),
   });
   const temperatures = (which: 'proposal' | 'evaluation', flag: string, url: string) => {
     const d = PAPER_RESAMPLING_CFG[which];
     const role = which === 'proposal' ? 'the candidates are drawn with' : 'the candidates are scored with';
     return z.strictObject({
-      pi: option(positive().default(d.pi), `Logit temperature T_π ${role}.`, { flag: `cfg-${flag}-pi`, url: `${url}T`, samplers: ['resampling-cfg'] }),
-      sigma: option(positive().default(d.sigma), `σ multiplier T_σ ${role}.`, { flag: `cfg-${flag}-sigma`, url: `${url}S`, samplers: ['resampling-cfg'] }),
+      pi: option(positive().default(d.pi), `Logit temperature T_π ${role}.`, { flag: `cfg-${flag}-pi`, url: `${url}T`, label: `${which} T_π`, samplers: ['resampling-cfg'] }),
+      sigma: option(positive().default(d.sigma), `σ multiplier T_σ ${role}.`, { flag: `cfg-${flag}-sigma`, url: `${url}S`, label: `${which} T_σ`, samplers: ['resampling-cfg'] }),
     });
   };
   const cfg = PAPER_RESAMPLING_CFG;
@@ -107,12 +109,12 @@ function buildSchema(caps?: RequestCaps) {
     redundant: option(redundant.optional(), 'Decoupled sampling of the redundant head; each setting defaults to the informative one.'),
     cfg: option(
       z.strictObject({
-        w: option(guidance().default(cfg.w), 'Guidance weight w: the target is ∝ p_c^(w+1) / p_u^w.', { url: 'w', samplers: ['resampling-cfg', 'naive-cfg'] }),
+        w: option(guidance().default(cfg.w), 'Guidance weight w: the target is ∝ p_c^(w+1) / p_u^w.', { url: 'w', label: 'guidance w', samplers: ['resampling-cfg', 'naive-cfg'] }),
         sc: option(pool(1).default(cfg.sc), 'Informative step: candidates proposed from the class stream G_c.'),
         su: option(pool(0).default(cfg.su), 'Informative step: candidates proposed from the null stream G_u.'),
         proposal: option(temperatures('proposal', 'proposal', 'p').prefault({}), 'Proposal temperatures (T_π, T_σ).'),
         evaluation: option(temperatures('evaluation', 'eval', 'e').prefault({}), 'Evaluation temperatures (T_π,v, T_σ,v).'),
-        sharpen: option(positive().default(cfg.sharpen), 'Sharpening T_s: the candidate is drawn from softmax(T_s · log-weights).', { url: 'sharpen', samplers: ['resampling-cfg'] }),
+        sharpen: option(positive().default(cfg.sharpen), 'Sharpening T_s: the candidate is drawn from softmax(T_s · log-weights).', { url: 'sharpen', label: 'sharpening T_s', samplers: ['resampling-cfg'] }),
         poolC: option(redundantPool(1).default(cfg.poolC), 'Redundant step: pool drawn from the class stream.'),
         poolU: option(redundantPool(0).default(cfg.poolU), 'Redundant step: pool drawn from the null stream.'),
         schedule: option(z.enum(['constant', 'linear']).default('constant'), 'Guidance over the tokens (docs/method.md §7.7 guidance schedule): constant, or linear from w/N to w.'),
@@ -123,8 +125,8 @@ function buildSchema(caps?: RequestCaps) {
     naive: option(
       z.strictObject({
         w: option(guidance().optional(), 'Guidance weight. Default: cfg.w.'),
-        temperature: option(positive().default(NAIVE_CFG_DEFAULTS.temperature), 'Temperature of the conditional mixture weights.', { url: 'T', samplers: ['naive-cfg'] }),
-        scale: option(positive().default(NAIVE_CFG_DEFAULTS.scale), 'σ scale of the guided Gaussian.', { url: 's', samplers: ['naive-cfg'] }),
+        temperature: option(positive().default(NAIVE_CFG_DEFAULTS.temperature), 'Temperature of the conditional mixture weights.', { url: 'T', label: 'temperature T', samplers: ['naive-cfg'] }),
+        scale: option(positive().default(NAIVE_CFG_DEFAULTS.scale), 'σ scale of the guided Gaussian.', { url: 's', label: 'scale s', samplers: ['naive-cfg'] }),
         maxStdRatio: option(
           capped ? z.number().min(1).max(1000).default(NAIVE_CFG_DEFAULTS.maxStdRatio) : z.union([z.number().min(1), z.literal(Infinity)]).default(NAIVE_CFG_DEFAULTS.maxStdRatio),
           'Widest accepted guided σ as a multiple of σc; wider dimensions use the conditional component (Infinity: keep every normalisable product).',

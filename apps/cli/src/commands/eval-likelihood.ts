@@ -8,7 +8,9 @@ import type { CliContext } from '../context.js';
 import { intFlag, pathFlag } from '../flags.js';
 import { modelDataSpec, openRunner, type ModelFlags } from '../model-open.js';
 import { renderHistogramPng, renderReliabilityPng } from '../plot.js';
-import { addModelOptions, loadSplit, runnerLikelihood } from './classify.js';
+import { loadSplit } from '../dataset-split.js';
+import { addModelOptions } from '../model-options.js';
+import { runnerLikelihood } from '../runner-likelihood.js';
 
 interface LikelihoodEvalFlags extends ModelFlags {
   /** Default: the model's training data, else mnist. */
