@@ -161,8 +161,13 @@ async function recordSharded(record) {
     worker.stderr.on('data', (d) => (log += d));
     await new Promise((resolve, reject) => {
       const iv = setInterval(() => {
-        if (/worker \S+ ready/.test(log)) resolve(clearInterval(iv));
-        else if (worker.exitCode !== null) reject(new Error(`farmer worker exited: ${log}`), clearInterval(iv));
+        if (/worker \S+ ready/.test(log)) {
+          clearInterval(iv);
+          resolve();
+        } else if (worker.exitCode !== null) {
+          clearInterval(iv);
+          reject(new Error(`farmer worker exited: ${log}`));
+        }
       }, 50);
     });
     for (const c of CASES.filter((x) => x.sharded)) record(c, 'sharded', cli(c, ['--runtime', 'onnx', '--redis', redis.url, ...c.sharded]));
