@@ -31,7 +31,7 @@ export interface Refusal {
 
 /**
  * One shard of a sharded sample job: images `start .. start + count - 1`
- * of the whole job, image i drawn from seed `${seed}:${i}` exactly as one
+ * of the whole job, image i drawn from seed `seedOf(seed, i)` exactly as one
  * process drawing the whole job would.
  */
 export interface ShardJobData {

@@ -1,8 +1,7 @@
 import type { GmmBatch } from '@farmer/ar-gmm/browser';
 import { FarmerError, type Rng } from '@farmer/core/browser';
-import type { z } from 'zod';
 import { searchCumulative, softmaxCumulative } from './categorical.js';
-import { GENERATE_OPTIONS_SCHEMA } from './generate-options-schema.js';
+import { GENERATE_OPTIONS_SCHEMA, type GenerateOptionsInput } from './generate-options-schema.js';
 import { checkCount, checkGmm } from './option-checks.js';
 import { parseOptions } from './parse-options.js';
 
@@ -18,7 +17,7 @@ const DECOUPLED_SCHEMA = GENERATE_OPTIONS_SCHEMA.shape.redundant.unwrap();
  * s < 1 concentrates each component, for precision). Bounds and
  * descriptions: the generate-options schema.
  */
-export type DecoupledOptions = z.input<typeof DECOUPLED_SCHEMA>;
+export type DecoupledOptions = NonNullable<GenerateOptionsInput['redundant']>;
 
 /** {@link DecoupledOptions} with both values given and validated. */
 export type ResolvedDecoupledOptions = Required<{ [K in keyof DecoupledOptions]: number }>;

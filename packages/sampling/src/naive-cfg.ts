@@ -1,8 +1,7 @@
 import type { GmmBatch } from '@farmer/ar-gmm/browser';
 import { FarmerError, type Rng } from '@farmer/core/browser';
-import type { z } from 'zod';
 import { searchCumulative, softmaxCumulative } from './categorical.js';
-import { GENERATE_OPTIONS_SCHEMA } from './generate-options-schema.js';
+import { GENERATE_OPTIONS_SCHEMA, type GenerateOptionsInput, type ParsedGenerateOptions } from './generate-options-schema.js';
 import { checkGmmPair } from './option-checks.js';
 import { parseOptions } from './parse-options.js';
 import type { CfgRows } from './resampling-cfg.js';
@@ -23,10 +22,10 @@ const NAIVE_SCHEMA = GENERATE_OPTIONS_SCHEMA.shape.naive;
  * Infinity keeps every normalisable product. Bounds and descriptions: the
  * generate-options schema's `naive`.
  */
-export type NaiveCfgOptions = z.input<typeof NAIVE_SCHEMA>;
+export type NaiveCfgOptions = NonNullable<GenerateOptionsInput['naive']>;
 
 /** {@link NaiveCfgOptions} with every value given and validated. */
-export type ResolvedNaiveCfgOptions = Required<z.output<typeof NAIVE_SCHEMA>>;
+export type ResolvedNaiveCfgOptions = Required<ParsedGenerateOptions['naive']>;
 
 /** A one-dimensional Gaussian N(mean, std²). */
 export interface Gaussian1d {

@@ -1,9 +1,8 @@
 import { GmmRowScorer, type GmmBatch } from '@farmer/ar-gmm/browser';
 import { FarmerError, type Rng } from '@farmer/core/browser';
-import type { z } from 'zod';
 import { effectiveSampleSize, searchCumulative, softmaxCumulative } from './categorical.js';
 import { proposeRows } from './decoupled.js';
-import { GENERATE_OPTIONS_SCHEMA } from './generate-options-schema.js';
+import { GENERATE_OPTIONS_SCHEMA, type GenerateOptionsInput, type ParsedGenerateOptions } from './generate-options-schema.js';
 import { checkCount, checkGmmPair } from './option-checks.js';
 import { parseOptions } from './parse-options.js';
 
@@ -21,10 +20,10 @@ const CFG_SCHEMA = GENERATE_OPTIONS_SCHEMA.shape.cfg;
  * paper's 1.1B-p16 row ({@link PAPER_RESAMPLING_CFG}); bounds and
  * descriptions are the generate-options schema's `cfg`.
  */
-export type ResamplingCfgOptions = Omit<z.input<typeof CFG_SCHEMA>, 'schedule'>;
+export type ResamplingCfgOptions = Omit<NonNullable<GenerateOptionsInput['cfg']>, 'schedule'>;
 
 /** {@link ResamplingCfgOptions} with every default filled in and validated. */
-export type ResolvedResamplingCfgOptions = Omit<z.output<typeof CFG_SCHEMA>, 'schedule'>;
+export type ResolvedResamplingCfgOptions = Omit<ParsedGenerateOptions['cfg'], 'schedule'>;
 
 const WHERE = 'resampling CFG';
 
