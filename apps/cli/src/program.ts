@@ -7,6 +7,8 @@ import { demoCommand } from './commands/demo.js';
 import { distillCommand } from './commands/distill.js';
 import { serveCommand } from './commands/serve.js';
 import { evalCommand } from './commands/eval.js';
+import { addLikelihoodEvalCommands } from './commands/eval-likelihood.js';
+import { addSampleMetricCommands } from './commands/eval-samples.js';
 import { exploreCommand } from './commands/explore.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
@@ -27,7 +29,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const ctx = () => new CliContext(program.opts<GlobalOptions>());
-  for (const cmd of [demoCommand, trainCommand, sampleCommand, classifyCommand, evalCommand, inspectCommand, importCommand, encodeCommand, decodeCommand, exploreCommand, exportCommand, distillCommand, serveCommand, workerCommand]) {
+  // No command imports another: `eval`'s subcommand groups are composed here.
+  const evalWithGroups = (c: () => CliContext) => evalCommand(c, [addSampleMetricCommands, addLikelihoodEvalCommands]);
+  for (const cmd of [demoCommand, trainCommand, sampleCommand, classifyCommand, evalWithGroups, inspectCommand, importCommand, encodeCommand, decodeCommand, exploreCommand, exportCommand, distillCommand, serveCommand, workerCommand]) {
     program.addCommand(cmd(ctx));
   }
   // Subcommands share the error handling of the root.

@@ -7,7 +7,7 @@ import { DrawPad, padBitsPerDim, padClassify } from './draw-pad.js';
 import { runGeneration, showTimings } from './generate-view.js';
 import { exportLocation, loadModel, servedModels, type LoadedModel } from './model-loader.js';
 import { describeError } from './page-error.js';
-import { NUMBER_FIELDS, parseLabels, settingsFromQuery, settingsToQuery, DEFAULT_SETTINGS, type Settings } from './settings.js';
+import { FIXED_PARAMS, numberFieldsOf, parseLabels, settingsFromQuery, settingsToQuery, DEFAULT_SETTINGS, type Settings } from './settings.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -51,14 +51,16 @@ function showNotices(lines: string[]): void {
   $('notices').replaceChildren(...lines.map((l) => Object.assign(document.createElement('li'), { textContent: l })));
 }
 
-/** Builds the sampler's number fields (only those the chosen sampler reads). */
+/** Builds the sampler's number fields (only those the chosen sampler reads), named and described by the generate-options schema. */
 function renderNumberFields(s: Settings): void {
   const box = $('number-fields');
   box.replaceChildren(
-    ...NUMBER_FIELDS.filter((f) => (f.samplers as readonly string[]).includes(s.sampler)).map((f) => {
-      const label = document.createElement('label');
-      const input = Object.assign(document.createElement('input'), { type: 'number', step: 'any', id: `num-${f.param}`, placeholder: 'default', value: s[f.key] === undefined ? '' : String(s[f.key]) });
-      input.dataset.param = f.param;
+    ...numberFieldsOf(s.sampler).map((f) => {
+      const param = f.url!;
+      const label = Object.assign(document.createElement('label'), { title: f.description });
+      const value = s.numbers[param];
+      const input = Object.assign(document.createElement('input'), { type: 'number', step: 'any', id: `num-${param}`, placeholder: 'default', value: value === undefined ? '' : String(value) });
+      input.dataset.param = param;
       label.append(f.label, ' ', input);
       return label;
     }),
@@ -70,12 +72,12 @@ function readControls(): Settings {
   const q = new URLSearchParams();
   q.set('model', $<HTMLSelectElement>('model-select').value === 'url' ? `url:${$<HTMLInputElement>('model-url').value}` : $<HTMLSelectElement>('model-select').value);
   q.set('ep', $<HTMLSelectElement>('provider-select').value);
-  q.set('labels', parseLabels($<HTMLInputElement>('labels').value).join(','));
-  q.set('seed', $<HTMLInputElement>('seed').value);
-  q.set('sampler', $<HTMLSelectElement>('sampler').value);
+  q.set(FIXED_PARAMS.labels, parseLabels($<HTMLInputElement>('labels').value).join(','));
+  q.set(FIXED_PARAMS.seed, $<HTMLInputElement>('seed').value);
+  q.set(FIXED_PARAMS.sampler, $<HTMLSelectElement>('sampler').value);
   for (const input of $('number-fields').querySelectorAll('input')) if (input.value !== '') q.set(input.dataset.param!, input.value);
-  q.set('decoder', $<HTMLSelectElement>('decoder').value);
-  q.set('batch', $<HTMLInputElement>('batch').value);
+  q.set(FIXED_PARAMS.decoder, $<HTMLSelectElement>('decoder').value);
+  q.set(FIXED_PARAMS.batchSize, $<HTMLInputElement>('batch').value);
   return settingsFromQuery(q);
 }
 

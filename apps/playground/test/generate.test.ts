@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePng } from '@farmer/core';
 import { compareRuntimeImages } from '@farmer/sampling';
-import { u8Diff } from '@farmer/test-utils';
+import { imagesSha256, REFERENCE_CASES, u8Diff } from '@farmer/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserTestsCanRun, DIST, generateOnPage, launchChromium, openPage, pageError, REPO, serve, type Served } from './browser.js';
 
@@ -83,6 +83,37 @@ describe.runIf(run)('the page generates what `farmer sample --runtime onnx` draw
     expect(await page.inputValue('#decoder')).toBe('student');
     const got = await generateOnPage(page);
     expectSameImages(got, cliSamples(['--labels', '1,4', '--seed', '5', '--decoder', 'student']));
+    await page.close();
+  });
+});
+
+/*
+ * The reference images (issue 29): the page draws the same bytes as before
+ * the sampling-options refactor, from a shared URL of each request the page
+ * can express, on threaded wasm. The hashes are
+ * packages/test-utils/fixtures/reference-images.json, recorded by
+ * scripts/record-reference-images.mjs before the refactor.
+ */
+describe.runIf(run)('the page draws the reference images', () => {
+  let server: Served;
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+
+  beforeAll(async () => {
+    server = await serve(DIST);
+    chromium = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.close();
+  });
+
+  it.each(REFERENCE_CASES.filter((c) => c.page !== null).map((c) => [c.name, c] as const))('%s', async (_, c) => {
+    const page = await openPage(chromium.context, `${server.url}?${c.page}`);
+    expect(await page.evaluate(() => document.getElementById('model-status')!.dataset.provider)).toBe('wasm');
+    const got = await generateOnPage(page);
+    expect(got.labels).toEqual(c.labels);
+    expect(imagesSha256(got.images)).toBe(c.sha256['page-wasm']);
     await page.close();
   });
 });

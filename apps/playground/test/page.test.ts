@@ -172,7 +172,7 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
     await page.waitForFunction(() => !document.getElementById('error')!.hidden);
     expect(await pageError(page)).toMatch(/^FARMER_E_BAD_INPUT generate: labels\[1\] must be an integer class in \[0, 9\]/);
     const bad = await openPage(chromium.context, `${server.url}?seed=-3`);
-    expect(await pageError(bad)).toMatch(/^FARMER_E_BAD_INPUT seed must be an integer in \[0, /);
+    expect(await pageError(bad)).toMatch(/^FARMER_E_BAD_INPUT seed must be ≥ 0, got -3/);
     await page.close();
     await bad.close();
   });

@@ -1,5 +1,5 @@
 import { FarmerError, validate } from '@farmer/core';
-import type { GenerateRequest, RedrawnImage, ResolvedGenerateOptions } from '@farmer/sampling';
+import { GENERATE_OPTIONS_SCHEMA, type GenerateRequest, type RedrawnImage, type ResolvedGenerateOptions } from '@farmer/sampling';
 import { z } from 'zod';
 import type { ModelIdentity } from './model-identity.js';
 
@@ -31,7 +31,7 @@ export interface Refusal {
 
 /**
  * One shard of a sharded sample job: images `start .. start + count - 1`
- * of the whole job, image i drawn from seed `${seed}:${i}` exactly as one
+ * of the whole job, image i drawn from seed `seedOf(seed, i)` exactly as one
  * process drawing the whole job would.
  */
 export interface ShardJobData {
@@ -85,21 +85,40 @@ export interface GenerateJobResult {
 
 const identity = z.object({ model: z.string().min(1), checkpointHash: z.string().regex(/^[0-9a-f]{64}$/), runtime: z.string().min(1) });
 const refusals = z.array(z.object({ worker: z.string(), reason: z.string(), at: z.number() })).optional();
-const count = z.number().int().positive();
-const labels = z.array(z.number().int()).nullable();
-// Sampler settings are validated in full by `generate` itself (FARMER_E_BAD_INPUT naming the field).
-const settings = z.record(z.string(), z.unknown());
+const { count, labels, seed } = GENERATE_OPTIONS_SCHEMA.shape;
+/** One label of the schema's `labels` (its first form: a class, or −1). */
+const label = labels.unwrap().options[0];
+// The sampler settings are checked by @farmer/sampling's generate-options schema itself: a job
+// holding an option that is not in it, or a value outside its bounds, is refused before any work.
+const shardSettings = GENERATE_OPTIONS_SCHEMA.omit({ count: true, labels: true, seed: true, imageSeeds: true });
+const request = GENERATE_OPTIONS_SCHEMA.extend({ count: count.unwrap(), seed: seed.unwrap() });
 
 const jobSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('shard'), identity, run: z.string().min(1), shard: z.number().int().nonnegative(), start: z.number().int().nonnegative(), count, seed: z.number().int().nonnegative(), labels, settings, refusedBy: refusals }),
-  z.object({ kind: z.literal('generate'), identity, request: settings.and(z.object({ count, seed: z.number().int().nonnegative() })), capacity: count, refusedBy: refusals }),
+  z.object({
+    kind: z.literal('shard'),
+    identity,
+    run: z.string().min(1),
+    shard: z.number().int().nonnegative(),
+    start: z.number().int().nonnegative(),
+    count: count.unwrap(),
+    seed: seed.unwrap(),
+    labels: z.array(label).nullable(),
+    settings: shardSettings,
+    refusedBy: refusals,
+  }),
+  z.object({ kind: z.literal('generate'), identity, request, capacity: count.unwrap(), refusedBy: refusals }),
 ]);
 
-/** Checks a job's data as it comes out of Redis; malformed data (another program's job, another farmer version) is FARMER_E_BAD_INPUT. */
+/**
+ * Checks a job's data as it comes out of Redis; malformed data (another
+ * program's job, another farmer version, an option outside the schema) is
+ * FARMER_E_BAD_INPUT. Returns the data as it came: the check fills in no
+ * default, so the worker draws exactly what was asked.
+ */
 export function parseJobData(data: unknown): FarmerJobData {
   const job = validate(data, 'a farmer job', jobSchema, 'FARMER_E_BAD_INPUT');
   if (job.kind === 'shard' && job.labels && job.labels.length !== job.count) {
     throw new FarmerError('FARMER_E_BAD_INPUT', `a farmer job is invalid: ${job.labels.length} labels for a shard of ${job.count} images`);
   }
-  return job as FarmerJobData;
+  return data as FarmerJobData;
 }

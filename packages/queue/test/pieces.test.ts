@@ -59,6 +59,47 @@ describe('job data and failure reasons', () => {
   });
 });
 
+describe("a job's generate options are checked by the generate-options schema", () => {
+  const id = { model: 'm', checkpointHash: 'a'.repeat(64), runtime: 'onnxruntime' };
+  const shard = (settings: object) => ({ kind: 'shard', identity: id, run: 'r', shard: 0, start: 0, count: 2, seed: 1, labels: [1, 2], settings });
+  const request = (r: object) => ({ kind: 'generate', identity: id, request: { count: 1, seed: 3, ...r }, capacity: 16 });
+  const resolved = {
+    sampler: 'resampling-cfg',
+    informative: { temperature: 1.3, scale: 0.9 },
+    redundant: { temperature: 1.3, scale: 0.9 },
+    cfg: { w: 2.5, sc: 5, su: 5, proposal: { pi: 1, sigma: 0.9 }, evaluation: { pi: 0.2, sigma: 0.9 }, sharpen: 1.1, poolC: 64, poolU: 64, schedule: 'constant' },
+    decoder: 'flow',
+    batchSize: 16,
+    redraws: 3,
+  };
+
+  it('takes resolved settings and requests as they are, filling in nothing', () => {
+    expect(parseJobData(shard(resolved))).toEqual(shard(resolved));
+    expect(parseJobData(request({ labels: [4], naive: { w: 1 } }))).toEqual(request({ labels: [4], naive: { w: 1 } }));
+  });
+
+  it('refuses an option that is not in the schema, or a value outside its bounds, as FARMER_E_BAD_INPUT naming it', () => {
+    for (const [job, says] of [
+      [shard({ ...resolved, cfg: { ...resolved.cfg, ww: 1 } }), /settings\.cfg: Unrecognized key: "ww"/],
+      [shard({ ...resolved, temprature: 1 }), /settings: Unrecognized key: "temprature"/],
+      [shard({ ...resolved, cfg: { ...resolved.cfg, sc: 0 } }), /settings\.cfg\.sc/],
+      [request({ cfg: { w: -1 } }), /request\.cfg\.w/],
+      [request({ sampler: 'ddim' }), /request\.sampler/],
+      [request({ count: undefined }), /request\.count/],
+    ] as const) {
+      let err: unknown;
+      try {
+        parseJobData(job);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, `${JSON.stringify(job)} was taken`).toBeInstanceOf(FarmerError);
+      expect((err as FarmerError).code, JSON.stringify(job)).toBe('FARMER_E_BAD_INPUT');
+      expect((err as Error).message).toMatch(says);
+    }
+  });
+});
+
 describe('PassBatcher', () => {
   it('runs one pass at a time, gathers compatible items up to the capacity, and puts lower priorities first', async () => {
     const passes: number[][] = [];

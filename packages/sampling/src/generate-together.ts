@@ -1,9 +1,11 @@
 import type { FarmerRunner } from '@farmer/ar-gmm';
 import { sliceImages } from '@farmer/core/browser';
-import { generate, resolveGenerateOptions, type GenerateOptions, type GenerateResult } from './generate.js';
+import { generate, type GenerateResult } from './generate.js';
+import { resolveGenerateOptions, type GenerateOptions } from './resolve-generate-options.js';
+import { seedOf } from './seed-of.js';
 
-/** A generate request with its seed drawn: what a server or a worker queues. */
-export type GenerateRequest = GenerateOptions & { seed: number };
+/** A generate request with its seed drawn and its count settled ({@link imageCount}): what a server or a worker queues. */
+export type GenerateRequest = GenerateOptions & { seed: number; count: number };
 
 /** Resolved options that do not change how an image is drawn, only which images. */
 const PER_REQUEST = new Set(['count', 'labels', 'seed', 'batchSize']);
@@ -17,11 +19,11 @@ export function generateBatchKey(runner: FarmerRunner, o: GenerateOptions): stri
 /**
  * Draws the images of several generate requests with equal batch keys in
  * one `generate` call: mixed labels, each image with its own seed
- * (`imageSeeds[i]`, else `${seed}:${i}` of its request), then split per
- * request. A batch gives every image the bytes it gets alone (the samplers
- * draw per image; the runtimes compute rows independently), so every caller
- * gets exactly its own images, and a batch of B costs far less than B
- * passes on a CPU. `signal` stops the pass.
+ * (`imageSeeds[i]`, else {@link seedOf}(seed, i) of its request), then split
+ * per request. A batch gives every image the bytes it gets alone (the
+ * samplers draw per image; the runtimes compute rows independently), so
+ * every caller gets exactly its own images, and a batch of B costs far less
+ * than B passes on a CPU. `signal` stops the pass.
  */
 export async function generateTogether(runner: FarmerRunner, requests: readonly GenerateRequest[], signal?: AbortSignal): Promise<GenerateResult[]> {
   if (requests.length === 1) return [await generate(runner, { ...requests[0], signal })];
@@ -32,7 +34,7 @@ export async function generateTogether(runner: FarmerRunner, requests: readonly 
     for (let i = 0; i < o.count; i++) {
       const l = o.labels;
       labels.push(l === null || l === undefined ? -1 : typeof l === 'number' ? l : l[i]);
-      imageSeeds.push(o.imageSeeds?.[i] ?? `${o.seed}:${i}`);
+      imageSeeds.push(o.imageSeeds?.[i] ?? seedOf(o.seed, i));
     }
   }
   const r = await generate(runner, { ...requests[0], count: labels.length, labels: unconditional ? null : labels, imageSeeds, batchSize: labels.length, signal });

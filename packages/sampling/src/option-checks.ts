@@ -3,7 +3,8 @@ import { checkGmmBatch } from '@farmer/ar-gmm/browser';
 import { FarmerError } from '@farmer/core/browser';
 
 /*
- * Argument checks shared by the samplers. Each error names the field and the
+ * Argument checks shared by the samplers (their options are checked by the
+ * generate-options schema, see parse-options.ts). Each error names the field and the
  * allowed range, and carries `{ field, value }` in its details so the CLI and
  * server can point at the offending flag.
  */
@@ -12,21 +13,9 @@ function bad(where: string, field: string, range: string, value: unknown): Farme
   return new FarmerError('FARMER_E_BAD_INPUT', `${where}: ${field} must be ${range}, got ${String(value)}`, { field, value });
 }
 
-/** A finite number > 0 (temperatures, scales). */
-export function checkPositive(where: string, field: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw bad(where, field, 'a finite number > 0', value);
-  return value;
-}
-
 /** A finite number ≥ 0 (guidance weights). */
 export function checkNonNegative(where: string, field: string, value: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw bad(where, field, 'a finite number ≥ 0', value);
-  return value;
-}
-
-/** A number ≥ 1, Infinity allowed (ratio bounds). */
-export function checkAtLeastOne(where: string, field: string, value: number): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 1) throw bad(where, field, 'a number ≥ 1 (or Infinity)', value);
   return value;
 }
 

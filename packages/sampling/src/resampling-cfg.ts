@@ -1,84 +1,36 @@
-import { GmmRowScorer, type GmmBatch, type GmmTemperature } from '@farmer/ar-gmm/browser';
+import { GmmRowScorer, type GmmBatch } from '@farmer/ar-gmm/browser';
 import { FarmerError, type Rng } from '@farmer/core/browser';
 import { effectiveSampleSize, searchCumulative, softmaxCumulative } from './categorical.js';
-import { proposeFromGmm } from './decoupled.js';
-import { checkCount, checkGmmPair, checkNonNegative, checkPositive } from './option-checks.js';
+import { proposeRows } from './decoupled.js';
+import { GENERATE_OPTIONS_SCHEMA, type GenerateOptionsInput, type ParsedGenerateOptions } from './generate-options-schema.js';
+import { checkCount, checkGmmPair } from './option-checks.js';
+import { parseOptions } from './parse-options.js';
+
+export { PAPER_RESAMPLING_CFG } from './sampler-defaults.js';
+
+/** The schema's `cfg`: resampling CFG's settings and the guidance schedule. */
+const CFG_SCHEMA = GENERATE_OPTIONS_SCHEMA.shape.cfg;
 
 /**
  * Resampling-based CFG (docs/method.md §7.4 resampling CFG, the paper's
- * Algorithm 1). Every field is optional; defaults are the paper's 1.1B-p16 row
- * ({@link PAPER_RESAMPLING_CFG}).
+ * Algorithm 1): guidance w ≥ 0 (the target is ∝ p_c^(w+1) / p_u^w);
+ * informative candidates sc ≥ 1 from G_c and su ≥ 0 from G_u; proposal and
+ * evaluation temperatures (T_π, T_σ); sharpening T_s > 0; redundant pools
+ * poolC ≥ 1 and poolU ≥ 0. Every field is optional; defaults are the
+ * paper's 1.1B-p16 row ({@link PAPER_RESAMPLING_CFG}); bounds and
+ * descriptions are the generate-options schema's `cfg`.
  */
-export interface ResamplingCfgOptions {
-  /** Guidance w ≥ 0; the target is ∝ p_c^(w+1) / p_u^w. Default 2.5. */
-  w?: number;
-  /** Informative step: candidates proposed from G_c per row, integer ≥ 1. Default 5. */
-  sc?: number;
-  /** Informative step: candidates proposed from G_u per row, integer ≥ 0. Default 5. */
-  su?: number;
-  /** Proposal temperatures (T_π, T_σ): logits / pi, σ · sigma. Default { pi: 1.0, sigma: 0.9 }. */
-  proposal?: GmmTemperature;
-  /** Evaluation temperatures (T_π,v, T_σ,v) used to score candidates. Default { pi: 0.2, sigma: 0.9 }. */
-  evaluation?: GmmTemperature;
-  /** Sharpening T_s > 0: the index is drawn from softmax(T_s · logw). Default 1.1. */
-  sharpen?: number;
-  /** Redundant step: pool size drawn from G_c,N+1 per row, integer ≥ 1. Default 64. */
-  poolC?: number;
-  /** Redundant step: pool size drawn from G_u,N+1 per row, integer ≥ 0. Default 64. */
-  poolU?: number;
-}
+export type ResamplingCfgOptions = Omit<NonNullable<GenerateOptionsInput['cfg']>, 'schedule'>;
 
 /** {@link ResamplingCfgOptions} with every default filled in and validated. */
-export interface ResolvedResamplingCfgOptions {
-  w: number;
-  sc: number;
-  su: number;
-  proposal: Required<GmmTemperature>;
-  evaluation: Required<GmmTemperature>;
-  sharpen: number;
-  poolC: number;
-  poolU: number;
-}
-
-/**
- * Defaults: the paper's 1.1B-p16 settings (docs/method.md §7.4 resampling CFG).
- * The redundant pool sizes are ours (the paper gives none): 64 + 64 candidates
- * is "one larger pool" than the informative 5 + 5, and keeps the cost of
- * scoring against K_R = 200, d_R = 640 mixtures at about 2·128·200·640 ≈ 33 M
- * multiply-adds per image, small next to one AR step.
- */
-export const PAPER_RESAMPLING_CFG: Readonly<ResolvedResamplingCfgOptions> = Object.freeze({
-  w: 2.5,
-  sc: 5,
-  su: 5,
-  proposal: Object.freeze({ pi: 1.0, sigma: 0.9 }),
-  evaluation: Object.freeze({ pi: 0.2, sigma: 0.9 }),
-  sharpen: 1.1,
-  poolC: 64,
-  poolU: 64,
-});
+export type ResolvedResamplingCfgOptions = Omit<ParsedGenerateOptions['cfg'], 'schedule'>;
 
 const WHERE = 'resampling CFG';
 
 /** Fills defaults and validates; errors name the field and its allowed range. Call once at the edge and reuse. */
 export function resolveResamplingCfgOptions(options: ResamplingCfgOptions = {}): ResolvedResamplingCfgOptions {
-  const d = PAPER_RESAMPLING_CFG;
-  return {
-    w: checkNonNegative(WHERE, 'w', options.w ?? d.w),
-    sc: checkCount(WHERE, 'sc', options.sc ?? d.sc, 1),
-    su: checkCount(WHERE, 'su', options.su ?? d.su, 0),
-    proposal: {
-      pi: checkPositive(WHERE, 'proposal.pi', options.proposal?.pi ?? d.proposal.pi),
-      sigma: checkPositive(WHERE, 'proposal.sigma', options.proposal?.sigma ?? d.proposal.sigma),
-    },
-    evaluation: {
-      pi: checkPositive(WHERE, 'evaluation.pi', options.evaluation?.pi ?? d.evaluation.pi),
-      sigma: checkPositive(WHERE, 'evaluation.sigma', options.evaluation?.sigma ?? d.evaluation.sigma),
-    },
-    sharpen: checkPositive(WHERE, 'sharpen', options.sharpen ?? d.sharpen),
-    poolC: checkCount(WHERE, 'poolC', options.poolC ?? d.poolC, 1),
-    poolU: checkCount(WHERE, 'poolU', options.poolU ?? d.poolU, 0),
-  };
+  const { schedule: _schedule, ...resolved } = parseOptions(CFG_SCHEMA, options, WHERE);
+  return resolved;
 }
 
 /**
@@ -142,7 +94,7 @@ export interface ResampledDraws {
 export function resamplingCfgInformative(cond: GmmBatch, uncond: GmmBatch, rng: Rng, options: ResamplingCfgOptions = {}): ResampledDraws {
   checkGmmPair(WHERE, cond, uncond, false);
   const o = resolveResamplingCfgOptions(options);
-  return resamplePool(cond, uncond, o.sc, o.su, 1, o, rng);
+  return resampleRows({ cond, uncond, uncondFirst: 0 }, { nc: o.sc, nu: o.su, count: 1 }, o, Array<Rng>(cond.batch).fill(rng));
 }
 
 /**
@@ -164,19 +116,46 @@ export function resamplingCfgRedundant(cond: GmmBatch, uncond: GmmBatch, n: numb
   checkGmmPair(WHERE, cond, uncond, false);
   checkCount(WHERE, 'n', n, 1);
   const o = resolveResamplingCfgOptions(options);
-  return resamplePool(cond, uncond, o.poolC, o.poolU, n, o, rng);
+  return resampleRows({ cond, uncond, uncondFirst: 0 }, { nc: o.poolC, nu: o.poolU, count: n }, o, Array<Rng>(cond.batch).fill(rng));
 }
 
 /**
- * Shared body: propose nc + nu candidates per row, weight them, draw `count`
- * indices with replacement. RNG use, in order: proposals from G_c, proposals
- * from G_u, then B·count uniforms for the selections.
+ * Where a batch's conditional and null mixtures are: image r's G_c is row r
+ * of `cond`, its G_u row `uncondFirst + r` of `uncond`. The CFG stream holds
+ * both in one batch of 2B rows (`cond` = `uncond`, `uncondFirst` = B;
+ * docs/method.md §7.9 CFG streams), so no row is copied out.
  */
-function resamplePool(cond: GmmBatch, uncond: GmmBatch, nc: number, nu: number, count: number, o: ResolvedResamplingCfgOptions, rng: Rng): ResampledDraws {
-  const { batch, dim } = cond;
+export interface CfgRows {
+  cond: GmmBatch;
+  uncond: GmmBatch;
+  uncondFirst: number;
+}
+
+/** One resampling step's pool per image: `nc` candidates from G_c, `nu` from G_u, and `count` draws from it. */
+export interface PoolSizes {
+  nc: number;
+  nu: number;
+  count: number;
+}
+
+/**
+ * A resampling step for a whole batch, image r drawing from its own
+ * generator `rngs[r]` (B = rngs.length), with options resolved at the edge
+ * (unchecked here): `nc` + `nu` candidates per image (sc + su for the
+ * informative step, poolC + poolU for the redundant one), `count` draws
+ * from each pool. Image r's draws are those of a batch of one with
+ * `rngs[r]`. Numerics and errors as {@link resamplingCfgInformative}.
+ * RNG use, per image: its proposals from G_c, its proposals from G_u, then
+ * `count` uniforms for its selections.
+ *
+ * @returns z [B, count, dim] and diagnostics
+ */
+export function resampleRows({ cond, uncond, uncondFirst }: CfgRows, { nc, nu, count }: PoolSizes, o: ResolvedResamplingCfgOptions, rngs: readonly Rng[]): ResampledDraws {
+  const batch = rngs.length;
+  const { dim } = cond;
   const pool = nc + nu;
-  const fromC = proposeFromGmm(cond, nc, o.proposal.pi, o.proposal.sigma, rng).z;
-  const fromU = nu > 0 ? proposeFromGmm(uncond, nu, o.proposal.pi, o.proposal.sigma, rng).z : new Float32Array(0);
+  const fromC = proposeRows(cond, 0, nc, o.proposal.pi, o.proposal.sigma, rngs).z;
+  const fromU = nu > 0 ? proposeRows(uncond, uncondFirst, nu, o.proposal.pi, o.proposal.sigma, rngs).z : new Float32Array(0);
 
   const candidates = new Float32Array(batch * pool * dim);
   const logWeights = new Float64Array(batch * pool);
@@ -184,7 +163,7 @@ function resamplePool(cond: GmmBatch, uncond: GmmBatch, nc: number, nu: number, 
   const scoreU = new GmmRowScorer(uncond, o.evaluation);
   for (let r = 0; r < batch; r++) {
     scoreC.setRow(r);
-    scoreU.setRow(r);
+    scoreU.setRow(uncondFirst + r);
     candidates.set(fromC.subarray(r * nc * dim, (r + 1) * nc * dim), r * pool * dim);
     candidates.set(fromU.subarray(r * nu * dim, (r + 1) * nu * dim), (r * pool + nc) * dim);
     for (let i = 0; i < pool; i++) {
@@ -218,7 +197,7 @@ function resamplePool(cond: GmmBatch, uncond: GmmBatch, nc: number, nu: number, 
     for (let i = 0; i < pool; i++) probabilities[r * pool + i] = (cum[i] - (i > 0 ? cum[i - 1] : 0)) / total;
     ess[r] = effectiveSampleSize(cum, pool);
     for (let j = 0; j < count; j++) {
-      const pick = searchCumulative(cum, pool, total, rng.next());
+      const pick = searchCumulative(cum, pool, total, rngs[r].next());
       chosen[r * count + j] = pick;
       fromUncond[r * count + j] = pick >= nc ? 1 : 0;
       z.set(candidates.subarray((r * pool + pick) * dim, (r * pool + pick + 1) * dim), (r * count + j) * dim);

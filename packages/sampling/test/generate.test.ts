@@ -1,8 +1,8 @@
 import { FarmerError, gatherExamples, initBackend, isFarmerError, loadDataset, tf } from '@farmer/core';
 import { FarmerModel, preset, TfRunner, Trainer, type DecodeOptions, type FarmerRunner } from '@farmer/ar-gmm';
 import { u8Diff } from '@farmer/test-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRedrawn, generate, resolveGenerateOptions } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describeRedrawn, generate, GENERATE_OPTIONS_SCHEMA, resolveGenerateOptions } from '../src/index.js';
 
 let model: FarmerModel;
 let runner: TfRunner;
@@ -109,7 +109,10 @@ describe('generate', () => {
       [{ count: 1, sampler: 'resampling-cfg' }, /needs class labels/],
       [{ count: 1, informative: { temperature: 0 } }, /informative\.temperature/],
       [{ count: 1, decoder: 'student' }, /decoder 'student' is not available/],
-      [{ count: 1, seed: -3 }, /seed must be a non-negative integer/],
+      [{ count: 1, seed: -3 }, /seed must be ≥ 0, got -3/],
+      [{ count: 1, seed: 0.5 }, /seed must be an integer, got 0\.5/],
+      [{ count: 1, cfg: { ww: 1 } }, /cfg\.ww is not an option/],
+      [{ count: 1, labels: [1, 'a'] }, /labels\[1\] must be a number, got 'a'/],
       [{ count: 1, labels: [1], cfg: { schedule: 'cubic' } }, /cfg\.schedule/],
     ];
     for (const [o, re] of cases) {
@@ -121,6 +124,29 @@ describe('generate', () => {
       }
       expect(isFarmerError(err, 'FARMER_E_BAD_INPUT'), JSON.stringify(o)).toBe(true);
       expect((err as Error).message).toMatch(re);
+    }
+  });
+
+  it('takes count from the labels (or the image seeds) when it is not given, and naive.w from cfg.w', () => {
+    expect(resolveGenerateOptions(runner, { labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] })).toMatchObject({ count: 10, labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+    expect(resolveGenerateOptions(runner, { labels: 4 })).toMatchObject({ count: 1, labels: [4] });
+    expect(resolveGenerateOptions(runner, { labels: 4, count: 3 })).toMatchObject({ count: 3, labels: [4, 4, 4] });
+    expect(resolveGenerateOptions(runner, { imageSeeds: ['7:1', '7:4'] }).count).toBe(2);
+    expect(resolveGenerateOptions(runner, {}).count).toBe(1);
+    expect(resolveGenerateOptions(runner, { labels: 2, sampler: 'naive-cfg', cfg: { w: 1.7 } }).naive).toEqual({ w: 1.7, temperature: 1, scale: 1, maxStdRatio: 2 });
+    expect(() => resolveGenerateOptions(runner, { labels: 2, sampler: 'naive-cfg', naive: { w: -1 } })).toThrow(/naive\.w must be ≥ 0, got -1/);
+  });
+
+  it('checks the options once per request, never per image or token', async () => {
+    const shape = GENERATE_OPTIONS_SCHEMA.shape;
+    const spies = [GENERATE_OPTIONS_SCHEMA, shape.cfg, shape.naive, shape.redundant.unwrap()].map((s) => vi.spyOn(s, 'safeParse'));
+    try {
+      for (const sampler of ['resampling-cfg', 'naive-cfg', 'decoupled'] as const) {
+        await generate(runner, { labels: [1, 2, 3], seed: 2, sampler, batchSize: 2 });
+      }
+      expect(spies.map((s) => s.mock.calls.length)).toEqual([3, 0, 0, 0]);
+    } finally {
+      spies.forEach((s) => s.mockRestore());
     }
   });
 

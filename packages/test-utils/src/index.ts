@@ -10,3 +10,4 @@ export { craftedPng } from './crafted-png.js';
 export { freePort, hasRedisServer, startRedisServer, type TestRedis, type TestRedisOptions } from './redis-server.js';
 export { watchOpenHandles, type HandleMark, type OpenHandleWatch } from './open-handles.js';
 export { missingPackageError } from './missing-package-error.js';
+export { imagesSha256, REFERENCE_CASES, type ReferenceCase, type ReferenceSurface } from './reference-images.js';

@@ -1,25 +1,15 @@
 import { Command } from 'commander';
-import { classify, type FarmerRunner } from '@farmer/ar-gmm';
-import { DATASET_SPEC_HELP, gatherExamples, loadDataset, Rng, type ImageDataset, type U8Images } from '@farmer/core';
+import { classify } from '@farmer/ar-gmm';
+import { DATASET_SPEC_HELP, Rng, type U8Images } from '@farmer/core';
 import { readOodStats, typicality } from '@farmer/eval';
-import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
+import type { RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { choiceFlag, intFlag, numberFlag, numberListFlag, pathFlag } from '../flags.js';
+import { loadSplit } from '../dataset-split.js';
+import { choiceFlag, intFlag, numberFlag, numberListFlag } from '../flags.js';
 import { assertImagesExist, readPngFiles } from '../image-inputs.js';
-import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, openRunner, type ModelFlags } from '../model-open.js';
-
-/**
- * A dataset split of the model's geometry, cut to `max` images (0: all)
- * evenly spaced over the split, since datasets may be sorted by class (the
- * built-in MNIST is).
- */
-export async function loadSplit(spec: string, split: 'train' | 'test', runner: FarmerRunner, max = 0): Promise<ImageDataset> {
-  const f = runner.config.flow;
-  const ds = await loadDataset(spec, { split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
-  if (!max || max >= ds.images.count) return ds;
-  return { ...ds, ...gatherExamples(ds, Int32Array.from({ length: max }, (_, j) => Math.floor((j * ds.images.count) / max))) };
-}
+import { addModelOptions } from '../model-options.js';
+import { openRunner, type ModelFlags } from '../model-open.js';
 
 export interface ClassifyFlags extends ModelFlags {
   data?: string;
@@ -93,17 +83,6 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
   } finally {
     close();
   }
-}
-
-/** The options every likelihood command shares. */
-export function addModelOptions(cmd: Command): Command {
-  return cmd
-    .option('--model <name>', MODEL_FLAG_HELP)
-    .option('--checkpoint <dir>', CHECKPOINT_FLAG_HELP, pathFlag('--checkpoint'))
-    .option('--batch-size <n>', 'images per AF pass (the AR scores n × classes rows)', intFlag('--batch-size', 1), 16)
-    .option('--seed <n>', 'seed of the dequantisation noise', intFlag('--seed', 0), 0)
-    .option('--no-ema', 'use the raw weights instead of the EMA weights (runs on tfjs)')
-    .option('--runtime <name>', 'auto (onnxruntime whenever it loads, exporting the checkpoint on first use; else tfjs), onnx (an existing export only) or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto');
 }
 
 export function classifyCommand(ctx: () => CliContext): Command {

@@ -14,7 +14,7 @@ import { modelDataSpec, MODEL_FLAG_HELP, openRunner } from '../model-open.js';
 import { UsageError } from '../errors.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
-import { generateWithProgress } from './sample.js';
+import { generateWithProgress } from '../sampling/index.js';
 
 export interface DemoFlags {
   /** A built-in model by name (default mnist-small). */

@@ -8,7 +8,8 @@ import type { CliContext } from '../context.js';
 import { intFlag, pathFlag } from '../flags.js';
 import { modelDataSpec, openRunner, type ModelFlags } from '../model-open.js';
 import { renderHistogramPng, renderReliabilityPng } from '../plot.js';
-import { addModelOptions, loadSplit } from './classify.js';
+import { loadSplit } from '../dataset-split.js';
+import { addModelOptions } from '../model-options.js';
 
 interface LikelihoodEvalFlags extends ModelFlags {
   /** Default: the model's training data, else mnist. */

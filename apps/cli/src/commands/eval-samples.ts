@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, directoryWriteProblem, encodePng, gatherExamples, imageGrid, loadDataset, writeFileAtomic, type U8Images } from '@farmer/core';
 import { className, evaluateBpd, type FarmerRunner } from '@farmer/ar-gmm';
-import type { GenerateOptions } from '@farmer/sampling';
+import { resolveGenerateOptions, type GenerateOptions } from '@farmer/sampling';
 import { BUILTIN_CLASSIFIERS, classifierDirOf } from '@farmer/models';
 import { checkClassifierOutput, classifierAgreement, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
 import type { CliContext } from '../context.js';
@@ -10,8 +10,7 @@ import { UsageError } from '../errors.js';
 import { choiceFlag, forceOption, intFlag, intListFlag, pathFlag } from '../flags.js';
 import { CHECKPOINT_FLAG_HELP, modelDataSpec, MODEL_FLAG_HELP, openRunner, openTfRunner } from '../model-open.js';
 import { renderHistogramPng } from '../plot.js';
-import { addSamplerFlags, generateOptionsFromFlags, generateWithProgress, type SampleFlags } from './sample.js';
-import { addScaleOutFlags, shardedImages, type ScaleOutFlags } from './sample-sharded.js';
+import { addSamplerFlags, addScaleOutFlags, generateOptionsFromFlags, generateWithProgress, shardedImages, type SampleFlags, type ScaleOutFlags } from '../sampling/index.js';
 import { labelledFigure } from '../figure.js';
 
 interface MetricFlags extends SampleFlags {
@@ -62,6 +61,7 @@ export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[],
   const extractor = await openExtractor(flags);
   try {
     const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
+    const { seed } = resolveGenerateOptions(runner, fakeOptions(runner, { ...flags, maxCount: Infinity }));
     // With --redis, workers draw the images in shards (no per-run count limit).
     const fake = flags.redis ? await shardedImages(ctx, flags, opened, fakeOptions(runner, { ...flags, maxCount: Infinity })) : await fakeImages(ctx, runner, flags);
     const real = await realImages(data, flags.refSplit, flags.realCount, runner);
@@ -73,9 +73,9 @@ export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[],
       r.kid ? `KID ${r.kid.mean.toExponential(3)} ± ${r.kid.std.toExponential(2)} (subsets of ${r.kid.subsetSize})` : '',
       r.is ? `IS ${r.is.mean.toFixed(3)} ± ${r.is.std.toFixed(3)}` : '',
       r.precision !== undefined ? `precision ${r.precision.toFixed(4)}, recall ${r.recall!.toFixed(4)} (k = 3)` : '',
-      `${r.fakeCount} generated vs ${r.realCount} real (${data}, ${flags.refSplit}); features: ${r.extractor.id}; seed ${flags.seed}`,
+      `${r.fakeCount} generated vs ${r.realCount} real (${data}, ${flags.refSplit}); features: ${r.extractor.id}; seed ${seed}`,
     ];
-    ctx.result(lines.filter(Boolean).join('\n'), { ...r, checkpoint: dir, seed: flags.seed, data });
+    ctx.result(lines.filter(Boolean).join('\n'), { ...r, checkpoint: dir, seed, data });
   } finally {
     await extractor.dispose();
     close();
@@ -141,12 +141,13 @@ export async function runReport(ctx: CliContext, flags: MetricFlags & { out: str
     const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
     const test = await loadDataset(data, { split: 'test', imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
     const bpd = await evaluateBpd(runner.model, test);
+    const { seed } = resolveGenerateOptions(runner, fakeOptions(runner, flags));
     const fake = await fakeImages(ctx, runner, flags);
     const real = await realImages(data, flags.refSplit, flags.realCount, runner);
     const metrics = await sampleMetrics({ extractor, real, fake, metrics: ['fid', 'kid', 'is', 'pr'], referenceStatsPath: flags.refStats });
     const ld = await logdetDiagnostics(runner.model.flow, fake);
     const out = resolve(flags.out);
-    const report = { checkpoint: dir, bitsPerDim: bpd, metrics, logdet: { stats: ld.stats, high: ld.high.length, low: ld.low.length }, seed: flags.seed, samples: fake.count };
+    const report = { checkpoint: dir, bitsPerDim: bpd, metrics, logdet: { stats: ld.stats, high: ld.high.length, low: ld.low.length }, seed, samples: fake.count };
     await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     const grid = imageGrid({ ...fake, count: Math.min(64, fake.count), data: fake.data.subarray(0, Math.min(64, fake.count) * fake.height * fake.width * fake.channels) }, { columns: 8 });
     const hist = await renderHistogramPng([{ name: 'samples', values: ld.logdet }], 'logdet per dimension of the samples');

@@ -5,8 +5,6 @@ import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag, pathFlag } from '../flags.js';
 import { CHECKPOINT_FLAG_HELP, MODEL_FLAG_HELP, modelDataSpec, openRunner, type ModelFlags } from '../model-open.js';
-import { addSampleMetricCommands } from './eval-samples.js';
-import { addLikelihoodEvalCommands } from './eval-likelihood.js';
 
 export interface EvalBpdFlags extends ModelFlags {
   /** Default: the data the model was trained on (see modelDataSpec), else mnist. */
@@ -45,10 +43,13 @@ export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<
   }
 }
 
-export function evalCommand(ctx: () => CliContext): Command {
+/** Adds a group of `eval` subcommands (the sample metrics, the likelihood evaluations): each group is its own command module, composed by the program. */
+export type EvalSubcommands = (ev: Command, ctx: () => CliContext) => void;
+
+/** `farmer eval`: `bpd` here, and the subcommands `groups` add (before it, in order). */
+export function evalCommand(ctx: () => CliContext, groups: readonly EvalSubcommands[] = []): Command {
   const ev = new Command('eval').description('evaluate a checkpoint: bits/dim, Bayes classification, OOD scores, FID/KID/IS/precision-recall, logdet diagnostics');
-  addSampleMetricCommands(ev, ctx);
-  addLikelihoodEvalCommands(ev, ctx);
+  for (const add of groups) add(ev, ctx);
   ev.command('bpd')
     .description('test bits/dim (mean and standard error), uniform dequantisation')
     .option('--model <name>', MODEL_FLAG_HELP)

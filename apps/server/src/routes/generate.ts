@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { encodePng, imageGrid } from '@farmer/core';
-import type { GenerateResult } from '@farmer/sampling';
+import { imageCount, seedOf, type GenerateResult } from '@farmer/sampling';
 import { generateBatchKey, generateTogether, type GenerateRequest } from '../generate-batch.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bearerAuth } from '../auth.js';
@@ -18,35 +18,24 @@ const errorRef = { $ref: 'FarmerError#' } as const;
  * asks only for it (the one image, or a grid of several), else JSON.
  */
 export function chooseFormat(body: GenerateBody, accept: string | undefined): OutputFormat {
-  if (body.format === 'png' && body.count !== 1) {
-    throw new HttpError('FARMER_E_BAD_INPUT', `format 'png' returns one image but count is ${body.count}; use count 1, format 'grid' (one tiled PNG) or 'json'`, { field: 'format' });
+  const count = imageCount(body);
+  if (body.format === 'png' && count !== 1) {
+    throw new HttpError('FARMER_E_BAD_INPUT', `format 'png' returns one image but count is ${count}; use count 1, format 'grid' (one tiled PNG) or 'json'`, { field: 'format' });
   }
   if (body.format) return body.format;
   const wantsPng = accept !== undefined && /\bimage\/png\b/.test(accept) && !/application\/json|\*\/\*/.test(accept);
   if (!wantsPng) return 'json';
-  return body.count === 1 ? 'png' : 'grid';
+  return count === 1 ? 'png' : 'grid';
 }
 
-/** The request body as library options (server-wide batch size; a random seed when none is given). */
+/** The request body as library options: its count settled (one per label when labels is a list), a random seed when none is given, the server-wide batch size. */
 function toGenerateOptions(body: GenerateBody, batchSize: number): GenerateRequest {
-  return {
-    count: body.count,
-    labels: body.labels ?? null,
-    seed: body.seed ?? randomInt(0, 2 ** 31),
-    imageSeeds: body.imageSeeds,
-    sampler: body.sampler,
-    informative: body.informative,
-    redundant: body.redundant,
-    cfg: body.cfg,
-    naive: body.naive,
-    decoder: body.decoder,
-    redraws: body.redraws,
-    batchSize,
-  };
+  const { format: _format, ...options } = body;
+  return { ...options, count: imageCount(body), labels: body.labels ?? null, seed: body.seed ?? randomInt(0, 2 ** 31), batchSize };
 }
 
 function imageSeed(options: GenerateRequest, i: number): string {
-  return String(options.imageSeeds?.[i] ?? `${options.seed}:${i}`);
+  return String(options.imageSeeds?.[i] ?? seedOf(options.seed, i));
 }
 
 function sendPng(reply: FastifyReply, png: Uint8Array, r: GenerateResult, options: GenerateRequest, queueSeconds: number): FastifyReply {
