@@ -10,7 +10,7 @@ import { DEFAULT_BATCH_SIZE, DEFAULT_REDRAWS, NAIVE_CFG_DEFAULTS, PAPER_RESAMPLI
  * adding an option is a change here plus the sampler that reads it.
  */
 
-/** The samplers (docs/method.md §7.2 decoupled sampling, §7.4 resampling CFG, §7.8 naive CFG). */
+/** The samplers: docs/method.md §7.2 decoupled sampling, docs/method.md §7.4 resampling CFG and docs/method.md §7.8 naive CFG. */
 export const SAMPLER_NAMES = ['decoupled', 'resampling-cfg', 'naive-cfg'] as const;
 
 /** A sampler: decoupled GMM sampling, resampling CFG, or naive CFG (docs/method.md §7.2 decoupled sampling, docs/method.md §7.4 resampling CFG, docs/method.md §7.8 naive CFG). */
