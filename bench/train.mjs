@@ -6,26 +6,72 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatherExamples, initBackend, loadDataset, Rng, tf } from '@farmer/core';
-import { farmerTfEngine, FarmerModel, lossAndGrads, parseTrainConfig, prepareBatch, preset, Trainer } from '@farmer/ar-gmm';
+import { farmerTfEngine, FarmerModel, lossAndGrads, parseTrainConfig, prepareBatch, preset, shardBatch, Trainer } from '@farmer/ar-gmm';
 import { fmt, median, table } from './util.mjs';
 import { checkTorchParity } from './torch/torch-parity.mjs';
 import { findTorchPython, runTorchScript, writeTorchInputs } from './torch/torch-bench.mjs';
-import { farmerOrtEngine } from '@farmer/onnx/runtime';
+import { farmerOrtEngine, farmerOrtGradient } from '@farmer/onnx/runtime';
+import { ParallelHostGradient } from '@farmer/train';
 
 const PRESET = 'mnist-small';
 const BATCH = 64;
 
+/** The onnxruntime layouts the bench compares: data-parallel replicas × intra-op threads per replica. */
+const ORT_LAYOUTS = [
+  { key: 'ort-1x1', workers: 1, threads: 1, label: 'farmer-ts, onnxruntime, 1 worker × 1 thread' },
+  { key: 'ort-1x2', workers: 1, threads: 2, label: 'farmer-ts, onnxruntime, 1 worker × 2 threads (intra-op)' },
+  { key: 'ort-2x1', workers: 2, threads: 1, label: 'farmer-ts, onnxruntime, 2 workers × 1 thread (data-parallel)' },
+];
+
 /**
- * The onnxruntime engine's rows: the trainer with `farmerOrtEngine`, 1 and 2 intra-op
- * threads, runs alternating (1, 2, 1, 2), from the same initial weights as every row
+ * The onnxruntime engine's rows: the trainer with `farmerOrtEngine` in each layout, runs
+ * alternating (every layout once, twice over), from the same initial weights as every row
  * (FarmerModel.create(preset, 0)).
  */
 async function ortTimes(batchSize, steps, data) {
-  const times = { 1: [], 2: [] };
+  const times = Object.fromEntries(ORT_LAYOUTS.map((l) => [l.key, []]));
   for (let rep = 0; rep < 2; rep++) {
-    for (const threads of [1, 2]) times[threads].push(...(await stepTimes({ presetName: PRESET, batchSize, steps, data, engine: farmerOrtEngine({ threads }) })).times);
+    for (const l of ORT_LAYOUTS) times[l.key].push(...(await stepTimes({ presetName: PRESET, batchSize, steps, data, engine: farmerOrtEngine({ workers: l.workers, threads: l.threads }) })).times);
   }
   return times;
+}
+
+/**
+ * Where a 2-replica onnxruntime step's time goes (ParallelHostGradient's timing): packing the
+ * weights and shards, this thread's shard, waiting for the worker, the all-reduce; the
+ * exchange's cost on the critical path is pack + reduce (waiting is shard imbalance).
+ */
+async function ortExchange(batch, steps) {
+  const model = FarmerModel.create(preset(PRESET), 0);
+  const weights = model.variableValues();
+  const local = await farmerOrtGradient(model.config, 1);
+  const g = await ParallelHostGradient.start(local, weights.map((w) => w.length), {
+    replicas: 2,
+    sharding: { size: (b) => b.shape[0], shard: shardBatch },
+    replica: { module: new URL('../packages/onnx/dist/ort-replica.js', import.meta.url).href, spec: { kind: 'farmer', config: model.config, threads: 1 } },
+  });
+  model.dispose();
+  try {
+    await g.gradient(weights, batch); // warm-up: sessions are created on first use
+    Object.assign(g.timing, { steps: 0, packMs: 0, localMs: 0, waitMs: 0, reduceMs: 0, workerMs: 0 });
+    for (let i = 0; i < steps; i++) await g.gradient(weights, batch);
+    const t = g.timing;
+    const per = (x) => x / t.steps;
+    const step = per(t.packMs + t.localMs + t.waitMs + t.reduceMs);
+    console.log(`\n## train: the 2-replica onnxruntime exchange, ${PRESET}, batch ${batch.shape[0]}, mean of ${t.steps} gradient evaluations (ms per step)`);
+    table([
+      {
+        'pack weights + shards': fmt(per(t.packMs), 2),
+        'this thread\'s shard': fmt(per(t.localMs), 1),
+        'wait for the worker': fmt(per(t.waitMs), 1),
+        'all-reduce': fmt(per(t.reduceMs), 2),
+        "worker's shard": fmt(per(t.workerMs), 1),
+        'exchange share of the step': `${fmt((100 * per(t.packMs + t.reduceMs)) / step, 1)}%`,
+      },
+    ]);
+  } finally {
+    await g.dispose();
+  }
 }
 
 /** Per-step seconds (the first, warm-up step dropped) and wall-clock images/s of one short run. */
@@ -94,13 +140,14 @@ function printEngines(rows, steps) {
   const ratio = (x, of) => (Number.isFinite(x) && Number.isFinite(of) && of > 0 ? `${fmt(x / of, 2)}×` : '-');
   console.log(`\n## train: engines side by side, ${PRESET}, batch ${BATCH}, a full step (AdamW, clipping at 1, EMA), same initial weights`);
   console.log(`median step; tfjs over 2 alternating runs of ${steps - 1} steps, onnxruntime over 2 alternating runs of ${Math.max(steps, 12) - 1}, PyTorch over 2 alternating runs per setting`);
-  console.log('targets (issue 16): onnxruntime ≥ 4× tfjs 1 worker and ≥ 0.6× PyTorch\'s best setting');
+  console.log('targets: onnxruntime ≥ 4× tfjs 1 worker and ≥ 0.6× PyTorch\'s best setting (issue 16); 2 workers ≥ 1.7× 1 worker × 1 thread on onnxruntime, ≥ 1.6× 1 worker on tfjs (issue 30)');
   table(
     rows.map((r) => ({
       engine: r.label,
       'images/s': r.skipped ? '-' : fmt(r.imagesPerSec, 1),
       'step s': r.skipped ? '-' : fmt(r.stepS, 3),
       '× tfjs 1 worker': r.skipped ? '-' : ratio(r.imagesPerSec, base),
+      '× same engine, 1 worker × 1 thread': r.skipped ? '-' : ratio(r.imagesPerSec, rows.find((o) => o.key === `${r.key?.split('-')[0]}-${r.key?.startsWith('ort') ? '1x1' : '1'}`)?.imagesPerSec),
       '× PyTorch best': r.skipped ? '-' : ratio(r.imagesPerSec, torchBest),
       note: r.skipped ?? r.note ?? '',
     })),
@@ -114,7 +161,7 @@ async function benchEngines(data, steps, tfjs64) {
   try {
     const inputs = await sharedInputs(dir, data);
     const ort = await ortTimes(BATCH, Math.max(steps, 12), data);
-    rows.push(row('ort-1', 'farmer-ts, onnxruntime, 1 thread', ort[1]), row('ort-2', 'farmer-ts, onnxruntime, 2 threads', ort[2]));
+    rows.push(...ORT_LAYOUTS.map((l) => row(l.key, l.label, ort[l.key])));
     const found = await findTorchPython();
     let torchNote;
     if (found.python) {
@@ -128,6 +175,10 @@ async function benchEngines(data, steps, tfjs64) {
     }
     printEngines(rows, steps);
     console.log(torchNote);
+    const model = FarmerModel.create(preset(PRESET), 0);
+    const batch = prepareBatch(gatherExamples(data, Int32Array.from({ length: BATCH }, (_, i) => i)), parseTrainConfig({ steps: 1, batchSize: BATCH }), new Rng('bench-train:batch'), 0, model.config.numClasses);
+    model.dispose();
+    await ortExchange(batch, 10);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

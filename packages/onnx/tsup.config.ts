@@ -5,4 +5,7 @@ import { packageBuildConfig } from '../../tsup.shared.mjs';
 // `@farmer/onnx/runtime`, the only one that loads onnxruntime-node, and `@farmer/onnx/web`
 // (the same runner for pages: no Node module; the page injects onnxruntime-web).
 // They share chunks, so the runner is one class whichever entry hands it out.
-export default defineConfig(packageBuildConfig({ entry: { index: 'src/index.ts', runtime: 'src/runtime/index.ts', web: 'src/web/index.ts' }, splitting: true }));
+// A fourth, `ort-replica`, is what data-parallel training's worker threads import by path.
+export default defineConfig(
+  packageBuildConfig({ entry: { index: 'src/index.ts', runtime: 'src/runtime/index.ts', web: 'src/web/index.ts', 'ort-replica': 'src/runtime/ort-replica.ts' }, splitting: true }),
+);

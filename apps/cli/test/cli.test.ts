@@ -256,6 +256,21 @@ describe('train → sample → eval bpd', () => {
     expect(re.stdout).toMatch(new RegExp(`done at step ${step + 3}`));
   });
 
+  it('--workers 2 trains data-parallel on onnxruntime and says so; --resume alone keeps the layout', () => {
+    const run = join(work, 'dp-run');
+    const first = farmer(['train', '--preset', 'mnist-tiny', '--steps', '3', '--batch-size', '8', '--eval-images', '8', '--engine', 'ort', '--workers', '2', '--threads', '1', '--out', run]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain('engine: onnxruntime, 2 workers × 1 thread');
+    expect(JSON.parse(readFileSync(join(run, 'checkpoint', 'config.json'), 'utf8')).training).toMatchObject({ engine: 'ort', workers: 2, threads: 1 });
+    const re = farmer(['train', '--out', run, '--resume', '--steps', '4', '--eval-images', '8']);
+    expect(re.code, re.stderr).toBe(0);
+    expect(re.stderr).toContain('engine: onnxruntime, 2 workers × 1 thread');
+    expect(re.stderr).not.toContain('auto:');
+    const auto = farmer(['train', '--preset', 'mnist-tiny', '--steps', '1', '--batch-size', '8', '--eval-images', '8', '--engine', 'ort', '--out', join(work, 'dp-auto')]);
+    expect(auto.code, auto.stderr).toBe(0);
+    expect(auto.stderr).toMatch(/engine: onnxruntime, \d+ workers? × 1 thread \(auto: one single-threaded replica per core/);
+  });
+
   it("trains on the config file's data, and a resumed run keeps its own data without --data", () => {
     const spec = `idx:${idxFolder('train-idx', 16, ['train', 't10k'])}`;
     writeFileSync(join(work, 'idx-run.json'), JSON.stringify({ model: 'mnist-tiny', data: spec, train: { batchSize: 4 } }));
@@ -284,10 +299,18 @@ describe('demo', () => {
     expect(grid.height).toBeGreaterThan(10 * 28);
   });
 
-  it('--train also trains a fresh model and writes its checkpoint, loss.png and samples', () => {
-    const r = farmer(['demo', '--train', '0.05', '--out', 'demo2', '--per-class', '1', '--eval-images', '20', '--workers', '1', '--json']);
+  it('--train also trains a fresh model, writes its checkpoint, loss.png and samples, and scores its agreement', () => {
+    // The built-in's classifier beside the test's model: the demo scores the fresh model's samples with it.
+    const models = join(work, 'demo-models');
+    cpSync(join(modelsDir, 'mnist-small'), join(models, 'mnist-small'), { recursive: true });
+    cpSync(builtinClassifierDir('classifier-mnist', { env: {} }), join(models, 'classifier-mnist'), { recursive: true });
+    const r = farmer(['demo', '--train', '0.05', '--out', 'demo2', '--per-class', '1', '--eval-images', '20', '--workers', '2', '--json'], { env: { FARMER_MODELS_DIR: models } });
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('engine: onnxruntime, 2 workers × 1 thread');
     const out = JSON.parse(r.stdout);
+    expect(out.trained.agreement).toMatchObject({ samples: 200, classifier: 'classifier-mnist' });
+    expect(out.trained.agreement.agreement).toBeGreaterThanOrEqual(0);
+    expect(out.trained.agreement.agreement).toBeLessThanOrEqual(1);
     expect(existsSync(join(out.files.checkpoint, 'model.safetensors'))).toBe(true);
     expect(png(out.files.loss).width).toBeGreaterThan(300);
     expect(png(out.files.compare).width).toBeGreaterThan(2 * 28);
@@ -308,6 +331,9 @@ describe('bad input exits 2 with a clear message', () => {
     ['--no-ema with the onnx runtime', ['sample', '--runtime', 'onnx', '--no-ema'], /--no-ema needs the tfjs runtime/],
     ['unknown training engine', ['train', '--engine', 'gpu', '--out', 'x'], /--engine must be one of auto, ort, tfjs, got 'gpu'/],
     ['preset named like an Object member', ['train', '--preset', 'toString', '--out', 'x'], /unknown preset 'toString'; choose one of/],
+    ['--threads with the tfjs engine', ['train', '--preset', 'mnist-tiny', '--engine', 'tfjs', '--threads', '2', '--steps', '1', '--out', 'x-threads'], /--threads sets onnxruntime intra-op threads/],
+    ['--workers that is neither a count nor auto', ['train', '--workers', 'many', '--out', 'x'], /--workers takes a positive integer or 'auto', got 'many'/],
+    ['--workers 0', ['distill', '--workers', '0', '--out', 'x'], /--workers must be ≥ 1, got 0/],
   ];
   it.each(cases)('%s', (_, args, re, env) => {
     const r = farmer(args, { env: env && Object.fromEntries(Object.entries(env).map(([k, v]) => [k, join(work, v)])) });

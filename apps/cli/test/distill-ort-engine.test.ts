@@ -34,6 +34,23 @@ describe('the onnxruntime distillation engine', () => {
     expect(relDiff(losses(ort.events), losses(ref.events))).toBeLessThan(1e-3);
   });
 
+  it('distils data-parallel: 2 replicas give the one-session losses on the same batches (float rounding only)', async () => {
+    const teacher = FarmerModel.create(preset('mnist-tiny'), 5);
+    const go = async (workers: number) => {
+      const events: DistillEvent[] = [];
+      const d = Distiller.create({ teacher, train: data, config: { steps: 10, batchSize: 9, evalEvery: 0, checkpointEvery: 0, init: 'teacher-identity' }, engine: distillOrtEngine({ workers, threads: 1 }), onEvent: (e) => events.push(e) });
+      const s = await d.run();
+      d.dispose();
+      return { events, s };
+    };
+    const one = await go(1);
+    const two = await go(2);
+    teacher.dispose();
+    expect(two.s).toMatchObject({ engine: 'ort', workers: 2, threads: 1 });
+    expect(losses(two.events)).toHaveLength(10);
+    expect(relDiff(losses(two.events), losses(one.events))).toBeLessThan(1e-4);
+  });
+
   it('evaluates the trained student, not its initial weights (no EMA: the engine holds the weights)', async () => {
     const teacher = FarmerModel.create(preset('mnist-tiny'), 5);
     const evals = async (engine: Parameters<typeof Distiller.create>[0]['engine']) => {

@@ -37,7 +37,9 @@ export { type ParamSpec } from './graph-ops.js';
 export {
   chooseDistillEngine,
   chooseFarmerEngine,
+  autoLayout,
   chooseTrainEngine,
+  resumedLayout,
   distillEngineFor,
   farmerEngineFor,
   TRAIN_ENGINES,
@@ -45,6 +47,8 @@ export {
   type DistillEngineLike,
   type EngineCandidates,
   type EngineChoiceOptions,
+  type MachineFacts,
+  type RecordedLayout,
   type OnEngineChosen,
   type TrainEngineChoice,
 } from './train-engine-choice.js';

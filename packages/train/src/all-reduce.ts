@@ -22,17 +22,37 @@ export interface AllReduce {
 /** The weighted mean of contributions, accumulated in float64 per element then rounded once. */
 export function weightedMean(contributions: { arrays: NamedArrays; weight: number }[]): NamedArrays {
   const total = contributions.reduce((a, c) => a + c.weight, 0);
+  const weights = contributions.map((c) => c.weight / total);
   const out: NamedArrays = new Map();
-  const first = contributions[0].arrays;
-  for (const [name, ref] of first) {
-    const acc = new Float64Array(ref.length);
-    for (const c of contributions) {
+  for (const [name, ref] of contributions[0].arrays) {
+    const parts = contributions.map((c) => {
       const a = c.arrays.get(name);
       if (!a || a.length !== ref.length) throw new Error(`all-reduce: contribution lacks '${name}' or has the wrong size`);
-      const w = c.weight / total;
-      for (let i = 0; i < a.length; i++) acc[i] += w * a[i];
-    }
-    out.set(name, Float32Array.from(acc));
+      return a;
+    });
+    out.set(name, weightedSum(parts, weights));
+  }
+  return out;
+}
+
+/**
+ * Σ_r w_r·a_r per element, summed in float64 in replica order and rounded
+ * once to float32: one pass, no float64 buffer (a JS number is a double).
+ * Two replicas get their own loop, the common case on one machine.
+ */
+function weightedSum(parts: Float32Array[], w: number[]): Float32Array {
+  const n = parts[0].length;
+  const out = new Float32Array(n);
+  if (parts.length === 2) {
+    const [a, b] = parts;
+    const [wa, wb] = w;
+    for (let i = 0; i < n; i++) out[i] = 0 + wa * a[i] + wb * b[i];
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    let acc = 0;
+    for (let r = 0; r < parts.length; r++) acc += w[r] * parts[r][i];
+    out[i] = acc;
   }
   return out;
 }

@@ -74,8 +74,10 @@ export interface StepUpdate {
 export interface TrainEngine<TBatch, TFigures> {
   /** 'tfjs', 'ort', … (recorded in metrics and checkpoints). */
   readonly name: string;
-  /** Replicas (tfjs data parallelism) or intra-op threads (onnxruntime). */
+  /** Data-parallel replicas (this thread plus worker threads), on every engine. */
   readonly workers: number;
+  /** Intra-op threads of each replica, where the engine has them (onnxruntime); absent on tfjs (one per replica). */
+  readonly threads?: number;
   /** Forward and backward pass of one batch; the gradients stay in the engine until `apply`. */
   compute(batch: TBatch): Promise<StepGradients<TFigures>>;
   /** AdamW at `lr` on the pending gradients × `scale`, then the EMA update; or drops them when skipped. */

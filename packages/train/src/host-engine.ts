@@ -13,8 +13,10 @@ import type { Figures } from './objective.js';
 export interface HostGradient<TBatch, TFigures extends Figures> {
   /** 'ort', … (recorded in metrics and checkpoints). */
   readonly name: string;
-  /** Threads it computes with. */
+  /** Intra-op threads of each replica. */
   readonly threads: number;
+  /** Data-parallel replicas (default 1; see ParallelHostGradient). */
+  readonly replicas?: number;
   /** Loss, figures and the gradient of every parameter (in the weights' order) on one batch. */
   gradient(weights: Float32Array[], batch: TBatch): Promise<{ loss: number; figures: TFigures; grads: Float32Array[] }>;
   /** Frees the sessions or threads behind it. */
@@ -30,6 +32,7 @@ export interface HostGradient<TBatch, TFigures extends Figures> {
 export class HostEngine<TBatch, TFigures extends Figures> implements TrainEngine<TBatch, TFigures> {
   readonly name: string;
   readonly workers: number;
+  readonly threads: number;
   private readonly weights: Float32Array[];
   private readonly m: Float32Array[];
   private readonly v: Float32Array[];
@@ -46,7 +49,8 @@ export class HostEngine<TBatch, TFigures extends Figures> implements TrainEngine
     const s = ctx.state;
     if (s.weights.length !== ctx.params.length) throw new FarmerError('FARMER_E_INTERNAL', `engine state has ${s.weights.length} weights for ${ctx.params.length} parameters`);
     this.name = grad.name;
-    this.workers = grad.threads;
+    this.workers = grad.replicas ?? 1;
+    this.threads = grad.threads;
     this.weights = s.weights.map((w) => Float32Array.from(w));
     this.m = s.optimizer ? s.optimizer.m.map((x) => Float32Array.from(x)) : s.weights.map((w) => new Float32Array(w.length));
     this.v = s.optimizer ? s.optimizer.v.map((x) => Float32Array.from(x)) : s.weights.map((w) => new Float32Array(w.length));

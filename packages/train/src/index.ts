@@ -2,7 +2,7 @@
  * @farmer/train: training runs for any objective (FARMER's joint likelihood,
  * the distillation of the AF inverse): the run (new or resumed, evaluation,
  * checkpoints, signals, metrics), the engine seam, the in-process and
- * data-parallel tfjs engines, AdamW, EMA, the LR schedule and clipping.
+ * data-parallel tfjs engines, data-parallel host gradients (onnxruntime), AdamW, EMA, the LR schedule and clipping.
  */
 export {
   paramSizes,
@@ -41,4 +41,6 @@ export { weightedMean, type AllReduce, type NamedArrays } from './all-reduce.js'
 export { TfEngine, tfEngine, TfTrainState } from './tf-engine.js';
 export { HostEngine, hostEngine, type HostGradient } from './host-engine.js';
 export { adamwUpdate, emaUpdate, hostGlobalNorm } from './host-optimizer.js';
-export { defaultWorkerCount, shardSizes, WorkerEngine, workerEngine, type DataParallel, type WorkerEngineOptions } from './worker-engine.js';
+export { ParallelHostGradient, type HostReplicaModule, type ParallelHostOptions, type ParallelTiming } from './parallel-host-gradient.js';
+export { batchShards, shardSizes } from './shards.js';
+export { defaultWorkerCount, WorkerEngine, workerEngine, type DataParallel, type WorkerEngineOptions } from './worker-engine.js';

@@ -34,6 +34,8 @@ export interface StepInfo {
   elapsedSeconds: number;
   etaSeconds: number;
   workers: number;
+  /** Intra-op threads per replica (onnxruntime). */
+  threads?: number;
   /** The engine that computed the step ('tfjs', 'ort'). */
   engine: string;
 }
@@ -58,8 +60,13 @@ export interface RunState<TConfig> {
   nonFiniteInARow: number;
   elapsedSeconds: number;
   emaUpdates?: number;
-  /** Replicas or threads of the engine that wrote the checkpoint. */
+  /**
+   * Data-parallel replicas of the engine that wrote the checkpoint. Before
+   * 0.2.0 an 'ort' checkpoint without `threads` recorded its intra-op threads here.
+   */
   workers?: number;
+  /** Intra-op threads per replica (onnxruntime engines; absent before 0.2.0). */
+  threads?: number;
   /** The engine that wrote the checkpoint. */
   engine?: string;
   lastEval?: Record<string, unknown> & { step: number };
@@ -97,9 +104,10 @@ export interface RunSummary<TEval> {
   lastEval?: TEval & { step: number };
   checkpoint?: string;
   elapsedSeconds: number;
-  /** The engine that ran the steps ('tfjs', 'ort') and its replicas or threads. */
+  /** The engine that ran the steps ('tfjs', 'ort'), its data-parallel replicas and (onnxruntime) intra-op threads per replica. */
   engine: string;
   workers: number;
+  threads?: number;
 }
 
 /**
@@ -124,6 +132,7 @@ export class TrainingRun<T extends ObjectiveTypes> {
   private elapsed = 0;
   private engineName = 'tfjs';
   private engineWorkers = 1;
+  private engineThreads?: number;
   private stopReason?: 'signal';
   /** The trained state between runs (or the initial one); the live engine's is authoritative while it runs. */
   private state: EngineState;
@@ -214,7 +223,7 @@ export class TrainingRun<T extends ObjectiveTypes> {
     return this.step;
   }
 
-  /** Replicas or threads of the last run's engine (1 before any run). */
+  /** Data-parallel replicas of the last run's engine (1 before any run). */
   get workers(): number {
     return this.engineWorkers;
   }
@@ -284,6 +293,7 @@ export class TrainingRun<T extends ObjectiveTypes> {
       elapsedSeconds: this.elapsed,
       emaUpdates: s.ema?.updates,
       workers: this.engineWorkers,
+      threads: this.engineThreads,
       engine: this.engineName,
       lastEval: this.lastEval,
     };
@@ -309,6 +319,7 @@ export class TrainingRun<T extends ObjectiveTypes> {
     this.engine = engine;
     this.engineName = engine.name;
     this.engineWorkers = engine.workers;
+    this.engineThreads = engine.threads;
     const onSignal = () => {
       this.stopReason = 'signal';
     };
@@ -367,6 +378,7 @@ export class TrainingRun<T extends ObjectiveTypes> {
             elapsedSeconds: this.elapsed,
             etaSeconds: (c.steps - this.step) / rate,
             workers: engine.workers,
+            threads: engine.threads,
             engine: engine.name,
           };
           const { type, step, totalSteps, loss, ...rest } = info;
@@ -379,7 +391,7 @@ export class TrainingRun<T extends ObjectiveTypes> {
       }
       if (stoppedBy !== 'signal') await this.evaluate();
       const checkpoint = await this.checkpoint();
-      return { steps: this.step, stoppedBy, finalLoss, lastEval: this.lastEval, checkpoint, elapsedSeconds: this.elapsed, engine: engine.name, workers: engine.workers };
+      return { steps: this.step, stoppedBy, finalLoss, lastEval: this.lastEval, checkpoint, elapsedSeconds: this.elapsed, engine: engine.name, workers: engine.workers, threads: engine.threads };
     } finally {
       if (this.opts.handleSignals) {
         process.off('SIGINT', onSignal);

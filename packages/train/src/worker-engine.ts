@@ -1,14 +1,12 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { backendInfo, FarmerError, tf } from '@farmer/core';
 import { weightedMean, type NamedArrays } from './all-reduce.js';
 import { paramSizes, type EngineContext, type EngineFactory, type EngineState, type StepGradients, type StepUpdate, type TrainEngine } from './engine.js';
 import { globalNorm } from './grad-norm.js';
 import type { Figures, ReplicaSource, Sharding, TfBinding } from './objective.js';
 import { TfEngine, TfTrainState } from './tf-engine.js';
+import { batchShards, copyArrays, meanFigures } from './shards.js';
+import { WorkerHandle, workerScript } from './worker-handle.js';
 import { flatten, transferables, unflatten, weightChecksum, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 /** What the data-parallel engine needs of a tfjs objective besides its binding. */
@@ -38,90 +36,6 @@ export function defaultWorkerCount(): number {
   return Math.max(1, availableParallelism());
 }
 
-/** The built worker script next to this module (dist/train-worker.{js,cjs}). */
-function workerScript(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'train-worker.js'), join(here, 'train-worker.cjs'), join(here, '..', 'dist', 'train-worker.js')];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new FarmerError('FARMER_E_INTERNAL', `cannot find the training worker script (looked in ${candidates.join(', ')}); build @farmer/train first`);
-  return found;
-}
-
-/**
- * One worker thread. Requests are answered in order (the worker handles its
- * messages one at a time), so several may be in flight; any failure rejects
- * all of them instead of hanging.
- */
-class WorkerHandle {
-  private readonly worker: Worker;
-  private readonly pending: { type: FromWorker['type']; resolve: (m: FromWorker) => void; reject: (e: Error) => void }[] = [];
-  private failure?: Error;
-  private timer?: NodeJS.Timeout;
-
-  constructor(
-    readonly index: number,
-    private readonly timeoutMs: number,
-  ) {
-    this.worker = new Worker(workerScript());
-    this.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'error') return this.fail(new Error(m.message));
-      const p = this.pending.shift();
-      if (!p || p.type !== m.type) return this.fail(new Error(`unexpected '${m.type}' message`));
-      this.arm();
-      p.resolve(m);
-    });
-    this.worker.on('error', (e) => this.fail(e));
-    this.worker.on('exit', (code) => {
-      if (!this.failure) this.fail(new Error(`exited with code ${code}`));
-    });
-  }
-
-  /** (Re)starts the hang timer while anything is pending. */
-  private arm(): void {
-    clearTimeout(this.timer);
-    if (this.pending.length) this.timer = setTimeout(() => this.fail(new Error(`no answer within ${Math.round(this.timeoutMs / 1000)} s (hung?)`)), this.timeoutMs);
-  }
-
-  private fail(cause: Error): void {
-    this.failure ??= new FarmerError('FARMER_E_INTERNAL', `training worker ${this.index} failed: ${cause.message}`, { worker: this.index }, { cause });
-    clearTimeout(this.timer);
-    for (const p of this.pending.splice(0)) p.reject(this.failure);
-  }
-
-  request<T extends FromWorker['type']>(msg: ToWorker, expect: T, transfer: ArrayBuffer[] = []): Promise<Extract<FromWorker, { type: T }>> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.pending.push({ type: expect, resolve: resolve as (m: FromWorker) => void, reject });
-      if (this.pending.length === 1) this.arm();
-      this.worker.postMessage(msg, transfer);
-    });
-  }
-
-  async terminate(): Promise<void> {
-    this.failure ??= new Error('terminated');
-    clearTimeout(this.timer);
-    await this.worker.terminate();
-  }
-}
-
-/** Sizes of W shards of a batch of B: as even as possible, larger ones first. */
-export function shardSizes(batch: number, workers: number): number[] {
-  const base = Math.floor(batch / workers);
-  return Array.from({ length: workers }, (_, i) => base + (i < batch % workers ? 1 : 0));
-}
-
-/** Figures of several shards, each weighted by its share of the batch (in this order, so the sum is reproducible). */
-function meanFigures(parts: { figures: Figures; weight: number }[], total: number): Figures {
-  const out: Figures = {};
-  for (const key of Object.keys(parts[0].figures)) {
-    const first = parts[0].figures[key];
-    out[key] = Array.isArray(first)
-      ? first.map((_, j) => parts.reduce((s, p) => s + (p.weight / total) * (p.figures[key] as number[])[j], 0))
-      : parts.reduce((s, p) => s + (p.weight / total) * (p.figures[key] as number), 0);
-  }
-  return out;
-}
-
 /**
  * Data-parallel gradients across worker threads. This thread is replica 0
  * and computes the first shard; each worker thread holds a full replica with
@@ -135,7 +49,7 @@ function meanFigures(parts: { figures: Figures; weight: number }[], total: numbe
 export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngine<TBatch, TFigures> {
   readonly name = 'tfjs';
   readonly workers: number;
-  private readonly threads: WorkerHandle[] = [];
+  private readonly replicas: WorkerHandle<ToWorker, FromWorker>[] = [];
   private readonly sizes: number[];
   private readonly names: string[];
   private readonly train: TfTrainState;
@@ -168,9 +82,9 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
     const backend = backendInfo()?.name ?? 'wasm';
     const { weights, optimizer } = e.train.state();
     try {
-      for (let i = 1; i < opts.workers; i++) e.threads.push(new WorkerHandle(i, opts.stepTimeoutMs ?? 600_000));
+      for (let i = 1; i < opts.workers; i++) e.replicas.push(new WorkerHandle<ToWorker, FromWorker>(i, workerScript('train-worker'), opts.stepTimeoutMs ?? 600_000));
       await Promise.all(
-        e.threads.map((th) =>
+        e.replicas.map((th) =>
           th.request(
             {
               type: 'init',
@@ -195,13 +109,10 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
   async compute(batch: TBatch): Promise<StepGradients<TFigures>> {
     this.drop();
     const total = this.parallel.size(batch);
-    const sizes = shardSizes(total, this.workers);
-    if (sizes.some((s) => s === 0)) {
-      throw new FarmerError('FARMER_E_BAD_INPUT', `batch ${total} is smaller than the ${this.workers} workers; raise the batch size or use fewer workers`, { field: 'workers' });
-    }
+    const sizes = batchShards(total, this.workers);
     const id = ++this.nextId;
     let start = sizes[0];
-    const remote = this.threads.map((th, i) => {
+    const remote = this.replicas.map((th, i) => {
       const shard = copyArrays(this.parallel.shard(batch, start, sizes[i + 1]));
       start += sizes[i + 1];
       return th.request({ type: 'compute', id, batch: shard }, 'grads', transferables(shard));
@@ -240,7 +151,7 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
     const id = ++this.nextId;
     const flat = u.skipped ? null : flatten(this.pending.map((g) => g.dataSync() as Float32Array));
     this.drop();
-    for (const th of this.threads) {
+    for (const th of this.replicas) {
       const copy = flat ? flat.slice() : null;
       const p = th.request({ type: 'update', id, grads: copy, lr: u.lr, scale: u.scale }, 'updated', copy ? [copy.buffer] : []);
       p.catch(() => undefined); // surfaced by settleUpdates
@@ -263,7 +174,7 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
   async replicaState(): Promise<{ checksums: number[]; workerTensors: number[] }> {
     await this.settleUpdates();
     const id = ++this.nextId;
-    const answers = await Promise.all(this.threads.map((th) => th.request({ type: 'checksum', id }, 'checksum')));
+    const answers = await Promise.all(this.replicas.map((th) => th.request({ type: 'checksum', id }, 'checksum')));
     const mine = weightChecksum(this.binding.variables.map((v) => v.dataSync() as Float32Array));
     return { checksums: [mine, ...answers.map((a) => a.sum)], workerTensors: answers.map((a) => a.numTensors) };
   }
@@ -277,17 +188,10 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
   async dispose(): Promise<void> {
     this.drop();
     await Promise.allSettled(this.inflight);
-    await Promise.all(this.threads.map((t) => t.terminate()));
-    this.threads.length = 0;
+    await Promise.all(this.replicas.map((t) => t.terminate()));
+    this.replicas.length = 0;
     this.train.dispose();
   }
-}
-
-/** A batch whose typed-array fields are copies (shards are views into the whole batch; transferring would detach it). */
-function copyArrays<T>(batch: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(batch as Record<string, unknown>)) out[k] = ArrayBuffer.isView(v) ? (v as Float32Array).slice() : v;
-  return out as T;
 }
 
 /**

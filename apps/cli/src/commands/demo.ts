@@ -1,13 +1,15 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { directoryWriteProblem, gatherExamples, loadDataset, writeFileAtomic } from '@farmer/core';
-import { BUILTIN_MODEL } from '@farmer/models';
+import { BUILTIN_MODEL, BUILTIN_MODEL_INFO, classifierDirOf } from '@farmer/models';
+import { classifierAgreement, loadClassifier } from '@farmer/eval';
 import { className, evaluateBpd, FarmerModel, preset, Trainer, type FarmerConfig, type FarmerEngine, type FarmerLikelihood, type FarmerRunner } from '@farmer/ar-gmm';
-import { chooseFarmerEngine, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
+import { chooseFarmerEngine, type TrainEngineChoice } from '@farmer/onnx';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import { holdsRun, prepareOutDir, runExists } from '@farmer/train';
 import type { GenerateResult } from '@farmer/sampling';
 import type { CliContext } from '../context.js';
+import { engineNote, engineOption, threadsOption, workersOption } from '../engine-flags.js';
 import { classRows, labelledFigure, type FigureRow } from '../figure.js';
 import { choiceFlag, forceRunOption, intFlag, numberFlag, pathFlag } from '../flags.js';
 import { modelDataSpec, MODEL_FLAG_HELP, openRunner } from '../model-open.js';
@@ -24,7 +26,8 @@ export interface DemoFlags {
   perClass: number;
   seed: number;
   evalImages: number;
-  workers?: number;
+  workers?: number | 'auto';
+  threads?: number;
   engine: TrainEngineChoice;
   runtime: RuntimeChoice;
   /** With --train: start over where --out/demo-run holds an earlier demo's run. */
@@ -63,6 +66,34 @@ async function calibrate(train: Awaited<ReturnType<typeof loadDataset>>, batchSi
   return Math.min(...times.slice(1));
 }
 
+/** Samples per class of the fresh model's agreement check: the count `farmer eval agreement --per-class 20` draws. */
+const AGREEMENT_PER_CLASS = 20;
+
+/**
+ * Classifier agreement of a model's resampling-CFG samples, 20 per class, scored by the
+ * built-in model's own classifier (as `farmer eval agreement --classifier classifier-mnist
+ * --per-class 20` scores them); undefined, with a note, when the classifier is not installed.
+ */
+async function demoAgreement(ctx: CliContext, runner: FarmerRunner, seed: number): Promise<{ agreement: number; samples: number; classifier: string } | undefined> {
+  const classifier = BUILTIN_MODEL_INFO[BUILTIN_MODEL].classifier;
+  let clf;
+  try {
+    clf = await loadClassifier(classifierDirOf(classifier));
+  } catch (e) {
+    ctx.note(`note: no agreement figure: ${(e as Error).message}`);
+    return undefined;
+  }
+  try {
+    const k = runner.config.numClasses;
+    const labels = Array.from({ length: k * AGREEMENT_PER_CLASS }, (_, i) => Math.floor(i / AGREEMENT_PER_CLASS));
+    const r = await generateWithProgress(ctx, runner, { count: labels.length, labels, seed, sampler: 'resampling-cfg' }, 'agreement samples');
+    const a = await classifierAgreement(clf, r.images, r.labels);
+    return { agreement: a.agreement, samples: r.images.count, classifier };
+  } finally {
+    await clf.dispose();
+  }
+}
+
 export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> {
   const t0 = Date.now();
   const out = resolve(flags.out);
@@ -92,11 +123,12 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
     summary.push(`  samples: ${files.samples} (one row per class, resampling CFG, ${(builtin.timings.totalSeconds / builtin.images.count).toFixed(3)} s/image)`);
     const json: Record<string, unknown> = { builtin: { name, dir, testBpd: bpd, timings: builtin.timings, runtime: runner.runtime } };
     if (flags.train) {
-      const chosen = await chooseFarmerEngine(flags.engine, preset('mnist-small'), { workers: flags.workers });
+      const chosen = await chooseFarmerEngine(flags.engine, preset('mnist-small'), { workers: flags.workers, threads: flags.threads });
       if (chosen.notice) ctx.note(`note: ${chosen.notice}`);
+      ctx.note(engineNote(chosen));
       const train = await loadDataset('mnist');
       const batchSize = 32;
-      ctx.note(`calibrating the training speed of mnist-small on ${chosen.name === 'ort' ? `onnxruntime (${chosen.workers} threads)` : `tfjs (${chosen.workers} workers)`}...`);
+      ctx.note('calibrating the training speed of mnist-small...');
       const perStep = await calibrate({ ...train, ...gatherExamples(train, Int32Array.from({ length: 256 }, (_, i) => i)) }, batchSize, chosen.engine);
       const steps = Math.max(10, Math.floor((flags.train * 60) / perStep));
       ctx.note(`training a fresh mnist-small for ${flags.train} min (~${steps} steps of ${batchSize}) → ${runDir}`);
@@ -130,13 +162,15 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
           files.compare,
           await labelledFigure(rowsA.map((r, i) => ({ label: r.label, cells: [r.cells[0], rowsB[i].cells[0]] })), ['built-in model', `${flags.train} min of training`], { title: 'Built-in model vs a fresh mnist-small' }),
         );
+        const agreement = await demoAgreement(ctx, fresh.runner, flags.seed);
         summary.push(
           `fresh mnist-small trained for ${formatSeconds(s.elapsedSeconds)} (${s.steps} steps): test bits/dim ${s.lastEval ? `${s.lastEval.bpd.toFixed(4)} ± ${s.lastEval.stderr.toFixed(4)}` : 'n/a'}`,
+          ...(agreement ? [`  classifier agreement ${(agreement.agreement * 100).toFixed(1)}% of ${agreement.samples} resampling-CFG samples (${agreement.classifier})`] : []),
           `  checkpoint: ${files.checkpoint}`,
           `  loss curve: ${files.loss}`,
           `  samples beside the built-in model's: ${files.compare}`,
         );
-        json.trained = { checkpoint: files.checkpoint, steps: s.steps, seconds: s.elapsedSeconds, testBpd: s.lastEval };
+        json.trained = { checkpoint: files.checkpoint, steps: s.steps, seconds: s.elapsedSeconds, testBpd: s.lastEval, agreement };
       } finally {
         fresh.close();
       }
@@ -157,8 +191,9 @@ export function demoCommand(ctx: () => CliContext): Command {
     .option('--per-class <n>', 'samples per class', intFlag('--per-class', 1), 8)
     .option('--seed <n>', 'sampling seed', intFlag('--seed', 0), 0)
     .option('--eval-images <n>', 'test images for bits/dim (0: all; 997 for mnist-small)', intFlag('--eval-images', 0), 0)
-    .option('--engine <name>', 'training engine for --train: auto, ort, tfjs', choiceFlag('--engine', TRAIN_ENGINES), 'auto')
-    .option('--workers <n>', 'for --train: ort intra-op threads or tfjs worker threads (default: available cores)', intFlag('--workers', 1))
+    .addOption(engineOption('for --train: '))
+    .addOption(workersOption('for --train: '))
+    .addOption(threadsOption('for --train: '))
     .option('--runtime <name>', 'sampling and bits/dim: auto (onnxruntime whenever it loads; else tfjs), onnx or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto')
     .addOption(forceRunOption('--out/demo-run'))
     .addHelpText('after', '\nExamples:\n  farmer demo\n  farmer demo --model fashion-small\n  farmer demo --train 5 --out demo/')

@@ -2,10 +2,11 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, loadDataset } from '@farmer/core';
 import { distill, distillTfEngine, type DistillEvent } from '@farmer/distill';
-import { distillEngineFor, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
+import { distillEngineFor, type TrainEngineChoice } from '@farmer/onnx';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { choiceFlag, forceRunOption, intFlag, numberFlag, pathFlag } from '../flags.js';
+import { forceRunOption, intFlag, numberFlag, pathFlag } from '../flags.js';
+import { engineLayout, engineNote, engineOption, threadsOption, workersOption } from '../engine-flags.js';
 import { loopSettingsOf, type LoopFlags } from '../loop-flags.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
@@ -19,7 +20,8 @@ interface DistillFlags extends LoopFlags {
   sMax?: number;
   attach: boolean;
   engine: TrainEngineChoice;
-  workers?: number;
+  workers?: number | 'auto';
+  threads?: number;
 }
 
 export async function runDistill(ctx: CliContext, flags: DistillFlags): Promise<void> {
@@ -48,10 +50,10 @@ export async function runDistill(ctx: CliContext, flags: DistillFlags): Promise<
     handleSignals: true,
     attach: flags.attach,
     engine: distillEngineFor(flags.engine, distillTfEngine(), {
-      workers: flags.workers,
+      ...engineLayout(ctx, flags, resolve(flags.out)),
       onChosen: (e) => {
         if (e.notice) ctx.note(`note: ${e.notice}`);
-        ctx.note(`engine: ${e.name === 'ort' ? `onnxruntime, ${e.workers} intra-op thread${e.workers > 1 ? 's' : ''}` : 'tfjs, this thread'}`);
+        ctx.note(engineNote(e));
       },
     }),
     meta: { command: process.argv.slice(1).join(' '), data: flags.data },
@@ -88,8 +90,9 @@ export function distillCommand(ctx: () => CliContext): Command {
     .option('--eval-every <n>', 'evaluate every N steps', intFlag('--eval-every', 0))
     .option('--time-budget <minutes>', 'stop after this many minutes', numberFlag('--time-budget', { min: 0, exclusiveMin: true }))
     .option('--no-attach', 'do not add the finished student to the teacher checkpoint')
-    .option('--engine <name>', 'training engine: auto (onnxruntime where it loads, else tfjs), ort, tfjs', choiceFlag('--engine', TRAIN_ENGINES), 'auto')
-    .option('--workers <n>', 'ort: intra-op threads (default: available cores); tfjs distils on one thread', intFlag('--workers', 1))
+    .addOption(engineOption())
+    .addOption(workersOption())
+    .addOption(threadsOption())
     .addHelpText('after', '\nExamples:\n  farmer distill --checkpoint runs/small --out runs/small-distill --steps 2000\n  farmer sample --checkpoint runs/small --decoder student\n\nCtrl-C writes a checkpoint; --resume continues.')
     .action(async (flags: DistillFlags) => runDistill(ctx(), flags));
 }

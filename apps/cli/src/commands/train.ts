@@ -1,14 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { DATASET_SPEC_HELP, FarmerError, loadDataset, readableDirectory, validate } from '@farmer/core';
+import { DATASET_SPEC_HELP, FarmerError, loadDataset, validate } from '@farmer/core';
 import { FarmerConfigSchema, PRESET_NAMES, train, type TrainConfigInput, type TrainEvent } from '@farmer/ar-gmm';
-import { farmerEngineFor, TRAIN_ENGINES, type TrainEngineChoice } from '@farmer/onnx';
+import { farmerEngineFor, type TrainEngineChoice } from '@farmer/onnx';
 import { checkpointDirOf } from '@farmer/train';
 import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, forceRunOption, intFlag, nameListFlag, numberFlag, pathFlag } from '../flags.js';
+import { engineLayout, engineNote, engineOption, threadsOption, workersOption } from '../engine-flags.js';
+import { runConfigOf } from '../run-config.js';
 import { loopSettingsOf, type LoopFlags } from '../loop-flags.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
@@ -31,7 +33,8 @@ export interface TrainFlags extends LoopFlags {
   sigmaStart?: number;
   sigmaEnd?: number;
   labelDrop?: number;
-  workers?: number;
+  workers?: number | 'auto';
+  threads?: number;
   engine: TrainEngineChoice;
   out: string;
   resume?: boolean;
@@ -58,14 +61,8 @@ export function trainSettings(flags: TrainFlags, fileTrain: Record<string, unkno
 
 /** The data spec a run was trained on (its checkpoint's meta.data), or undefined when it has none. */
 function runDataOf(outDir: string): string | undefined {
-  const dir = readableDirectory(checkpointDirOf(outDir));
-  if (!dir) return undefined;
-  try {
-    const data = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).meta?.data;
-    return typeof data === 'string' ? data : undefined;
-  } catch {
-    return undefined;
-  }
+  const data = runConfigOf(outDir)?.meta?.data;
+  return typeof data === 'string' ? data : undefined;
 }
 
 /** `farmer train`: maps flags (and a config file) onto the library's `train()`. */
@@ -113,10 +110,10 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
     train: trainData,
     test,
     engine: farmerEngineFor(flags.engine, {
-      workers: flags.workers,
+      ...engineLayout(ctx, flags, outDir),
       onChosen: (e) => {
         if (e.notice) ctx.note(`note: ${e.notice}`);
-        ctx.note(`engine: ${e.name === 'ort' ? `onnxruntime, ${e.workers} intra-op thread${e.workers > 1 ? 's' : ''}` : `tfjs, ${e.workers} worker${e.workers > 1 ? 's' : ''}`}`);
+        ctx.note(engineNote(e));
       },
     }),
     onEvent,
@@ -186,8 +183,9 @@ export function trainCommand(ctx: () => CliContext): Command {
     .option('--no-ema', 'disable the EMA weights')
     .option('--label-drop <p>', 'probability of replacing a label by the null label (default 0.1)', numberFlag('--label-drop', { min: 0, max: 1 }))
     .option('--seed <n>', 'seed of data order, noise and initialisation', intFlag('--seed', 0))
-    .option('--engine <name>', 'training engine: auto (onnxruntime where it loads and covers the model, else tfjs), ort, tfjs', choiceFlag('--engine', TRAIN_ENGINES), 'auto')
-    .option('--workers <n>', 'ort: intra-op threads; tfjs: data-parallel worker threads (default: available cores)', intFlag('--workers', 1))
+    .addOption(engineOption())
+    .addOption(workersOption())
+    .addOption(threadsOption())
     .option('--eval-every <n>', 'test bits/dim every N steps (0: only at the end)', intFlag('--eval-every', 0))
     .option('--eval-images <n>', 'test images per evaluation (0: all)', intFlag('--eval-images', 0))
     .option('--checkpoint-every <n>', 'checkpoint every N steps (0: only at the end and on Ctrl-C)', intFlag('--checkpoint-every', 0))

@@ -11,7 +11,9 @@ export type { OrtBinding } from '../ort/ort-binding.js';
 export { OrtGradient, type OrtGradientOptions, type OrtGradientResult } from './ort-gradient.js';
 export { OrtDistillGradient, type DistillGradientBatch, type OrtDistillResult } from './ort-distill-gradient.js';
 export type { GradientSessionOptions } from './gradient-sessions.js';
-export { distillOrtEngine, farmerOrtEngine, type OrtDistillEngine, type OrtTrainOptions } from './train-engines.js';
+export { distillOrtEngine, farmerOrtEngine, threadsPerReplica, type OrtDistillEngine, type OrtTrainOptions } from './train-engines.js';
+export { distillOrtGradient, farmerOrtGradient, ortHostGradient, type OrtReplicaSpec } from './ort-host-gradients.js';
+export { shardDistillBatch } from './ort-distill-gradient.js';
 export {
   CUDA_INSTALL_HINT,
   describeExecutionProvider,

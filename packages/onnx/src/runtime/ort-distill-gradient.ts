@@ -84,3 +84,16 @@ export class OrtDistillGradient {
     return this.sessions.dispose();
   }
 }
+
+/** Rows [start, start + count) of a distillation batch, without copying (the shards of data-parallel distillation). */
+export function shardDistillBatch(b: DistillGradientBatch, start: number, count: number): DistillGradientBatch {
+  const [n, c, h, w] = b.shape;
+  const per = c * h * w;
+  const eps = b.eps.length / n;
+  return {
+    values: b.values.subarray(start * per, (start + count) * per),
+    shape: [count, c, h, w],
+    eps: b.eps.subarray(start * eps, (start + count) * eps),
+    scales: b.scales.subarray(start, start + count),
+  };
+}
