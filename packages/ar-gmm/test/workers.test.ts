@@ -1,10 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { gatherExamples, initBackend, isFarmerError, loadDataset, readCheckpoint, type ImageDataset } from '@farmer/core';
 import { relErr } from '@farmer/test-utils';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { shardSizes, WorkerEngine } from '@farmer/train';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { shardSizes, TfTrainState, WorkerEngine } from '@farmer/train';
 import { farmerTfEngine, FarmerModel, preset, Trainer, type FarmerEngine, type TrainEvent } from '../src/index.js';
 
 let data: ImageDataset;
@@ -22,6 +23,10 @@ async function trainWith(workers: number, seed = 5, extra: Partial<Parameters<ty
   model.dispose();
   return { events, weights, summary };
 }
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
@@ -62,6 +67,20 @@ describe('data-parallel training with worker threads', () => {
     console.log(`1 vs 2 workers after 20 steps: max relative loss diff ${relErr(l2, l1).toExponential(2)}, weights ${worst.toExponential(2)}, key-bias abs ${worstKeyBias.toExponential(2)}`);
     expect(worst).toBeLessThan(1e-5);
     expect(worstKeyBias).toBeLessThan(1e-4);
+  });
+
+  it('sends each update to the workers before applying it on this thread, so the replicas update in parallel', async () => {
+    // Spies see this thread only: TfTrainState.update here is replica 0's AdamW + EMA;
+    // the workers' own AdamW runs in their isolates. Applying here first made each worker's
+    // update wait for this thread's, and its next shard wait for both.
+    const posted = vi.spyOn(Worker.prototype, 'postMessage');
+    const applied = vi.spyOn(TfTrainState.prototype, 'update');
+    await trainWith(2, 5, { config: { ...config, steps: 6 } });
+    const updatesSent = posted.mock.calls.flatMap((c, i) => ((c[0] as { type: string }).type === 'update' ? [posted.mock.invocationCallOrder[i]] : []));
+    const updatesApplied = applied.mock.invocationCallOrder;
+    expect(updatesApplied).toHaveLength(6);
+    expect(updatesSent).toHaveLength(6);
+    updatesApplied.forEach((order, i) => expect(updatesSent[i]).toBeLessThan(order));
   });
 
   it('keeps replicas bit-identical and leaks no tensors in the workers', async () => {

@@ -42,9 +42,10 @@ export function defaultWorkerCount(): number {
  * its own backend, built from the objective's replica module. Per step:
  * shards go out as transferable typed arrays, gradients come back the same
  * way, and their shard-weighted mean (the all-reduce) is the step's
- * gradient; `apply` updates this thread's weights (AdamW, then EMA) and
- * sends the same mean, scale and learning rate to every worker, which
- * applies the identical AdamW update, so replicas stay bit-identical.
+ * gradient; `apply` sends the same mean, scale and learning rate to every
+ * worker, which applies the identical AdamW update (so replicas stay
+ * bit-identical), and updates this thread's weights (AdamW, then EMA)
+ * meanwhile.
  */
 export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngine<TBatch, TFigures> {
   readonly name = 'tfjs';
@@ -57,6 +58,8 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
   /** Updates sent but not yet acknowledged: the workers apply them while this thread moves on. */
   private inflight: Promise<unknown>[] = [];
   private pending?: tf.Tensor[];
+  /** The same mean gradient on the host, concatenated in params order: what the workers are sent. */
+  private pendingFlat?: Float32Array;
 
   private constructor(
     private readonly binding: TfBinding<TBatch, TFigures>,
@@ -137,6 +140,7 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
     const mean = weightedMean(contributions);
     const vars = this.binding.variables;
     this.pending = this.names.map((n, i) => tf.tensor(mean.get(n)!, vars[i].shape));
+    this.pendingFlat = flatten(this.names.map((n) => mean.get(n)!));
     return {
       loss: contributions.reduce((s, c) => s + (c.weight / total) * c.loss, 0),
       gradNorm: globalNorm(this.pending),
@@ -144,19 +148,22 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
     };
   }
 
-  /** Applies the update here and sends it to every worker without waiting: it queues ahead of the next shard. */
+  /**
+   * Sends the update to every worker without waiting (it queues ahead of the
+   * next shard), then applies it here. Workers first, so that their AdamW
+   * runs while this thread runs its own, instead of after it.
+   */
   async apply(u: StepUpdate): Promise<void> {
-    if (!this.pending) throw new FarmerError('FARMER_E_INTERNAL', 'apply() without a compute()');
-    if (!u.skipped) this.train.update(this.pending, u.lr, u.scale);
+    if (!this.pending || !this.pendingFlat) throw new FarmerError('FARMER_E_INTERNAL', 'apply() without a compute()');
     const id = ++this.nextId;
-    const flat = u.skipped ? null : flatten(this.pending.map((g) => g.dataSync() as Float32Array));
-    this.drop();
     for (const th of this.replicas) {
-      const copy = flat ? flat.slice() : null;
+      const copy = u.skipped ? null : this.pendingFlat.slice();
       const p = th.request({ type: 'update', id, grads: copy, lr: u.lr, scale: u.scale }, 'updated', copy ? [copy.buffer] : []);
       p.catch(() => undefined); // surfaced by settleUpdates
       this.inflight.push(p);
     }
+    if (!u.skipped) this.train.update(this.pending, u.lr, u.scale);
+    this.drop();
   }
 
   async state(): Promise<EngineState> {
@@ -182,6 +189,7 @@ export class WorkerEngine<TBatch, TFigures extends Figures> implements TrainEngi
   private drop(): void {
     if (this.pending) tf.dispose(this.pending);
     this.pending = undefined;
+    this.pendingFlat = undefined;
   }
 
   /** Stops the worker threads and frees the training state. */
