@@ -53,7 +53,7 @@ async function ortExchange(batch, steps) {
   model.dispose();
   try {
     await g.gradient(weights, batch); // warm-up: sessions are created on first use
-    Object.assign(g.timing, { steps: 0, packMs: 0, localMs: 0, waitMs: 0, reduceMs: 0, workerMs: 0 });
+    Object.assign(g.timing, { steps: 0, packMs: 0, localMs: 0, waitMs: 0, reduceMs: 0, workerMs: 0, deliverMs: 0, returnMs: 0 });
     for (let i = 0; i < steps; i++) await g.gradient(weights, batch);
     const t = g.timing;
     const per = (x) => x / t.steps;
@@ -66,6 +66,8 @@ async function ortExchange(batch, steps) {
         'wait for the worker': fmt(per(t.waitMs), 1),
         'all-reduce': fmt(per(t.reduceMs), 2),
         "worker's shard": fmt(per(t.workerMs), 1),
+        'request delivery': fmt(per(t.deliverMs), 2),
+        'answer return': fmt(per(t.returnMs), 2),
         'exchange share of the step': `${fmt((100 * per(t.packMs + t.reduceMs)) / step, 1)}%`,
       },
     ]);

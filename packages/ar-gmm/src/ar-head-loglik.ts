@@ -1,7 +1,7 @@
 import { FarmerError } from '@farmer/core/browser';
 import { farmerDims, type FarmerConfig } from './config.js';
 import { GmmRowScorer, headOutputToGmm } from './gmm-host.js';
-import type { ArLogLik, HostNll } from './likelihood-interface.js';
+import { overflowAsImpossible, type ArLogLik, type HostNll } from './likelihood-interface.js';
 
 /** Raw AR head outputs of the teacher-forced pass for B rows. */
 export interface ArHeadOutputs {
@@ -52,7 +52,7 @@ export function jointNllHost(c: FarmerConfig, batch: number, ar: ArLogLik, logde
     let ld = 0;
     for (let t = 0; t < n; t++) ld += logdets[b * n + t];
     out.logdet[b] = ld;
-    out.nllPerDim[b] = -(ar.logpInformative[b] + ar.logpRedundant[b] + ld) / (N * d);
+    out.nllPerDim[b] = -overflowAsImpossible(ar.logpInformative[b] + ar.logpRedundant[b] + ld) / (N * d);
   }
   return out;
 }

@@ -35,7 +35,7 @@ export {
   type FinalPermute,
 } from './config.js';
 export { finalPermuteFlips, toArOrderHost } from './final-permute.js';
-export { likelihoodBitsPerDim, type ArLogLik, type FarmerLikelihood, type FlowForwardOutputs, type HostNll } from './likelihood-interface.js';
+export { likelihoodBitsPerDim, overflowAsImpossible, type ArLogLik, type FarmerLikelihood, type FlowForwardOutputs, type HostNll } from './likelihood-interface.js';
 export { arLogLikFromHeads, jointNllHost, type ArHeadOutputs } from './ar-head-loglik.js';
 export { classify, type Classification, type ClassifyOptions } from './classify.js';
 export { argmaxRow, classPosterior, fitTemperature } from './class-posterior.js';

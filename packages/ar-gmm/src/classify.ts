@@ -2,7 +2,7 @@ import { bitsPerDim, FarmerError, noisyImages, Rng, sliceImages, type U8Images }
 import { farmerDims } from './config.js';
 import { toArOrderHost } from './final-permute.js';
 import { argmaxRow, classPosterior } from './class-posterior.js';
-import type { FarmerLikelihood } from './likelihood-interface.js';
+import { overflowAsImpossible, type FarmerLikelihood } from './likelihood-interface.js';
 
 /** How `classify` scores and turns likelihoods into a posterior. */
 export interface ClassifyOptions {
@@ -85,7 +85,7 @@ export async function classify(lik: FarmerLikelihood, images: U8Images, options:
       let ld = 0;
       for (let t = 0; t < n; t++) ld += logdets[b * n + t];
       const i = start + b;
-      for (let k = 0; k < K; k++) logLik[i * K + k] = ar.logpInformative[b * K + k] + ar.logpRedundant[b * K + k] + ld;
+      for (let k = 0; k < K; k++) logLik[i * K + k] = overflowAsImpossible(ar.logpInformative[b * K + k] + ar.logpRedundant[b * K + k] + ld);
       logdetPerDim[i] = ld / (N * d);
       bpd[i] = bitsPerDim(-logLik[i * K + argmaxRow(logLik, i, K)] / (N * d));
     }

@@ -48,6 +48,16 @@ export interface FarmerLikelihood {
 }
 
 /**
+ * docs/method.md §5.2 Bits per dim: an image whose AF forward overflows float32 (an input far
+ * from the training data can drive exp(α) past 3.4e38) has no finite density there. Its
+ * log-likelihood is −∞, not the NaN that ∞ − ∞ leaves, so that bits/dim (+∞), OOD ranks and
+ * class posteriors stay ordered.
+ */
+export function overflowAsImpossible(logLik: number): number {
+  return Number.isNaN(logLik) ? -Infinity : logLik;
+}
+
+/**
  * Bits/dim of each image [B] (docs/method.md §5.2 bits per dim) under uniform
  * dequantisation with noise from `rng`: BPD = (NLL per dim + ln 128)/ln 2.
  * Labels: a class per image, or null for the null label. The dequantisation

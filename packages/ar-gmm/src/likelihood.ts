@@ -1,6 +1,6 @@
 import { gatherExamples, Rng, tf, type ImageDataset, type U8Images } from '@farmer/core';
 import { FarmerModel } from './farmer-model.js';
-import { likelihoodBitsPerDim, type FarmerLikelihood } from './likelihood-interface.js';
+import { likelihoodBitsPerDim, overflowAsImpossible, type FarmerLikelihood } from './likelihood-interface.js';
 
 /** The tfjs likelihood of a FarmerModel: `model.nllImages` (or its two halves) in a tidy scope, read back once. */
 export function tfLikelihood(model: FarmerModel): FarmerLikelihood {
@@ -23,7 +23,7 @@ export function tfLikelihood(model: FarmerModel): FarmerLikelihood {
         return tf.stack([r.nllPerDim, r.logpInformative, r.logpRedundant, r.logdet]);
       });
       const [nllPerDim, logpInformative, logpRedundant, logdet] = readRows(stacked, 4, batch);
-      return { nllPerDim, logpInformative, logpRedundant, logdet };
+      return { nllPerDim: nllPerDim.map((v) => -overflowAsImpossible(-v)), logpInformative, logpRedundant, logdet };
     },
     async flowForward(images, batch) {
       const [z, logdets] = tf.tidy(() => {

@@ -7,6 +7,7 @@
  * parallel-host-gradient.ts.
  */
 import { parentPort } from 'node:worker_threads';
+import { serveMessages } from './worker-loop.js';
 import type { HostGradient } from './host-engine.js';
 import type { HostReplicaModule } from './parallel-host-gradient.js';
 import type { FromHostWorker, ToHostWorker } from './host-worker-protocol.js';
@@ -34,13 +35,15 @@ async function handle(msg: ToHostWorker): Promise<void> {
       return;
     }
     case 'gradient': {
+      const arrived = performance.timeOrigin + performance.now();
       requests++;
       if (failAt !== undefined && requests === failAt) throw new Error(`injected failure at step ${requests} (failAtStep test hook)`);
       const t0 = performance.now();
       const r = await replica!.gradient(unflatten(msg.weights, sizes), msg.batch);
       const ms = performance.now() - t0;
       const flat = flatten(r.grads);
-      send({ type: 'grads', id: msg.id, loss: r.loss, figures: r.figures, grads: flat, ms }, [flat.buffer as ArrayBuffer]);
+      const at: [number, number] = [arrived, performance.timeOrigin + performance.now()];
+      send({ type: 'grads', id: msg.id, loss: r.loss, figures: r.figures, grads: flat, ms, at }, [flat.buffer as ArrayBuffer]);
       return;
     }
     case 'dispose': {
@@ -52,11 +55,4 @@ async function handle(msg: ToHostWorker): Promise<void> {
   }
 }
 
-let queue = Promise.resolve();
-port.on('message', (msg: ToHostWorker) => {
-  queue = queue.then(() => handle(msg)).catch((e: unknown) => {
-    const err = e instanceof Error ? e : new Error(String(e));
-    send({ type: 'error', message: err.message, stack: err.stack });
-    setTimeout(() => process.exit(1), 10);
-  });
-});
+serveMessages<ToHostWorker>(port, handle);

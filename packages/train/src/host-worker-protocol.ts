@@ -17,6 +17,6 @@ export type ToHostWorker =
 /** Messages from a host-gradient replica worker. */
 export type FromHostWorker =
   | { type: 'ready'; name: string; threads: number }
-  | { type: 'grads'; id: number; loss: number; figures: Figures; /** Every gradient, concatenated in order. */ grads: Float32Array; /** Time in the replica's `gradient`. */ ms: number }
+  | { type: 'grads'; id: number; loss: number; figures: Figures; /** Every gradient, concatenated in order. */ grads: Float32Array; /** Time in the replica's `gradient`. */ ms: number; /** When the request arrived and the answer left (ms since the epoch, `performance.timeOrigin + now()`). */ at: [number, number] }
   | { type: 'disposed' }
   | { type: 'error'; message: string; stack?: string };

@@ -41,6 +41,10 @@ export interface ParallelTiming {
   reduceMs: number;
   /** Time the workers spent in their own `gradient` (summed over workers). */
   workerMs: number;
+  /** From posting a request to its arrival in the worker (summed over workers). */
+  deliverMs: number;
+  /** From a worker's answer leaving to this thread reading it, when this thread was already waiting (summed over workers). */
+  returnMs: number;
 }
 
 /**
@@ -57,7 +61,7 @@ export class ParallelHostGradient<TBatch, TFigures extends Figures> implements H
   readonly name: string;
   readonly threads: number;
   readonly replicas: number;
-  readonly timing: ParallelTiming = { steps: 0, packMs: 0, localMs: 0, waitMs: 0, reduceMs: 0, workerMs: 0 };
+  readonly timing: ParallelTiming = { steps: 0, packMs: 0, localMs: 0, waitMs: 0, reduceMs: 0, workerMs: 0, deliverMs: 0, returnMs: 0 };
   private readonly workers: WorkerHandle<ToHostWorker, FromHostWorker>[] = [];
   private nextId = 0;
 
@@ -104,6 +108,7 @@ export class ParallelHostGradient<TBatch, TFigures extends Figures> implements H
       return w.request({ type: 'gradient', id, weights: wts, batch: shard }, 'grads', [wts.buffer as ArrayBuffer, ...transferables(shard)]);
     });
     const t1 = performance.now();
+    const posted = performance.timeOrigin + t1;
     // This thread's shard runs while the workers run theirs.
     let mine;
     try {
@@ -131,6 +136,9 @@ export class ParallelHostGradient<TBatch, TFigures extends Figures> implements H
     tm.waitMs += t3 - t2;
     tm.reduceMs += t4 - t3;
     tm.workerMs += answers.reduce((s, a) => s + a.ms, 0);
+    tm.deliverMs += answers.reduce((s, a) => s + (a.at[0] - posted), 0);
+    const waitedFrom = performance.timeOrigin + t2;
+    tm.returnMs += answers.reduce((s, a) => s + Math.max(0, performance.timeOrigin + t3 - Math.max(a.at[1], waitedFrom)), 0);
     return {
       loss: parts.reduce((s, p) => s + (p.weight / total) * p.loss, 0),
       figures: meanFigures(parts, total) as TFigures,

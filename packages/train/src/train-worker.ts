@@ -6,6 +6,7 @@
  * Started by worker-engine.ts.
  */
 import { parentPort } from 'node:worker_threads';
+import { serveMessages } from './worker-loop.js';
 import { initBackend, tf } from '@farmer/core';
 import type { Figures, ReplicaModule, TfBinding } from './objective.js';
 import { TfTrainState } from './tf-engine.js';
@@ -65,11 +66,4 @@ async function handle(msg: ToWorker): Promise<void> {
   }
 }
 
-let queue = Promise.resolve();
-port.on('message', (msg: ToWorker) => {
-  queue = queue.then(() => handle(msg)).catch((e: unknown) => {
-    const err = e instanceof Error ? e : new Error(String(e));
-    send({ type: 'error', message: err.message, stack: err.stack });
-    setTimeout(() => process.exit(1), 10);
-  });
-});
+serveMessages<ToWorker>(port, handle);
