@@ -43,7 +43,7 @@ export interface MachineFacts {
 /**
  * The `auto` layout of the onnxruntime engine: one single-threaded replica
  * per core. Measured on mnist-small with `npm run bench -- train` (see
- * bench/README.md): two 1-thread replicas ran 1.8–1.9× one replica, where one
+ * its "engines" table): two 1-thread replicas ran 1.59× one replica, where one
  * session with two intra-op threads ran 1.11×, because a step's kernels are
  * too small for onnxruntime's intra-op split to keep a second thread busy,
  * while a replica's work is a whole shard. On tfjs the replicas are
