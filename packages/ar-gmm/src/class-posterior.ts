@@ -18,7 +18,7 @@ export function classPosterior(logLik: ArrayLike<number>, numClasses: number, op
   for (let b = 0; b < count; b++) {
     for (let k = 0; k < K; k++) out[b * K + k] = logPrior[k] + logLik[b * K + k] / T;
     const lse = logSumExp(out, b * K, K);
-    // An image impossible under every class (overflow, docs/method.md §5.2) tells nothing: the prior.
+    // An image impossible under every class (overflow, docs/method.md §5.2 Bits per dim) tells nothing: the prior.
     for (let k = 0; k < K; k++) out[b * K + k] = lse === -Infinity ? Math.exp(logPrior[k]) : Math.exp(out[b * K + k] - lse);
   }
   return out;

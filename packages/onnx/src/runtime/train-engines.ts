@@ -55,8 +55,8 @@ export function threadsPerReplica(o: OrtTrainOptions, cores = availableParalleli
  * FARMER training on onnxruntime-node: each replica's step is one session
  * run that returns the joint NLL and the gradient of every parameter (the
  * training graph of `buildFarmerGradientGraph`); with `workers` > 1 the
- * batch is split across data-parallel replicas (docs/method.md §6.7 Data
- * parallelism). AdamW, the EMA and clipping are the host engine's fused
+ * batch is split across data-parallel replicas
+ * (docs/method.md §6.7 Data parallelism). AdamW, the EMA and clipping are the host engine's fused
  * loops over Float32Arrays (@farmer/train). Checkpoints are the same as
  * the tfjs engine's.
  */
