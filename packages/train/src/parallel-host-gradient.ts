@@ -107,6 +107,9 @@ export class ParallelHostGradient<TBatch, TFigures extends Figures> implements H
       const wts = i === this.workers.length - 1 ? flat! : flat!.slice();
       return w.request({ type: 'gradient', id, weights: wts, batch: shard }, 'grads', [wts.buffer as ArrayBuffer, ...transferables(shard)]);
     });
+    // Handled from now on: a worker may fail while this thread is still on its own shard.
+    const answered = Promise.all(remote);
+    answered.catch(() => undefined);
     const t1 = performance.now();
     const posted = performance.timeOrigin + t1;
     // This thread's shard runs while the workers run theirs.
@@ -118,7 +121,7 @@ export class ParallelHostGradient<TBatch, TFigures extends Figures> implements H
       throw e;
     }
     const t2 = performance.now();
-    const answers = await Promise.all(remote);
+    const answers = await answered;
     const t3 = performance.now();
     const named = (parts: Float32Array[]): NamedArrays => new Map(parts.map((p, i) => [String(i), p]));
     const sizes = weights.map((w) => w.length);
