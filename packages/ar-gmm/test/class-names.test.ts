@@ -1,14 +1,12 @@
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FASHION_MNIST_CLASSES, gatherExamples, initBackend, isFarmerError, loadDataset, readCheckpoint, type ImageDataset } from '@farmer/core';
-import { builtinModelDir } from '@farmer/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { className, FarmerModel, loadFarmer, parseFarmerConfig, preset, saveFarmer, train } from '../src/index.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'farmer-names-'));
 /** The shipped mnist-small: a checkpoint written before class names existed. */
-const OLD_CHECKPOINT = builtinModelDir('mnist-small', { env: {} });
 
 let data: ImageDataset;
 beforeAll(async () => {
@@ -42,10 +40,13 @@ describe('class names in the model config', () => {
   });
 
   it('old checkpoints (without names) still load, and a saved model keeps its names', async () => {
-    const old = await readCheckpoint(OLD_CHECKPOINT, { parts: [] });
-    expect(old.config.model.classNames).toBeUndefined();
+    // A checkpoint written without names (as every one before class names existed): the mnist-small preset has none.
     const dir = join(tmp(), 'old');
-    cpSync(OLD_CHECKPOINT, dir, { recursive: true, filter: (src) => !src.includes('onnx') });
+    const unnamed = FarmerModel.create(preset('mnist-small'), 0);
+    await saveFarmer(dir, unnamed);
+    unnamed.dispose();
+    const old = await readCheckpoint(dir, { parts: [] });
+    expect(old.config.model.classNames).toBeUndefined();
     const loaded = await loadFarmer(dir);
     expect(loaded.config.numClasses).toBe(10);
     expect(loaded.config.classNames).toBeUndefined();
