@@ -17,7 +17,7 @@ const AGREEMENT_COUNT = 1000;
 // must be recognisable as the class asked for by the built-in classifier of their dataset (its own
 // test accuracy bounds the agreement). Both decode with the exact AF inverse, as `farmer sample` does.
 const BUILTINS = [
-  { name: 'mnist-small', classifier: 'classifier-mnist', minAgreement: 0.9, classNames: undefined, decoder: 'flow' },
+  { name: 'mnist-small', classifier: 'classifier-mnist', minAgreement: 0.9, classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], decoder: 'flow' },
   { name: 'fashion-small', classifier: 'classifier-fashion', minAgreement: MIN_FASHION_AGREEMENT, classNames: FASHION_MNIST_CLASSES, decoder: 'flow' },
 ] as const;
 

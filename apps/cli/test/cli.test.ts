@@ -167,8 +167,8 @@ describe('train → sample → eval bpd', () => {
     const run = join(work, 'run1');
     const tr = farmer(['train', '--preset', 'mnist-tiny', '--steps', '12', '--batch-size', '8', '--workers', '1', '--eval-images', '50', '--out', run]);
     expect(tr.code, tr.stderr).toBe(0);
-    // The default engine is auto: onnxruntime here, one intra-op thread as asked.
-    expect(tr.stderr).toMatch(/engine: onnxruntime, 1 intra-op thread/);
+    // The default engine is auto: onnxruntime here; one replica as asked, its threads from the cores.
+    expect(tr.stderr).toMatch(/engine: onnxruntime, 1 worker × \d+ threads?/);
     expect(JSON.parse(readFileSync(join(run, 'checkpoint', 'config.json'), 'utf8')).training).toMatchObject({ engine: 'ort', workers: 1 });
     expect(tr.stdout).toMatch(/done at step 12/);
     expect(tr.stdout).toMatch(/test bits\/dim \d+\.\d+ ± \d+\.\d+/);
