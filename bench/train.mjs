@@ -1,13 +1,15 @@
 // @farmer/ar-gmm benchmarks: mnist-small train-step time and images/s per backend; the
 // engines side by side (tfjs 1 and 2 workers, onnxruntime, PyTorch 1 and 2 threads) from
-// the same initial weights; data-parallel images/s with 1 and 2 workers.
+// the same initial weights; data-parallel images/s with 1 and 2 workers. Every row says
+// how many cores it got and how busy the rest of the machine was: a worker ratio measured
+// without a free core per worker is marked contended (see cpuMeter in util.mjs).
 // `npm run bench -- train --check` instead proves the PyTorch script is the same model.
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatherExamples, initBackend, loadDataset, Rng, tf } from '@farmer/core';
 import { farmerTfEngine, FarmerModel, lossAndGrads, parseTrainConfig, prepareBatch, preset, shardBatch, Trainer } from '@farmer/ar-gmm';
-import { fmt, median, table } from './util.mjs';
+import { CONTENDED, cpuMeter, fmt, median, table } from './util.mjs';
 import { checkTorchParity } from './torch/torch-parity.mjs';
 import { findTorchPython, runTorchScript, writeTorchInputs } from './torch/torch-bench.mjs';
 import { farmerOrtEngine, farmerOrtGradient } from '@farmer/onnx/runtime';
@@ -29,11 +31,11 @@ const ORT_LAYOUTS = [
  * (FarmerModel.create(preset, 0)).
  */
 async function ortTimes(batchSize, steps, data) {
-  const times = Object.fromEntries(ORT_LAYOUTS.map((l) => [l.key, []]));
+  const runs = Object.fromEntries(ORT_LAYOUTS.map((l) => [l.key, []]));
   for (let rep = 0; rep < 2; rep++) {
-    for (const l of ORT_LAYOUTS) times[l.key].push(...(await stepTimes({ presetName: PRESET, batchSize, steps, data, engine: farmerOrtEngine({ workers: l.workers, threads: l.threads }) })).times);
+    for (const l of ORT_LAYOUTS) runs[l.key].push(await stepTimes({ presetName: PRESET, batchSize, steps, data, engine: farmerOrtEngine({ workers: l.workers, threads: l.threads }) }));
   }
-  return times;
+  return runs;
 }
 
 /**
@@ -76,16 +78,26 @@ async function ortExchange(batch, steps) {
   }
 }
 
-/** Per-step seconds (the first, warm-up step dropped) and wall-clock images/s of one short run. */
+/**
+ * Per-step seconds (the first, warm-up step dropped) and wall-clock images/s of one short
+ * run, and the CPU it got over the timed steps (`load`: cores used, other processes' cores).
+ */
 export async function stepTimes({ presetName, batchSize, steps, workers = 1, data, engine = farmerTfEngine({ workers }) }) {
   const model = FarmerModel.create(preset(presetName), 0);
   const times = [];
+  let stopMeter;
+  let load;
   const t = Trainer.create({
     model,
     train: data,
     config: { steps, batchSize, evalEvery: 0, checkpointEvery: 0 },
     engine,
-    onEvent: (e) => e.type === 'step' && times.push(batchSize / e.imagesPerSec),
+    onEvent: (e) => {
+      if (e.type !== 'step') return;
+      times.push(batchSize / e.imagesPerSec);
+      if (e.step === 1) stopMeter = cpuMeter();
+      else if (e.step === steps) load = stopMeter?.();
+    },
   });
   const t0 = performance.now();
   await t.run();
@@ -93,17 +105,30 @@ export async function stepTimes({ presetName, batchSize, steps, workers = 1, dat
   t.dispose();
   model.dispose();
   const s = median(times.slice(1));
-  return { times: times.slice(1), stepS: s, imagesPerSec: batchSize / s, wallImagesPerSec: (steps * batchSize) / wall };
+  return { times: times.slice(1), stepS: s, imagesPerSec: batchSize / s, wallImagesPerSec: (steps * batchSize) / wall, load };
 }
 
-/** tfjs step times with 1 and 2 workers, runs alternating (1, 2, 1, 2) so that drift in the machine's speed hits both alike. */
+/** tfjs runs with 1 and 2 workers, alternating (1, 2, 1, 2) so that drift in the machine's speed hits both alike. */
 async function workerTimes(batchSize, steps, data) {
-  const times = { 1: [], 2: [] };
+  const runs = { 1: [], 2: [] };
   for (let rep = 0; rep < 2; rep++) {
-    for (const workers of [1, 2]) times[workers].push(...(await stepTimes({ presetName: PRESET, batchSize, steps, workers, data })).times);
+    for (const workers of [1, 2]) runs[workers].push(await stepTimes({ presetName: PRESET, batchSize, steps, workers, data }));
   }
-  return times;
+  return runs;
 }
+
+/** Several runs of one setting as one: every step time, mean cores used, the most other processes took. */
+function pooled(runs) {
+  const loads = runs.map((r) => r.load).filter(Boolean);
+  return {
+    times: runs.flatMap((r) => r.times),
+    cores: loads.reduce((a, l) => a + l.cores, 0) / loads.length,
+    others: Math.max(...loads.map((l) => l.others)),
+  };
+}
+
+/** A row's note when other processes held cores during it. */
+const contention = (others) => (others >= CONTENDED ? `contended: other processes used ${fmt(others, 2)} cores` : '');
 
 /**
  * The initial weights every engine starts from, as a checkpoint, and one prepared batch
@@ -151,14 +176,22 @@ function printEngines(rows, steps) {
       '× tfjs 1 worker': r.skipped ? '-' : ratio(r.imagesPerSec, base),
       '× same engine, 1 worker × 1 thread': r.skipped ? '-' : ratio(r.imagesPerSec, rows.find((o) => o.key === `${r.key?.split('-')[0]}-${r.key?.startsWith('ort') ? '1x1' : '1'}`)?.imagesPerSec),
       '× PyTorch best': r.skipped ? '-' : ratio(r.imagesPerSec, torchBest),
-      note: r.skipped ?? r.note ?? '',
+      'cores used': Number.isFinite(r.cores) ? fmt(r.cores, 2) : '-',
+      'other load': Number.isFinite(r.others) ? fmt(r.others, 2) : '-',
+      note: r.skipped ?? ([r.note, contention(r.others)].filter(Boolean).join('; ') || ''),
     })),
   );
+  if (rows.some((r) => r.others >= CONTENDED)) {
+    console.log('contended rows shared the machine with other processes: their ratios to 1 worker measure what the machine gave them (cores used), not the code; rerun on a quiet machine');
+  }
 }
 
-async function benchEngines(data, steps, tfjs64) {
-  const row = (key, label, times, note) => ({ key, label, stepS: median(times), imagesPerSec: BATCH / median(times), note });
-  const rows = [row('tfjs-1', 'farmer-ts, tfjs-wasm, 1 worker', tfjs64[1]), row('tfjs-2', 'farmer-ts, tfjs-wasm, 2 workers', tfjs64[2])];
+async function benchEngines(data, steps, tfjsRuns) {
+  const row = (key, label, runs, note) => {
+    const p = Array.isArray(runs) ? pooled(runs) : { times: runs.times, cores: NaN, others: NaN };
+    return { key, label, stepS: median(p.times), imagesPerSec: BATCH / median(p.times), cores: p.cores, others: p.others, note };
+  };
+  const rows = [row('tfjs-1', 'farmer-ts, tfjs-wasm, 1 worker', tfjsRuns[1]), row('tfjs-2', 'farmer-ts, tfjs-wasm, 2 workers', tfjsRuns[2])];
   const dir = await fs.mkdtemp(join(tmpdir(), 'farmer-bench-train-'));
   try {
     const inputs = await sharedInputs(dir, data);
@@ -170,7 +203,7 @@ async function benchEngines(data, steps, tfjs64) {
       const t = await torchTimes(found.python, inputs);
       const same = Math.abs(t.loss0 - inputs.loss0) / Math.abs(inputs.loss0);
       torchNote = `PyTorch ${found.version} (${found.python}, OMP_WAIT_POLICY=${t.ompWaitPolicy}); step-0 loss on its batch ${fmt(t.loss0, 6)}, farmer-ts ${fmt(inputs.loss0, 6)} (rel. diff ${same.toExponential(1)})`;
-      rows.push(row('torch-1', 'PyTorch + OpenBLAS, 1 thread', t.times[1]), row('torch-2', 'PyTorch + OpenBLAS, 2 threads', t.times[2]));
+      rows.push(row('torch-1', 'PyTorch + OpenBLAS, 1 thread', { times: t.times[1] }), row('torch-2', 'PyTorch + OpenBLAS, 2 threads', { times: t.times[2] }));
     } else {
       rows.push({ label: 'PyTorch', skipped: 'not installed' });
       torchNote = found.reason;
@@ -208,13 +241,24 @@ export async function benchTrain() {
   const steps = Number(process.env.FARMER_BENCH_TRAIN_STEPS ?? 8);
   const parallel = [];
   for (const batchSize of [64, 128]) {
-    const times = await workerTimes(batchSize, steps, data);
-    if (batchSize === BATCH) await benchEngines(data, steps, times);
-    const one = batchSize / median(times[1]);
-    const two = batchSize / median(times[2]);
-    parallel.push({ batch: batchSize, '1 worker images/s': fmt(one, 1), '2 workers images/s': fmt(two, 1), 'speed-up': `${fmt(two / one, 2)}×` });
+    const runs = await workerTimes(batchSize, steps, data);
+    if (batchSize === BATCH) await benchEngines(data, steps, runs);
+    const [p1, p2] = [pooled(runs[1]), pooled(runs[2])];
+    const one = batchSize / median(p1.times);
+    const two = batchSize / median(p2.times);
+    const others = Math.max(p1.others, p2.others);
+    parallel.push({
+      batch: batchSize,
+      '1 worker images/s': fmt(one, 1),
+      '2 workers images/s': fmt(two, 1),
+      'speed-up': `${fmt(two / one, 2)}×`,
+      'cores used (1 / 2 workers)': `${fmt(p1.cores, 2)} / ${fmt(p2.cores, 2)}`,
+      'other load': fmt(others, 2),
+      note: contention(others),
+    });
   }
-  console.log(`\n## train: data-parallel workers, ${PRESET}, median step of 2 × ${steps - 1} steps each, runs alternating (target ≥ 1.6×)`);
+  console.log(`\n## train: data-parallel workers, ${PRESET}, median step of 2 × ${steps - 1} steps each, runs alternating (target ≥ 1.6× on a quiet machine)`);
   table(parallel);
+  console.log('cores used: CPU seconds per wall second of the whole process (worker threads included); other load: cores the rest of the machine kept busy meanwhile.');
   console.log('Figures are from one run on a shared machine: single numbers are noisy (±30%); compare ratios within a table.');
 }

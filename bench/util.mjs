@@ -1,4 +1,5 @@
 // Benchmark helpers: timing with warm-up and medians. Research-style on purpose.
+import { readFileSync } from 'node:fs';
 import { Rng, tf } from '@farmer/core';
 
 export function median(xs) {
@@ -42,3 +43,40 @@ export function randomise(store, seed, std = 0.05) {
     t.dispose();
   }
 }
+
+/** The machine's CPU time (Linux /proc/stat, in ticks): idle and total over every core, and the number of cores; undefined elsewhere. */
+function machineTicks() {
+  try {
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+    const f = lines[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0), cores: lines.filter((l) => /^cpu\d/.test(l)).length };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts measuring what CPU a timed section gets. The returned function stops
+ * and gives `cores`, this process's CPU seconds (every thread, workers
+ * included) per wall second, and `others`, the cores the rest of the machine
+ * kept busy meanwhile (NaN off Linux). A data-parallel row is only a
+ * measurement of the code when the machine had a free core per worker:
+ * two workers that got 1 core between them, because another process held
+ * the other, show 1× whatever the code does.
+ */
+export function cpuMeter() {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const m0 = machineTicks();
+  return () => {
+    const wall = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    const cores = (c.user + c.system) / 1e6 / wall;
+    const m1 = machineTicks();
+    const busy = m0 && m1 && m1.total > m0.total ? (1 - (m1.idle - m0.idle) / (m1.total - m0.total)) * m1.cores : NaN;
+    return { cores, others: Math.max(0, busy - cores) };
+  };
+}
+
+/** Other processes' load (cores) above which a row is marked as contended. */
+export const CONTENDED = 0.25;
