@@ -34,6 +34,7 @@ export { checkpointDirOf, holdsRun, prepareOutDir, runExists } from './out-dir.j
 export { MetricsLog } from './metrics-log.js';
 export { optimizerFromTensorMap, optimizerToTensorMap } from './optimizer-part.js';
 export { cosineLr } from './schedule.js';
+export { stepsForBudget } from './step-budget.js';
 export { AdamW } from './adamw.js';
 export { Ema, emaDecayAt } from './ema.js';
 export { globalNorm } from './grad-norm.js';

@@ -6,7 +6,7 @@ import { classifierAgreement, loadClassifier } from '@farmer/eval';
 import { className, evaluateBpd, FarmerModel, preset, Trainer, type FarmerConfig, type FarmerEngine, type FarmerLikelihood, type FarmerRunner } from '@farmer/ar-gmm';
 import { chooseFarmerEngine, type TrainEngineChoice } from '@farmer/onnx';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
-import { holdsRun, prepareOutDir, runExists } from '@farmer/train';
+import { holdsRun, prepareOutDir, runExists, stepsForBudget } from '@farmer/train';
 import type { GenerateResult } from '@farmer/sampling';
 import type { CliContext } from '../context.js';
 import { engineNote, engineOption, threadsOption, workersOption } from '../engine-flags.js';
@@ -55,16 +55,19 @@ async function classGrid(ctx: CliContext, runner: FarmerRunner, flags: DemoFlags
   return generateWithProgress(ctx, runner, { count: labels.length, labels, seed: flags.seed, sampler: 'resampling-cfg' }, label);
 }
 
-/** Seconds per training step of a fresh mnist-small on this machine, from two timed steps. */
-async function calibrate(train: Awaited<ReturnType<typeof loadDataset>>, batchSize: number, engine: FarmerEngine): Promise<number> {
+/** Seconds of each of the first CALIBRATION_STEPS training steps of a fresh mnist-small on this engine. */
+async function calibrate(train: Awaited<ReturnType<typeof loadDataset>>, batchSize: number, engine: FarmerEngine): Promise<number[]> {
   const model = FarmerModel.create(preset('mnist-small'), 0);
   const times: number[] = [];
-  const t = Trainer.create({ model, train, config: { steps: 3, batchSize, evalEvery: 0, checkpointEvery: 0 }, engine, onEvent: (e) => e.type === 'step' && times.push(batchSize / e.imagesPerSec) });
+  const t = Trainer.create({ model, train, config: { steps: CALIBRATION_STEPS, batchSize, evalEvery: 0, checkpointEvery: 0 }, engine, onEvent: (e) => e.type === 'step' && times.push(batchSize / e.imagesPerSec) });
   await t.run();
   t.dispose();
   model.dispose();
-  return Math.min(...times.slice(1));
+  return times;
 }
+
+/** Timed steps before a demo run: 3 start-up steps that stepsForBudget drops, then 9 steady ones. */
+const CALIBRATION_STEPS = 12;
 
 /** Samples per class of the fresh model's agreement check: the count `farmer eval agreement --per-class 20` draws. */
 const AGREEMENT_PER_CLASS = 20;
@@ -129,8 +132,8 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
       const train = await loadDataset('mnist');
       const batchSize = 32;
       ctx.note('calibrating the training speed of mnist-small...');
-      const perStep = await calibrate({ ...train, ...gatherExamples(train, Int32Array.from({ length: 256 }, (_, i) => i)) }, batchSize, chosen.engine);
-      const steps = Math.max(10, Math.floor((flags.train * 60) / perStep));
+      const times = await calibrate({ ...train, ...gatherExamples(train, Int32Array.from({ length: 512 }, (_, i) => i)) }, batchSize, chosen.engine);
+      const steps = Math.max(10, stepsForBudget(flags.train * 60, times));
       ctx.note(`training a fresh mnist-small for ${flags.train} min (~${steps} steps of ${batchSize}) → ${runDir}`);
       const model = FarmerModel.create(preset('mnist-small'), flags.seed);
       const tbar = ctx.progress('train', steps, 'steps');
