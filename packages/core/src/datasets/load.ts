@@ -1,3 +1,4 @@
+import type { Background } from '../background.js';
 import { FarmerError } from '../errors.js';
 import { loadCifar10Dataset } from './cifar10.js';
 import type { DatasetSplit, ImageDataset } from './dataset.js';
@@ -5,13 +6,15 @@ import { loadIdxDataset } from './idx.js';
 import { loadImageFolderDataset } from './image-folder.js';
 import { loadBuiltinMnist } from './mnist-builtin.js';
 
-/** Options of {@link loadDataset}: the split, and the size and channels of `folder:` images. */
+/** Options of {@link loadDataset}: the split, and the size, channels and background of `folder:` images. */
 export interface LoadDatasetOptions {
   split?: DatasetSplit;
   /** For `folder:` specs: output side length (default 32). */
   imageSize?: number;
   /** For `folder:` specs: 1 or 3 channels (default 3). */
   channels?: 1 | 3;
+  /** For `folder:` specs: the colour transparent pixels are composited on (default black). */
+  background?: Background;
 }
 
 /** One line naming every dataset spec {@link loadDataset} accepts, for help texts and errors. */
@@ -30,5 +33,5 @@ export async function loadDataset(spec: string, options: LoadDatasetOptions = {}
   const [, kind, dir] = m;
   if (kind === 'idx') return loadIdxDataset(dir, split);
   if (kind === 'cifar10') return loadCifar10Dataset(dir, split);
-  return loadImageFolderDataset(dir, split, { imageSize: options.imageSize ?? 32, channels: options.channels });
+  return loadImageFolderDataset(dir, split, { imageSize: options.imageSize ?? 32, channels: options.channels, background: options.background });
 }
