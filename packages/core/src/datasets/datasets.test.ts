@@ -238,7 +238,7 @@ describe('image folders', () => {
     await rejects(loadDataset('folder:/no/such/dir'), /does not exist/, 'FARMER_E_NOT_FOUND');
     await rejects(loadDataset('idx:/no/such/dir'), /does not exist/, 'FARMER_E_NOT_FOUND');
     await rejects(loadDataset('cifar10:/no/such/dir'), /does not exist/, 'FARMER_E_NOT_FOUND');
-    await rejects(loadDataset('imagenet'), /unknown dataset 'imagenet'; use mnist \(built-in\), idx:DIR/, 'FARMER_E_BAD_INPUT');
+    await rejects(loadDataset('imagenet'), /unknown dataset 'imagenet'; use mnist \(built-in\), emoji \(npm packages emoji-datasource-google and -twitter\), idx:DIR/, 'FARMER_E_BAD_INPUT');
     const empty = tmp();
     await rejects(loadDataset(`folder:${empty}`), /no class sub-folders/);
     await rejects(loadDataset(`idx:${empty}`), /has no train-images-idx3-ubyte/);
