@@ -74,7 +74,7 @@ export function resolveEmojiPackages(versions: Readonly<Record<string, string>>,
   const problems = found.filter((f): f is string => typeof f === 'string');
   if (problems.length) {
     const install = `npm install ${EMOJI_VENDORS.map((v) => `${emojiPackageName(v)}@${versions[emojiPackageName(v)]}`).join(' ')}`;
-    throw new FarmerError('FARMER_E_BAD_INPUT', `the emoji dataset reads its images from two npm packages: ${problems.join('; ')}. Install them in your project:\n${install}`, { field: 'data' });
+    throw new FarmerError('FARMER_E_BAD_INPUT', `the emoji dataset reads its images from two npm packages: ${problems.join('; ')}. Install them in your project (the split is made for these versions), then run again:\n${install}\n`, { field: 'data' });
   }
   return found as EmojiPackage[];
 }
