@@ -62,7 +62,22 @@ export { decodeIdx, FASHION_MNIST_CLASSES, idxClassNames, loadIdxDataset, type I
 export { decodeCifarRecords, loadCifar10Dataset } from './datasets/cifar10.js';
 export { loadImageFile, loadImageFolderDataset, type ImageFolderOptions } from './datasets/image-folder.js';
 export { DATASET_SPEC_HELP, loadDataset, type LoadDatasetOptions } from './datasets/load.js';
-export { decodePng, encodePng, imageGrid, type GridOptions } from './png.js';
+export {
+  EMOJI_BACKGROUND,
+  EMOJI_CLASSES,
+  EMOJI_IMAGE_SIZE,
+  EMOJI_SPLIT,
+  emojiSplitIndices,
+  loadEmojiDataset,
+  loadEmojiImages,
+  type EmojiImages,
+  type EmojiOptions,
+  type EmojiSplit,
+} from './datasets/emoji.js';
+export { EMOJI_VENDORS, type EmojiVendor } from './datasets/emoji-packages.js';
+export { boxDownsample2 } from './box-downsample.js';
+export { meanAbsPixelDifference } from './pixel-distance.js';
+export { decodePng, encodePng, imageGrid, type DecodePngOptions, type GridOptions } from './png.js';
 export { checkPngSize, PNG_HEADER_BYTES, pngSize } from './png-size.js';
 export { checkPixelLimit, MAX_IMAGE_PIXELS } from './image-pixel-limit.js';
 export { checkCheckpointFileSizes } from './checkpoint-file-sizes.js';

@@ -1,4 +1,5 @@
 import { PNG } from 'pngjs';
+import { BLACK_BACKGROUND, checkBackground, compositeChannel, type Background } from './background.js';
 import { FarmerError } from './errors.js';
 import { checkU8Images, sliceImages, type U8Images } from './image.js';
 import { checkPixelLimit } from './image-pixel-limit.js';
@@ -26,13 +27,20 @@ export function encodePng(im: U8Images, index = 0): Uint8Array {
   return new Uint8Array(PNG.sync.write(png, { colorType }));
 }
 
+/** Options of {@link decodePng}. */
+export interface DecodePngOptions {
+  /** The colour transparent pixels are composited on (default black, {@link BLACK_BACKGROUND}). */
+  background?: Background;
+}
+
 /**
  * Decodes PNG bytes into one HWC u8 image with `channels` channels (1: luma of
- * RGB, 3: RGB; alpha is composited on black). Non-PNG input is a clear error,
- * and so is a header over the pixel limit (MAX_IMAGE_PIXELS), before anything
- * is inflated.
+ * the composited RGB, 3: RGB). Alpha is composited on `options.background`
+ * (docs/method.md §2.6 Transparency). Non-PNG input is a clear error, and so is
+ * a header over the pixel limit (MAX_IMAGE_PIXELS), before anything is inflated.
  */
-export function decodePng(bytes: Uint8Array, channels: 1 | 3 = 3): U8Images {
+export function decodePng(bytes: Uint8Array, channels: 1 | 3 = 3, options: DecodePngOptions = {}): U8Images {
+  const [br, bg, bb] = checkBackground(options.background ?? BLACK_BACKGROUND);
   checkPixelLimit(pngSize(bytes), 'PNG');
   let png: PNG;
   try {
@@ -43,10 +51,10 @@ export function decodePng(bytes: Uint8Array, channels: 1 | 3 = 3): U8Images {
   const { width, height, data } = png;
   const out = new Uint8Array(width * height * channels);
   for (let p = 0; p < width * height; p++) {
-    const a = data[p * 4 + 3] / 255;
-    const r = data[p * 4] * a;
-    const g = data[p * 4 + 1] * a;
-    const b = data[p * 4 + 2] * a;
+    const alpha = data[p * 4 + 3];
+    const r = compositeChannel(data[p * 4], alpha, br);
+    const g = compositeChannel(data[p * 4 + 1], alpha, bg);
+    const b = compositeChannel(data[p * 4 + 2], alpha, bb);
     if (channels === 1) out[p] = r === g && g === b ? Math.round(r) : Math.round(0.299 * r + 0.587 * g + 0.114 * b);
     else {
       out[p * 3] = Math.round(r);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { isFarmerError } from '../errors.js';
-import { encodePng } from '../png.js';
+import { decodePng, encodePng } from '../png.js';
 import { BatchStream, gatherExamples } from './batch-stream.js';
 import { decodeCifarRecords } from './cifar10.js';
 import { decodeIdx, FASHION_MNIST_CLASSES } from './idx.js';
@@ -179,6 +179,26 @@ describe('image folders', () => {
     expect(test.images.data[3]).toBeGreaterThan(200);
   });
 
+  it('composites alpha on its background like decodePng (sharp flatten, within 1 level), black by default', async () => {
+    // 16×16 RGBA: every alpha 0..255 once, over colours that vary by pixel.
+    const data = new Uint8Array(16 * 16 * 4);
+    for (let p = 0; p < 256; p++) data.set([(p * 37) % 256, (p * 91 + 11) % 256, 255 - p, p], p * 4);
+    const png = encodePng({ data, count: 1, height: 16, width: 16, channels: 4 });
+    const dir = tmp();
+    mkdirSync(join(dir, 'a'));
+    writeFileSync(join(dir, 'a', '0.png'), png);
+    for (const background of [undefined, [255, 255, 255], [30, 200, 90]] as const) {
+      const folder = (await loadDataset(`folder:${dir}`, { imageSize: 16, background })).images.data;
+      const ours = decodePng(png, 3, { background }).data;
+      expect(folder.length).toBe(ours.length);
+      const worst = Math.max(...Array.from(folder, (v, i) => Math.abs(v - ours[i])));
+      expect(worst, `background ${background}`).toBeLessThanOrEqual(1);
+    }
+    // A transparent pixel is the background, not the colour stored under it.
+    expect(Array.from((await loadDataset(`folder:${dir}`, { imageSize: 16 })).images.data.subarray(0, 3))).toEqual([0, 0, 0]);
+    expect(Array.from((await loadDataset(`folder:${dir}`, { imageSize: 16, background: [30, 200, 90] })).images.data.subarray(0, 3))).toEqual([30, 200, 90]);
+  });
+
   it('refuses an image over the pixel limit from its header, before decoding it (PNG, JPEG)', async () => {
     const sharp = (await import('sharp')).default;
     const small = encodePng({ data: new Uint8Array(8 * 8 * 3).fill(90), count: 1, height: 8, width: 8, channels: 3 });
@@ -218,7 +238,7 @@ describe('image folders', () => {
     await rejects(loadDataset('folder:/no/such/dir'), /does not exist/, 'FARMER_E_NOT_FOUND');
     await rejects(loadDataset('idx:/no/such/dir'), /does not exist/, 'FARMER_E_NOT_FOUND');
     await rejects(loadDataset('cifar10:/no/such/dir'), /does not exist/, 'FARMER_E_NOT_FOUND');
-    await rejects(loadDataset('imagenet'), /unknown dataset 'imagenet'; use mnist \(built-in\), idx:DIR/, 'FARMER_E_BAD_INPUT');
+    await rejects(loadDataset('imagenet'), /unknown dataset 'imagenet'; use mnist \(built-in\), emoji \(npm packages emoji-datasource-google and -twitter\), idx:DIR/, 'FARMER_E_BAD_INPUT');
     const empty = tmp();
     await rejects(loadDataset(`folder:${empty}`), /no class sub-folders/);
     await rejects(loadDataset(`idx:${empty}`), /has no train-images-idx3-ubyte/);

@@ -1,6 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
+import { BLACK_BACKGROUND, checkBackground, type Background } from '../background.js';
 import { FarmerError, isFarmerError } from '../errors.js';
 import { checkPixelLimit, MAX_IMAGE_PIXELS } from '../image-pixel-limit.js';
 import { makeDataset, type DatasetSplit, type ImageDataset } from './dataset.js';
@@ -13,19 +14,24 @@ export interface ImageFolderOptions {
   imageSize: number;
   /** 1 (grayscale) or 3 (RGB); default 3. */
   channels?: 1 | 3;
+  /** The colour transparent pixels are composited on (default black, as `decodePng`). */
+  background?: Background;
 }
 
 /**
  * Decodes any image file sharp reads into size×size×channels u8, resized to
- * cover and centre-cropped. The size in the file's header is checked against
- * the pixel limit first (sharp reads only the header for that).
+ * cover and centre-cropped, alpha composited on `background`
+ * (docs/method.md §2.6 Transparency: sharp's `flatten` is that formula, and
+ * agrees with `decodePng` within one level). The size in the file's header is checked
+ * against the pixel limit first (sharp reads only the header for that).
  */
-export async function loadImageFile(file: string, size: number, channels: 1 | 3): Promise<Uint8Array> {
+export async function loadImageFile(file: string, size: number, channels: 1 | 3, background: Background = BLACK_BACKGROUND): Promise<Uint8Array> {
+  const [r, g, b] = checkBackground(background);
   // metadata() reads the header only; sharp's own limit would refuse without saying the size.
   const { width, height } = await sharp(file, { limitInputPixels: false }).metadata();
   checkPixelLimit({ width: width ?? 0, height: height ?? 0 }, file);
   // The same limit again in sharp itself, which enforces it as it opens the input.
-  let pipeline = sharp(file, { limitInputPixels: MAX_IMAGE_PIXELS }).resize(size, size, { fit: 'cover', position: 'centre' }).removeAlpha();
+  let pipeline = sharp(file, { limitInputPixels: MAX_IMAGE_PIXELS }).flatten({ background: { r, g, b } }).resize(size, size, { fit: 'cover', position: 'centre' }).removeAlpha();
   pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   if (info.channels === channels) return new Uint8Array(data);
@@ -83,7 +89,7 @@ export async function loadImageFolderDataset(dir: string, split: DatasetSplit, o
   const labels = new Int32Array(files.length);
   for (let i = 0; i < files.length; i++) {
     try {
-      data.set(await loadImageFile(files[i].file, size, channels), i * per);
+      data.set(await loadImageFile(files[i].file, size, channels, options.background), i * per);
     } catch (e) {
       if (isFarmerError(e)) throw e;
       throw new FarmerError('FARMER_E_CORRUPT', `cannot decode image ${files[i].file}: ${(e as Error).message}`, { file: files[i].file });
