@@ -34,6 +34,7 @@ export {
   type FarmerDims,
   type FinalPermute,
 } from './config.js';
+export { modelBackground, modelImageOptions, type ModelImageOptions } from './model-image.js';
 export { finalPermuteFlips, toArOrderHost } from './final-permute.js';
 export { likelihoodBitsPerDim, overflowAsImpossible, type ArLogLik, type FarmerLikelihood, type FlowForwardOutputs, type HostNll } from './likelihood-interface.js';
 export { arLogLikFromHeads, jointNllHost, type ArHeadOutputs } from './ar-head-loglik.js';

@@ -2,6 +2,9 @@ import { validate } from '@farmer/core/browser';
 import { flowDims, FlowConfigSchema, type FlowConfig } from '@farmer/flow/browser';
 import { z } from 'zod';
 
+/** One channel of a background colour: an integer 0..255. */
+const RGB_LEVEL = z.number().int().min(0).max(255);
+
 /** The AR-GMM backbone (docs/method.md §4 AR-GMM). */
 export const ArConfigSchema = z
   .object({
@@ -57,6 +60,14 @@ export const FarmerConfigSchema = z
      * they do not change the architecture.
      */
     classNames: z.array(z.string().min(1).max(64)).optional(),
+    /**
+     * The colour transparent pixels of the training images were composited
+     * on, RGB 0..255 (docs/method.md §2.6 Transparency); every image that
+     * becomes this model's input is composited on it. Absent = black (read it
+     * with `modelBackground`): checkpoints from before backgrounds existed,
+     * and models of data without alpha, keep their meaning and their bytes.
+     */
+    background: z.tuple([RGB_LEVEL, RGB_LEVEL, RGB_LEVEL]).optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLACK_BACKGROUND, checkBackground, compositeChannel, WHITE_BACKGROUND } from './background.js';
+import { backgroundOf, BLACK_BACKGROUND, checkBackground, compositeChannel, compositeRgba, sameBackground, WHITE_BACKGROUND } from './background.js';
 import { isFarmerError } from './errors.js';
 import { decodePng, encodePng } from './png.js';
 
@@ -60,5 +60,31 @@ describe('the transparency rule (docs/method.md §2.6 Transparency)', () => {
       expect((err as Error).message).toMatch(/background must be an RGB triple of integers 0\.\.255/);
     }
     expect(checkBackground([1, 2, 3])).toEqual([1, 2, 3]);
+  });
+
+  it('compositeRgba is decodePng without the PNG: the same pixels for the same straight RGBA, grey or colour', () => {
+    // Every alpha 0..255 over colours that vary by pixel, plus exact greys (R = G = B) at several alphas.
+    const rgba = new Uint8Array(272 * 4);
+    for (let p = 0; p < 256; p++) rgba.set([(p * 37) % 256, (p * 91 + 11) % 256, 255 - p, p], p * 4);
+    for (let p = 256; p < 272; p++) rgba.set([(p * 13) % 256, (p * 13) % 256, (p * 13) % 256, (p * 17) % 256], p * 4);
+    const png = encodePng({ data: rgba, count: 1, height: 16, width: 17, channels: 4 });
+    for (const background of [BLACK_BACKGROUND, WHITE_BACKGROUND, [30, 200, 90] as const]) {
+      for (const channels of [1, 3] as const) {
+        expect(compositeRgba(rgba, channels, background), `${channels} on ${background}`).toEqual(decodePng(png, channels, { background }).data);
+      }
+    }
+    // A grey PNG (colour type 0) given for 3 channels is replicated, never read as RGB triples.
+    const grey = encodePng({ data: Uint8Array.from({ length: 12 }, (_, i) => i * 20), count: 1, height: 3, width: 4, channels: 1 });
+    const rgb = decodePng(grey, 3, { background: WHITE_BACKGROUND });
+    expect([rgb.width, rgb.height, rgb.channels]).toEqual([4, 3, 3]);
+    expect(Array.from(rgb.data)).toEqual(Array.from({ length: 12 }, (_, i) => [i * 20, i * 20, i * 20]).flat());
+    expect(() => compositeRgba(new Uint8Array(7), 3)).toThrow(/4 values each/);
+  });
+
+  it('backgroundOf reads an absent background as black; sameBackground compares colours', () => {
+    expect(backgroundOf({})).toEqual([0, 0, 0]);
+    expect(backgroundOf({ background: WHITE_BACKGROUND })).toEqual([255, 255, 255]);
+    expect(sameBackground(backgroundOf({}), BLACK_BACKGROUND)).toBe(true);
+    expect(sameBackground([255, 255, 255], [255, 255, 254])).toBe(false);
   });
 });

@@ -8,7 +8,7 @@
  */
 export { ERROR_CODES, FarmerError, isFarmerError, USER_ERROR_CODES, type FarmerErrorCode } from './errors.js';
 export { Rng, type RngState } from './rng.js';
-export { BLACK_BACKGROUND, checkBackground, compositeChannel, WHITE_BACKGROUND, type Background } from './background.js';
+export { backgroundOf, BLACK_BACKGROUND, checkBackground, compositeChannel, compositeRgba, sameBackground, WHITE_BACKGROUND, type Background } from './background.js';
 export { checkLabels, NULL_LABEL } from './labels.js';
 export { checkGeometry, patchIndexMap, tokenShape, type PatchGeometry } from './patch-geometry.js';
 export { checkU8Images, floatNCHWToU8, mapU8ToNCHW, quantizeToU8, sliceImages, u8ToFloatNCHW, type U8Images } from './image.js';

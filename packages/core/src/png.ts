@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import { BLACK_BACKGROUND, checkBackground, compositeChannel, type Background } from './background.js';
+import { backgroundOf, checkBackground, compositeRgba, type Background } from './background.js';
 import { FarmerError } from './errors.js';
 import { checkU8Images, sliceImages, type U8Images } from './image.js';
 import { checkPixelLimit } from './image-pixel-limit.js';
@@ -29,18 +29,18 @@ export function encodePng(im: U8Images, index = 0): Uint8Array {
 
 /** Options of {@link decodePng}. */
 export interface DecodePngOptions {
-  /** The colour transparent pixels are composited on (default black, {@link BLACK_BACKGROUND}). */
+  /** The colour transparent pixels are composited on (default black: see `backgroundOf`). */
   background?: Background;
 }
 
 /**
  * Decodes PNG bytes into one HWC u8 image with `channels` channels (1: luma of
- * the composited RGB, 3: RGB). Alpha is composited on `options.background`
- * (docs/method.md §2.6 Transparency). Non-PNG input is a clear error, and so is
+ * the composited RGB, 3: RGB; a grey PNG is replicated). Alpha is composited on `options.background`
+ * (docs/method.md §2.6 Transparency, by `compositeRgba`). Non-PNG input is a clear error, and so is
  * a header over the pixel limit (MAX_IMAGE_PIXELS), before anything is inflated.
  */
 export function decodePng(bytes: Uint8Array, channels: 1 | 3 = 3, options: DecodePngOptions = {}): U8Images {
-  const [br, bg, bb] = checkBackground(options.background ?? BLACK_BACKGROUND);
+  const background = checkBackground(backgroundOf(options));
   checkPixelLimit(pngSize(bytes), 'PNG');
   let png: PNG;
   try {
@@ -48,21 +48,9 @@ export function decodePng(bytes: Uint8Array, channels: 1 | 3 = 3, options: Decod
   } catch (e) {
     throw new FarmerError('FARMER_E_BAD_INPUT', `PNG could not be decoded: ${(e as Error).message}`, { field: 'image' });
   }
+  // pngjs hands back RGBA for every colour type: a grey PNG comes as R = G = B, so it is replicated into 3 channels.
   const { width, height, data } = png;
-  const out = new Uint8Array(width * height * channels);
-  for (let p = 0; p < width * height; p++) {
-    const alpha = data[p * 4 + 3];
-    const r = compositeChannel(data[p * 4], alpha, br);
-    const g = compositeChannel(data[p * 4 + 1], alpha, bg);
-    const b = compositeChannel(data[p * 4 + 2], alpha, bb);
-    if (channels === 1) out[p] = r === g && g === b ? Math.round(r) : Math.round(0.299 * r + 0.587 * g + 0.114 * b);
-    else {
-      out[p * 3] = Math.round(r);
-      out[p * 3 + 1] = Math.round(g);
-      out[p * 3 + 2] = Math.round(b);
-    }
-  }
-  return { data: out, count: 1, height, width, channels };
+  return { data: compositeRgba(data, channels, background), count: 1, height, width, channels };
 }
 
 /** Options of {@link imageGrid}. */

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { FarmerError, type ImageDataset } from '@farmer/core';
+import { backgroundOf, BLACK_BACKGROUND, FarmerError, sameBackground, type ImageDataset } from '@farmer/core';
 import { parseFarmerConfig, type FarmerConfig, type FarmerConfigInput } from '../config.js';
 import { FarmerModel } from '../farmer-model.js';
+import { modelBackground } from '../model-image.js';
 import { preset } from '../presets.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
 import { Trainer, type TrainerOptions, type TrainSummary } from './trainer.js';
@@ -65,7 +66,8 @@ export async function train(o: TrainRunOptions): Promise<TrainRunResult> {
     trainer = await Trainer.resume(outDir, { ...common, config: overrides });
   } else {
     const config = parseTrainConfig(o.config ?? {});
-    const modelConfig = withClassNames(typeof o.model === 'string' ? preset(o.model) : o.model ? parseFarmerConfig(o.model) : preset('mnist-small'), o);
+    const modelConfig = withDataBackground(withClassNames(typeof o.model === 'string' ? preset(o.model) : o.model ? parseFarmerConfig(o.model) : preset('mnist-small'), o), o.train);
+    checkDataBackground(modelConfig, o);
     const model = FarmerModel.create(modelConfig, config.seed);
     try {
       trainer = Trainer.create({ ...common, model, config, outDir });
@@ -75,6 +77,8 @@ export async function train(o: TrainRunOptions): Promise<TrainRunResult> {
     }
   }
   try {
+    // A resumed model keeps its background; data composited on another would be other pixels.
+    if (resume) checkDataBackground(trainer.model.config, o);
     onStart?.({ resumed: !!resume, step: trainer.currentStep, model: trainer.model.config, config: trainer.config, params: FarmerModel.countParams(trainer.model.config), ignored });
     const summary = await trainer.run();
     return { ...summary, outDir, metrics: join(outDir, 'metrics.jsonl') };
@@ -95,4 +99,30 @@ function withClassNames(model: FarmerConfig, o: Pick<TrainRunOptions, 'className
   const fromData = o.train.classNames;
   if (model.numClasses > 0 && fromData.length === model.numClasses) return { ...model, classNames: [...fromData] };
   return model;
+}
+
+/**
+ * The model config recording the training set's background
+ * (docs/method.md §2.6 Transparency), as class names are recorded: the data's
+ * wins over the config's, since the model learns the pixels the data has. A
+ * black background is left out, so the configs of models of grey or opaque
+ * data are byte for byte what they were before backgrounds existed.
+ */
+function withDataBackground(model: FarmerConfig, train: ImageDataset): FarmerConfig {
+  const { background: _, ...rest } = model;
+  const bg = backgroundOf(train);
+  return sameBackground(bg, BLACK_BACKGROUND) ? rest : { ...rest, background: [bg[0], bg[1], bg[2]] };
+}
+
+/** Refuses train or test data composited on another background than the model's (a resumed run's, or a test set unlike the training set). */
+function checkDataBackground(model: FarmerConfig, o: Pick<TrainRunOptions, 'train' | 'test'>): void {
+  const want = modelBackground(model);
+  for (const data of [o.train, o.test]) {
+    if (!data || sameBackground(backgroundOf(data), want)) continue;
+    throw new FarmerError(
+      'FARMER_E_BAD_INPUT',
+      `${data.name} (${data.split}) is composited on background rgb(${backgroundOf(data).join(', ')}), but the model in this run was trained on rgb(${want.join(', ')}); load the data on the model's background (farmer train --resume does so for folder: data unless --background says otherwise)`,
+      { field: 'background' },
+    );
+  }
 }

@@ -199,6 +199,16 @@ describe('image folders', () => {
     expect(Array.from((await loadDataset(`folder:${dir}`, { imageSize: 16, background: [30, 200, 90] })).images.data.subarray(0, 3))).toEqual([30, 200, 90]);
   });
 
+  it('records the background it composited on (black by default), which a model trained on it records in turn', async () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'a'));
+    writeFileSync(join(dir, 'a', '0.png'), encodePng({ data: new Uint8Array(4 * 4 * 4), count: 1, height: 4, width: 4, channels: 4 }));
+    expect((await loadDataset(`folder:${dir}`, { imageSize: 4 })).background).toEqual([0, 0, 0]);
+    expect((await loadDataset(`folder:${dir}`, { imageSize: 4, background: [30, 200, 90] })).background).toEqual([30, 200, 90]);
+    // Data without alpha records none (= black).
+    expect((await loadDataset('mnist', { split: 'test' })).background).toBeUndefined();
+  });
+
   it('refuses an image over the pixel limit from its header, before decoding it (PNG, JPEG)', async () => {
     const sharp = (await import('sharp')).default;
     const small = encodePng({ data: new Uint8Array(8 * 8 * 3).fill(90), count: 1, height: 8, width: 8, channels: 3 });

@@ -55,6 +55,9 @@ describe('the emoji dataset', () => {
 
   it('is each package PNG composited on white and halved by a 2×2 mean', () => {
     expect(EMOJI_BACKGROUND).toEqual([255, 255, 255]);
+    // The sets say so, for the model trained on them to record.
+    expect(train.background).toEqual([255, 255, 255]);
+    expect(test.background).toEqual([255, 255, 255]);
     const req = createRequire(import.meta.url);
     const i = all.unified.findIndex((u, k) => u === '1F600' && all.vendor[k] === 'twitter');
     const file = join(dirname(req.resolve('emoji-datasource-twitter/package.json')), 'img/twitter/64/1f600.png');

@@ -166,5 +166,6 @@ export function loadEmojiDataset(split: DatasetSplit, options: EmojiOptions = {}
     labels: Int32Array.from(keep, (j) => all.labels[j]),
     numClasses: EMOJI_CLASSES.length,
     classNames: [...EMOJI_CLASSES],
+    background: EMOJI_BACKGROUND,
   });
 }

@@ -1,7 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
-import { BLACK_BACKGROUND, checkBackground, type Background } from '../background.js';
+import { backgroundOf, BLACK_BACKGROUND, checkBackground, type Background } from '../background.js';
 import { FarmerError, isFarmerError } from '../errors.js';
 import { checkPixelLimit, MAX_IMAGE_PIXELS } from '../image-pixel-limit.js';
 import { makeDataset, type DatasetSplit, type ImageDataset } from './dataset.js';
@@ -89,7 +89,7 @@ export async function loadImageFolderDataset(dir: string, split: DatasetSplit, o
   const labels = new Int32Array(files.length);
   for (let i = 0; i < files.length; i++) {
     try {
-      data.set(await loadImageFile(files[i].file, size, channels, options.background), i * per);
+      data.set(await loadImageFile(files[i].file, size, channels, backgroundOf(options)), i * per);
     } catch (e) {
       if (isFarmerError(e)) throw e;
       throw new FarmerError('FARMER_E_CORRUPT', `cannot decode image ${files[i].file}: ${(e as Error).message}`, { file: files[i].file });
@@ -103,5 +103,6 @@ export async function loadImageFolderDataset(dir: string, split: DatasetSplit, o
     labels,
     numClasses: classes.length,
     classNames: classes.map((c) => c.className),
+    background: backgroundOf(options),
   });
 }
