@@ -1,4 +1,5 @@
 import { Option } from 'commander';
+import { BLACK_BACKGROUND, WHITE_BACKGROUND, type Background } from '@farmer/core';
 import { UsageError } from './errors.js';
 
 /** Parses an integer flag value, naming the flag in the error. */
@@ -48,6 +49,24 @@ export function nameListFlag(flag: string) {
     const names = value.split(',').map((v) => v.trim());
     if (names.some((n) => n === '')) throw new UsageError(`${flag} takes comma-separated non-empty names, got '${value}'`);
     return names;
+  };
+}
+
+/** The colour names {@link backgroundFlag} takes besides `#rrggbb`. */
+const NAMED_BACKGROUNDS: Record<string, Background> = { black: BLACK_BACKGROUND, white: WHITE_BACKGROUND };
+
+/**
+ * Parses a background colour (docs/method.md §2.6 Transparency): `black`,
+ * `white` or `#rrggbb` (hex, either case) → an RGB triple 0..255.
+ */
+export function backgroundFlag(flag: string) {
+  return (value: string): Background => {
+    const v = value.trim().toLowerCase();
+    const named = Object.hasOwn(NAMED_BACKGROUNDS, v) ? NAMED_BACKGROUNDS[v] : undefined;
+    if (named) return [...named];
+    const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(v);
+    if (!m) throw new UsageError(`${flag} takes black, white or #rrggbb, got '${value}'`);
+    return [parseInt(m[1], 16), parseInt(m[2], 16), parseInt(m[3], 16)];
   };
 }
 

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { classify } from '@farmer/ar-gmm';
+import { classify, modelImageOptions } from '@farmer/ar-gmm';
 import { DATASET_SPEC_HELP, Rng, type U8Images } from '@farmer/core';
 import { readOodStats, typicality } from '@farmer/eval';
 import type { RuntimeChoice } from '@farmer/runtime';
@@ -42,7 +42,7 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
       labels = ds.labels;
       names = Array.from({ length: images.count }, (_, i) => `${flags.data}[${i}]`);
     } else {
-      images = readPngFiles(inputs, { size: runner.config.flow.imageSize, channels: runner.config.flow.inChannels as 1 | 3 });
+      images = readPngFiles(inputs, modelImageOptions(runner.config));
       names = inputs;
     }
     const bar = ctx.progress('classify', images.count, 'images');

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, directoryWriteProblem, encodePng, gatherExamples, imageGrid, loadDataset, writeFileAtomic, type U8Images } from '@farmer/core';
-import { className, evaluateBpd, type FarmerRunner } from '@farmer/ar-gmm';
+import { className, evaluateBpd, modelImageOptions, type FarmerRunner } from '@farmer/ar-gmm';
 import { resolveGenerateOptions, type GenerateOptions } from '@farmer/sampling';
 import { BUILTIN_CLASSIFIERS, classifierDirOf } from '@farmer/models';
 import { checkClassifierOutput, classifierAgreement, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
@@ -38,8 +38,7 @@ async function openExtractor(flags: { classifier?: string; onnx?: string }): Pro
 
 /** Real images of the reference split, at most `n`. */
 async function realImages(spec: string, split: 'train' | 'test', n: number, runner: FarmerRunner): Promise<U8Images> {
-  const f = runner.config.flow;
-  const ds = await loadDataset(spec, { split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
+  const ds = await loadDataset(spec, { split, ...modelImageOptions(runner.config) });
   const count = n > 0 ? Math.min(n, ds.images.count) : ds.images.count;
   return gatherExamples(ds, Int32Array.from({ length: count }, (_, i) => i)).images;
 }
@@ -137,9 +136,8 @@ export async function runReport(ctx: CliContext, flags: MetricFlags & { out: str
   const { runner, dir, close } = await openTfRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime });
   const extractor = await openExtractor(flags);
   try {
-    const f = runner.config.flow;
     const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
-    const test = await loadDataset(data, { split: 'test', imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
+    const test = await loadDataset(data, { split: 'test', ...modelImageOptions(runner.config) });
     const bpd = await evaluateBpd(runner.model, test);
     const { seed } = resolveGenerateOptions(runner, fakeOptions(runner, flags));
     const fake = await fakeImages(ctx, runner, flags);

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { DATASET_SPEC_HELP, loadDataset } from '@farmer/core';
-import { evaluateBpd } from '@farmer/ar-gmm';
+import { evaluateBpd, modelImageOptions } from '@farmer/ar-gmm';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { choiceFlag, intFlag, pathFlag } from '../flags.js';
@@ -23,8 +23,7 @@ export async function runEvalBpd(ctx: CliContext, flags: EvalBpdFlags): Promise<
   const { runner, likelihood, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, likelihood: true });
   try {
     const data = flags.data ?? modelDataSpec(dir) ?? 'mnist';
-    const f = runner.config.flow;
-    const ds = await loadDataset(data, { split: flags.split, imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
+    const ds = await loadDataset(data, { split: flags.split, ...modelImageOptions(runner.config) });
     const bar = ctx.progress('eval bpd', flags.maxImages ? Math.min(flags.maxImages, ds.images.count) : ds.images.count, 'images');
     const r = await evaluateBpd(likelihood, ds, {
       maxImages: flags.maxImages,

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadDataset, resolveCheckpointDir, writeFileAtomic } from '@farmer/core';
-import { loadFarmer } from '@farmer/ar-gmm';
+import { loadFarmer, modelImageOptions } from '@farmer/ar-gmm';
 import { separationExperiment } from '@farmer/eval';
 import type { CliContext } from '../context.js';
 import { labelledFigure } from '../figure.js';
@@ -24,8 +24,7 @@ export async function runSeparation(ctx: CliContext, flags: SeparationFlags): Pr
   const dir = resolveCheckpointDir(modelDirOf(flags).dir);
   const model = await loadFarmer(dir, { ema: true });
   try {
-    const f = model.config.flow;
-    const ds = await loadDataset(flags.data, { split: 'test', imageSize: f.imageSize, channels: f.inChannels as 1 | 3 });
+    const ds = await loadDataset(flags.data, { split: 'test', ...modelImageOptions(model.config) });
     const n = Math.min(flags.count, ds.images.count);
     const per = ds.images.height * ds.images.width * ds.images.channels;
     const images = { ...ds.images, data: ds.images.data.slice(0, n * per), count: n };

@@ -8,6 +8,7 @@ import {
   FarmerError,
   imageGrid,
   ownValue,
+  readCheckpoint,
   loadDataset,
   resolveCheckpointDir,
   tf,
@@ -17,14 +18,15 @@ import {
   type U8Images,
   tensorToImages,
 } from '@farmer/core';
-import { loadFlow } from '@farmer/flow';
+import { FARMER_KIND, modelImageOptions, parseFarmerConfig, type ModelImageOptions } from '@farmer/ar-gmm';
+import { flowFromCheckpoint, loadFlow } from '@farmer/flow';
 import type { CliContext } from '../context.js';
 import { intFlag, pathFlag } from '../flags.js';
 
-/** Images from PNG files or a dataset spec (first `count` test images). */
-async function readImages(inputs: string[], image: { size: number; channels: 1 | 3 }, count: number): Promise<{ images: U8Images; labels: number[] }> {
+/** Images from PNG files or a dataset spec (first `count` test images), as the model takes them. */
+async function readImages(inputs: string[], image: ModelImageOptions, count: number): Promise<{ images: U8Images; labels: number[] }> {
   if (inputs.length === 1 && !inputs[0].toLowerCase().endsWith('.png')) {
-    const ds = await loadDataset(inputs[0], { split: 'test' });
+    const ds = await loadDataset(inputs[0], { split: 'test', ...image });
     const n = Math.min(count, ds.images.count);
     const per = ds.images.height * ds.images.width * ds.images.channels;
     return { images: { ...ds.images, data: ds.images.data.slice(0, n * per), count: n }, labels: Array.from(ds.labels.subarray(0, n)) };
@@ -36,9 +38,12 @@ async function readImages(inputs: string[], image: { size: number; channels: 1 |
 /** `farmer encode`: images → AF latents (the final z, and every block's with --per-block) as safetensors. */
 export async function runEncode(ctx: CliContext, inputs: string[], flags: { checkpoint: string; out: string; perBlock?: boolean; count: number }): Promise<void> {
   await ctx.initBackend();
-  const flow = await loadFlow(resolveCheckpointDir(flags.checkpoint));
+  const ck = await readCheckpoint(resolveCheckpointDir(flags.checkpoint), { parts: ['model'] });
+  // A FARMER checkpoint's images are composited on its background; a flow-only one has none (black).
+  const background = ck.config.kind === FARMER_KIND ? parseFarmerConfig(ck.config.model, `${ck.dir}/config.json model`).background : undefined;
+  const flow = flowFromCheckpoint(ck);
   try {
-    const { images } = await readImages(inputs, { size: flow.config.imageSize, channels: flow.config.inChannels as 1 | 3 }, flags.count);
+    const { images } = await readImages(inputs, modelImageOptions({ flow: flow.config, background }), flags.count);
     const enc = await flow.encode(images, { keepLatents: flags.perBlock });
     const t = (x: tf.Tensor) => ({ dtype: 'F32' as const, shape: x.shape, data: Float32Array.from(x.dataSync() as Float32Array) });
     const map: Record<string, ReturnType<typeof t>> = { z: t(enc.z) };

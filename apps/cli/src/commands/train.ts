@@ -1,14 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { DATASET_SPEC_HELP, FarmerError, loadDataset, validate } from '@farmer/core';
-import { FarmerConfigSchema, PRESET_NAMES, train, type TrainConfigInput, type TrainEvent } from '@farmer/ar-gmm';
+import { DATASET_SPEC_HELP, FarmerError, loadDataset, validate, type Background, type LoadDatasetOptions } from '@farmer/core';
+import { FarmerConfigSchema, modelImageOptions, parseFarmerConfig, PRESET_NAMES, train, type TrainConfigInput, type TrainEvent } from '@farmer/ar-gmm';
 import { farmerEngineFor, type TrainEngineChoice } from '@farmer/onnx';
 import { checkpointDirOf } from '@farmer/train';
 import { z } from 'zod';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { choiceFlag, forceRunOption, intFlag, nameListFlag, numberFlag, pathFlag } from '../flags.js';
+import { backgroundFlag, choiceFlag, forceRunOption, intFlag, nameListFlag, numberFlag, pathFlag } from '../flags.js';
 import { engineLayout, engineNote, engineOption, threadsOption, workersOption } from '../engine-flags.js';
 import { runConfigOf } from '../run-config.js';
 import { loopSettingsOf, type LoopFlags } from '../loop-flags.js';
@@ -41,6 +41,7 @@ export interface TrainFlags extends LoopFlags {
   force?: boolean;
   imageSize?: number;
   channels?: number;
+  background?: Background;
   classNames?: string[];
 }
 
@@ -65,6 +66,22 @@ function runDataOf(outDir: string): string | undefined {
   return typeof data === 'string' ? data : undefined;
 }
 
+/**
+ * How folder: data is loaded: --image-size, --channels and --background,
+ * else a resumed run's own (its model's side, channels and background:
+ * docs/method.md §2.6 Transparency), else the loader's defaults (32, 3, black).
+ */
+function dataOptions(flags: TrainFlags, outDir: string, dataSpec: string): Pick<LoadDatasetOptions, 'imageSize' | 'channels' | 'background'> {
+  if (flags.background && !dataSpec.startsWith('folder:')) {
+    throw new UsageError(`--background is for folder: data (the colour its images' transparent pixels are composited on); ${dataSpec} brings its own`);
+  }
+  const given = { imageSize: flags.imageSize, channels: flags.channels as 1 | 3 | undefined, background: flags.background };
+  const recorded = flags.resume ? runConfigOf(outDir)?.model : undefined;
+  if (recorded === undefined) return given;
+  const own = modelImageOptions(parseFarmerConfig(recorded, `${checkpointDirOf(outDir)}/config.json model`));
+  return { imageSize: given.imageSize ?? own.imageSize, channels: given.channels ?? own.channels, background: given.background ?? own.background };
+}
+
 /** `farmer train`: maps flags (and a config file) onto the library's `train()`. */
 export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void> {
   if (flags.resume && flags.force) throw new UsageError('give --resume (continue the run in --out) or --force (start a new one over it), not both');
@@ -83,7 +100,7 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
   const outDir = resolve(flags.out);
   // --data, else a resumed run's own data, else the config file's, else the built-in digits.
   const dataSpec = flags.data ?? (flags.resume ? runDataOf(outDir) : undefined) ?? file.data ?? 'mnist';
-  const dataOpts = { imageSize: flags.imageSize, channels: flags.channels as 1 | 3 | undefined };
+  const dataOpts = dataOptions(flags, outDir, dataSpec);
   const trainData = await loadDataset(dataSpec, { ...dataOpts, split: 'train' });
   const test = await loadDataset(dataSpec, { ...dataOpts, split: 'test' });
   const settings = trainSettings(flags, file.train ?? {}, trainData.images.count);
@@ -127,7 +144,7 @@ export async function runTrain(ctx: CliContext, flags: TrainFlags): Promise<void
         const p = info.params;
         const c = info.config;
         ctx.note(
-          `training ${(p.total / 1e6).toFixed(2)}M parameters (AF ${(p.flow / 1e6).toFixed(2)}M, AR ${(p.ar / 1e6).toFixed(2)}M) on ${dataSpec} (${trainData.images.count} images), ${c.steps} steps of ${c.batchSize}, ${c.noise.mode} noise → ${outDir}`,
+          `training ${(p.total / 1e6).toFixed(2)}M parameters (AF ${(p.flow / 1e6).toFixed(2)}M, AR ${(p.ar / 1e6).toFixed(2)}M) on ${dataSpec} (${trainData.images.count} images${info.model.background ? `, transparency on rgb(${info.model.background.join(', ')})` : ''}), ${c.steps} steps of ${c.batchSize}, ${c.noise.mode} noise → ${outDir}`,
         );
       }
     },
@@ -191,8 +208,13 @@ export function trainCommand(ctx: () => CliContext): Command {
     .option('--checkpoint-every <n>', 'checkpoint every N steps (0: only at the end and on Ctrl-C)', intFlag('--checkpoint-every', 0))
     .option('--time-budget <minutes>', 'stop after this many minutes of training (checkpoint written)', numberFlag('--time-budget', { min: 0, exclusiveMin: true }))
     .option('--class-names <list>', 'comma-separated class names in label order, stored in the model config (default: the data\'s: Fashion-MNIST\'s for a *fashion* idx: folder, else the label numbers)', nameListFlag('--class-names'))
-    .option('--image-size <n>', 'for folder: data, the side to resize to (default 32)', intFlag('--image-size', 1))
-    .option('--channels <n>', 'for folder: data, 1 or 3 channels', intFlag('--channels', 1, 3))
+    .option('--image-size <n>', "for folder: data, the side to resize to (default 32; a resumed run's own)", intFlag('--image-size', 1))
+    .option('--channels <n>', "for folder: data, 1 or 3 channels (default 3; a resumed run's own)", intFlag('--channels', 1, 3))
+    .option(
+      '--background <colour>',
+      "for folder: data, the colour transparent pixels are composited on: black, white or #rrggbb (default black; a resumed run's own). Recorded in the model, which composites every image it is given (classify, eval, serve, the playground) on it",
+      backgroundFlag('--background'),
+    )
     .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl, loss.png)', pathFlag('--out'))
     .option('--resume', 'continue the run in --out from its checkpoint')
     .addOption(forceRunOption())
@@ -205,6 +227,7 @@ Examples:
   farmer train --preset mnist-small --engine tfjs --workers 2 --out runs/small-tfjs
   farmer train --out runs/small --resume --steps 8000
   farmer train --preset fashion-small --data idx:/usr/share/datasets/fashion-mnist --engine ort --out runs/fashion
+  farmer train --preset cifar-small --data folder:./icons --background white --out runs/icons
 
 Ctrl-C writes a checkpoint and exits; --resume continues the same run exactly.`,
     )
