@@ -1,4 +1,4 @@
-import { className, FarmerModel, farmerDims } from '@farmer/ar-gmm';
+import { className, FarmerModel, farmerDims, modelBackground } from '@farmer/ar-gmm';
 import { resolveGenerateOptions } from '@farmer/sampling';
 import { publicMessage, type ModelEntry } from './model-registry.js';
 
@@ -18,6 +18,8 @@ export interface ModelSummary {
     tokenDim: number;
     informativeDim: number;
     params: { flow: number; ar: number; total: number };
+    /** RGB 0..255 that transparent pixels of an uploaded PNG are composited on (docs/method.md §2.6 Transparency). */
+    background: number[];
   };
   /** numClasses; 0: unconditional. */
   numClasses?: number;
@@ -63,6 +65,7 @@ export function summarizeModel(entry: ModelEntry): ModelSummary {
       tokenDim: dims.tokenDim,
       informativeDim: dims.dI,
       params: FarmerModel.countParams(c),
+      background: [...modelBackground(c)],
     },
     numClasses: c.numClasses,
     classes: Array.from({ length: c.numClasses }, (_, i) => i),
@@ -96,6 +99,7 @@ export const modelSummarySchema = {
         tokenDim: int,
         informativeDim: int,
         params: { type: 'object', properties: { flow: int, ar: int, total: int } },
+        background: { type: 'array', items: int, minItems: 3, maxItems: 3, description: 'RGB 0..255 that transparent pixels of an uploaded PNG are composited on: the background of the training images (black unless the model records another).' },
       },
     },
     numClasses: int,

@@ -7,7 +7,7 @@ import { HttpError } from '../errors.js';
 import { modelParamsSchema } from '../schemas/generate-schema.js';
 import { classifyBodySchema, classifyQuerySchema, classifyResultSchema, type ClassifyBody, type ClassifyQuery } from '../schemas/classify-schema.js';
 import { requireLikelihood, requireModel } from './require-model.js';
-import { decodeModelPng, imageRouteOptions, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
+import { decodeModelPng, imageRouteOptions, UPLOADED_IMAGE_RULE, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
 
 const errorRef = { $ref: 'FarmerError#' } as const;
 
@@ -25,7 +25,7 @@ export function registerClassifyRoute(scope: FastifyInstance, ctx: ServerContext
       schema: {
         summary: 'Class probabilities of an image',
         description:
-          "Classifies one PNG of the model's size by Bayes' rule with the model's exact likelihood: log p(x|y) for every class, the posterior, its argmax and bits/dim under the most likely class. Needs a class-conditional model. Send the PNG as the body (Content-Type image/png; ?seed=&temperature=) or base64 in JSON.",
+          "Classifies one PNG of the model's size by Bayes' rule with the model's exact likelihood: log p(x|y) for every class, the posterior, its argmax and bits/dim under the most likely class. Needs a class-conditional model. Send the PNG as the body (Content-Type image/png; ?seed=&temperature=) or base64 in JSON. " + UPLOADED_IMAGE_RULE,
         tags: ['likelihood'],
         ...(apiKey ? { security: [{ bearerAuth: [] }] } : {}),
         params: modelParamsSchema,

@@ -7,7 +7,7 @@ import { HttpError } from '../errors.js';
 import { modelParamsSchema } from '../schemas/generate-schema.js';
 import { likelihoodBodySchema, likelihoodQuerySchema, likelihoodResultSchema, type LikelihoodBody, type LikelihoodQuery } from '../schemas/likelihood-schema.js';
 import { requireLikelihood, requireModel } from './require-model.js';
-import { decodeModelPng, imageRouteOptions, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
+import { decodeModelPng, imageRouteOptions, UPLOADED_IMAGE_RULE, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
 
 const errorRef = { $ref: 'FarmerError#' } as const;
 
@@ -31,7 +31,7 @@ export function registerLikelihoodRoute(scope: FastifyInstance, ctx: ServerConte
       schema: {
         summary: 'Bits/dim of an image',
         description:
-          "Scores one PNG of the model's size under the model: bits per dimension with uniform dequantisation (lower is more typical; useful for out-of-distribution checks). Send the PNG as the body (Content-Type image/png; ?label=&seed=) or base64 in JSON.",
+          "Scores one PNG of the model's size under the model: bits per dimension with uniform dequantisation (lower is more typical; useful for out-of-distribution checks). Send the PNG as the body (Content-Type image/png; ?label=&seed=) or base64 in JSON. " + UPLOADED_IMAGE_RULE,
         tags: ['likelihood'],
         ...(apiKey ? { security: [{ bearerAuth: [] }] } : {}),
         params: modelParamsSchema,

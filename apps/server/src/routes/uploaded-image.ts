@@ -1,5 +1,5 @@
 import { checkPngSize, decodePng, type U8Images } from '@farmer/core';
-import type { FarmerConfig } from '@farmer/ar-gmm';
+import { modelBackground, type FarmerConfig } from '@farmer/ar-gmm';
 import type { FastifyInstance } from 'fastify';
 import type { SwaggerTransform } from '@fastify/swagger';
 import { bearerAuth } from '../auth.js';
@@ -43,14 +43,25 @@ export function uploadSeed(raw: number | string | undefined): number {
 }
 
 /**
- * Decodes one PNG of the model's size: the size is checked in the header
- * before decoding, so a huge PNG is refused without inflating it.
+ * How an uploaded PNG becomes model input, for the image routes' OpenAPI
+ * descriptions (the rule of docs/method.md §2.6 Transparency, which
+ * {@link decodeModelPng} applies).
+ */
+export const UPLOADED_IMAGE_RULE =
+  "Transparent pixels are composited on the model's background (config.background in GET /v1/models/{name}: the background of its training images, black unless it records another). A grey PNG given to a colour model is replicated into its 3 channels; a colour PNG given to a grey model becomes its luma 0.299·R + 0.587·G + 0.114·B.";
+
+/**
+ * Decodes one PNG of the model's size as the model takes it
+ * (docs/method.md §2.6 Transparency): alpha composited on the model's
+ * background, a grey PNG replicated for a colour model, a colour PNG turned
+ * to its luma for a grey one. The size is checked in the header before
+ * decoding, so a huge PNG is refused without inflating it.
  */
 export function decodeModelPng(bytes: Uint8Array, c: FarmerConfig, what: string): { image: U8Images; width: number; height: number; channels: number } {
   const size = checkPngSize(bytes, { width: c.flow.imageSize, height: c.flow.imageSize });
   const channels = c.flow.inChannels;
   if (channels !== 1 && channels !== 3) throw new HttpError('FARMER_E_UNSUPPORTED', `${what} supports 1- or 3-channel models, this one has ${channels}`, { field: 'name' });
-  return { image: decodePng(bytes, channels), width: size.width, height: size.height, channels };
+  return { image: decodePng(bytes, channels, { background: modelBackground(c) }), width: size.width, height: size.height, channels };
 }
 
 /**
