@@ -1,15 +1,19 @@
-import { classify, likelihoodBitsPerDim, type Classification } from '@farmer/ar-gmm/browser';
-import { Rng, type U8Images } from '@farmer/core/browser';
+import { classify, likelihoodBitsPerDim, modelImageOptions, type Classification } from '@farmer/ar-gmm/browser';
+import { BLACK_BACKGROUND, Rng, sameBackground, type Background, type U8Images } from '@farmer/core/browser';
+import { canvasImage } from './canvas-image.js';
 import type { OrtRunner } from '@farmer/onnx/web';
 import { PageError } from './page-error.js';
 
 /**
  * The drawing pad: strokes in white on black (as MNIST digits are), or a
- * dropped image, scored at the model's resolution.
+ * dropped image, scored at the model's resolution. A dropped image keeps its
+ * transparency: it is composited on the model's background when scored
+ * (docs/method.md §2.6 Transparency), and the pad shows that colour behind it.
  */
 export class DrawPad {
   private readonly ctx: CanvasRenderingContext2D;
   private drawing = false;
+  private bg: Background = BLACK_BACKGROUND;
   /** True once something was drawn or dropped. */
   inked = false;
 
@@ -55,6 +59,16 @@ export class DrawPad {
     });
   }
 
+  /** The colour transparent pixels are composited on: the loaded model's background (black until one is set). */
+  get background(): Background {
+    return this.bg;
+  }
+
+  set background(bg: Background) {
+    this.bg = bg;
+    this.canvas.style.backgroundColor = `rgb(${bg.join(', ')})`;
+  }
+
   clear(): void {
     const { ctx, canvas } = this;
     ctx.fillStyle = '#000';
@@ -68,9 +82,9 @@ export class DrawPad {
   }
 
   /**
-   * Puts an image file on the pad, scaled to fit. A light image (a dark
-   * digit on paper) is inverted to MNIST's white on black; returns whether
-   * it was.
+   * Puts an image file on the pad, scaled to fit, its transparency kept. For
+   * a model on black, a light image (a dark digit on paper) is inverted to
+   * MNIST's white on black (composited on black first); returns whether it was.
    */
   async dropImage(file: Blob): Promise<boolean> {
     let bitmap: ImageBitmap;
@@ -81,23 +95,37 @@ export class DrawPad {
     }
     const { ctx, canvas } = this;
     this.clear();
+    // Transparent, not black, under the image: its alpha is composited on the model's background when scored.
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
     const s = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
     ctx.drawImage(bitmap, (canvas.width - bitmap.width * s) / 2, (canvas.height - bitmap.height * s) / 2, bitmap.width * s, bitmap.height * s);
-    const px = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    let sum = 0;
-    for (let i = 0; i < px.data.length; i += 4) sum += luminance(px.data, i);
-    const invert = sum / (px.data.length / 4) > 127;
-    if (invert) {
-      for (let i = 0; i < px.data.length; i += 4) for (let k = 0; k < 3; k++) px.data[i + k] = 255 - px.data[i + k];
-      ctx.putImageData(px, 0, 0);
-    }
+    const invert = sameBackground(this.bg, BLACK_BACKGROUND) && this.invertsOnBlack();
     this.inked = true;
     this.onChange();
     return invert;
   }
 
-  /** The pad at size × size, HWC u8 with `channels` channels (grey replicated). */
-  image(size: number, channels: number): U8Images {
+  /** Whether the pad composited on black is light on average (> 127); if so, it is made its inverse on black. */
+  private invertsOnBlack(): boolean {
+    const { ctx, canvas } = this;
+    const px = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    const rgb = canvasImage(px.data, canvas.width, 3, BLACK_BACKGROUND).data;
+    let sum = 0;
+    for (let i = 0; i < rgb.length; i += 3) sum += 0.299 * rgb[i] + 0.587 * rgb[i + 1] + 0.114 * rgb[i + 2];
+    if (sum / (rgb.length / 3) <= 127) return false;
+    for (let p = 0; p < rgb.length / 3; p++) {
+      for (let k = 0; k < 3; k++) px.data[p * 4 + k] = 255 - rgb[p * 3 + k];
+      px.data[p * 4 + 3] = 255;
+    }
+    ctx.putImageData(px, 0, 0);
+    return true;
+  }
+
+  /**
+   * The pad at size × size, HWC u8 with 1 or 3 channels, composited on
+   * `background` (default the pad's; see {@link canvasImage}).
+   */
+  image(size: number, channels: number, background: Background = this.bg): U8Images {
     const small = document.createElement('canvas');
     small.width = size;
     small.height = size;
@@ -105,15 +133,9 @@ export class DrawPad {
     sctx.imageSmoothingEnabled = true;
     sctx.imageSmoothingQuality = 'high';
     sctx.drawImage(this.canvas, 0, 0, size, size);
-    const px = sctx.getImageData(0, 0, size, size).data;
-    const data = new Uint8Array(size * size * channels);
-    for (let p = 0; p < size * size; p++) for (let c = 0; c < channels; c++) data[p * channels + c] = channels === 1 ? Math.round(luminance(px, 4 * p)) : px[4 * p + c];
-    return { data, count: 1, height: size, width: size, channels };
+    if (channels !== 1 && channels !== 3) throw new PageError('FARMER_E_UNSUPPORTED', `the pad makes 1- or 3-channel images, not ${channels}`);
+    return canvasImage(sctx.getImageData(0, 0, size, size).data, size, channels, background);
   }
-}
-
-function luminance(d: Uint8ClampedArray, i: number): number {
-  return 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
 }
 
 /**
@@ -140,6 +162,6 @@ export async function padClassify(pad: DrawPad, runner: OrtRunner): Promise<Clas
 /** The pad at the model's geometry; an empty pad is an error, not a score. */
 function padImage(pad: DrawPad, runner: OrtRunner): U8Images {
   if (!pad.inked) throw new PageError('FARMER_E_BAD_INPUT', 'the pad is empty: draw a digit or drop an image first');
-  const f = runner.config.flow;
-  return pad.image(f.imageSize, f.inChannels);
+  const { imageSize, channels, background } = modelImageOptions(runner.config);
+  return pad.image(imageSize, channels, background);
 }

@@ -1,4 +1,4 @@
-import type { Classification } from '@farmer/ar-gmm/browser';
+import { modelBackground, type Classification } from '@farmer/ar-gmm/browser';
 import type { GenerateResult } from '@farmer/sampling';
 import type { PickedFile } from '@farmer/onnx/web';
 import { BUILTIN_MODELS } from './builtin-models.js';
@@ -12,7 +12,7 @@ import { FIXED_PARAMS, numberFieldsOf, parseLabels, settingsFromQuery, settingsT
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** What the page holds: the loaded model, the picked files, the running job. Tests read `state` through `window.farmerPlayground`. */
-const state: { model?: LoadedModel; loading?: Promise<void>; files: PickedFile[] | null; job?: AbortController; last?: GenerateResult; bpd?: number; classification?: Classification | null; settings: Settings } = {
+const state: { model?: LoadedModel; pad?: DrawPad; loading?: Promise<void>; files: PickedFile[] | null; job?: AbortController; last?: GenerateResult; bpd?: number; classification?: Classification | null; settings: Settings } = {
   files: null,
   settings: { ...DEFAULT_SETTINGS },
 };
@@ -116,6 +116,8 @@ async function reloadModel(): Promise<void> {
   try {
     const model = await loadModel(exportLocation(s.model, $<HTMLInputElement>('api-key').value, state.files), s.provider, status);
     state.model = model;
+    // The pad shows, and scores on, the colour this model composites transparency on.
+    if (state.pad) state.pad.background = modelBackground(model.runner.config);
     const ep = model.runner.executionProvider;
     status(`${model.label}: ${model.runner.config.numClasses} classes, decoders ${model.runner.decoders.join(' and ')}; running on ${ep.name}${ep.name === 'wasm' ? ` (${model.threads} thread${model.threads > 1 ? 's' : ''})` : ''}`);
     $('model-status').dataset.provider = ep.name;
@@ -161,6 +163,7 @@ async function init(): Promise<void> {
     $('bpd').textContent = '';
     $('class-probs').replaceChildren();
   });
+  state.pad = pad;
   pad.canvas.addEventListener('pad-error', (e) => showError((e as CustomEvent).detail));
   window.addEventListener('error', (e) => showError(e.error ?? e.message));
   window.addEventListener('unhandledrejection', (e) => showError(e.reason));

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classify } from '@farmer/ar-gmm';
-import type { U8Images } from '@farmer/core';
+import { encodePng, type U8Images } from '@farmer/core';
 import { builtinModelDir } from '@farmer/models';
 import { loadOrtRunner } from '@farmer/onnx/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,34 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
     await page.waitForFunction(() => !document.getElementById('error')!.hidden);
     expect(await pageError(page)).toMatch(/the pad is empty/);
     expect(await page.locator('#class-probs li').count()).toBe(0);
+    await page.close();
+  });
+
+  it("a dropped image keeps its transparency: scored on the model's background (black for mnist-small), on white when asked", async () => {
+    const page = await openPage(chromium.context, server.url);
+    // 280×280 (the pad's size) straight RGBA: the left half transparent over a stored green, the right half opaque red.
+    const rgba = new Uint8Array(280 * 280 * 4);
+    for (let p = 0; p < 280 * 280; p++) rgba.set(p % 280 < 140 ? [10, 200, 10, 0] : [200, 30, 30, 255], p * 4);
+    await page.setInputFiles('#pad-file', { name: 'half.png', mimeType: 'image/png', buffer: Buffer.from(encodePng({ data: rgba, count: 1, height: 280, width: 280, channels: 4 })) });
+    await page.waitForFunction(() => (window as unknown as { farmerPlayground: { pad: { inked: boolean } } }).farmerPlayground.pad.inked);
+    expect(await pageError(page)).toBeNull();
+    const seen = await page.evaluate(() => {
+      const pad = (window as unknown as { farmerPlayground: { pad: { background: number[]; canvas: HTMLCanvasElement; image(size: number, channels: number, background?: number[]): { data: Uint8Array } } } }).farmerPlayground.pad;
+      return { background: pad.background, css: pad.canvas.style.backgroundColor, black: Array.from(pad.image(28, 3).data), white: Array.from(pad.image(28, 3, [255, 255, 255]).data) };
+    });
+    expect(seen.background).toEqual([0, 0, 0]);
+    expect(seen.css).toBe('rgb(0, 0, 0)');
+    const at = (px: number[], x: number, y: number) => px.slice((y * 28 + x) * 3, (y * 28 + x) * 3 + 3);
+    for (const y of [2, 14, 25]) {
+      // Interior pixels of each half (the downscale blends the two columns at the seam): within one level.
+      for (const x of [2, 10]) {
+        expect(at(seen.black, x, y), `black (${x}, ${y})`).toEqual([0, 0, 0]);
+        expect(at(seen.white, x, y), `white (${x}, ${y})`).toEqual([255, 255, 255]);
+      }
+      for (const x of [17, 25]) {
+        for (const px of [seen.black, seen.white]) at(px, x, y).forEach((v, c) => expect(Math.abs(v - [200, 30, 30][c]), `red (${x}, ${y})`).toBeLessThanOrEqual(1));
+      }
+    }
     await page.close();
   });
 
