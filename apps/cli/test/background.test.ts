@@ -24,7 +24,7 @@ function rgba(seed: number): Uint8Array {
 }
 
 const rgbaPng = (px: Uint8Array) => encodePng({ data: px, count: 1, height: 8, width: 8, channels: 4 });
-/** The same pixels composited on `bg` by the rule of docs/method.md §2.6, as an opaque RGB PNG. */
+/** The same pixels composited on `bg` by the rule of docs/method.md §2.6 Transparency, as an opaque RGB PNG. */
 const flatPng = (px: Uint8Array, bg: Background) => encodePng({ data: compositeRgba(px, 3, bg), count: 1, height: 8, width: 8, channels: 3 });
 
 const modelOf = (run: string) => JSON.parse(readFileSync(join(run, 'checkpoint', 'config.json'), 'utf8')).model;

@@ -17,7 +17,7 @@ const PX = (() => {
   return d;
 })();
 const png = (data: Uint8Array, channels: 1 | 3 | 4) => Buffer.from(encodePng({ data, count: 1, height: 8, width: 8, channels }));
-/** PX composited on `bg` by the rule of docs/method.md §2.6, as an opaque RGB PNG. */
+/** PX composited on `bg` by the rule of docs/method.md §2.6 Transparency, as an opaque RGB PNG. */
 const flat = (bg: Background) => png(compositeRgba(PX, 3, bg), 3);
 
 beforeAll(async () => {

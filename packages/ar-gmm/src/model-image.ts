@@ -2,8 +2,8 @@ import { backgroundOf, FarmerError, type Background } from '@farmer/core/browser
 import type { FarmerConfig } from './config.js';
 
 /**
- * The colour a model's input images are composited on (docs/method.md §2.6
- * Transparency): its config's `background`, else black (a model from before
+ * The colour a model's input images are composited on
+ * (docs/method.md §2.6 Transparency): its config's `background`, else black (a model from before
  * backgrounds existed, or of data without alpha).
  */
 export function modelBackground(c: Pick<FarmerConfig, 'background'>): Background {

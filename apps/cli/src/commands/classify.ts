@@ -88,7 +88,7 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
 export function classifyCommand(ctx: () => CliContext): Command {
   const cmd = new Command('classify')
     .description("classify images by Bayes' rule with the model's exact likelihood: p(y|x) ∝ p(x|y)·p(y)")
-    .argument('[images...]', 'PNG files of the model size')
+    .argument('[images...]', "PNG files of the model's size: transparent pixels are composited on the model's background, a grey PNG is replicated for a colour model, a colour PNG becomes its luma for a grey one (docs/method.md §2.6 Transparency)")
     .option('--data <spec>', `classify a dataset split instead: ${DATASET_SPEC_HELP}`)
     .option('--split <name>', 'train or test (with --data)', choiceFlag('--split', ['train', 'test'] as const), 'test')
     .option('--max-images <n>', 'with --data: at most n images, evenly spaced over the split (0: all)', intFlag('--max-images', 0), 0)

@@ -13,8 +13,8 @@ export interface ImageDataset {
   numClasses: number;
   classNames: string[];
   /**
-   * The colour transparent pixels were composited on (docs/method.md §2.6
-   * Transparency); absent = black (`backgroundOf`), as for idx, MNIST and
+   * The colour transparent pixels were composited on
+   * (docs/method.md §2.6 Transparency); absent = black (`backgroundOf`), as for idx, MNIST and
    * CIFAR-10, which have no alpha. A model trained on the set records it.
    */
   background?: Background;
