@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BLACK_BACKGROUND, compositeRgba, encodePng, WHITE_BACKGROUND, type Background } from '@farmer/core';
+import { BLACK_BACKGROUND, compositeRgba, decodeSafetensors, encodePng, toFloat32, WHITE_BACKGROUND, type Background } from '@farmer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backgroundFlag } from '../src/flags.js';
 
@@ -75,7 +75,7 @@ describe('a model trained on a white background', () => {
     expect(mnist.stderr).toMatch(/--background is for folder: data/);
   }, 300_000);
 
-  it('farmer classify composites a PNG\'s transparent pixels on it: the bits/dim of the image pre-composited on white, not on black', () => {
+  it('farmer classify and farmer encode composite a PNG\'s transparent pixels on it: the bits/dim (and latents) of the image pre-composited on white, not on black', () => {
     const px = rgba(7);
     writeFileSync(join(work, 'alpha.png'), rgbaPng(px));
     writeFileSync(join(work, 'on-white.png'), flatPng(px, WHITE_BACKGROUND));
@@ -89,5 +89,15 @@ describe('a model trained on a white background', () => {
     expect(alpha.bitsPerDim).toBe(white.bitsPerDim);
     expect(alpha.logLikelihood).toEqual(white.logLikelihood);
     expect(Math.abs(alpha.bitsPerDim - black.bitsPerDim)).toBeGreaterThan(1e-3);
+
+    // farmer encode likewise: the same latents as the image pre-composited on white.
+    const z = (file: string) => {
+      const out = `${file}.safetensors`;
+      const en = farmer(['encode', file, '--checkpoint', 'run', '--out', out]);
+      expect(en.code, en.stderr).toBe(0);
+      return decodeSafetensors(new Uint8Array(readFileSync(join(work, out)))).tensors.z;
+    };
+    expect(toFloat32(z('alpha.png'))).toEqual(toFloat32(z('on-white.png')));
+    expect(toFloat32(z('alpha.png'))).not.toEqual(toFloat32(z('on-black.png')));
   }, 300_000);
 });
