@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { directoryWriteProblem, gatherExamples, loadDataset, writeFileAtomic } from '@farmer/core';
 import { BUILTIN_MODEL, BUILTIN_MODEL_INFO, classifierDirOf } from '@farmer/models';
 import { classifierAgreement, loadClassifier } from '@farmer/eval';
-import { className, evaluateBpd, FarmerModel, preset, Trainer, type FarmerConfig, type FarmerEngine, type FarmerLikelihood, type FarmerRunner } from '@farmer/ar-gmm';
+import { className, evaluateBpd, FarmerModel, modelImageOptions, preset, Trainer, type FarmerConfig, type FarmerEngine, type FarmerLikelihood, type FarmerRunner } from '@farmer/ar-gmm';
 import { chooseFarmerEngine, type TrainEngineChoice } from '@farmer/onnx';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import { holdsRun, prepareOutDir, runExists, stepsForBudget } from '@farmer/train';
@@ -120,7 +120,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
     const summary: string[] = [`built-in model: ${dir}`];
     // The test split of the model's own data; a dataset that is not installed here skips bits/dim.
     const dataSpec = modelDataSpec(dir) ?? 'mnist';
-    const test = await loadDataset(dataSpec, { split: 'test' }).catch((e: Error) => (ctx.note(`note: no test bits/dim: ${e.message}`), undefined));
+    const test = await loadDataset(dataSpec, { split: 'test', ...modelImageOptions(runner.config) }).catch((e: Error) => (ctx.note(`note: no test bits/dim: ${e.message}`), undefined));
     const bpd = test ? await testBpd(ctx, likelihood, test, flags.evalImages) : undefined;
     if (bpd) summary.push(`  test bits/dim ${bpd.bpd.toFixed(4)} ± ${bpd.stderr.toFixed(4)} on ${bpd.images} test images of ${dataSpec} (uniform dequantisation)`);
     summary.push(`  samples: ${files.samples} (one row per class, resampling CFG, ${(builtin.timings.totalSeconds / builtin.images.count).toFixed(3)} s/image)`);
