@@ -31,15 +31,6 @@ function colourData(background?: readonly [number, number, number]): ImageDatase
   };
 }
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
-
 const modelOf = async (outDir: string) => (await readCheckpoint(join(outDir, 'checkpoint'), { parts: [] })).config.model;
 
 beforeAll(async () => {
@@ -83,9 +74,9 @@ describe('the background in the model config (docs/method.md §2.6 Transparency)
     expect(resumed.steps).toBe(2);
     expect((await modelOf(white)).background).toEqual(WHITE);
     // Resumed on data composited on black: refused, the checkpoint untouched.
-    const err = await rejection(train({ outDir: white, resume: true, config: { steps: 3 }, train: colourData() }));
-    expect(isFarmerError(err, 'FARMER_E_BAD_INPUT')).toBe(true);
-    expect((err as Error).message).toMatch(/background rgb\(0, 0, 0\).*trained on rgb\(255, 255, 255\)/);
+    await expect(train({ outDir: white, resume: true, config: { steps: 3 }, train: colourData() })).rejects.toSatisfy(
+      (e) => isFarmerError(e, 'FARMER_E_BAD_INPUT') && /background rgb\(0, 0, 0\).*trained on rgb\(255, 255, 255\)/.test(e.message),
+    );
     expect((await modelOf(white)).background).toEqual(WHITE);
 
     // Black data (explicit or absent) records nothing, so grey and opaque models' configs are unchanged;
@@ -98,8 +89,9 @@ describe('the background in the model config (docs/method.md §2.6 Transparency)
     expect('background' in (await modelOf(white))).toBe(true);
 
     // A test set on another background than the training set's is refused before anything is made.
-    const mixed = await rejection(train({ outDir: tmp(), model: COLOUR, config, train: colourData(WHITE), test: { ...colourData(), split: 'test' } }));
-    expect(isFarmerError(mixed, 'FARMER_E_BAD_INPUT')).toBe(true);
+    await expect(train({ outDir: tmp(), model: COLOUR, config, train: colourData(WHITE), test: { ...colourData(), split: 'test' } })).rejects.toSatisfy((e) =>
+      isFarmerError(e, 'FARMER_E_BAD_INPUT'),
+    );
   }, 120_000);
 
   it('presets name none (black)', () => {
