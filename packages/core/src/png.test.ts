@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { compositeRgba } from './background.js';
 import { isFarmerError } from './errors.js';
 import { decodePng, encodePng, imageGrid } from './png.js';
 import { checkPngSize, pngSize } from './png-size.js';
@@ -9,6 +10,31 @@ describe('PNG and grids', () => {
     expect(decodePng(encodePng(gray), 1)).toEqual(gray);
     const rgb = { data: Uint8Array.from({ length: 2 * 2 * 3 }, (_, i) => 255 - i * 9), count: 1, height: 2, width: 2, channels: 3 };
     expect(decodePng(encodePng(rgb), 3)).toEqual(rgb);
+  });
+
+  it('reads grey + alpha and palette PNGs (with transparency) as the pixels the file holds', async () => {
+    const sharp = (await import('sharp')).default;
+    // 8×8 straight RGBA with varied colours and alphas, 16 distinct pixels (so a palette holds them all).
+    const rgba = new Uint8Array(8 * 8 * 4);
+    for (let p = 0; p < 64; p++) rgba.set([(p % 16) * 17, 255 - (p % 16) * 13, (p % 4) * 80, [255, 0, 128, 255][p % 4]], p * 4);
+    const grey = new Uint8Array(8 * 8 * 2);
+    for (let p = 0; p < 64; p++) grey.set([(p * 37) % 256, [255, 0, 128, 40][p % 4]], p * 2);
+    const raw = (data: Uint8Array, channels: 2 | 3 | 4) => sharp(Buffer.from(data), { raw: { width: 8, height: 8, channels } });
+    const files = {
+      greyAlpha: await raw(grey, 2).toColourspace('b-w').png().toBuffer(),
+      palette: await raw(rgba, 4).png({ palette: true, colours: 256, dither: 0 }).toBuffer(),
+    };
+    // Colour types in the IHDR: 4 (grey + alpha) and 3 (palette), 8 bits.
+    expect(Object.values(files).map((b) => [b[24], b[25]])).toEqual([[8, 4], [8, 3]]);
+    for (const [name, file] of Object.entries(files)) {
+      // What the file holds, as sharp decodes it to 8-bit straight RGBA.
+      const { data } = await sharp(file).toColourspace('srgb').ensureAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      for (const channels of [1, 3] as const) {
+        for (const background of [[0, 0, 0], [255, 255, 255]] as const) {
+          expect(Array.from(decodePng(new Uint8Array(file), channels, { background }).data), `${name}, ${channels} channel(s), on ${background}`).toEqual(Array.from(compositeRgba(data, channels, background)));
+        }
+      }
+    }
   });
 
   it('encodes one image of a batch by index', () => {

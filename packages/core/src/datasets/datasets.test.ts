@@ -179,24 +179,31 @@ describe('image folders', () => {
     expect(test.images.data[3]).toBeGreaterThan(200);
   });
 
-  it('composites alpha on its background like decodePng (sharp flatten, within 1 level), black by default', async () => {
-    // 16×16 RGBA: every alpha 0..255 once, over colours that vary by pixel.
+  it('gives an image of its size exactly the pixels decodePng gives: alpha composited on the background, grey the luma of §2.6, a grey PNG replicated; black by default', async () => {
+    // 16×16 RGBA: every alpha 0..255 once, over colours that vary by pixel (saturated ones among them,
+    // where the luma 0.299·R + 0.587·G + 0.114·B and a greyscale in linear light differ most).
     const data = new Uint8Array(16 * 16 * 4);
     for (let p = 0; p < 256; p++) data.set([(p * 37) % 256, (p * 91 + 11) % 256, 255 - p, p], p * 4);
+    // An opaque row of pure red, green and blue, and a grey PNG (colour type 0).
+    for (let x = 0; x < 16; x++) data.set([[255, 0, 0], [0, 255, 0], [0, 0, 255]][x % 3].concat(255), (15 * 16 + x) * 4);
     const png = encodePng({ data, count: 1, height: 16, width: 16, channels: 4 });
+    const grey = encodePng({ data: Uint8Array.from({ length: 256 }, (_, p) => (p * 53) % 256), count: 1, height: 16, width: 16, channels: 1 });
     const dir = tmp();
     mkdirSync(join(dir, 'a'));
     writeFileSync(join(dir, 'a', '0.png'), png);
+    writeFileSync(join(dir, 'a', '1.png'), grey);
     for (const background of [undefined, [255, 255, 255], [30, 200, 90]] as const) {
-      const folder = (await loadDataset(`folder:${dir}`, { imageSize: 16, background })).images.data;
-      const ours = decodePng(png, 3, { background }).data;
-      expect(folder.length).toBe(ours.length);
-      const worst = Math.max(...Array.from(folder, (v, i) => Math.abs(v - ours[i])));
-      expect(worst, `background ${background}`).toBeLessThanOrEqual(1);
+      for (const channels of [1, 3] as const) {
+        const folder = (await loadDataset(`folder:${dir}`, { imageSize: 16, channels, background })).images;
+        const ours = [png, grey].flatMap((bytes) => Array.from(decodePng(bytes, channels, { background }).data));
+        expect(Array.from(folder.data), `background ${background}, ${channels} channel(s)`).toEqual(ours);
+      }
     }
     // A transparent pixel is the background, not the colour stored under it.
     expect(Array.from((await loadDataset(`folder:${dir}`, { imageSize: 16 })).images.data.subarray(0, 3))).toEqual([0, 0, 0]);
     expect(Array.from((await loadDataset(`folder:${dir}`, { imageSize: 16, background: [30, 200, 90] })).images.data.subarray(0, 3))).toEqual([30, 200, 90]);
+    // Pure red, green and blue become their luma for a grey model (76, 150, 29), as decodePng makes them.
+    expect(Array.from((await loadDataset(`folder:${dir}`, { imageSize: 16, channels: 1 })).images.data.subarray(15 * 16, 15 * 16 + 3))).toEqual([76, 150, 29]);
   });
 
   it('records the background it composited on (black by default), which a model trained on it records in turn', async () => {

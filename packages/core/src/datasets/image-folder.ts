@@ -1,7 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
-import { backgroundOf, BLACK_BACKGROUND, checkBackground, type Background } from '../background.js';
+import { backgroundOf, BLACK_BACKGROUND, checkBackground, compositeRgba, type Background } from '../background.js';
 import { FarmerError, isFarmerError } from '../errors.js';
 import { checkPixelLimit, MAX_IMAGE_PIXELS } from '../image-pixel-limit.js';
 import { makeDataset, type DatasetSplit, type ImageDataset } from './dataset.js';
@@ -20,25 +20,33 @@ export interface ImageFolderOptions {
 
 /**
  * Decodes any image file sharp reads into size×size×channels u8, resized to
- * cover and centre-cropped, alpha composited on `background`
- * (docs/method.md §2.6 Transparency: sharp's `flatten` is that formula, and
- * agrees with `decodePng` within one level). The size in the file's header is checked
- * against the pixel limit first (sharp reads only the header for that).
+ * cover and centre-cropped, then composited on `background` and given the
+ * model's channels by `compositeRgba`, the rule `decodePng` applies
+ * (docs/method.md §2.6 Transparency): grey is the luma 0.299·R + 0.587·G +
+ * 0.114·B, not sharp's own greyscale (which mixes in linear light and makes
+ * pure red 127, not 76), and an image already of the size is exactly what
+ * `decodePng` gives. sharp resizes the straight RGBA premultiplied, so
+ * compositing after the resize equals compositing before it up to rounding.
+ * The size in the file's header is checked against the pixel limit first
+ * (sharp reads only the header for that).
  */
 export async function loadImageFile(file: string, size: number, channels: 1 | 3, background: Background = BLACK_BACKGROUND): Promise<Uint8Array> {
-  const [r, g, b] = checkBackground(background);
+  checkBackground(background);
   // metadata() reads the header only; sharp's own limit would refuse without saying the size.
   const { width, height } = await sharp(file, { limitInputPixels: false }).metadata();
   checkPixelLimit({ width: width ?? 0, height: height ?? 0 }, file);
-  // The same limit again in sharp itself, which enforces it as it opens the input.
-  let pipeline = sharp(file, { limitInputPixels: MAX_IMAGE_PIXELS }).flatten({ background: { r, g, b } }).resize(size, size, { fit: 'cover', position: 'centre' }).removeAlpha();
-  pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  if (info.channels === channels) return new Uint8Array(data);
-  // sharp may hand back 3 channels for grayscale input (docs/method.md §13.9 grayscale decoding): take the first.
-  const out = new Uint8Array(size * size * channels);
-  for (let p = 0; p < size * size; p++) for (let c = 0; c < channels; c++) out[p * channels + c] = data[p * info.channels + Math.min(c, info.channels - 1)];
-  return out;
+  // The same limit again in sharp itself, which enforces it as it opens the input. Always 8-bit
+  // sRGB with alpha, whatever the file holds (grey, palette, 16-bit, no alpha): 4 values a pixel.
+  const { data, info } = await sharp(file, { limitInputPixels: MAX_IMAGE_PIXELS })
+    .resize(size, size, { fit: 'cover', position: 'centre' })
+    .toColourspace('srgb')
+    .ensureAlpha()
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 4 || info.width !== size || info.height !== size) {
+    throw new FarmerError('FARMER_E_INTERNAL', `sharp decoded ${file} to ${info.width}×${info.height}×${info.channels}, not ${size}×${size} RGBA`, { file });
+  }
+  return compositeRgba(data, channels, background);
 }
 
 async function listClasses(root: string): Promise<{ className: string; files: string[] }[]> {
