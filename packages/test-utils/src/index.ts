@@ -11,3 +11,5 @@ export { freePort, hasRedisServer, startRedisServer, type TestRedis, type TestRe
 export { watchOpenHandles, type HandleMark, type OpenHandleWatch } from './open-handles.js';
 export { missingPackageError } from './missing-package-error.js';
 export { imagesSha256, REFERENCE_CASES, type ReferenceCase, type ReferenceSurface } from './reference-images.js';
+export { COLOUR_SHAPE_CLASSES, colourShape, colourShapePng, writeColourShapes } from './colour-shapes.js';
+export { findScaledImage, scaledImageAt } from './find-scaled-image.js';
