@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BLACK_BACKGROUND, compositeRgba, decodeSafetensors, encodePng, toFloat32, WHITE_BACKGROUND, type Background } from '@farmer/core';
+import { FarmerModel, saveFarmer } from '@farmer/ar-gmm';
+import { BLACK_BACKGROUND, compositeRgba, decodeSafetensors, encodePng, initBackend, toFloat32, WHITE_BACKGROUND, type Background } from '@farmer/core';
+import { randomize } from '@farmer/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backgroundFlag } from '../src/flags.js';
 
@@ -99,5 +101,52 @@ describe('a model trained on a white background', () => {
     };
     expect(toFloat32(z('alpha.png'))).toEqual(toFloat32(z('on-white.png')));
     expect(toFloat32(z('alpha.png'))).not.toEqual(toFloat32(z('on-black.png')));
+  }, 300_000);
+  it('farmer classify gives the colour model a grey PNG as its grey replicated into R = G = B, never read as RGB triples (docs/method.md §2.6 Transparency)', () => {
+    const grey = Uint8Array.from({ length: 64 }, (_, p) => (p * 53) % 256);
+    writeFileSync(join(work, 'grey.png'), encodePng({ data: grey, count: 1, height: 8, width: 8, channels: 1 }));
+    writeFileSync(join(work, 'grey-as-rgb.png'), encodePng({ data: Uint8Array.from({ length: 64 * 3 }, (_, i) => grey[Math.floor(i / 3)]), count: 1, height: 8, width: 8, channels: 3 }));
+    const [g, rgb] = ['grey.png', 'grey-as-rgb.png'].map((file) => {
+      const cl = farmer(['classify', file, '--checkpoint', 'run', '--runtime', 'tfjs', '--json']);
+      expect(cl.code, cl.stderr).toBe(0);
+      return JSON.parse(cl.stdout).images[0] as { bitsPerDim: number; logLikelihood: number[] };
+    });
+    expect(g.logLikelihood).toEqual(rgb.logLikelihood);
+    expect(g.bitsPerDim).toBe(rgb.bitsPerDim);
+  }, 300_000);
+});
+
+describe('a grey model given colour PNGs', () => {
+  beforeAll(async () => {
+    // A fresh 8×8 grey model with seeded random weights, so that its likelihood depends on every pixel.
+    await initBackend({ backend: 'wasm' });
+    const model = FarmerModel.create(
+      {
+        flow: { inChannels: 1, imageSize: 8, patchSize: 2, width: 16, numBlocks: 1, layersPerBlock: 1, headDim: 8 },
+        ar: { width: 16, layers: 1, headDim: 8, prefixLength: 1, informativeDim: 2, componentsInformative: 2, componentsRedundant: 1 },
+        numClasses: 2,
+      },
+      7,
+    );
+    randomize(model.flow.params, 1, { scale: 0.1, projOut: 0.05 });
+    randomize(model.ar.params, 2, { scale: 0.1, projOut: 0.05 });
+    await saveFarmer(join(work, 'grey-model'), model);
+    model.dispose();
+  });
+
+  it('farmer classify reads a colour PNG as its luma 0.299·R + 0.587·G + 0.114·B (after compositing), not as one of its channels', () => {
+    const px = rgba(3);
+    writeFileSync(join(work, 'colour.png'), rgbaPng(px));
+    writeFileSync(join(work, 'luma.png'), encodePng({ data: compositeRgba(px, 1, BLACK_BACKGROUND), count: 1, height: 8, width: 8, channels: 1 }));
+    const red = Uint8Array.from({ length: 64 }, (_, p) => compositeRgba(px, 3, BLACK_BACKGROUND)[p * 3]);
+    writeFileSync(join(work, 'red.png'), encodePng({ data: red, count: 1, height: 8, width: 8, channels: 1 }));
+    const [colour, luma, r] = ['colour.png', 'luma.png', 'red.png'].map((file) => {
+      const cl = farmer(['classify', file, '--checkpoint', 'grey-model', '--runtime', 'tfjs', '--json']);
+      expect(cl.code, cl.stderr).toBe(0);
+      return JSON.parse(cl.stdout).images[0] as { bitsPerDim: number; logLikelihood: number[] };
+    });
+    expect(colour.logLikelihood).toEqual(luma.logLikelihood);
+    expect(colour.bitsPerDim).toBe(luma.bitsPerDim);
+    expect(Math.abs(colour.bitsPerDim - r.bitsPerDim)).toBeGreaterThan(1e-3);
   }, 300_000);
 });
