@@ -1,5 +1,5 @@
 import { classify, likelihoodBitsPerDim, modelImageOptions, type Classification } from '@farmer/ar-gmm/browser';
-import { BLACK_BACKGROUND, Rng, sameBackground, type Background, type U8Images } from '@farmer/core/browser';
+import { BLACK_BACKGROUND, compositeRgba, Rng, sameBackground, type Background, type U8Images } from '@farmer/core/browser';
 import { canvasImage } from './canvas-image.js';
 import type { OrtRunner } from '@farmer/onnx/web';
 import { PageError } from './page-error.js';
@@ -14,6 +14,13 @@ export class DrawPad {
   private readonly ctx: CanvasRenderingContext2D;
   private drawing = false;
   private bg: Background = BLACK_BACKGROUND;
+  /**
+   * The dropped image at its own size (straight RGBA, as a canvas gives it
+   * back), until a stroke or a clear: an image of the model's size is scored
+   * as these pixels, not resampled through the pad, so it scores as the file
+   * does in `farmer classify` and the server.
+   */
+  private dropped?: ImageData;
   /** True once something was drawn or dropped. */
   inked = false;
 
@@ -29,6 +36,7 @@ export class DrawPad {
     };
     canvas.addEventListener('pointerdown', (e) => {
       this.drawing = true;
+      this.dropped = undefined;
       canvas.setPointerCapture(e.pointerId);
       const [x, y] = at(e);
       this.ctx.beginPath();
@@ -78,6 +86,7 @@ export class DrawPad {
     ctx.lineCap = 'round';
     ctx.lineJoin = 'round';
     this.inked = false;
+    this.dropped = undefined;
     this.onChange();
   }
 
@@ -89,7 +98,8 @@ export class DrawPad {
   async dropImage(file: Blob): Promise<boolean> {
     let bitmap: ImageBitmap;
     try {
-      bitmap = await createImageBitmap(file);
+      // Its stored values, as decodePng reads them: no colour-space conversion, alpha not premultiplied.
+      bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
     } catch {
       throw new PageError('FARMER_E_BAD_INPUT', 'that file is not an image this browser can read (use a PNG, JPEG or WebP)');
     }
@@ -99,13 +109,19 @@ export class DrawPad {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     const s = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
     ctx.drawImage(bitmap, (canvas.width - bitmap.width * s) / 2, (canvas.height - bitmap.height * s) / 2, bitmap.width * s, bitmap.height * s);
+    const own = document.createElement('canvas');
+    own.width = bitmap.width;
+    own.height = bitmap.height;
+    const octx = own.getContext('2d', { willReadFrequently: true })!;
+    octx.drawImage(bitmap, 0, 0);
+    this.dropped = octx.getImageData(0, 0, own.width, own.height);
     const invert = sameBackground(this.bg, BLACK_BACKGROUND) && this.invertsOnBlack();
     this.inked = true;
     this.onChange();
     return invert;
   }
 
-  /** Whether the pad composited on black is light on average (> 127); if so, it is made its inverse on black. */
+  /** Whether the pad composited on black is light on average (> 127); if so, it (and the dropped image) is made its inverse on black. */
   private invertsOnBlack(): boolean {
     const { ctx, canvas } = this;
     const px = ctx.getImageData(0, 0, canvas.width, canvas.height);
@@ -113,19 +129,20 @@ export class DrawPad {
     let sum = 0;
     for (let i = 0; i < rgb.length; i += 3) sum += 0.299 * rgb[i] + 0.587 * rgb[i + 1] + 0.114 * rgb[i + 2];
     if (sum / (rgb.length / 3) <= 127) return false;
-    for (let p = 0; p < rgb.length / 3; p++) {
-      for (let k = 0; k < 3; k++) px.data[p * 4 + k] = 255 - rgb[p * 3 + k];
-      px.data[p * 4 + 3] = 255;
-    }
-    ctx.putImageData(px, 0, 0);
+    ctx.putImageData(inverseOnBlack(px), 0, 0);
+    if (this.dropped) this.dropped = inverseOnBlack(this.dropped);
     return true;
   }
 
   /**
    * The pad at size × size, HWC u8 with 1 or 3 channels, composited on
-   * `background` (default the pad's; see {@link canvasImage}).
+   * `background` (default the pad's; see {@link canvasImage}): a dropped
+   * image of that size as it is, anything else the pad scaled down.
    */
   image(size: number, channels: number, background: Background = this.bg): U8Images {
+    if (channels !== 1 && channels !== 3) throw new PageError('FARMER_E_UNSUPPORTED', `the pad makes 1- or 3-channel images, not ${channels}`);
+    const d = this.dropped;
+    if (d && d.width === size && d.height === size) return canvasImage(d.data, size, channels, background);
     const small = document.createElement('canvas');
     small.width = size;
     small.height = size;
@@ -133,9 +150,19 @@ export class DrawPad {
     sctx.imageSmoothingEnabled = true;
     sctx.imageSmoothingQuality = 'high';
     sctx.drawImage(this.canvas, 0, 0, size, size);
-    if (channels !== 1 && channels !== 3) throw new PageError('FARMER_E_UNSUPPORTED', `the pad makes 1- or 3-channel images, not ${channels}`);
     return canvasImage(sctx.getImageData(0, 0, size, size).data, size, channels, background);
   }
+}
+
+/** Straight RGBA pixels composited on black and inverted (255 − v, opaque): a light image made MNIST's white on black. */
+function inverseOnBlack(px: ImageData): ImageData {
+  const rgb = compositeRgba(px.data, 3, BLACK_BACKGROUND);
+  const out = new ImageData(px.width, px.height);
+  for (let p = 0; p < px.width * px.height; p++) {
+    for (let k = 0; k < 3; k++) out.data[p * 4 + k] = 255 - rgb[p * 3 + k];
+    out.data[p * 4 + 3] = 255;
+  }
+  return out;
 }
 
 /**

@@ -112,12 +112,15 @@ async function reloadModel(): Promise<void> {
   $<HTMLButtonElement>('pad-score').disabled = true;
   const old = state.model;
   state.model = undefined;
+  $('pad-note').hidden = true;
   await old?.runner.dispose();
   try {
     const model = await loadModel(exportLocation(s.model, $<HTMLInputElement>('api-key').value, state.files), s.provider, status);
     state.model = model;
     // The pad shows, and scores on, the colour this model composites transparency on.
     if (state.pad) state.pad.background = modelBackground(model.runner.config);
+    // The pad draws grey strokes whatever the model: a colour model is told so.
+    $('pad-note').hidden = model.runner.config.flow.inChannels === 1;
     const ep = model.runner.executionProvider;
     status(`${model.label}: ${model.runner.config.numClasses} classes, decoders ${model.runner.decoders.join(' and ')}; running on ${ep.name}${ep.name === 'wasm' ? ` (${model.threads} thread${model.threads > 1 ? 's' : ''})` : ''}`);
     $('model-status').dataset.provider = ep.name;

@@ -1,7 +1,12 @@
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodePng } from '@farmer/core';
+import { compareRuntimeImages } from '@farmer/sampling';
 import type { BrowserContext, Page } from 'playwright-core';
+import { expect } from 'vitest';
 // @ts-expect-error: a plain ESM script without types (its JSDoc documents it)
 import { CHROMIUM, launchChromium as launchChromiumScript } from '../scripts/chromium.mjs';
 // @ts-expect-error: a plain ESM script without types (its JSDoc documents it)
@@ -60,8 +65,12 @@ export function pageError(page: Page): Promise<string | null> {
   return page.evaluate(() => (document.getElementById('error')!.hidden ? null : document.getElementById('error')!.textContent));
 }
 
-/** Clicks Generate and waits for the images; returns each image's grey values (the red channel of its canvas, HW). */
-export async function generateOnPage(page: Page, timeoutMs = 300_000): Promise<{ images: Uint8Array[]; labels: number[]; seconds: number }> {
+/**
+ * Clicks Generate and waits for the images; returns each image as its canvas
+ * holds it, HWC with `channels` values a pixel (1: the red channel, as grey
+ * images are drawn R = G = B; 3: RGB).
+ */
+export async function generateOnPage(page: Page, timeoutMs = 300_000, channels: 1 | 3 = 1): Promise<{ images: Uint8Array[]; labels: number[]; seconds: number }> {
   await page.evaluate(() => {
     (window as unknown as { farmerPlayground: { state: { last?: unknown } } }).farmerPlayground.state.last = undefined;
   });
@@ -71,17 +80,75 @@ export async function generateOnPage(page: Page, timeoutMs = 300_000): Promise<{
   });
   const err = await pageError(page);
   if (err) throw new Error(`the page shows an error: ${err}`);
-  const r = await page.evaluate(() => {
+  const r = await page.evaluate((c) => {
     const canvases = [...document.querySelectorAll<HTMLCanvasElement>('#results canvas.sample')];
     const state = (window as unknown as { farmerPlayground: { state: { last: { timings: { totalSeconds: number } } } } }).farmerPlayground.state;
     return {
-      images: canvases.map((c) => {
-        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-        return Array.from({ length: c.width * c.height }, (_, i) => d[4 * i]);
+      images: canvases.map((canvas) => {
+        const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        return Array.from({ length: canvas.width * canvas.height * c }, (_, i) => d[4 * Math.floor(i / c) + (i % c)]);
       }),
-      labels: canvases.map((c) => Number(c.dataset.label)),
+      labels: canvases.map((canvas) => Number(canvas.dataset.label)),
       seconds: state.last.timings.totalSeconds,
     };
-  });
+  }, channels);
   return { images: r.images.map((a) => Uint8Array.from(a)), labels: r.labels, seconds: r.seconds };
+}
+
+/**
+ * `farmer sample --runtime onnx ARGS` into a temporary folder: each image of
+ * its `--separate` PNGs, HWC with `channels` values a pixel (1: the first of
+ * the PNG's channels), and its label (from the file name).
+ */
+export function cliSamples(args: string[], channels: 1 | 3 = 1): { images: Uint8Array[]; labels: number[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'farmer-playground-cli-'));
+  try {
+    execFileSync(process.execPath, [join(REPO, 'apps/cli/dist/bin.js'), 'sample', '--runtime', 'onnx', ...args, '--separate', join(dir, 'images'), '--out', join(dir, 'grid.png'), '--quiet'], {
+      stdio: 'pipe',
+    });
+    const files = readdirSync(join(dir, 'images')).sort();
+    return {
+      images: files.map((f) => {
+        const im = decodePng(new Uint8Array(readFileSync(join(dir, 'images', f))), 3);
+        return channels === 3 ? im.data : im.data.filter((_, i) => i % 3 === 0);
+      }),
+      labels: files.map((f) => Number(/label(-?\d+)\.png$/.exec(f)![1])),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `farmer serve ARGS` on a free port; resolves with its base URL once it listens. */
+export function farmerServe(args: string[] = []): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(REPO, 'apps/cli/dist/bin.js'), 'serve', '--port', '0', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const m = /serving \d+ model\(s\) at (http:\/\/\S+) /.exec(out);
+      if (m) resolve({ url: m[1], child });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`farmer serve exited with ${code}: ${out}`)));
+  });
+}
+
+/**
+ * The page's images against `farmer sample --runtime onnx` with the same
+ * settings ({@link cliSamples}), image by image (not the grid), square images
+ * of `channels` values a pixel. onnxruntime-web's wasm kernels and
+ * onnxruntime-node's native CPU kernels round differently, so the rule is the
+ * one for any two runtimes, `compareRuntimeImages` (docs/method.md §7.10
+ * runtime agreement).
+ */
+export function expectSameImages(page: { images: Uint8Array[]; labels: number[] }, cli: { images: Uint8Array[]; labels: number[] }, channels: 1 | 3 = 1): void {
+  expect(page.labels).toEqual(cli.labels);
+  expect(page.images.length).toBe(cli.images.length);
+  const side = Math.sqrt(cli.images[0].length / channels);
+  const set = (images: Uint8Array[]) => ({ data: Uint8Array.from(images.flatMap((im) => [...im])), count: images.length, height: side, width: side, channels });
+  const r = compareRuntimeImages(set(page.images), set(cli.images));
+  console.log(`page vs farmer sample --runtime onnx: ${r.summary}`);
+  expect(r.holds, r.summary).toBe(true);
 }

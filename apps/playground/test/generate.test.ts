@@ -1,49 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { decodePng } from '@farmer/core';
-import { compareRuntimeImages } from '@farmer/sampling';
 import { imagesSha256, REFERENCE_CASES, u8Diff } from '@farmer/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserTestsCanRun, DIST, generateOnPage, launchChromium, openPage, pageError, REPO, serve, type Served } from './browser.js';
-
-/**
- * The page's images against `farmer sample --runtime onnx` with the same
- * settings, image by image (not the grid). onnxruntime-web's wasm kernels
- * and onnxruntime-node's native CPU kernels round differently, so the rule
- * is the one for any two runtimes, `compareRuntimeImages`
- * (docs/method.md §7.10 runtime agreement).
- */
-function cliSamples(args: string[]): { images: Uint8Array[]; labels: number[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'farmer-playground-cli-'));
-  try {
-    execFileSync(process.execPath, [join(REPO, 'apps/cli/dist/bin.js'), 'sample', '--runtime', 'onnx', ...args, '--separate', join(dir, 'images'), '--out', join(dir, 'grid.png'), '--quiet'], {
-      stdio: 'pipe',
-    });
-    const files = readdirSync(join(dir, 'images')).sort();
-    return {
-      images: files.map((f) => {
-        const im = decodePng(new Uint8Array(readFileSync(join(dir, 'images', f))));
-        return im.data.filter((_, i) => i % im.channels === 0);
-      }),
-      labels: files.map((f) => Number(/label(-?\d+)\.png$/.exec(f)![1])),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function expectSameImages(page: { images: Uint8Array[]; labels: number[] }, cli: { images: Uint8Array[]; labels: number[] }): void {
-  expect(page.labels).toEqual(cli.labels);
-  expect(page.images.length).toBe(cli.images.length);
-  // Grey square images, one channel (cliSamples keeps the first of the PNG's channels).
-  const side = Math.sqrt(cli.images[0].length);
-  const set = (images: Uint8Array[]) => ({ data: Uint8Array.from(images.flatMap((im) => [...im])), count: images.length, height: side, width: side, channels: 1 });
-  const r = compareRuntimeImages(set(page.images), set(cli.images));
-  console.log(`page vs farmer sample --runtime onnx: ${r.summary}`);
-  expect(r.holds, r.summary).toBe(true);
-}
+import { browserTestsCanRun, cliSamples, DIST, expectSameImages, farmerServe, generateOnPage, launchChromium, openPage, pageError, serve, type Served } from './browser.js';
 
 const run = browserTestsCanRun();
 
@@ -112,22 +72,6 @@ describe.runIf(run)('the page in headless Chromium', () => {
       await page.close();
     });
   });
-
-  /** `farmer serve` on a free port (the built-in model); resolves with its base URL once it listens. */
-  function farmerServe(): Promise<{ url: string; child: ChildProcess }> {
-    const child = spawn(process.execPath, [join(REPO, 'apps/cli/dist/bin.js'), 'serve', '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    return new Promise((resolve, reject) => {
-      let out = '';
-      const onData = (b: Buffer) => {
-        out += b.toString();
-        const m = /serving \d+ model\(s\) at (http:\/\/\S+) /.exec(out);
-        if (m) resolve({ url: m[1], child });
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`farmer serve exited with ${code}: ${out}`)));
-    });
-  }
 
   describe.runIf(run)('the page at /playground/ of `farmer serve`, on a served model', () => {
     let served: { url: string; child: ChildProcess };
