@@ -140,8 +140,8 @@ export function farmerServe(args: string[] = []): Promise<{ url: string; child: 
  * settings ({@link cliSamples}), image by image (not the grid), square images
  * of `channels` values a pixel. onnxruntime-web's wasm kernels and
  * onnxruntime-node's native CPU kernels round differently, so the rule is the
- * one for any two runtimes, `compareRuntimeImages` (docs/method.md §7.10
- * runtime agreement).
+ * one for any two runtimes, `compareRuntimeImages`
+ * (docs/method.md §7.10 Runtime agreement).
  */
 export function expectSameImages(page: { images: Uint8Array[]; labels: number[] }, cli: { images: Uint8Array[]; labels: number[] }, channels: 1 | 3 = 1): void {
   expect(page.labels).toEqual(cli.labels);

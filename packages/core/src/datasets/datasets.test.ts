@@ -179,7 +179,7 @@ describe('image folders', () => {
     expect(test.images.data[3]).toBeGreaterThan(200);
   });
 
-  it('gives an image of its size exactly the pixels decodePng gives: alpha composited on the background, grey the luma of §2.6, a grey PNG replicated; black by default', async () => {
+  it('gives an image of its size exactly the pixels decodePng gives: alpha composited on the background, grey the luma of docs/method.md §2.6 Transparency, a grey PNG replicated; black by default', async () => {
     // 16×16 RGBA: every alpha 0..255 once, over colours that vary by pixel (saturated ones among them,
     // where the luma 0.299·R + 0.587·G + 0.114·B and a greyscale in linear light differ most).
     const data = new Uint8Array(16 * 16 * 4);
