@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FASHION_MNIST_CLASSES, initBackend } from '@farmer/core';
+import { EMOJI_BACKGROUND, EMOJI_CLASSES, FASHION_MNIST_CLASSES, initBackend } from '@farmer/core';
 import { builtinClassifierDir, builtinModelDir } from '@farmer/models';
 import { preset, type FarmerRunner } from '@farmer/ar-gmm';
 import { classifierAgreement, loadClassifier } from '@farmer/eval';
@@ -10,18 +10,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 /** fashion-small's floor: 97% measured on this test's 100 samples (94.2% on 500, models/README.md), less a margin. */
 const MIN_FASHION_AGREEMENT = 0.85;
 
-/** Images per built-in for the runtime-agreement check (docs/method.md §7.10 runtime agreement). */
-const AGREEMENT_COUNT = 1000;
+/** emoji-small's floor: its classifier's test accuracy less 10 points (the issue's target; models/README.md has the measured figures). */
+const MIN_EMOJI_AGREEMENT = 0.55;
 
 // The models that ship as @farmer/model-NAME (the workspace's models/NAME): trained with their preset's architecture, and their CFG samples
 // must be recognisable as the class asked for by the built-in classifier of their dataset (its own
-// test accuracy bounds the agreement). Both decode with the exact AF inverse, as `farmer sample` does.
+// test accuracy bounds the agreement). All decode with the exact AF inverse, as `farmer sample` does.
+// agreementCount: images per built-in for the runtime-agreement check (docs/method.md §7.10 runtime agreement); fewer for the
+// colour model, whose images cost ~4× a digit's on tfjs.
 const BUILTINS = [
-  { name: 'mnist-small', classifier: 'classifier-mnist', minAgreement: 0.9, classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], decoder: 'flow' },
-  { name: 'fashion-small', classifier: 'classifier-fashion', minAgreement: MIN_FASHION_AGREEMENT, classNames: FASHION_MNIST_CLASSES, decoder: 'flow' },
+  { name: 'mnist-small', classifier: 'classifier-mnist', minAgreement: 0.9, classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], decoder: 'flow', agreementCount: 1000, background: undefined },
+  { name: 'fashion-small', classifier: 'classifier-fashion', minAgreement: MIN_FASHION_AGREEMENT, classNames: FASHION_MNIST_CLASSES, decoder: 'flow', agreementCount: 1000, background: undefined },
+  { name: 'emoji-small', classifier: 'classifier-emoji', minAgreement: MIN_EMOJI_AGREEMENT, classNames: EMOJI_CLASSES, decoder: 'flow', agreementCount: 270, background: EMOJI_BACKGROUND },
 ] as const;
 
-describe.each(BUILTINS)('the built-in model $name', ({ name, classifier, minAgreement, classNames, decoder }) => {
+describe.each(BUILTINS)('the built-in model $name', ({ name, classifier, minAgreement, classNames, decoder, agreementCount, background }) => {
   // On tfjs, with its distilled student, as `--runtime tfjs` opens it.
   let tfModel: Awaited<ReturnType<typeof openModel>>;
   let runner: FarmerRunner;
@@ -33,23 +36,24 @@ describe.each(BUILTINS)('the built-in model $name', ({ name, classifier, minAgre
   });
   afterAll(() => tfModel.close());
 
-  it('is found by name without configuration and is class-conditional on 28×28 images', () => {
+  it('is found by name without configuration and is class-conditional, with its class names', () => {
     expect(builtinModelDir(name)).toMatch(new RegExp(`models[\\\\/]${name}[\\\\/]checkpoint$`));
-    expect(runner.config.numClasses).toBe(10);
-    expect(runner.config.flow.imageSize).toBe(28);
+    expect(runner.config.numClasses).toBe(classNames.length);
     expect(runner.config.classNames).toEqual(classNames);
+    // Images given to the model are composited on the background it was trained on (docs/method.md §2.6 Transparency).
+    expect(runner.config.background).toEqual(background);
     // The preset of the same name is the architecture the model was trained with.
     expect(runner.config.flow).toEqual(preset(name).flow);
     expect(runner.config.ar).toEqual(preset(name).ar);
   });
 
   it(`draws CFG samples that the built-in classifier labels as the requested class at least ${minAgreement * 100}% of the time`, async () => {
-    const labels = Array.from({ length: 100 }, (_, i) => i % 10);
+    const labels = Array.from({ length: 100 }, (_, i) => i % classNames.length);
     const r = await generate(runner, { count: labels.length, labels, seed: 2024, sampler: 'resampling-cfg', batchSize: 50, decoder });
     const clf = await loadClassifier(builtinClassifierDir(classifier));
     const a = await classifierAgreement(clf, r.images, r.labels);
     await clf.dispose();
-    console.log(`built-in model ${name}: classifier agreement ${(a.agreement * 100).toFixed(1)}% on 100 CFG samples`);
+    console.log(`built-in model ${name}: classifier agreement ${(a.agreement * 100).toFixed(1)}% on ${labels.length} CFG samples`);
     expect(a.agreement).toBeGreaterThanOrEqual(minAgreement);
   });
 
@@ -65,7 +69,7 @@ describe.each(BUILTINS)('the built-in model $name', ({ name, classifier, minAgre
     }
   });
 
-  it(`draws ${AGREEMENT_COUNT} CFG images on onnxruntime that agree with tfjs under the runtime-agreement rule; the AF inverse of the same latents agrees within half a grey level`, async () => {
+  it(`draws ${agreementCount} CFG images on onnxruntime that agree with tfjs under the runtime-agreement rule; the AF inverse of the same latents agrees within half a grey level`, async () => {
     const m = await openModel(builtinModelDir(name));
     try {
       // The latents the onnxruntime runner decodes, batch by batch (a redrawn image's batch is decoded again; the last call counts).
@@ -83,13 +87,13 @@ describe.each(BUILTINS)('the built-in model $name', ({ name, classifier, minAgre
           };
         },
       });
-      const labels = Array.from({ length: AGREEMENT_COUNT }, (_, i) => i % 10);
-      const opts = { count: AGREEMENT_COUNT, labels, seed: 0, sampler: 'resampling-cfg', batchSize: 50, decoder } as const;
+      const labels = Array.from({ length: agreementCount }, (_, i) => i % classNames.length);
+      const opts = { count: agreementCount, labels, seed: 0, sampler: 'resampling-cfg', batchSize: 50, decoder } as const;
       const a = await generate(ort, opts);
       const b = await generate(runner, opts);
       // docs/method.md §7.10 runtime agreement: at most ⌈2%⌉ diverged images, the rest within 1 level on ≤ 0.1% of their pixels.
       const r = compareRuntimeImages(a.images, b.images);
-      console.log(`built-in model ${name}, ${AGREEMENT_COUNT} CFG samples, seed 0, onnxruntime vs tfjs: ${r.summary}`);
+      console.log(`built-in model ${name}, ${agreementCount} CFG samples, seed 0, onnxruntime vs tfjs: ${r.summary}`);
       expect(r.holds, r.summary).toBe(true);
       // Where images diverge, the sampler's choices did, not the AF inverse: the same latents decode alike on both runtimes.
       let worst = 0;

@@ -523,7 +523,7 @@ describe('built-in models by name, and class names in sample grids', () => {
 
     const unknown = farmer(['sample', '--model', 'cifar-huge', '--out', 'x.png'], { env });
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/unknown built-in model 'cifar-huge'; choose one of: mnist-small, fashion-small/);
+    expect(unknown.stderr).toMatch(/unknown built-in model 'cifar-huge'; choose one of: mnist-small, fashion-small, emoji-small/);
     const twice = farmer(['eval', 'bpd', '--model', 'mnist-small', '--checkpoint', join(both, 'mnist-small')], { env });
     expect(twice.code).toBe(2);
     expect(twice.stderr).toMatch(/give --model \(a built-in model\) or --checkpoint \(a directory\), not both/);

@@ -53,6 +53,16 @@ describe.runIf(run)('the page in headless Chromium', () => {
       expectSameImages(got, cliSamples(['--labels', '1,4', '--seed', '5', '--decoder', 'student']));
       await page.close();
     });
+
+    it('emoji-small, the colour built-in, from ?model=builtin:emoji-small: each canvas holds the RGB image farmer sample draws', async () => {
+      const page = await openPage(chromium.context, `${server.url}?model=builtin:emoji-small&labels=0,4,8,2&seed=1`);
+      expect(await page.textContent('#model-status')).toMatch(/^the built-in emoji-small: 9 classes, .*running on/);
+      const got = await generateOnPage(page, 300_000, 3);
+      expectSameImages(got, cliSamples(['--model', 'emoji-small', '--labels', '0,4,8,2', '--seed', '1'], 3), 3);
+      // In colour, not grey in RGB.
+      expect(got.images.some((im) => im.some((v, i) => i % 3 === 0 && (v !== im[i + 1] || v !== im[i + 2])))).toBe(true);
+      await page.close();
+    });
   });
 
   /*

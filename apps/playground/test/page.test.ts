@@ -143,7 +143,7 @@ describe.runIf(run)('the page: likelihood, a broken export, a plain static host'
     const old = await openPage(chromium.context, `${server.url}?model=builtin`);
     expect(await old.textContent('#model-status')).toMatch(/^the built-in mnist-small: /);
     const unknown = await openPage(chromium.context, `${server.url}?model=builtin:cifar-huge`);
-    expect(await pageError(unknown)).toMatch(/model must be builtin, builtin:mnist-small, builtin:fashion-small, served:NAME or url:URL, got 'builtin:cifar-huge'/);
+    expect(await pageError(unknown)).toMatch(/model must be builtin, builtin:mnist-small, builtin:fashion-small, builtin:emoji-small, served:NAME or url:URL, got 'builtin:cifar-huge'/);
     for (const p of [page, old, unknown]) await p.close();
   });
 

@@ -1,6 +1,6 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinModelDir } from '@farmer/models';
+import { BUILTIN_MODELS, builtinModelDir } from '@farmer/models';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/index.js';
@@ -125,7 +125,7 @@ describe('GET /playground/', () => {
     expect(existsSync(join(playgroundDist()!, 'models')), 'the published page holds no model export').toBe(false);
     const a = await app();
     try {
-      for (const name of ['mnist-small', 'fashion-small']) {
+      for (const name of BUILTIN_MODELS) {
         const dir = join(builtinModelDir(name), 'onnx');
         const manifest = await a.inject({ method: 'GET', url: `/playground/models/${name}/onnx/manifest.json` });
         expect(manifest.statusCode, name).toBe(200);

@@ -3,7 +3,7 @@
  * (`@farmer/model-<name>`) holding its checkpoint and its dataset's feature
  * classifier. Browser-safe: the playground lists the same names.
  */
-export const BUILTIN_MODELS = ['mnist-small', 'fashion-small'] as const;
+export const BUILTIN_MODELS = ['mnist-small', 'fashion-small', 'emoji-small'] as const;
 /** A built-in model's name. */
 export type BuiltinModelName = (typeof BUILTIN_MODELS)[number];
 
@@ -11,7 +11,7 @@ export type BuiltinModelName = (typeof BUILTIN_MODELS)[number];
 export const BUILTIN_MODEL: BuiltinModelName = BUILTIN_MODELS[0];
 
 /** The built-in feature classifiers (for `--classifier NAME`), each shipped in its dataset's model package. */
-export const BUILTIN_CLASSIFIERS = ['classifier-mnist', 'classifier-fashion'] as const;
+export const BUILTIN_CLASSIFIERS = ['classifier-mnist', 'classifier-fashion', 'classifier-emoji'] as const;
 /** A built-in classifier's name. */
 export type BuiltinClassifierName = (typeof BUILTIN_CLASSIFIERS)[number];
 
@@ -31,6 +31,7 @@ export interface BuiltinModelInfo {
 export const BUILTIN_MODEL_INFO: Readonly<Record<BuiltinModelName, Readonly<BuiltinModelInfo>>> = Object.freeze({
   'mnist-small': Object.freeze({ name: 'mnist-small', packageName: '@farmer/model-mnist-small', dataset: 'MNIST', classifier: 'classifier-mnist' }),
   'fashion-small': Object.freeze({ name: 'fashion-small', packageName: '@farmer/model-fashion-small', dataset: 'Fashion-MNIST', classifier: 'classifier-fashion' }),
+  'emoji-small': Object.freeze({ name: 'emoji-small', packageName: '@farmer/model-emoji-small', dataset: 'emoji', classifier: 'classifier-emoji' }),
 });
 
 /** Whether `name` is a built-in model's name. */

@@ -77,7 +77,7 @@ describe('built-in models: where they are found', () => {
   it('an unknown name lists the choices (FARMER_E_BAD_INPUT)', () => {
     const e = thrown(() => builtinModelDir('cifar-huge'));
     expect(isFarmerError(e, 'FARMER_E_BAD_INPUT')).toBe(true);
-    expect(e!.message).toMatch(/unknown built-in model 'cifar-huge'; choose one of: mnist-small, fashion-small/);
+    expect(e!.message).toMatch(/unknown built-in model 'cifar-huge'; choose one of: mnist-small, fashion-small, emoji-small/);
   });
 });
 

@@ -13,14 +13,15 @@ function importsOf(file: string): string[] {
 }
 
 describe('the catalogue of built-in models', () => {
-  it('mnist-small (the default) and fashion-small, each with its package and its dataset’s classifier', () => {
-    expect(BUILTIN_MODELS).toEqual(['mnist-small', 'fashion-small']);
+  it('mnist-small (the default), fashion-small and emoji-small, each with its package and its dataset’s classifier', () => {
+    expect(BUILTIN_MODELS).toEqual(['mnist-small', 'fashion-small', 'emoji-small']);
     expect(BUILTIN_MODEL).toBe('mnist-small');
     expect(BUILTIN_MODELS.map((m) => [BUILTIN_MODEL_INFO[m].packageName, BUILTIN_MODEL_INFO[m].classifier])).toEqual([
       ['@farmer/model-mnist-small', 'classifier-mnist'],
       ['@farmer/model-fashion-small', 'classifier-fashion'],
+      ['@farmer/model-emoji-small', 'classifier-emoji'],
     ]);
-    expect(BUILTIN_CLASSIFIERS.map(classifierOwner)).toEqual(['mnist-small', 'fashion-small']);
+    expect(BUILTIN_CLASSIFIERS.map(classifierOwner)).toEqual(['mnist-small', 'fashion-small', 'emoji-small']);
     expect(builtinExportPath('fashion-small')).toBe('models/fashion-small/onnx/');
   });
 
