@@ -153,7 +153,7 @@ describe('a colour model, from a folder of RGBA PNGs to PNG', () => {
     // The stages' bounds are the library's schema's: a zero-channel stage is refused before any work, naming the flag.
     const bad = farmer(['eval', 'train-classifier', '--data', 'folder:shapes', '--conv', '4,0', '--out', 'clf']);
     expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/--conv entry 2 \(0\): .*got '4,0'/)]);
-    const t = farmerJson(['eval', 'train-classifier', '--data', 'folder:shapes', '--image-size', `${SIZE}`, '--conv', '4,8', '--hidden', '16', '--epochs', '2', '--out', 'clf']);
+    const t = farmerJson(['eval', 'train-classifier', '--data', 'folder:shapes', '--image-size', `${SIZE}`, '--conv', '4,8', '--hidden', '16', '--epochs', '2', '--batch-size', '12', '--out', 'clf']);
     expect(t.testAccuracy).toBeGreaterThanOrEqual(0);
     expect(t.testAccuracy).toBeLessThanOrEqual(1);
     const config = JSON.parse(readFileSync(join(work, 'clf', 'config.json'), 'utf8'));

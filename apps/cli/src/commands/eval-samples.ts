@@ -86,6 +86,7 @@ interface TrainClassifierFlags {
   data: string;
   out: string;
   epochs: number;
+  batchSize?: number;
   conv?: number[];
   hidden?: number[];
   flip?: boolean;
@@ -101,7 +102,7 @@ export async function runTrainClassifier(ctx: CliContext, flags: TrainClassifier
   const train = await loadDataset(flags.data, { split: 'train', imageSize: flags.imageSize });
   const test = await loadDataset(flags.data, { split: 'test', imageSize: flags.imageSize });
   const bar = ctx.progress('train classifier', 1, 'steps');
-  const { classifier, testAccuracy } = await trainClassifier(train, test, { epochs: flags.epochs, conv: flags.conv, hidden: flags.hidden, flip: flags.flip, seed: flags.seed, data: flags.data, onProgress: (e) => (bar.setTotal(e.steps), bar.update(e.step, `loss ${e.loss.toFixed(3)}`)) });
+  const { classifier, testAccuracy } = await trainClassifier(train, test, { epochs: flags.epochs, batchSize: flags.batchSize, conv: flags.conv, hidden: flags.hidden, flip: flags.flip, seed: flags.seed, data: flags.data, onProgress: (e) => (bar.setTotal(e.steps), bar.update(e.step, `loss ${e.loss.toFixed(3)}`)) });
   bar.stop();
   await saveClassifier(flags.out, classifier, { testAccuracy, data: flags.data, epochs: flags.epochs, ...(flags.flip ? { flip: true } : {}) }, { force: flags.force });
   await classifier.dispose();
@@ -229,6 +230,7 @@ export function addSampleMetricCommands(ev: Command, ctx: () => CliContext): voi
     .option('--data <spec>', `dataset: ${DATASET_SPEC_HELP}`, 'mnist')
     .requiredOption('--out <dir>', 'output checkpoint directory', pathFlag('--out'))
     .option('--epochs <n>', 'epochs', intFlag('--epochs', 1), 8)
+    .option('--batch-size <n>', 'images per step (default 128)', intFlag('--batch-size', 1))
     .option('--conv <list>', 'output channels of each conv stage (3×3 conv, ReLU, 2×2 max pool; default none: an MLP)', intListFlag('--conv', ClassifierConfigSchema.shape.conv))
     .option('--hidden <list>', 'hidden layer widths (default 512,256)', intListFlag('--hidden', ClassifierConfigSchema.shape.hidden))
     .option('--flip', 'also mirror half of the training images left–right')
