@@ -1,4 +1,5 @@
 import { Option } from 'commander';
+import type { z } from 'zod';
 import { BLACK_BACKGROUND, WHITE_BACKGROUND, type Background } from '@farmer/core';
 import { UsageError } from './errors.js';
 
@@ -23,14 +24,25 @@ export function numberFlag(flag: string, opts: { min?: number; exclusiveMin?: bo
   };
 }
 
-/** Parses a comma-separated list of integers. */
-export function intListFlag(flag: string) {
-  return (value: string): number[] =>
-    value.split(',').map((v) => {
+/**
+ * Parses a comma-separated list of integers. With `schema` (the library's
+ * schema of the option, the one definition of its bounds), the list must
+ * also pass it; the UsageError names the flag and the failing entry.
+ */
+export function intListFlag(flag: string, schema?: z.ZodType) {
+  return (value: string): number[] => {
+    const list = value.split(',').map((v) => {
       const s = v.trim();
       if (!/^-?\d+$/.test(s)) throw new UsageError(`${flag} takes comma-separated integers, got '${value}'`);
       return Number(s);
     });
+    const r = schema?.safeParse(list);
+    if (r && !r.success) {
+      const problems = r.error.issues.map((i) => (typeof i.path[0] === 'number' ? `entry ${i.path[0] + 1} (${list[i.path[0]]}): ${i.message}` : i.message));
+      throw new UsageError(`${flag} ${problems.join('; ')}, got '${value}'`);
+    }
+    return list;
+  };
 }
 
 /** Parses a comma-separated list of numbers. */

@@ -148,6 +148,24 @@ describe('a colour model, from a folder of RGBA PNGs to PNG', () => {
       await m.close();
     }
   }, 120_000);
+
+  it('a conv feature classifier trains on the colour data (farmer eval train-classifier --conv), and eval fid and eval agreement take it', () => {
+    // The stages' bounds are the library's schema's: a zero-channel stage is refused before any work, naming the flag.
+    const bad = farmer(['eval', 'train-classifier', '--data', 'folder:shapes', '--conv', '4,0', '--out', 'clf']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/--conv entry 2 \(0\): .*got '4,0'/)]);
+    const t = farmerJson(['eval', 'train-classifier', '--data', 'folder:shapes', '--image-size', `${SIZE}`, '--conv', '4,8', '--hidden', '16', '--epochs', '2', '--batch-size', '12', '--out', 'clf']);
+    expect(t.testAccuracy).toBeGreaterThanOrEqual(0);
+    expect(t.testAccuracy).toBeLessThanOrEqual(1);
+    const config = JSON.parse(readFileSync(join(work, 'clf', 'config.json'), 'utf8'));
+    expect(config.model).toMatchObject({ channels: 3, height: SIZE, width: SIZE, conv: [4, 8], hidden: [16], numClasses: 3, data: 'folder:shapes' });
+    const f = farmerJson(['eval', 'fid', '--checkpoint', 'run', '--runtime', 'tfjs', '--classifier', 'clf', '--count', '6']);
+    expect(f.extractor.id).toBe('farmer-conv-classifier/folder:shapes/penultimate');
+    expect(Number.isFinite(f.fid) && f.fid >= 0, `${f.fid}`).toBe(true);
+    const a = farmerJson(['eval', 'agreement', '--checkpoint', 'run', '--runtime', 'tfjs', '--classifier', 'clf', '--per-class', '2']);
+    expect(a.samples).toBe(6);
+    expect(a.perClass).toHaveLength(3);
+    expect(a.agreement).toBeGreaterThanOrEqual(0);
+  }, 120_000);
 });
 
 describe('the colour model on onnxruntime', () => {

@@ -33,6 +33,7 @@ export {
   classifierAgreement,
   CLASSIFIER_KIND,
   ClassifierConfigSchema,
+  FeatureClassifier,
   loadClassifier,
   MlpClassifier,
   parseClassifierConfig,

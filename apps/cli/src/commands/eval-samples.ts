@@ -4,7 +4,7 @@ import { DATASET_SPEC_HELP, directoryWriteProblem, encodePng, gatherExamples, im
 import { className, evaluateBpd, modelImageOptions, type FarmerRunner } from '@farmer/ar-gmm';
 import { resolveGenerateOptions, type GenerateOptions } from '@farmer/sampling';
 import { BUILTIN_CLASSIFIERS, classifierDirOf } from '@farmer/models';
-import { checkClassifierOutput, classifierAgreement, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
+import { checkClassifierOutput, classifierAgreement, ClassifierConfigSchema, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, forceOption, intFlag, intListFlag, pathFlag } from '../flags.js';
@@ -81,16 +81,30 @@ export async function runSampleMetrics(ctx: CliContext, metrics: SampleMetric[],
   }
 }
 
-export async function runTrainClassifier(ctx: CliContext, flags: { data: string; out: string; epochs: number; hidden?: number[]; seed: number; imageSize?: number; force?: boolean }): Promise<void> {
+/** The flags of `farmer eval train-classifier`. */
+interface TrainClassifierFlags {
+  data: string;
+  out: string;
+  epochs: number;
+  batchSize?: number;
+  conv?: number[];
+  hidden?: number[];
+  flip?: boolean;
+  seed: number;
+  imageSize?: number;
+  force?: boolean;
+}
+
+export async function runTrainClassifier(ctx: CliContext, flags: TrainClassifierFlags): Promise<void> {
   // Before any training: what is at --out must be a classifier (or nothing), unless --force.
   checkClassifierOutput(flags.out, { force: flags.force });
   await ctx.initBackend();
   const train = await loadDataset(flags.data, { split: 'train', imageSize: flags.imageSize });
   const test = await loadDataset(flags.data, { split: 'test', imageSize: flags.imageSize });
   const bar = ctx.progress('train classifier', 1, 'steps');
-  const { classifier, testAccuracy } = await trainClassifier(train, test, { epochs: flags.epochs, hidden: flags.hidden, seed: flags.seed, data: flags.data, onProgress: (e) => (bar.setTotal(e.steps), bar.update(e.step, `loss ${e.loss.toFixed(3)}`)) });
+  const { classifier, testAccuracy } = await trainClassifier(train, test, { epochs: flags.epochs, batchSize: flags.batchSize, conv: flags.conv, hidden: flags.hidden, flip: flags.flip, seed: flags.seed, data: flags.data, onProgress: (e) => (bar.setTotal(e.steps), bar.update(e.step, `loss ${e.loss.toFixed(3)}`)) });
   bar.stop();
-  await saveClassifier(flags.out, classifier, { testAccuracy, data: flags.data, epochs: flags.epochs }, { force: flags.force });
+  await saveClassifier(flags.out, classifier, { testAccuracy, data: flags.data, epochs: flags.epochs, ...(flags.flip ? { flip: true } : {}) }, { force: flags.force });
   await classifier.dispose();
   ctx.result(`classifier → ${flags.out}: test accuracy ${(testAccuracy * 100).toFixed(2)}% on ${test.images.count} ${flags.data} test images`, { out: flags.out, testAccuracy, data: flags.data });
 }
@@ -212,16 +226,19 @@ function metricCommand(name: string, description: string, metrics: SampleMetric[
 
 export function addSampleMetricCommands(ev: Command, ctx: () => CliContext): void {
   ev.command('train-classifier')
-    .description('train the built-in MLP feature network on a dataset (its features give FID, its probabilities IS)')
+    .description('train the built-in feature network (optional 3×3 conv stages, then an MLP) on a dataset (its features give FID, its probabilities IS)')
     .option('--data <spec>', `dataset: ${DATASET_SPEC_HELP}`, 'mnist')
     .requiredOption('--out <dir>', 'output checkpoint directory', pathFlag('--out'))
     .option('--epochs <n>', 'epochs', intFlag('--epochs', 1), 8)
-    .option('--hidden <list>', 'hidden layer widths', intListFlag('--hidden'))
+    .option('--batch-size <n>', 'images per step (default 128)', intFlag('--batch-size', 1))
+    .option('--conv <list>', 'output channels of each conv stage (3×3 conv, ReLU, 2×2 max pool; default none: an MLP)', intListFlag('--conv', ClassifierConfigSchema.shape.conv))
+    .option('--hidden <list>', 'hidden layer widths (default 512,256)', intListFlag('--hidden', ClassifierConfigSchema.shape.hidden))
+    .option('--flip', 'also mirror half of the training images left–right')
     .option('--image-size <n>', 'for folder: data', intFlag('--image-size', 1))
     .option('--seed <n>', 'seed', intFlag('--seed', 0), 0)
     .addOption(forceOption('a classifier checkpoint'))
-    .addHelpText('after', '\nExample:\n  farmer eval train-classifier --data mnist --out classifiers/mnist')
-    .action(async (flags: { data: string; out: string; epochs: number; hidden?: number[]; seed: number; imageSize?: number; force?: boolean }) => runTrainClassifier(ctx(), flags));
+    .addHelpText('after', '\nExamples:\n  farmer eval train-classifier --data mnist --out classifiers/mnist\n  farmer eval train-classifier --data emoji --conv 32,64,128 --hidden 256 --out classifiers/emoji')
+    .action(async (flags: TrainClassifierFlags) => runTrainClassifier(ctx(), flags));
   ev.addCommand(metricCommand('fid', 'Fréchet distance between generated and real features', ['fid'], ctx));
   ev.addCommand(metricCommand('kid', 'kernel inception distance (unbiased, polynomial kernel), mean ± std over subsets', ['kid'], ctx));
   ev.addCommand(metricCommand('is', 'Inception-style score of generated images (needs a classifier with probabilities)', ['is'], ctx));
