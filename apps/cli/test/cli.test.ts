@@ -565,6 +565,6 @@ describe('built-in models from their packages: --classifier NAME, FARMER_MODELS_
     expect(noClassifier.stderr).toContain('npm install @farmer/model-fashion-small');
     const unknown = farmer(['eval', 'fid', '--classifier', 'classifier-cifar', '--count', '2']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/classifier 'classifier-cifar' is neither a folder nor a built-in classifier \(classifier-mnist, classifier-fashion\)/);
+    expect(unknown.stderr).toMatch(/classifier 'classifier-cifar' is neither a folder nor a built-in classifier \(classifier-mnist, classifier-fashion, classifier-emoji\)/);
   });
 });

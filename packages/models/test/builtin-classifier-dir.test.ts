@@ -14,7 +14,7 @@ afterEach(() => {
 describe('built-in classifiers by name', () => {
   it('are the classifier/ folders of their model packages', () => {
     delete process.env.FARMER_MODELS_DIR;
-    expect(BUILTIN_CLASSIFIERS).toEqual(['classifier-mnist', 'classifier-fashion']);
+    expect(BUILTIN_CLASSIFIERS).toEqual(['classifier-mnist', 'classifier-fashion', 'classifier-emoji']);
     expect(realpathSync(builtinClassifierDir('classifier-mnist'))).toBe(join(REPO, 'models', 'mnist-small', 'classifier'));
     expect(realpathSync(builtinClassifierDir('classifier-fashion'))).toBe(join(REPO, 'models', 'fashion-small', 'classifier'));
   });
@@ -44,7 +44,7 @@ describe('built-in classifiers by name', () => {
   it('an unknown name lists the choices (FARMER_E_BAD_INPUT)', () => {
     const e = thrown(() => builtinClassifierDir('classifier-cifar'));
     expect(isFarmerError(e, 'FARMER_E_BAD_INPUT')).toBe(true);
-    expect(e!.message).toBe("unknown built-in classifier 'classifier-cifar'; choose one of: classifier-mnist, classifier-fashion (or give a classifier directory)");
+    expect(e!.message).toBe("unknown built-in classifier 'classifier-cifar'; choose one of: classifier-mnist, classifier-fashion, classifier-emoji (or give a classifier directory)");
   });
 });
 
@@ -61,6 +61,6 @@ describe('a --classifier value: a built-in name or a folder', () => {
   it('a bare word that is neither says so, listing the built-in names', () => {
     const e = thrown(() => classifierDirOf('classifier-cifar'));
     expect(isFarmerError(e, 'FARMER_E_NOT_FOUND')).toBe(true);
-    expect(e!.message).toBe("classifier 'classifier-cifar' is neither a folder nor a built-in classifier (classifier-mnist, classifier-fashion)");
+    expect(e!.message).toBe("classifier 'classifier-cifar' is neither a folder nor a built-in classifier (classifier-mnist, classifier-fashion, classifier-emoji)");
   });
 });
