@@ -54,9 +54,23 @@ export async function writeLossPlot(metricsPath: string, outPath: string, title 
   return outPath;
 }
 
-/** A histogram PNG of one or more series. */
+/**
+ * A histogram PNG of one or more series. Values beyond the 0.5% and 99.5% quantiles of all
+ * finite values (an OOD image can score 1e3 times the rest, or +∞) are drawn at those
+ * edges, so the bulk stays readable; the title says how many.
+ */
 export async function renderHistogramPng(series: { name: string; values: ArrayLike<number> }[], title: string): Promise<Uint8Array> {
-  const values = series.flatMap((s) => Array.from(s.values, (v) => ({ value: v, series: s.name })));
+  const finite = Float64Array.from(series.flatMap((s) => Array.from(s.values).filter(Number.isFinite))).sort();
+  const at = (q: number) => (finite.length ? finite[Math.min(finite.length - 1, Math.floor(q * finite.length))] : 0);
+  const [lo, hi] = [at(0.005), at(0.995)];
+  let clamped = 0;
+  const clamp = (v: number) => {
+    if (v >= lo && v <= hi) return v;
+    clamped++;
+    return Number.isNaN(v) ? hi : Math.min(hi, Math.max(lo, v));
+  };
+  const values = series.flatMap((s) => Array.from(s.values, (v) => ({ value: clamp(v), series: s.name })));
+  if (clamped > 0) title = `${title} (${clamped} beyond [${lo.toPrecision(4)}, ${hi.toPrecision(4)}] drawn at its edges)`;
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePng, FASHION_MNIST_CLASSES, initBackend, loadDataset, gatherExamples } from '@farmer/core';
 import { FarmerModel, preset, saveFarmer, Trainer } from '@farmer/ar-gmm';
+import { OOD_SCORES } from '@farmer/eval';
 import { builtinClassifierDir } from '@farmer/models';
 import { deadPid, makeReadOnly } from '@farmer/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -149,8 +150,12 @@ describe('classify, eval classify, eval ood', () => {
     const ood = farmer(['eval', 'ood', '--ood-data', `idx:${idxFolder('ood-idx', 12)}`, '--max-images', '12', '--stats-images', '16', '--runtime', 'tfjs', '--plot', 'ood.png', '--json']);
     expect(ood.code, ood.stderr).toBe(0);
     const o = JSON.parse(ood.stdout);
-    expect(Object.keys(o.auroc)).toEqual(['bitsPerDim', 'typicality', 'logdetPerDim']);
+    expect(Object.keys(o.auroc)).toEqual([...OOD_SCORES]);
+    expect(Object.keys(o.fprAt95Tpr)).toEqual([...OOD_SCORES]);
+    expect(o.defaultScore).toBe('complexityTypicality');
     for (const v of Object.values(o.auroc) as number[]) expect(v).toBeGreaterThanOrEqual(0);
+    for (const v of Object.values(o.fprAt95Tpr) as number[]) expect(v >= 0 && v <= 1).toBe(true);
+    expect(o.stats).toMatchObject({ version: 2, complexity: { mean: [expect.any(Number), expect.any(Number)] } });
     // Structured noise is far from digits under bits/dim.
     expect(o.auroc.bitsPerDim).toBeGreaterThan(0.9);
     expect(o.stats.images).toBe(16);
@@ -158,8 +163,35 @@ describe('classify, eval classify, eval ood', () => {
     for (const f of Object.values(o.plots) as string[]) expect(png(join(work, f)).width).toBeGreaterThan(300);
     const typ = farmer(['classify', files[0], '--typicality', '--runtime', 'tfjs', '--json']);
     expect(typ.code, typ.stderr).toBe(0);
-    expect(JSON.parse(typ.stdout).images[0].typicality).toBeCloseTo(Math.abs(out.images[0].bitsPerDim - o.stats.bitsPerDim.mean), 9);
-  });
+    const row = JSON.parse(typ.stdout).images[0];
+    expect(row.typicality).toBeCloseTo(Math.abs(out.images[0].bitsPerDim - o.stats.bitsPerDim.mean), 9);
+    // With the statistics, every classification carries the default OOD score and log p(x|y*) in its three terms.
+    expect(row.ood.score).toBe('complexityTypicality');
+    expect(row.ood.value).toBeGreaterThanOrEqual(0);
+    expect(row.terms.informative + row.terms.redundant + row.terms.logdet).toBeCloseTo(row.terms.total, 6);
+    expect(row.terms.total).toBeCloseTo(Math.max(...row.logLikelihood), 9);
+    expect(farmer(['classify', '--data', 'mnist', '--max-images', '3', '--runtime', 'tfjs']).stdout).toMatch(/^image +class +p\(class\|x\) +bits\/dim +complexityTypicality +label/);
+  }, 240_000);
+
+  it('eval ood --both-ways tests each model on its own data against the other\'s, and refuses an ambiguous request with exit 2', () => {
+    const none = farmer(['eval', 'ood']);
+    expect([none.code, none.stderr]).toEqual([2, expect.stringMatching(/--ood-data SPEC.*--both-ways/)]);
+    const idx = idxFolder('both-ways-idx', 16, ['t10k', 'train']);
+    const run = join(work, 'both-ways-run');
+    const tr = farmer(['train', '--preset', 'mnist-tiny', '--data', `idx:${idx}`, '--steps', '2', '--batch-size', '8', '--workers', '1', '--eval-images', '8', '--out', run]);
+    expect(tr.code, tr.stderr).toBe(0);
+    const both = farmer(['eval', 'ood', '--both-ways', run, '--ood-data', 'mnist']);
+    expect([both.code, both.stderr]).toEqual([2, expect.stringMatching(/drop --ood-data/)]);
+    const r = farmer(['eval', 'ood', '--both-ways', run, '--max-images', '12', '--stats-images', '16', '--runtime', 'tfjs', '--plot', 'both.png', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const o = JSON.parse(r.stdout);
+    expect(o.directions.map((d: { data: string; oodData: string }) => [d.data, d.oodData])).toEqual([['mnist', `idx:${idx}`], [`idx:${idx}`, 'mnist']]);
+    for (const k of OOD_SCORES) expect(o.worstAuroc[k]).toBe(Math.min(o.directions[0].auroc[k], o.directions[1].auroc[k]));
+    expect(existsSync(join(work, 'both-a-complexityTypicality.png')) && existsSync(join(work, 'both-b-complexityTypicality.png'))).toBe(true);
+    const text = farmer(['eval', 'ood', '--both-ways', run, '--max-images', '12', '--runtime', 'tfjs', '--plot', 'both.png']);
+    expect(text.stdout).toMatch(/^\* complexityTypicality +higher +\d\.\d{4}/m);
+    expect(text.stdout).toMatch(/the worse AUROC of the two directions: complexityTypicality \d\.\d{4}/);
+  }, 240_000);
 });
 
 describe('train → sample → eval bpd', () => {

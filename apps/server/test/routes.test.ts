@@ -141,6 +141,12 @@ describe('happy paths', () => {
     const nullLabel = (await http('POST', `${url}/likelihood`, { body: { image: gen.body.toString('base64') } })).json();
     expect(nullLabel.label).toBe(-1);
     expect(nullLabel.bitsPerDim).not.toBe(a.bitsPerDim);
+    // log p(x|label) in its three terms, whose total is the bits/dim's (docs/method.md §5.2 Bits per dim); no OOD score without training statistics.
+    const t = a.terms;
+    expect(t.informative + t.redundant + t.logdet).toBe(t.total);
+    // The runtime's own NLL gives bits/dim: equal up to its float32 rounding.
+    expect(Math.abs((-t.total / (28 * 28) + Math.log(128)) / Math.LN2 - a.bitsPerDim)).toBeLessThan(1e-5 * a.bitsPerDim);
+    expect(a).not.toHaveProperty('ood');
   });
 
   it('POST classify: raw image/png and base64 JSON agree with the library\'s classify on the same noise; temperature is honoured', async () => {
@@ -155,6 +161,8 @@ describe('happy paths', () => {
     expect(a.logLikelihood).toEqual(Array.from(want.logLik));
     expect(a.predicted).toBe(want.predicted[0]);
     expect(a.bitsPerDim).toBe(want.bitsPerDim[0]);
+    expect(a.terms).toEqual({ informative: want.terms.informative[0], redundant: want.terms.redundant[0], logdet: want.terms.logdet[0], total: want.terms.total[0] });
+    expect(a).not.toHaveProperty('ood');
     const b = (await http('POST', `${url}/classify`, { body: { image: gen.body.toString('base64'), seed: 1, temperature: 50 } })).json();
     expect(b.logLikelihood).toEqual(a.logLikelihood);
     expect(Array.from(b.posterior)).toEqual(Array.from(classPosterior(want.logLik, 10, { temperature: 50 })));

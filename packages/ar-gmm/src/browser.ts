@@ -36,7 +36,7 @@ export {
 } from './config.js';
 export { modelBackground, modelImageOptions, type ModelImageOptions } from './model-image.js';
 export { finalPermuteFlips, toArOrderHost } from './final-permute.js';
-export { likelihoodBitsPerDim, overflowAsImpossible, type ArLogLik, type FarmerLikelihood, type FlowForwardOutputs, type HostNll } from './likelihood-interface.js';
+export { likelihoodBitsPerDim, likelihoodWithTerms, overflowAsImpossible, type ArLogLik, type FarmerLikelihood, type FlowForwardOutputs, type HostNll, type LikelihoodTerms } from './likelihood-interface.js';
 export { arLogLikFromHeads, jointNllHost, type ArHeadOutputs } from './ar-head-loglik.js';
 export { classify, type Classification, type ClassifyOptions } from './classify.js';
 export { argmaxRow, classPosterior, fitTemperature } from './class-posterior.js';

@@ -2,7 +2,7 @@ import { bitsPerDim, FarmerError, noisyImages, Rng, sliceImages, type U8Images }
 import { farmerDims } from './config.js';
 import { toArOrderHost } from './final-permute.js';
 import { argmaxRow, classPosterior } from './class-posterior.js';
-import { overflowAsImpossible, type FarmerLikelihood } from './likelihood-interface.js';
+import { overflowAsImpossible, type FarmerLikelihood, type LikelihoodTerms } from './likelihood-interface.js';
 
 /** How `classify` scores and turns likelihoods into a posterior. */
 export interface ClassifyOptions {
@@ -33,7 +33,10 @@ export interface Classification {
   bitsPerDim: Float64Array;
   /** The AF's share: Σ_t log|det_t| / (N·d) [count] (docs/method.md §10.1 logdet outliers). */
   logdetPerDim: Float64Array;
+  /** log p(x|y*) under the most likely class y* and its three terms, nats [count] each (docs/method.md §5.5 OOD scores). */
+  terms: LikelihoodTerms;
 }
+
 
 /**
  * Classifies images with a class-conditional FARMER by Bayes' rule
@@ -64,6 +67,7 @@ export async function classify(lik: FarmerLikelihood, images: U8Images, options:
   const logLik = new Float64Array(total * K);
   const logdetPerDim = new Float64Array(total);
   const bpd = new Float64Array(total);
+  const terms: LikelihoodTerms = { informative: new Float64Array(total), redundant: new Float64Array(total), logdet: new Float64Array(total), total: new Float64Array(total) };
   for (let start = 0; start < total; start += bs) {
     if (options.signal?.aborted) throw new FarmerError('FARMER_E_ABORTED', 'classification was cancelled');
     const B = Math.min(bs, total - start);
@@ -87,11 +91,16 @@ export async function classify(lik: FarmerLikelihood, images: U8Images, options:
       const i = start + b;
       for (let k = 0; k < K; k++) logLik[i * K + k] = overflowAsImpossible(ar.logpInformative[b * K + k] + ar.logpRedundant[b * K + k] + ld);
       logdetPerDim[i] = ld / (N * d);
-      bpd[i] = bitsPerDim(-logLik[i * K + argmaxRow(logLik, i, K)] / (N * d));
+      const best = argmaxRow(logLik, i, K);
+      bpd[i] = bitsPerDim(-logLik[i * K + best] / (N * d));
+      terms.informative[i] = ar.logpInformative[b * K + best];
+      terms.redundant[i] = ar.logpRedundant[b * K + best];
+      terms.logdet[i] = ld;
+      terms.total[i] = logLik[i * K + best];
     }
     options.onProgress?.(start + B, total);
   }
   const posterior = classPosterior(logLik, K, options);
   const predicted = Int32Array.from({ length: total }, (_, b) => argmaxRow(posterior, b, K));
-  return { count: total, numClasses: K, logLik, posterior, predicted, bitsPerDim: bpd, logdetPerDim };
+  return { count: total, numClasses: K, logLik, posterior, predicted, bitsPerDim: bpd, logdetPerDim, terms };
 }

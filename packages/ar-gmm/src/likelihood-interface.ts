@@ -11,6 +11,21 @@ export interface HostNll {
   logdet: Float64Array;
 }
 
+/**
+ * The joint log-likelihood of one (image, label) pair split as docs/method.md §5.1 joint loss
+ * sums it, nats [count] each: total = informative + redundant + logdet.
+ */
+export interface LikelihoodTerms {
+  /** Σ_i log G_i(z_i^I | y): the informative channels' AR log-density (docs/method.md §4.1 channel split). */
+  informative: Float64Array;
+  /** Σ_i log G_{N+1}(z_i^R | y, z^I): the redundant channels' (0 when d_R = 0). */
+  redundant: Float64Array;
+  /** Σ_t log|det_t|: the AF's, which sees no label. */
+  logdet: Float64Array;
+  /** log p(x|y), the sum of the three (−∞ for an overflowed AF forward, docs/method.md §5.2 Bits per dim). */
+  total: Float64Array;
+}
+
 /** The AR's two terms of the joint log-likelihood (nats), each [B]. */
 export interface ArLogLik {
   /** Σ_i log G_i(z_i^I). */
@@ -64,7 +79,17 @@ export function overflowAsImpossible(logLik: number): number {
  * is drawn here, so the same seed gives the same noise on every runtime.
  */
 export async function likelihoodBitsPerDim(lik: FarmerLikelihood, images: U8Images, labels: ArrayLike<number> | null, rng: Rng): Promise<Float64Array> {
+  return (await likelihoodWithTerms(lik, images, labels, rng)).bitsPerDim;
+}
+
+/**
+ * {@link likelihoodBitsPerDim} with the joint log-likelihood's three terms (docs/method.md
+ * §5.1 joint loss), nats [B] each, under the given labels: what the likelihood route reports.
+ */
+export async function likelihoodWithTerms(lik: FarmerLikelihood, images: U8Images, labels: ArrayLike<number> | null, rng: Rng): Promise<{ bitsPerDim: Float64Array; terms: LikelihoodTerms }> {
   const { values } = noisyImages(images, { mode: 'uniform' }, rng);
   const r = await lik.nll(values, images.count, labels);
-  return Float64Array.from(r.nllPerDim, (v) => bitsPerDim(v));
+  // The total is the terms' float64 sum, as `classify`'s log p(x|y); bits/dim stays the runtime's own NLL (equal up to its float32 rounding).
+  const total = Float64Array.from(r.logpInformative, (v, i) => overflowAsImpossible(v + r.logpRedundant[i] + r.logdet[i]));
+  return { bitsPerDim: Float64Array.from(r.nllPerDim, (v) => bitsPerDim(v)), terms: { informative: r.logpInformative, redundant: r.logpRedundant, logdet: r.logdet, total } };
 }

@@ -79,6 +79,7 @@ export { boxDownsample2 } from './box-downsample.js';
 export { meanAbsPixelDifference } from './pixel-distance.js';
 export { decodePng, encodePng, imageGrid, type DecodePngOptions, type GridOptions } from './png.js';
 export { checkPngSize, PNG_HEADER_BYTES, pngSize } from './png-size.js';
+export { pngBitsPerDim } from './png-complexity.js';
 export { checkPixelLimit, MAX_IMAGE_PIXELS } from './image-pixel-limit.js';
 export { checkCheckpointFileSizes } from './checkpoint-file-sizes.js';
 export { countParams, ParamStore } from './param-store.js';

@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { classify, modelImageOptions } from '@farmer/ar-gmm';
 import { DATASET_SPEC_HELP, Rng, type U8Images } from '@farmer/core';
-import { readOodStats, typicality } from '@farmer/eval';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_OOD_SCORE, OOD_STATS_FILE, readOodStats, scoreClassified, typicality, type OodStats } from '@farmer/eval';
 import type { RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -24,6 +26,17 @@ export interface ClassifyFlags extends ModelFlags {
   runtime: RuntimeChoice;
 }
 
+/** The model's training statistics when it has usable ones; an outdated or broken file is a note, not a failure, since only the OOD column needs it. */
+function optionalOodStats(ctx: CliContext, dir: string): OodStats | undefined {
+  if (!existsSync(join(dir, OOD_STATS_FILE))) return undefined;
+  try {
+    return readOodStats(dir);
+  } catch (e) {
+    ctx.note(`no ${DEFAULT_OOD_SCORE} column: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
 /** `farmer classify`: Bayes classification of PNG files or a dataset split (docs/method.md §5.4 Bayes classification). */
 export async function runClassify(ctx: CliContext, inputs: string[], flags: ClassifyFlags): Promise<void> {
   if (inputs.length > 0 && flags.data) throw new UsageError('give PNG files or --data SPEC, not both');
@@ -32,7 +45,8 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
   await ctx.initBackend();
   const { runner, likelihood, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, likelihood: true });
   try {
-    const stats = flags.typicality ? readOodStats(dir) : undefined;
+    // The default OOD score whenever the model has its training statistics (every built-in does); --typicality insists on them.
+    const stats = flags.typicality ? readOodStats(dir) : optionalOodStats(ctx, dir);
     let images: U8Images;
     let labels: Int32Array | undefined;
     let names: string[];
@@ -55,7 +69,9 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
     });
     bar.stop();
     const K = r.numClasses;
-    const typ = stats ? typicality(r.bitsPerDim, stats) : undefined;
+    const typ = stats && flags.typicality ? typicality(r.bitsPerDim, stats) : undefined;
+    const ood = stats ? (await scoreClassified(r, images, runner.config, stats)).scores[DEFAULT_OOD_SCORE] : undefined;
+    const t = r.terms;
     const rows = names.map((input, i) => ({
       input,
       predicted: r.predicted[i],
@@ -63,12 +79,14 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
       posterior: Array.from(r.posterior.subarray(i * K, (i + 1) * K)),
       logLikelihood: Array.from(r.logLik.subarray(i * K, (i + 1) * K)),
       bitsPerDim: r.bitsPerDim[i],
+      terms: { informative: t.informative[i], redundant: t.redundant[i], logdet: t.logdet[i], total: t.total[i] },
+      ...(ood ? { ood: { score: DEFAULT_OOD_SCORE, value: ood[i] } } : {}),
       ...(typ ? { typicality: typ[i] } : {}),
       ...(labels ? { label: labels[i] } : {}),
     }));
     const accuracy = labels ? rows.filter((x) => x.predicted === x.label).length / rows.length : undefined;
-    const head = ['image', 'class', 'p(class|x)', 'bits/dim', ...(typ ? ['typicality'] : []), ...(labels ? ['label'] : [])];
-    const table = rows.map((x) => [x.input, String(x.predicted), x.probability.toFixed(4), x.bitsPerDim.toFixed(4), ...(typ ? [x.typicality!.toFixed(4)] : []), ...(labels ? [String(x.label)] : [])]);
+    const head = ['image', 'class', 'p(class|x)', 'bits/dim', ...(ood ? [DEFAULT_OOD_SCORE] : []), ...(typ ? ['typicality'] : []), ...(labels ? ['label'] : [])];
+    const table = rows.map((x) => [x.input, String(x.predicted), x.probability.toFixed(4), x.bitsPerDim.toFixed(4), ...(ood ? [x.ood!.value.toFixed(4)] : []), ...(typ ? [x.typicality!.toFixed(4)] : []), ...(labels ? [String(x.label)] : [])]);
     const widths = head.map((h, c) => Math.max(h.length, ...table.map((t) => t[c].length)));
     const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c])).join('  ').trimEnd();
     const footer = accuracy === undefined ? '' : `\naccuracy ${(100 * accuracy).toFixed(2)}% of ${rows.length}`;
@@ -94,7 +112,7 @@ export function classifyCommand(ctx: () => CliContext): Command {
     .option('--max-images <n>', 'with --data: at most n images, evenly spaced over the split (0: all)', intFlag('--max-images', 0), 0)
     .option('--temperature <t>', 'temperature of the likelihood in the posterior (fit one with `farmer eval classify`)', numberFlag('--temperature', { min: 0, exclusiveMin: true }), 1)
     .option('--prior <p,...>', 'class prior, one positive weight per class (default uniform)', numberListFlag('--prior'))
-    .option('--typicality', "also report the typicality score (needs the training statistics from `farmer eval ood`)");
+    .option('--typicality', `also report the typicality |bits/dim − training mean| (needs the training statistics from \`farmer eval ood\`; with them, ${DEFAULT_OOD_SCORE} is always reported)`);
   return addModelOptions(cmd)
     .addHelpText('after', '\nExamples:\n  farmer classify digit.png\n  farmer classify --data mnist --max-images 100 --json\n  farmer classify a.png --temperature 30 --typicality')
     .action(async (images: string[], flags: ClassifyFlags) => runClassify(ctx(), images, flags));

@@ -1,4 +1,5 @@
 import { classify } from '@farmer/ar-gmm';
+import { DEFAULT_OOD_SCORE, scoreClassified } from '@farmer/eval';
 import { Rng } from '@farmer/core';
 import type { FastifyInstance } from 'fastify';
 import { clientAbortSignal } from '../client-abort.js';
@@ -7,6 +8,7 @@ import { HttpError } from '../errors.js';
 import { modelParamsSchema } from '../schemas/generate-schema.js';
 import { classifyBodySchema, classifyQuerySchema, classifyResultSchema, type ClassifyBody, type ClassifyQuery } from '../schemas/classify-schema.js';
 import { requireLikelihood, requireModel } from './require-model.js';
+import { oodStatsOf } from '../ood-stats-of.js';
 import { decodeModelPng, imageRouteOptions, UPLOADED_IMAGE_RULE, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
 
 const errorRef = { $ref: 'FarmerError#' } as const;
@@ -25,7 +27,7 @@ export function registerClassifyRoute(scope: FastifyInstance, ctx: ServerContext
       schema: {
         summary: 'Class probabilities of an image',
         description:
-          "Classifies one PNG of the model's size by Bayes' rule with the model's exact likelihood: log p(x|y) for every class, the posterior, its argmax and bits/dim under the most likely class. Needs a class-conditional model. Send the PNG as the body (Content-Type image/png; ?seed=&temperature=) or base64 in JSON. " + UPLOADED_IMAGE_RULE,
+          "Classifies one PNG of the model's size by Bayes' rule with the model's exact likelihood: log p(x|y) for every class, the posterior, its argmax, bits/dim under the most likely class with its informative, redundant and logdet terms, and the default out-of-distribution score when the model has training statistics. Needs a class-conditional model. Send the PNG as the body (Content-Type image/png; ?seed=&temperature=) or base64 in JSON. " + UPLOADED_IMAGE_RULE,
         tags: ['likelihood'],
         ...(apiKey ? { security: [{ bearerAuth: [] }] } : {}),
         params: modelParamsSchema,
@@ -47,8 +49,16 @@ export function registerClassifyRoute(scope: FastifyInstance, ctx: ServerContext
       if (!(temperature > 0) || !Number.isFinite(temperature)) throw new HttpError('FARMER_E_BAD_INPUT', `temperature must be a finite number > 0, got ${temperature}`, { field: 'temperature' });
       const { image } = decodeModelPng(bytes, c, 'classify');
       const signal = clientAbortSignal(request, reply);
-      const job = await ctx.queue.run({ kind: 'classify', model: entry.name }, () => classify(lik, image, { temperature, rng: new Rng(`classify:${seed}`), signal }), signal);
-      const r = job.value;
+      const stats = oodStatsOf(entry, (m) => request.log.warn({ model: entry.name, err: m }, 'no OOD score in classify responses'));
+      const job = await ctx.queue.run(
+        { kind: 'classify', model: entry.name },
+        async () => {
+          const r = await classify(lik, image, { temperature, rng: new Rng(`classify:${seed}`), signal });
+          return { r, ood: stats && (await scoreClassified(r, image, c, stats)).scores[DEFAULT_OOD_SCORE][0] };
+        },
+        signal,
+      );
+      const { r, ood } = job.value;
       if (!r.logLik.every(Number.isFinite)) throw new HttpError('FARMER_E_NON_FINITE', 'the model gave a non-finite likelihood for this image', { field: 'image' });
       return {
         model: entry.name,
@@ -56,6 +66,8 @@ export function registerClassifyRoute(scope: FastifyInstance, ctx: ServerContext
         posterior: Array.from(r.posterior),
         logLikelihood: Array.from(r.logLik),
         bitsPerDim: r.bitsPerDim[0],
+        terms: { informative: r.terms.informative[0], redundant: r.terms.redundant[0], logdet: r.terms.logdet[0], total: r.terms.total[0] },
+        ...(ood === undefined ? {} : { ood: { score: DEFAULT_OOD_SCORE, value: ood } }),
         temperature,
         seed,
         dequantization: 'uniform' as const,

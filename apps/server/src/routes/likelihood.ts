@@ -1,4 +1,5 @@
-import { likelihoodBitsPerDim } from '@farmer/ar-gmm';
+import { likelihoodWithTerms } from '@farmer/ar-gmm';
+import { DEFAULT_OOD_SCORE, scoreOod } from '@farmer/eval';
 import { checkLabels, NULL_LABEL, Rng } from '@farmer/core';
 import type { FastifyInstance } from 'fastify';
 import { clientAbortSignal } from '../client-abort.js';
@@ -7,6 +8,7 @@ import { HttpError } from '../errors.js';
 import { modelParamsSchema } from '../schemas/generate-schema.js';
 import { likelihoodBodySchema, likelihoodQuerySchema, likelihoodResultSchema, type LikelihoodBody, type LikelihoodQuery } from '../schemas/likelihood-schema.js';
 import { requireLikelihood, requireModel } from './require-model.js';
+import { oodStatsOf } from '../ood-stats-of.js';
 import { decodeModelPng, imageRouteOptions, UPLOADED_IMAGE_RULE, uploadedPngBytes, uploadSeed } from './uploaded-image.js';
 
 const errorRef = { $ref: 'FarmerError#' } as const;
@@ -31,7 +33,7 @@ export function registerLikelihoodRoute(scope: FastifyInstance, ctx: ServerConte
       schema: {
         summary: 'Bits/dim of an image',
         description:
-          "Scores one PNG of the model's size under the model: bits per dimension with uniform dequantisation (lower is more typical; useful for out-of-distribution checks). Send the PNG as the body (Content-Type image/png; ?label=&seed=) or base64 in JSON. " + UPLOADED_IMAGE_RULE,
+          "Scores one PNG of the model's size under the model: bits per dimension with uniform dequantisation, log p(x|label) split into its informative, redundant and logdet terms, and (for a class-conditional model with training statistics) the default out-of-distribution score. Send the PNG as the body (Content-Type image/png; ?label=&seed=) or base64 in JSON. " + UPLOADED_IMAGE_RULE,
         tags: ['likelihood'],
         ...(apiKey ? { security: [{ bearerAuth: [] }] } : {}),
         params: modelParamsSchema,
@@ -52,16 +54,24 @@ export function registerLikelihoodRoute(scope: FastifyInstance, ctx: ServerConte
       const label = checkLabel(rawLabel, c.numClasses);
       const { image, width, height, channels } = decodeModelPng(bytes, c, 'likelihood');
       const signal = clientAbortSignal(request, reply);
+      const stats = c.numClasses > 0 ? oodStatsOf(entry, (m) => request.log.warn({ model: entry.name, err: m }, 'no OOD score in likelihood responses')) : undefined;
       const job = await ctx.queue.run(
         { kind: 'likelihood', model: entry.name },
-        async () => (await likelihoodBitsPerDim(lik, image, label === null ? null : [label], new Rng(`likelihood:${seed}`)))[0],
+        async () => {
+          const r = await likelihoodWithTerms(lik, image, label === null ? null : [label], new Rng(`likelihood:${seed}`));
+          // The OOD score is over the most likely class (docs/method.md §5.5 OOD scores), with the same dequantisation draw.
+          const ood = stats && (await scoreOod(lik, image, stats, { rng: new Rng(`likelihood:${seed}`), signal })).scores[DEFAULT_OOD_SCORE][0];
+          return { bpd: r.bitsPerDim[0], terms: r.terms, ood };
+        },
         signal,
       );
-      const bpd = job.value;
+      const { bpd, terms, ood } = job.value;
       if (!Number.isFinite(bpd)) throw new HttpError('FARMER_E_NON_FINITE', `the model gave a non-finite likelihood (${bpd}) for this image`, { field: 'image' });
       return {
         model: entry.name,
         bitsPerDim: bpd,
+        terms: { informative: terms.informative[0], redundant: terms.redundant[0], logdet: terms.logdet[0], total: terms.total[0] },
+        ...(ood === undefined ? {} : { ood: { score: DEFAULT_OOD_SCORE, value: ood } }),
         label: label ?? -1,
         seed,
         dequantization: 'uniform' as const,

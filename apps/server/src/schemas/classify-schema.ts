@@ -4,6 +4,7 @@
  * in a JSON body, as for the likelihood route.
  */
 
+import { likelihoodTermsSchema, oodResultSchema } from './ood-schema.js';
 import { imageBodySchema, seedProperty } from './likelihood-schema.js';
 
 /** The JSON body as validated. */
@@ -40,13 +41,15 @@ export const classifyQuerySchema = {
 
 export const classifyResultSchema = {
   type: 'object',
-  required: ['model', 'predicted', 'posterior', 'logLikelihood', 'bitsPerDim', 'temperature', 'seed', 'dequantization', 'timings'],
+  required: ['model', 'predicted', 'posterior', 'logLikelihood', 'bitsPerDim', 'terms', 'temperature', 'seed', 'dequantization', 'timings'],
   properties: {
     model: { type: 'string' },
     predicted: { type: 'integer', description: 'argmax_y p(y|x).' },
     posterior: { type: 'array', items: { type: 'number' }, description: 'p(y|x) for every class (uniform prior).' },
     logLikelihood: { type: 'array', items: { type: 'number' }, description: 'log p(x|y) in nats for every class ([-1, 1] scale, dequantised).' },
     bitsPerDim: { type: 'number', description: 'Bits per dimension under the most likely class.' },
+    terms: likelihoodTermsSchema,
+    ood: oodResultSchema,
     temperature: { type: 'number' },
     seed: { type: 'integer' },
     dequantization: { type: 'string', enum: ['uniform'] },

@@ -5,6 +5,8 @@
  * keep strict types), hence the integer patterns.
  */
 
+import { likelihoodTermsSchema, oodResultSchema } from './ood-schema.js';
+
 /** The JSON body as validated. */
 export interface LikelihoodBody {
   image: string;
@@ -68,10 +70,12 @@ export const likelihoodQuerySchema = {
 
 export const likelihoodResultSchema = {
   type: 'object',
-  required: ['model', 'bitsPerDim', 'label', 'seed', 'dequantization', 'width', 'height', 'channels', 'timings'],
+  required: ['model', 'bitsPerDim', 'terms', 'label', 'seed', 'dequantization', 'width', 'height', 'channels', 'timings'],
   properties: {
     model: { type: 'string' },
     bitsPerDim: { type: 'number', description: 'Bits per dimension of the image under the model (lower: more typical).' },
+    terms: likelihoodTermsSchema,
+    ood: oodResultSchema,
     label: { type: 'integer', description: '−1: the null label.' },
     seed: { type: 'integer' },
     dequantization: { type: 'string', enum: ['uniform'] },
