@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/index.js';
 import { http, removeTmp, tmp, trainTinyCheckpoint } from './helpers.js';
 
-// The default OOD score in the likelihood and classify responses (docs/method.md §5.5 OOD
-// scores): the library's value for the same image and dequantisation, when the model has its
+// The default OOD score in the likelihood and classify responses
+// (docs/method.md §5.5 OOD scores): the library's value for the same image and dequantisation, when the model has its
 // training statistics; left out, with everything else served, when they are outdated.
 let server: RunningServer;
 let runner: TfRunner;

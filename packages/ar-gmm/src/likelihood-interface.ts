@@ -83,8 +83,8 @@ export async function likelihoodBitsPerDim(lik: FarmerLikelihood, images: U8Imag
 }
 
 /**
- * {@link likelihoodBitsPerDim} with the joint log-likelihood's three terms (docs/method.md
- * §5.1 joint loss), nats [B] each, under the given labels: what the likelihood route reports.
+ * {@link likelihoodBitsPerDim} with the joint log-likelihood's three terms
+ * (docs/method.md §5.1 Joint loss), nats [B] each, under the given labels: what the likelihood route reports.
  */
 export async function likelihoodWithTerms(lik: FarmerLikelihood, images: U8Images, labels: ArrayLike<number> | null, rng: Rng): Promise<{ bitsPerDim: Float64Array; terms: LikelihoodTerms }> {
   const { values } = noisyImages(images, { mode: 'uniform' }, rng);

@@ -31,7 +31,10 @@ describe('OOD scores and their training statistics', () => {
     expect(stats.excluded).toBe(0);
     expect(stats.complexity.mean[0]).toBeCloseTo(stats.bitsPerDim.mean, 12);
     expect(stats.complexity.mean[1]).toBeCloseTo(stats.pngBitsPerDim.mean, 12);
-    expect(stats.complexity.covariance[0][0]).toBeCloseTo(stats.bitsPerDim.std ** 2, 10);
+    // The variances carry the one-byte rounding floor (8/784)²/12; full-range noise compresses to one PNG size, so PNG's variance is the floor alone.
+    const floor = (8 / 784) ** 2 / 12;
+    expect(stats.complexity.covariance[0][0]).toBeCloseTo(stats.bitsPerDim.std ** 2 + floor, 12);
+    expect(stats.complexity.covariance[1][1]).toBeCloseTo(stats.pngBitsPerDim.std ** 2 + floor, 12);
     // Dark images (values < 32) against full-range noise: each AUROC and FPR is that of its own scores, by the score's fixed orientation.
     const r = await evaluateOod(lik, images(4, 'in', 32), images(4, 'out'), stats);
     for (const k of OOD_SCORES) {

@@ -20,6 +20,17 @@ async function measure(lik: FarmerLikelihood, images: U8Images, rng: Rng, option
   return { classification: r, png: await pngBitsPerDim(images) };
 }
 
+/**
+ * Adds Δ²/12 to both variances, Δ the PNG bits of one byte per image (8/(H·W·C)): the
+ * variance of PNG sizes' rounding to whole bytes. It keeps Σ positive definite when every
+ * training image has the same PNG size (noise, a single image), and is 1e-6 of MNIST's own.
+ */
+function withFloor(g: ReturnType<typeof gaussian2>, delta: number): ReturnType<typeof gaussian2> {
+  const v = (delta * delta) / 12;
+  const [[a, b], [, c]] = g.covariance;
+  return { mean: g.mean, covariance: [[a + v, b], [b, c + v]] };
+}
+
 /** Training-set statistics of the scores, for `writeOodStats` (docs/method.md §5.5 OOD scores). Images with no finite density are left out and counted. */
 export async function computeOodStats(lik: FarmerLikelihood, train: U8Images, data: string, options: OodOptions = {}): Promise<OodStats> {
   const seed = options.seed ?? 0;
@@ -38,7 +49,7 @@ export async function computeOodStats(lik: FarmerLikelihood, train: U8Images, da
     bitsPerDim: moments(bpd),
     logdetPerDim: moments(logdet),
     pngBitsPerDim: moments(pngs),
-    complexity: gaussian2(bpd, pngs),
+    complexity: withFloor(gaussian2(bpd, pngs), 8 / (train.height * train.width * train.channels)),
   };
 }
 
