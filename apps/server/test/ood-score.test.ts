@@ -23,6 +23,8 @@ beforeAll(async () => {
   const train = gatherExamples(all, Int32Array.from({ length: 24 }, (_, i) => i * 97)).images;
   stats = await computeOodStats(runner, train, 'mnist');
   await writeOodStats(ckpt, stats);
+  // The same model served as a training run directory: its statistics are in run/checkpoint/.
+  cpSync(ckpt, join(models, 'run', 'checkpoint'), { recursive: true });
   // The same model with a statistics file of an older farmer-ts.
   cpSync(ckpt, join(models, 'old'), { recursive: true });
   writeFileSync(join(models, 'old', 'ood-stats.json'), JSON.stringify({ ...stats, version: 1 }));
@@ -51,6 +53,13 @@ describe('the OOD score in responses', () => {
     // The score reads log p(x|y) only: the temperature does not move it.
     const t1 = await scoreOod(runner, image, stats, { rng: new Rng('classify:3') });
     expect(cls.ood.value).toBe(t1.scores.complexityTypicality[0]);
+  });
+
+  it("a run directory's model reads the statistics of its checkpoint/", async () => {
+    const gen = await http('POST', `${base}/run/generate`, { body: { labels: 4, seed: 2, format: 'png' } });
+    const lik = (await http('POST', `${base}/run/likelihood?label=4&seed=3`, { body: gen.body, headers: { 'content-type': 'image/png' } })).json();
+    const want = await scoreOod(runner, decodePng(new Uint8Array(gen.body), 1), stats, { rng: new Rng('likelihood:3') });
+    expect(lik.ood).toEqual({ score: 'complexityTypicality', value: want.scores.complexityTypicality[0] });
   });
 
   it('a model with outdated statistics still serves both routes, without the score', async () => {

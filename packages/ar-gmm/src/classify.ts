@@ -37,7 +37,6 @@ export interface Classification {
   terms: LikelihoodTerms;
 }
 
-
 /**
  * Classifies images with a class-conditional FARMER by Bayes' rule
  * (docs/method.md §5.4 Bayes classification), on any runtime: per image,

@@ -47,7 +47,7 @@ export { SAMPLE_METRICS, sampleMetrics, type ProbabilityExtractor, type SampleMe
 export { calibration, confusionMatrix, type Calibration, type ReliabilityBin } from './calibration.js';
 export { auroc } from './auroc.js';
 export { evaluateBayesClassifier, type BayesClassifierOptions, type BayesClassifierReport, type LabelledImages } from './likelihood/bayes-classifier.js';
-export { gaussian2, moments, OOD_STATS_FILE, OOD_STATS_FORMAT, OOD_STATS_VERSION, OodStatsSchema, oodStatsOutdated, readOodStats, typicality, writeOodStats, type OodStats } from './likelihood/ood-stats.js';
+export { gaussian2, moments, OOD_STATS_FILE, OOD_STATS_FORMAT, OOD_STATS_VERSION, OodStatsSchema, oodStatsOutdated, readOodStats, readOptionalOodStats, typicality, writeOodStats, type OodStats } from './likelihood/ood-stats.js';
 export { computeOodStats, evaluateOod, scoreClassified, scoreOod, type OodOptions, type OodReport, type OodScoring } from './likelihood/ood.js';
 export {
   classMargin,

@@ -1,9 +1,7 @@
 import { Command } from 'commander';
 import { classify, modelImageOptions } from '@farmer/ar-gmm';
 import { DATASET_SPEC_HELP, Rng, type U8Images } from '@farmer/core';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { DEFAULT_OOD_SCORE, OOD_STATS_FILE, readOodStats, scoreClassified, typicality, type OodStats } from '@farmer/eval';
+import { DEFAULT_OOD_SCORE, readOodStats, readOptionalOodStats, scoreClassified, typicality } from '@farmer/eval';
 import type { RuntimeChoice } from '@farmer/runtime';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -26,17 +24,6 @@ export interface ClassifyFlags extends ModelFlags {
   runtime: RuntimeChoice;
 }
 
-/** The model's training statistics when it has usable ones; an outdated or broken file is a note, not a failure, since only the OOD column needs it. */
-function optionalOodStats(ctx: CliContext, dir: string): OodStats | undefined {
-  if (!existsSync(join(dir, OOD_STATS_FILE))) return undefined;
-  try {
-    return readOodStats(dir);
-  } catch (e) {
-    ctx.note(`no ${DEFAULT_OOD_SCORE} column: ${(e as Error).message}`);
-    return undefined;
-  }
-}
-
 /** `farmer classify`: Bayes classification of PNG files or a dataset split (docs/method.md §5.4 Bayes classification). */
 export async function runClassify(ctx: CliContext, inputs: string[], flags: ClassifyFlags): Promise<void> {
   if (inputs.length > 0 && flags.data) throw new UsageError('give PNG files or --data SPEC, not both');
@@ -46,7 +33,7 @@ export async function runClassify(ctx: CliContext, inputs: string[], flags: Clas
   const { runner, likelihood, dir, close } = await openRunner(ctx, flags, { ema: flags.ema, runtime: flags.runtime, likelihood: true });
   try {
     // The default OOD score whenever the model has its training statistics (every built-in does); --typicality insists on them.
-    const stats = flags.typicality ? readOodStats(dir) : optionalOodStats(ctx, dir);
+    const stats = flags.typicality ? readOodStats(dir) : readOptionalOodStats(dir, (m) => ctx.note(`no ${DEFAULT_OOD_SCORE} column: ${m}`));
     let images: U8Images;
     let labels: Int32Array | undefined;
     let names: string[];

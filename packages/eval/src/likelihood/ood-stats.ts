@@ -75,11 +75,16 @@ export async function writeOodStats(checkpointDir: string, stats: OodStats): Pro
   return path;
 }
 
+/** The version of a parsed statistics file when it is ours but older than OOD_STATS_VERSION, else undefined. */
+function olderVersion(raw: unknown): number | undefined {
+  const { format, version } = (raw ?? {}) as { format?: unknown; version?: unknown };
+  return format === OOD_STATS_FORMAT && typeof version === 'number' && version < OOD_STATS_VERSION ? version : undefined;
+}
+
 /** Whether a checkpoint's statistics file is there but of an older version than this farmer-ts reads (so `farmer eval ood` remakes it). */
 export function oodStatsOutdated(checkpointDir: string): boolean {
   try {
-    const raw = JSON.parse(readFileSync(join(checkpointDir, OOD_STATS_FILE), 'utf8')) as { format?: unknown; version?: unknown };
-    return raw.format === OOD_STATS_FORMAT && typeof raw.version === 'number' && raw.version < OOD_STATS_VERSION;
+    return olderVersion(JSON.parse(readFileSync(join(checkpointDir, OOD_STATS_FILE), 'utf8'))) !== undefined;
   } catch {
     return false;
   }
@@ -100,13 +105,28 @@ export function readOodStats(checkpointDir: string): OodStats {
   } catch (e) {
     throw new FarmerError('FARMER_E_CORRUPT', `${path} is not JSON (${(e as Error).message}); delete it and run \`farmer eval ood\` again`, { file: path });
   }
-  const version = (raw as { version?: unknown } | null)?.version;
-  if ((raw as { format?: unknown } | null)?.format === OOD_STATS_FORMAT && typeof version === 'number' && version < OOD_STATS_VERSION) {
+  const version = olderVersion(raw);
+  if (version !== undefined) {
     throw new FarmerError('FARMER_E_CORRUPT', `${path} is version ${version}, from an older farmer-ts, without the PNG statistics the OOD scores now need; remake it with \`farmer eval ood --checkpoint ${checkpointDir} --refresh-stats --ood-data <any dataset>\``, { file: path });
   }
   const r = OodStatsSchema.safeParse(raw);
   if (!r.success) throw new FarmerError('FARMER_E_CORRUPT', `${path} is not a ${OOD_STATS_FORMAT} file: ${r.error.issues[0]?.message}; delete it and run \`farmer eval ood\` again`, { file: path });
   return r.data;
+}
+
+/**
+ * A checkpoint's statistics for callers to whom they are optional (an OOD column, a response
+ * field): undefined when there is no file, and when it is outdated or corrupt, which
+ * `onProblem` then hears with the message saying how to remake it.
+ */
+export function readOptionalOodStats(checkpointDir: string, onProblem?: (message: string) => void): OodStats | undefined {
+  if (!existsSync(join(checkpointDir, OOD_STATS_FILE))) return undefined;
+  try {
+    return readOodStats(checkpointDir);
+  } catch (e) {
+    onProblem?.((e as Error).message);
+    return undefined;
+  }
 }
 
 /** The typicality score of docs/method.md §5.5 OOD scores: |bits/dim − training mean| (higher: less typical). */
