@@ -77,6 +77,7 @@ export {
 export { EMOJI_VENDORS, type EmojiVendor } from './datasets/emoji-packages.js';
 export { boxDownsample2 } from './box-downsample.js';
 export { meanAbsPixelDifference } from './pixel-distance.js';
+export { mirrorImages } from './mirror-images.js';
 export { decodePng, encodePng, imageGrid, type DecodePngOptions, type GridOptions } from './png.js';
 export { checkPngSize, PNG_HEADER_BYTES, pngSize } from './png-size.js';
 export { pngBitsPerDim } from './png-complexity.js';

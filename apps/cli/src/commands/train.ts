@@ -33,6 +33,7 @@ export interface TrainFlags extends LoopFlags {
   sigmaStart?: number;
   sigmaEnd?: number;
   labelDrop?: number;
+  hflip?: boolean;
   workers?: number | 'auto';
   threads?: number;
   engine: TrainEngineChoice;
@@ -50,6 +51,7 @@ export function trainSettings(flags: TrainFlags, fileTrain: Record<string, unkno
   if (flags.steps !== undefined && flags.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
   const t: Record<string, unknown> = { ...fileTrain, ...loopSettingsOf(flags) };
   if (flags.labelDrop !== undefined) t.labelDrop = flags.labelDrop;
+  if (flags.hflip !== undefined) t.hflip = flags.hflip;
   if (flags.noise === 'uniform') t.noise = { mode: 'uniform' };
   else if (flags.noise === 'gaussian' || flags.sigmaStart !== undefined || flags.sigmaEnd !== undefined) {
     t.noise = { mode: 'gaussian', sigmaStart: flags.sigmaStart ?? 0.1, sigmaEnd: flags.sigmaEnd ?? 0.005 };
@@ -199,6 +201,7 @@ export function trainCommand(ctx: () => CliContext): Command {
     .option('--ema <decay>', 'EMA decay of the weights (default 0.999)', numberFlag('--ema', { min: 0, max: 1 }))
     .option('--no-ema', 'disable the EMA weights')
     .option('--label-drop <p>', 'probability of replacing a label by the null label (default 0.1)', numberFlag('--label-drop', { min: 0, max: 1 }))
+    .option('--hflip', 'mirror each training image left–right with probability ½ (augmentation for symmetric data such as emoji; off by default)')
     .option('--seed <n>', 'seed of data order, noise and initialisation', intFlag('--seed', 0))
     .addOption(engineOption())
     .addOption(workersOption())

@@ -1,4 +1,4 @@
-import { noisyImages, type Batch, type Rng } from '@farmer/core';
+import { mirrorImages, noisyImages, type Batch, type Rng } from '@farmer/core';
 import type { TrainConfig } from './train-config.js';
 
 /** A training batch ready for the model: noisy NCHW values in [-1, 1] space and labels. */
@@ -13,14 +13,16 @@ export interface PreparedBatch {
 }
 
 /**
- * Applies label drop, then training noise, drawing from `rng` in that order.
+ * Applies label drop, then (with `hflip`) left–right mirroring, then training
+ * noise, drawing from `rng` in that order; without `hflip` no mirror draws are
+ * made, so older runs resume on the same stream.
  * Done once on the main thread, so the result does not depend on how the
  * batch is later split across workers.
  */
 export function prepareBatch(batch: Batch, cfg: TrainConfig, rng: Rng, step: number, numClasses: number): PreparedBatch {
-  const { images } = batch;
   const labels = Int32Array.from(batch.labels);
   for (let i = 0; i < labels.length; i++) if (numClasses === 0 || rng.next() < cfg.labelDrop) labels[i] = -1;
+  const images = cfg.hflip ? mirrorImages(batch.images, Array.from(labels, () => rng.next() < 0.5)) : batch.images;
   const { values, sigma } = noisyImages(images, cfg.noise, rng, step, cfg.steps);
   return { values, shape: [images.count, images.channels, images.height, images.width], labels, sigma };
 }

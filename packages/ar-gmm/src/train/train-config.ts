@@ -15,6 +15,8 @@ export const TrainConfigSchema = z
       .default({ mode: 'uniform' }),
     /** Probability that a label is replaced by the null label (for CFG). */
     labelDrop: z.number().min(0).max(1).default(0.1),
+    /** Mirror each training image left–right with probability ½ (augmentation; off by default, as digits are not symmetric). */
+    hflip: z.boolean().default(false),
   })
   .strict();
 /** A validated training config: the loop settings of @farmer/train plus noise and label drop (docs/method.md §6 training). */
