@@ -13,8 +13,9 @@ import { benchFid } from './fid.mjs';
 import { benchClassify } from './classify.mjs';
 import { benchPlayground } from './playground.mjs';
 import { benchScaleOut } from './scale-out.mjs';
+import { benchJacobi } from './jacobi.mjs';
 
-const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, 'distill-quality': benchDistillQuality, server: benchServer, onnx: benchOnnx, 'ort-grad': benchOrtGrad, fid: benchFid, classify: benchClassify, playground: benchPlayground, 'scale-out': benchScaleOut };
+const sections = { core: benchCore, flow: benchFlow, train: benchTrain, sampling: benchSampling, distill: benchDistill, 'distill-quality': benchDistillQuality, server: benchServer, onnx: benchOnnx, 'ort-grad': benchOrtGrad, fid: benchFid, classify: benchClassify, playground: benchPlayground, 'scale-out': benchScaleOut, jacobi: benchJacobi };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const [name, fn] of Object.entries(sections)) {
   if (wanted.length && !wanted.includes(name)) continue;

@@ -7,6 +7,7 @@ import { demoCommand } from './commands/demo.js';
 import { distillCommand } from './commands/distill.js';
 import { serveCommand } from './commands/serve.js';
 import { evalCommand } from './commands/eval.js';
+import { addJacobiEvalCommand } from './commands/eval-jacobi.js';
 import { addLikelihoodEvalCommands } from './commands/eval-likelihood.js';
 import { addSampleMetricCommands } from './commands/eval-samples.js';
 import { exploreCommand } from './commands/explore.js';
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
     .exitOverride();
   const ctx = () => new CliContext(program.opts<GlobalOptions>());
   // No command imports another: `eval`'s subcommand groups are composed here.
-  const evalWithGroups = (c: () => CliContext) => evalCommand(c, [addSampleMetricCommands, addLikelihoodEvalCommands]);
+  const evalWithGroups = (c: () => CliContext) => evalCommand(c, [addSampleMetricCommands, addLikelihoodEvalCommands, addJacobiEvalCommand]);
   for (const cmd of [demoCommand, trainCommand, sampleCommand, classifyCommand, evalWithGroups, inspectCommand, importCommand, encodeCommand, decodeCommand, exploreCommand, exportCommand, distillCommand, serveCommand, workerCommand]) {
     program.addCommand(cmd(ctx));
   }

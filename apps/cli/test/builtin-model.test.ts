@@ -66,7 +66,7 @@ describe.each(BUILTINS)('the built-in model $name', ({ name, classifier, minAgre
     expect(await exportFreshness(join(dir, 'onnx'), dir)).toEqual({ current: true });
     const m = await openModel(dir);
     try {
-      expect([m.runtime, m.exportDir, m.exported, m.runner.decoders]).toEqual(['onnxruntime', join(dir, 'onnx'), undefined, ['flow', 'student']]);
+      expect([m.runtime, m.exportDir, m.exported, m.runner.decoders]).toEqual(['onnxruntime', join(dir, 'onnx'), undefined, ['flow', 'jacobi', 'student']]);
     } finally {
       await m.close();
     }

@@ -33,6 +33,7 @@ export function showTimings(model: LoadedModel, r?: GenerateResult): void {
     rows.push(
       ['AR: sample the latents', `${t.arSeconds.toFixed(2)} s`],
       [`AF: decode (${r.parameters.decoder})`, `${t.afSeconds.toFixed(2)} s`],
+      ...(t.jacobiIterations ? [['Jacobi passes per AF block', t.jacobiIterations.map((v) => v.toFixed(1)).join(', ')] as [string, string]] : []),
       ['total', `${t.totalSeconds.toFixed(2)} s · ${(t.totalSeconds / r.images.count).toFixed(3)} s per image`],
     );
   }

@@ -122,13 +122,13 @@ async function reloadModel(): Promise<void> {
     // The pad draws grey strokes whatever the model: a colour model is told so.
     $('pad-note').hidden = model.runner.config.flow.inChannels === 1;
     const ep = model.runner.executionProvider;
-    status(`${model.label}: ${model.runner.config.numClasses} classes, decoders ${model.runner.decoders.join(' and ')}; running on ${ep.name}${ep.name === 'wasm' ? ` (${model.threads} thread${model.threads > 1 ? 's' : ''})` : ''}`);
+    status(`${model.label}: ${model.runner.config.numClasses} classes, decoders ${model.runner.decoders.join(', ')}; running on ${ep.name}${ep.name === 'wasm' ? ` (${model.threads} thread${model.threads > 1 ? 's' : ''})` : ''}`);
     $('model-status').dataset.provider = ep.name;
     showNotices(model.notices);
     showTimings(model);
     $<HTMLButtonElement>('generate').disabled = false;
     $<HTMLButtonElement>('pad-score').disabled = false;
-    $<HTMLSelectElement>('decoder').querySelector<HTMLOptionElement>('option[value=student]')!.disabled = !model.runner.decoders.includes('student');
+    for (const d of ['student', 'jacobi'] as const) $<HTMLSelectElement>('decoder').querySelector<HTMLOptionElement>(`option[value=${d}]`)!.disabled = !model.runner.decoders.includes(d);
   } catch (e) {
     status('no model loaded');
     throw e;

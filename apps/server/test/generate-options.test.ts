@@ -80,6 +80,28 @@ describe('the generate body is the generate-options schema', () => {
   });
 });
 
+describe('the Jacobi decoder over HTTP', () => {
+  it("decodes with decoder 'jacobi' and its settings, reports the passes per block, and refuses settings out of bounds with 400", async () => {
+    const payload = { count: 2, labels: [3, 5], seed: 6 };
+    const exact = await app.inject({ method: 'POST', url: '/v1/models/tiny/generate', payload });
+    const r = await app.inject({ method: 'POST', url: '/v1/models/tiny/generate', payload: { ...payload, decoder: 'jacobi', jacobi: { tolerance: 0 } } });
+    expect(r.statusCode, r.body).toBe(200);
+    const j = r.json();
+    expect(j.parameters).toMatchObject({ decoder: 'jacobi', jacobi: { tolerance: 0 } });
+    expect(j.timings.jacobiIterations).toHaveLength(2);
+    // Tolerance 0 stops only at an exact floating-point fixed point or the exact cap, N − 1 passes: the exact inverse (docs/method.md §3.13 Jacobi decoding).
+    for (const v of j.timings.jacobiIterations) expect(v >= 1 && v <= 48).toBe(true);
+    expect(j.images.map((im: { png: string }) => im.png)).toEqual(exact.json().images.map((im: { png: string }) => im.png));
+    const auto = (await app.inject({ method: 'POST', url: '/v1/models/tiny/generate', payload: { ...payload, decoder: 'auto' } })).json();
+    expect(['flow', 'jacobi']).toContain(auto.parameters.decoder);
+    for (const bad of [{ tolerance: -1 }, { maxIterations: 0 }, { modules: 65 }, { tolerance: 2 }, { maxIterations: 4097 }]) {
+      const b = await app.inject({ method: 'POST', url: '/v1/models/tiny/generate', payload: { ...payload, decoder: 'jacobi', jacobi: bad } });
+      expect(b.statusCode, JSON.stringify(bad)).toBe(400);
+      expect(b.json().error).toMatchObject({ code: 'FARMER_E_BAD_INPUT', field: `jacobi.${Object.keys(bad)[0]}` });
+    }
+  });
+});
+
 describe('count defaults to the number of labels', () => {
   it('ten labels and no count draw ten images, one per label', async () => {
     const labels = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];

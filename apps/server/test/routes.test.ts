@@ -46,7 +46,7 @@ describe('happy paths', () => {
       name: 'tiny',
       status: 'ready',
       runtime: 'tfjs',
-      decoders: ['flow'],
+      decoders: ['flow', 'jacobi'],
       likelihood: true,
       numClasses: 10,
       config: { imageSize: 28, channels: 1, patchSize: 4, numTokens: 49, tokenDim: 16, informativeDim: 4 },

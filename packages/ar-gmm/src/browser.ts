@@ -40,5 +40,6 @@ export { likelihoodBitsPerDim, likelihoodWithTerms, overflowAsImpossible, type A
 export { arLogLikFromHeads, jointNllHost, type ArHeadOutputs } from './ar-head-loglik.js';
 export { classify, type Classification, type ClassifyOptions } from './classify.js';
 export { argmaxRow, classPosterior, fitTemperature } from './class-posterior.js';
-export type { ArStream, DecodeOptions, Decoder, FarmerRunner, StepGmm } from './runner-interface.js';
+export type { AfBlockAccess, ArStream, DecodeOptions, Decoder, FarmerRunner, JacobiDecodeSettings, StepGmm } from './runner-interface.js';
+export { decodeByJacobi } from './jacobi-decode.js';
 export type { ModelCapabilities } from './model-capabilities.js';

@@ -1,4 +1,4 @@
-import type { FlowReverseProgress } from '@farmer/flow/browser';
+import type { ExactBlockInverse, FlowReverseProgress, JacobiBlockStats, JacobiPass, JacobiPlan } from '@farmer/flow/browser';
 import type { FarmerConfig } from './config.js';
 import type { GmmBatch } from './gmm-host.js';
 
@@ -24,12 +24,33 @@ export interface ArStream {
   dispose(): void;
 }
 
-/** Which inverse of the AF decodes latents. */
-export type Decoder = 'flow' | 'student';
+/**
+ * Which inverse of the AF decodes latents: 'flow' the sequential exact
+ * inverse, 'jacobi' the GS-Jacobi iteration (docs/method.md §3.13 Jacobi decoding), 'student' the distilled one-pass student.
+ */
+export type Decoder = 'flow' | 'student' | 'jacobi';
+
+/** The Jacobi decoder's settings (docs/method.md §3.13 Jacobi decoding); defaults JACOBI_DEFAULTS, the exact cap, the plan's module count. */
+export interface JacobiDecodeSettings {
+  tolerance?: number;
+  maxIterations?: number;
+  /** Gauss-Seidel modules of the plan's tough blocks. */
+  modules?: number;
+}
+
+/** A runtime's access to single AF blocks: the exact inverse of one block and the Jacobi fixed-point pass (for the Jacobi decoder and its calibration). */
+export interface AfBlockAccess {
+  exact: ExactBlockInverse;
+  pass: JacobiPass;
+}
 
 /** Options of {@link FarmerRunner.decode}. */
 export interface DecodeOptions {
   decoder?: Decoder;
+  /** Settings of the 'jacobi' decoder. */
+  jacobi?: JacobiDecodeSettings;
+  /** Called after each block the 'jacobi' decoder solves, with its passes. */
+  onJacobiBlock?: (stats: JacobiBlockStats) => void;
   signal?: AbortSignal;
   /** Called as the AF reverse advances (per token, or per block for runtimes that invert a block in one call). */
   onProgress?: (p: FlowReverseProgress) => void;
@@ -48,6 +69,10 @@ export interface FarmerRunner {
   readonly decoders: Decoder[];
   /** labels [B]: a class or -1 (null label). */
   openArStream(labels: ArrayLike<number>): ArStream;
+  /** The AF's single blocks, where the runtime offers them (the 'jacobi' decoder and its calibration). */
+  readonly afBlocks?: AfBlockAccess;
+  /** The model's Jacobi plan (its `jacobi-plan.json`), set by whoever opens the model; absent: plain Jacobi from the latent everywhere. */
+  jacobiPlan?: JacobiPlan;
   /** Final latents z [B, N, d] (AF order) → patch tokens x [B, N, d]. */
   decode(z: Float32Array, batch: number, options?: DecodeOptions): Promise<Float32Array>;
   /** Frees weights and sessions (TfRunner, OrtRunner); the runner is unusable afterwards. */

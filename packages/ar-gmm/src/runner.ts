@@ -2,7 +2,9 @@ import { FarmerError, readCheckpoint, resolveCheckpointDir, tf } from '@farmer/c
 import type { FarmerConfig } from './config.js';
 import { tfLikelihood } from './likelihood.js';
 import type { ArLogLik, FarmerLikelihood, FlowForwardOutputs, HostNll } from './likelihood-interface.js';
-import type { ArStream, DecodeOptions, Decoder, FarmerRunner } from './runner-interface.js';
+import type { JacobiPlan } from '@farmer/flow';
+import { decodeByJacobi } from './jacobi-decode.js';
+import type { AfBlockAccess, ArStream, DecodeOptions, Decoder, FarmerRunner } from './runner-interface.js';
 import { farmerFromCheckpoint, type FarmerModel } from './farmer-model.js';
 
 /** A student decoder supplied by @farmer/distill: z [B, N, d] → tokens [B, N, d]. */
@@ -12,13 +14,29 @@ export type StudentDecode = (z: tf.Tensor3D) => tf.Tensor3D;
 export class TfRunner implements FarmerRunner, FarmerLikelihood {
   readonly runtime = 'tfjs';
   readonly decoders: Decoder[];
+  readonly afBlocks: AfBlockAccess;
+  jacobiPlan?: JacobiPlan;
 
   constructor(
     readonly model: FarmerModel,
     private readonly student?: StudentDecode,
     private readonly onDispose?: () => void,
   ) {
-    this.decoders = student ? ['flow', 'student'] : ['flow'];
+    this.decoders = student ? ['flow', 'jacobi', 'student'] : ['flow', 'jacobi'];
+    // FARMER's AF runs with the null class vector: no labels, no guidance.
+    const flow = model.flow;
+    this.afBlocks = {
+      pass: flow.jacobiPass(),
+      exact: async (t, z, batch) => {
+        const zt = tf.tensor3d(z, [batch, flow.numTokens, flow.tokenDim]);
+        const x = await flow.reverseBlock(t, zt).finally(() => zt.dispose());
+        try {
+          return (await x.data()) as Float32Array;
+        } finally {
+          x.dispose();
+        }
+      },
+    };
   }
 
   /** Frees the model's weights (and whatever `onDispose` owns, e.g. the student). */
@@ -54,6 +72,7 @@ export class TfRunner implements FarmerRunner, FarmerLikelihood {
   async decode(z: Float32Array, batch: number, options: DecodeOptions = {}): Promise<Float32Array> {
     const { numTokens: N, tokenDim: d } = this.model.dims;
     if (z.length !== batch * N * d) throw new FarmerError('FARMER_E_SHAPE', `decode: z has ${z.length} values, expected B·N·d = ${batch}·${N}·${d}`);
+    if (options.decoder === 'jacobi') return decodeByJacobi(this, this.afBlocks, z, batch, options);
     const zt = tf.tensor3d(z, [batch, N, d]);
     try {
       if ((options.decoder ?? 'flow') === 'student') {

@@ -182,7 +182,7 @@ describe('distillation of a trained mnist-tiny teacher', () => {
     // loadTfRunner with the student passed in (@farmer/runtime's loadRunnerWithStudent does both; tested there).
     const student = await loadStudent(out);
     const runner = await loadTfRunner(out, { student: student.decode });
-    expect(runner.decoders).toEqual(['flow', 'student']);
+    expect(runner.decoders).toEqual(['flow', 'jacobi', 'student']);
     const opts = { count: 16, seed: 3, labels: Array.from({ length: 16 }, (_, i) => i % 10), batchSize: 16 };
     const byFlow = await generate(runner, { ...opts, decoder: 'flow' });
     const byStudent = await generate(runner, { ...opts, decoder: 'student' });

@@ -72,7 +72,10 @@ export interface BlockNetOptions {
  * → proj_out output [B, N, out] (unshifted: row i predicts token i+1).
  */
 export function blockNet(bw: BlockWeights, heads: number, xp: tf.Tensor3D, classVec: tf.Tensor3D | undefined, opts: BlockNetOptions = {}): tf.Tensor3D {
-  let h = tf.add(linear(xp, bw.projInW, bw.projInB), permuteTokens(bw.t, bw.posEmbed, 0)) as tf.Tensor3D;
+  // A prefix of T < N tokens (a Jacobi module's pass) reads the first T rows of the working-order table.
+  const pos = permuteTokens(bw.t, bw.posEmbed, 0);
+  const tokens = xp.shape[1];
+  let h = tf.add(linear(xp, bw.projInW, bw.projInB), tokens < pos.shape[0] ? tf.slice(pos, [0, 0], [tokens, -1]) : pos) as tf.Tensor3D;
   if (classVec) h = tf.add(h, classVec);
   for (const lw of bw.layers) h = transformerLayer(h, lw, heads, { mask: opts.causal, attnTemp: opts.attnTemp });
   return linear(h, bw.projOutW, bw.projOutB) as tf.Tensor3D;

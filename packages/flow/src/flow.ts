@@ -1,7 +1,8 @@
 import { FarmerError, type ParamStore, patchify, Rng, tf, unpatchify, type U8Images, imagesToTensor, tensorToImages } from '@farmer/core';
-import { alphaMu, blockForward, blockInverseStep, blockNet, blockStep, blockWeights, classVector, classWeights } from './block.js';
+import { alphaMu, blockForward, blockInverseStep, blockNet, blockStep, blockWeights, classVector, classWeights, shiftRight } from './block.js';
 import { flowDims, parseFlowConfig, type FlowConfig, type FlowConfigInput } from './config.js';
 import { assertFiniteTokens } from './finite-tokens.js';
+import type { JacobiPass } from './jacobi.js';
 import { initFlowParams } from './params.js';
 import { permuteTokens } from './permute-tokens.js';
 import type { FlowReverseProgress } from './reverse-progress.js';
@@ -211,6 +212,48 @@ export class Flow {
       cond.dispose();
       uncond.dispose();
     }
+  }
+
+  /**
+   * Block t's fixed-point map for Jacobi decoding (docs/method.md §3.13 Jacobi decoding) on tfjs: one
+   * causal pass over a working-order prefix x [B, T, d] gives
+   * x_i = z_i·exp(α_i) + μ_i for every token at once (token 0 passes as z_0),
+   * with the labels' class vector and, for guided TARFlow models, the
+   * guided (α, μ) of {@link reverseBlock} (g_i = g·i/(N−1) when annealed).
+   */
+  jacobiPass(options: { labels?: Labels; guidance?: FlowGuidance } = {}): JacobiPass {
+    const c = this.config;
+    const { tokenDim: d, heads } = this;
+    const n = this.numTokens;
+    const g = options.guidance?.scale ?? 0;
+    if (!(g >= 0) || !Number.isFinite(g)) throw new FarmerError('FARMER_E_BAD_INPUT', `guidance scale must be a finite number >= 0, got ${g}`, { field: 'guidance.scale' });
+    const attnTemp = options.guidance?.attnTemp ?? 1;
+    if (!(attnTemp > 0)) throw new FarmerError('FARMER_E_BAD_INPUT', `guidance attnTemp must be > 0, got ${attnTemp}`, { field: 'guidance.attnTemp' });
+    return async (t, x, z, batch, tokens) => {
+      this.checkBlock(t);
+      const out = tf.tidy(() => {
+        const bw = blockWeights(this.params, c, t);
+        const mask = tokens < n ? (tf.slice(this.causalMask(), [0, 0], [tokens, tokens]) as tf.Tensor2D) : this.causalMask();
+        const xt = tf.tensor3d(x, [batch, tokens, d]);
+        const predict = (labels: Labels, temp: number) => {
+          const cw = this.classWeightsFor(labels, batch);
+          return alphaMu(shiftRight(blockNet(bw, heads, xt, classVector(bw, cw), { causal: mask, attnTemp: temp })), c, d);
+        };
+        let { alpha, mu } = predict(options.labels, 1);
+        if (g > 0) {
+          const u = predict(null, attnTemp);
+          const gi = tf.tensor3d(Float32Array.from({ length: tokens }, (_, j) => (options.guidance?.annealed ? (g * j) / (n - 1) : g)), [1, tokens, 1]);
+          alpha = tf.add(alpha, tf.mul(tf.sub(alpha, u.alpha), gi));
+          mu = tf.add(mu, tf.mul(tf.sub(mu, u.mu), gi));
+        }
+        return blockInverseStep(tf.tensor3d(z, [batch, tokens, d]), alpha, mu);
+      });
+      try {
+        return (await out.data()) as Float32Array;
+      } finally {
+        out.dispose();
+      }
+    };
   }
 
   /**

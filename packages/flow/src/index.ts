@@ -47,3 +47,4 @@ export {
 export { STUDENT_PREFIX, Student, studentBlock } from './student.js';
 export { flowFingerprint, parseStudentMeta, STUDENT_FORMAT, STUDENT_FORMAT_VERSION, STUDENT_PARTS, StudentMetaSchema, type StudentMeta } from './student-meta.js';
 export { attachStudent, inferenceWeightsPart, loadStudent, studentFromCheckpoint, studentMetaOf, studentParts, type LoadStudentOptions } from './student-checkpoint.js';
+export { readJacobiPlanFile, writeJacobiPlanFile } from './jacobi-plan-file.js';

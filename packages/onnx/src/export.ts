@@ -1,9 +1,9 @@
 import { dirname, resolve } from 'node:path';
 import { farmerDims, farmerFromCheckpoint, type FarmerModel } from '@farmer/ar-gmm';
 import { checkOutputDirectory, FarmerError, manifestEntry, readCheckpoint, resolveCheckpointDir, writeDirectoryAtomic, type DirectoryFile, type ParamStore } from '@farmer/core';
-import { inferenceWeightsPart, parseFlowConfig, studentFromCheckpoint, studentMetaOf, STUDENT_PARTS, type FlowConfig } from '@farmer/flow';
+import { inferenceWeightsPart, parseFlowConfig, readJacobiPlanFile, studentFromCheckpoint, studentMetaOf, STUDENT_PARTS, type FlowConfig, type JacobiPlanFile } from '@farmer/flow';
 import { buildArForward, buildArHeadRedundant, buildArPrefill, buildArStep } from './ar-graphs.js';
-import { buildFlowForward, buildFlowReverseBlock, buildFlowReverseStep, buildStudent } from './flow-graphs.js';
+import { buildFlowForward, buildFlowJacobiPass, buildFlowReverseBlock, buildFlowReverseStep, buildStudent } from './flow-graphs.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, WeightsFile, type GraphBuilder } from './graph-builder.js';
 import { KV_CACHE_LAYOUT, ONNX_EXPORT_FORMAT, ONNX_EXPORT_VERSION, type GraphEntry, type OnnxManifest } from './manifest.js';
 import { ONNX_EXPORT_OUTPUT } from './export-output.js';
@@ -31,6 +31,8 @@ export interface ExportFarmerOnnxOptions {
   force?: boolean;
   /** Called after each file is written. */
   onProgress?: (p: ExportProgress) => void;
+  /** The model's Jacobi plan, carried in the manifest (docs/method.md §3.13 Jacobi decoding). */
+  jacobiPlan?: JacobiPlanFile;
 }
 
 /** Options of {@link exportOnnx} (from a checkpoint directory). */
@@ -100,6 +102,9 @@ export async function exportFarmerOnnx(model: FarmerModel, outDir: string, optio
   const flowReverseBlocks = Array.from({ length: c.flow.numBlocks }, (_, t) =>
     add(graphFile(buildFlowReverseBlock(model.flow.params, c.flow, t, flowW), `flow-reverse-block-${t}.onnx`, flowW, `FARMER AF block ${t} reverse, all tokens in one call (the step graph in a Loop)`)),
   );
+  const flowJacobiPasses = Array.from({ length: c.flow.numBlocks }, (_, t) =>
+    add(graphFile(buildFlowJacobiPass(model.flow.params, c.flow, t, flowW), `flow-jacobi-pass-${t}.onnx`, flowW, `FARMER AF block ${t}: one causal pass over a token prefix, the Jacobi decoder's fixed-point map (docs/method.md §3.13 Jacobi decoding)`)),
+  );
   const arForward = add(graphFile(buildArForward(model.ar.params, c, arW), 'ar-forward.onnx', arW, 'FARMER AR teacher-forced pass (docs/method.md §4.4 GMM heads): raw GMM head outputs'));
   const arPrefill = add(graphFile(buildArPrefill(model.ar.params, c, arW), 'ar-prefill.onnx', arW, 'FARMER AR class-prefix prefill: raw G_1 head and KV caches'));
   const arStep = add(graphFile(buildArStep(model.ar.params, c, arW), 'ar-step.onnx', arW, 'FARMER AR one token with KV cache: raw next-GMM head'));
@@ -123,8 +128,9 @@ export async function exportFarmerOnnx(model: FarmerModel, outDir: string, optio
     model: c as unknown as Record<string, unknown>,
     source: options.source ?? { checkpoint: null, part: 'memory' },
     kvCache: KV_CACHE_LAYOUT,
-    graphs: { flowForward, flowReverseSteps, flowReverseBlocks, arForward, arPrefill, arStep, ...(arHeadRedundant ? { arHeadRedundant } : {}), ...(student ? { student } : {}) },
+    graphs: { flowForward, flowReverseSteps, flowReverseBlocks, flowJacobiPasses, arForward, arPrefill, arStep, ...(arHeadRedundant ? { arHeadRedundant } : {}), ...(student ? { student } : {}) },
     files: Object.fromEntries(files.map((f) => [f.name, manifestEntry(f.bytes)])),
+    ...(options.jacobiPlan ? { jacobiPlan: options.jacobiPlan } : {}),
   };
   await writeExportDir(target, files, manifest, options);
   return { dir: target, manifest };
@@ -142,6 +148,7 @@ async function writeExportDir(target: string, files: ExportFile[], manifest: Onn
  * - `flow-forward.onnx`: images [B, C, H, W] → z [B, N, d], logdets [B, n];
  * - `flow-reverse-step-{t}.onnx`: one token of block t's reverse with KV cache;
  * - `flow-reverse-block-{t}.onnx`: block t's whole reverse (that step in a Loop);
+ * - `flow-jacobi-pass-{t}.onnx`: block t's Jacobi fixed-point map on a token prefix;
  * - `ar-forward.onnx`, `ar-prefill.onnx`, `ar-step.onnx`: the AR's
  *   teacher-forced pass, class-prefix prefill and one-token step (raw GMM
  *   head outputs, KV caches explicit), and `ar-head-redundant.onnx` (d_R > 0);
@@ -180,7 +187,8 @@ export async function exportOnnx(checkpointDir: string, outDir: string, options:
         ...(student && meta ? { student: { part: studentPart, teacher: meta.teacher } } : {}),
         ...(notes.length ? { notes } : {}),
       };
-      return await exportFarmerOnnx(model, outDir, { student, source, force: options.force, onProgress: options.onProgress });
+      const jacobiPlan = await readJacobiPlanFile(abs, model.config.flow.numBlocks);
+      return await exportFarmerOnnx(model, outDir, { student, source, jacobiPlan, force: options.force, onProgress: options.onProgress });
     } finally {
       student?.dispose();
     }

@@ -199,6 +199,33 @@ export function buildFlowReverseBlock(store: ParamStore, c: FlowConfig, t: numbe
 }
 
 /**
+ * Block t's Jacobi pass (docs/method.md §3.13 Jacobi decoding): x [B, T, d] and z [B, T, d], a prefix of
+ * T ≤ N tokens in the block's working order → x_next [B, T, d] with
+ * x_next_0 = z_0 and x_next_i = z_i·exp(α_i(x_{<i})) + μ_i(x_{<i}): the
+ * causal network once over the prefix, its output shifted right by one
+ * token as in the forward. The positional rows and the causal mask are
+ * the first T of the working order's.
+ */
+export function buildFlowJacobiPass(store: ParamStore, c: FlowConfig, t: number, weights: WeightsFile, prefix = 'flow.'): GraphBuilder {
+  const { numTokens: N, tokenDim: d } = flowDims(c);
+  const g = new GraphBuilder(`farmer_flow_jacobi_pass_${t}`, weights);
+  const bp = blockParams(storeParams(g, store, prefix), t);
+  const x = g.input('x', 'float32', [BATCH, 'tokens', d]);
+  const z = g.input('z', 'float32', [BATCH, 'tokens', d]);
+  const tokens = slice(g, g.op('Shape', [x]), 0, 1, 2); // [T]
+  const zero = g.int64s([0]);
+  const posAll = isFlipBlock(t) ? reverseAxis(g, bp('pos_embed'), N, 0) : bp('pos_embed');
+  const pos = g.op('Slice', [posAll, zero, tokens, zero], [], 'pos');
+  const mask = g.op('Slice', [causalMask(g, N), g.int64s([0, 0]), g.op('Concat', [tokens, tokens], [attr.int('axis', 0)]), g.int64s([0, 1])], [], 'mask');
+  const out = blockNet(g, bp, c, x, pos, mask);
+  const shifted = g.op('Pad', [slice(g, out, 1, 0, -1), g.int64s([0, 1, 0, 0, 0, 0])], [], 'shift');
+  const { alpha, mu } = alphaMu(g, shifted, c, d);
+  const scaled = alpha ? g.op('Mul', [z, g.op('Exp', [alpha])]) : z;
+  g.output('x_next', g.op('Add', [scaled, mu], [], 'x_next'), 'float32', [BATCH, 'tokens', d]);
+  return g;
+}
+
+/**
  * The one-step student (docs/method.md §8.1 student) inside graph `g`: blocks n−1 … 0,
  * each a copy of the teacher block with bidirectional attention and no
  * output shift, in one parallel pass: x = z·exp(α'(z)) + μ'(z) in the

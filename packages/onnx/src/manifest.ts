@@ -1,3 +1,4 @@
+import { JacobiPlanFileSchema } from '@farmer/flow/browser';
 import { ManifestFileSchema } from '@farmer/core/browser';
 import { z } from 'zod';
 
@@ -70,6 +71,8 @@ export const OnnxManifestSchema = z
         flowReverseSteps: z.array(GraphEntrySchema).min(1),
         /** flowReverseBlocks[t]: AF block t's whole inverse in one call (the same step in an ONNX Loop). */
         flowReverseBlocks: z.array(GraphEntrySchema).min(1).optional(),
+        /** flowJacobiPasses[t]: one causal pass of AF block t over a token prefix, the fixed-point map of the Jacobi decoder (absent in older exports). */
+        flowJacobiPasses: z.array(GraphEntrySchema).min(1).optional(),
         arForward: GraphEntrySchema,
         arPrefill: GraphEntrySchema,
         arStep: GraphEntrySchema,
@@ -79,6 +82,8 @@ export const OnnxManifestSchema = z
       })
       .strict(),
     files: z.record(z.string(), FileEntrySchema),
+    /** The checkpoint's Jacobi plan (its jacobi-plan.json) when it had one at export time, so a browser gets it with the graphs. */
+    jacobiPlan: JacobiPlanFileSchema.optional(),
   })
   .strict();
 /** An export folder's `manifest.json`, as validated by {@link OnnxManifestSchema} (docs/method.md §9.6 ONNX export). */

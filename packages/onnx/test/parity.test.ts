@@ -156,8 +156,37 @@ describe('ORT vs tfjs on mnist-tiny with random weights', () => {
     await expect(stepRunner.decode(z, B, { signal: ac.signal })).rejects.toThrow(/cancelled/);
   });
 
+  it('the Jacobi pass graphs agree with the tfjs pass on full sequences and prefixes, in plain and flipped blocks', async () => {
+    const tfRunner = new TfRunner(model);
+    for (const t of [0, 1]) {
+      for (const tokens of [49, 20, 1]) {
+        const x = new Rng(`jx${t}${tokens}`).normal(B * tokens * 16, 0, 1);
+        const z = new Rng(`jz${t}${tokens}`).normal(B * tokens * 16, 0, 1);
+        const got = await runner.afBlocks!.pass(t, x, z, B, tokens);
+        const want = await tfRunner.afBlocks.pass(t, x, z, B, tokens);
+        expect(got).toHaveLength(B * tokens * 16);
+        // Token 0 passes unchanged; the rest is the network's work.
+        expect(maxAbsDiff(got.subarray(0, 16), z.subarray(0, 16))).toBe(0);
+        expect(record(`jacobi pass block ${t} T ${tokens}`, maxScaledDiff(got, want))).toBeLessThan(TOL);
+      }
+    }
+  });
+
+  it('the Jacobi decoder on ORT: the exact cap reproduces the sequential decode; the default tolerance stays within 1e-3 of it with fewer passes', async () => {
+    const z = new Rng('jacobi-z').normal(B * 49 * 16, 0, 1);
+    const exact = await runner.decode(z, B);
+    const stats: number[] = [];
+    const capped = await runner.decode(z, B, { decoder: 'jacobi', jacobi: { tolerance: 0 }, onJacobiBlock: (s) => stats.push(s.iterations) });
+    expect(stats).toEqual([48, 48]);
+    expect(record('jacobi (exact cap) vs sequential', maxAbsDiff(capped, exact))).toBeLessThan(TOL);
+    stats.length = 0;
+    const fast = await runner.decode(z, B, { decoder: 'jacobi', onJacobiBlock: (s) => stats.push(s.iterations) });
+    expect(Math.max(...stats)).toBeLessThan(48);
+    expect(record('jacobi (tolerance 1e-4) vs sequential', maxAbsDiff(fast, exact))).toBeLessThan(1e-3);
+  });
+
   it('the student graph agrees with the tfjs student', async () => {
-    expect(runner.decoders).toEqual(['flow', 'student']);
+    expect(runner.decoders).toEqual(['flow', 'jacobi', 'student']);
     const z = new Rng('student-z').normal(B * 49 * 16, 0, 1);
     const got = await runner.decode(z, B, { decoder: 'student' });
     const want = tf.tidy(() => student.decode(tf.tensor3d(z, [B, 49, 16])).dataSync());

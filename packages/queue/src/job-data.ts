@@ -1,5 +1,5 @@
 import { FarmerError, validate } from '@farmer/core';
-import { GENERATE_OPTIONS_SCHEMA, type GenerateRequest, type RedrawnImage, type ResolvedGenerateOptions } from '@farmer/sampling';
+import { GENERATE_OPTIONS_SCHEMA, type GenerateRequest, type GenerateTimings, type RedrawnImage, type ResolvedGenerateOptions } from '@farmer/sampling';
 import { z } from 'zod';
 import type { ModelIdentity } from './model-identity.js';
 
@@ -74,7 +74,7 @@ export interface GenerateJobResult {
   images: { data: string; count: number; height: number; width: number; channels: number };
   labels: number[];
   parameters: ResolvedGenerateOptions;
-  timings: { arSeconds: number; afSeconds: number; totalSeconds: number };
+  timings: GenerateTimings;
   runtime: string;
   /** Images drawn again because the decoder could not invert their first latents (absent from older workers). */
   redrawn?: RedrawnImage[];

@@ -32,5 +32,6 @@ export async function exportFreshness(exportDir: string, checkpointDir: string):
     return { current: false, reason: `${exportDir} holds the '${exp.manifest.source.part}' weights; inference uses the '${part}' weights` };
   }
   if (studentMetaOf(head) && !exp.manifest.graphs.student) return { current: false, reason: `${exportDir} lacks the checkpoint's distilled student` };
+  if (!exp.manifest.graphs.flowJacobiPasses) return { current: false, reason: `${exportDir} predates the Jacobi decoder's pass graphs` };
   return { current: true };
 }

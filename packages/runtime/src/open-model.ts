@@ -2,6 +2,7 @@ import { describeOrtNodeLoadFailure, FarmerError, isFarmerError, resolveCheckpoi
 import type { FarmerLikelihood, FarmerRunner, ModelCapabilities } from '@farmer/ar-gmm';
 import { isOnnxExport, loadOrtRuntime, type ExportProgress, type OrtRuntime } from '@farmer/onnx';
 import type { ExecutionProviderInfo, ExecutionProviderRequest } from '@farmer/onnx/runtime';
+import { readJacobiPlanFile } from '@farmer/flow';
 import { exportOnFirstUse, findCurrentExport, type FirstUseExport } from './export-on-first-use.js';
 import { parseRuntimeChoice, type RuntimeChoice } from './runtime-choice.js';
 import { loadRunnerWithStudent } from './student-runner.js';
@@ -82,9 +83,24 @@ function likelihoodIf<L extends boolean>(asked: L | undefined, runner: FarmerLik
   return (asked ? runner : undefined) as LikelihoodIf<L>;
 }
 
+/**
+ * Gives the runner the Jacobi plan beside the checkpoint (docs/method.md §3.13 Jacobi decoding), when there
+ * is one: it wins over the plan an export carries, which may be older.
+ */
+async function attachJacobiPlan(runner: FarmerRunner, checkpointDir: string): Promise<void> {
+  const plan = await readJacobiPlanFile(checkpointDir, runner.config.flow.numBlocks);
+  if (plan) runner.jacobiPlan = plan;
+}
+
 async function openOnTfjs<L extends boolean>(checkpointDir: string, options: OpenModelOptions<L>, notice: (line: string) => void, fallback?: string): Promise<OpenedModel<L>> {
   const { runner, notice: studentNotice } = await loadRunnerWithStudent(checkpointDir, { ema: options.ema });
   if (studentNotice) notice(studentNotice);
+  try {
+    await attachJacobiPlan(runner, checkpointDir);
+  } catch (e) {
+    runner.dispose();
+    throw e;
+  }
   return { runner, likelihood: likelihoodIf(options.likelihood, runner), runtime: runner.runtime, dir: checkpointDir, fallback, close: async () => runner.dispose() };
 }
 
@@ -162,6 +178,10 @@ export async function openModel<L extends boolean = false>(dir: string, options:
   try {
     const purposes: ('sample' | 'likelihood')[] = options.likelihood ? ['sample', 'likelihood'] : ['sample'];
     const runner = await rt.loadOrtRunner(exportDir, { executionProvider: options.executionProvider, purposes, intraOpNumThreads: options.intraOpNumThreads });
+    if (!bareExport) await attachJacobiPlan(runner, checkpointDir).catch(async (e) => {
+      await runner.dispose();
+      throw e;
+    });
     return {
       runner,
       likelihood: likelihoodIf(options.likelihood, runner),

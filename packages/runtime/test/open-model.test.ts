@@ -29,7 +29,7 @@ describe('openModel: auto', () => {
     expect(first.m.exported?.seconds).toBeGreaterThan(0);
     expect(first.notices).toHaveLength(1);
     expect(first.notices[0]).toMatch(/^exported .*ck to ONNX in \d+\.\d s → .*ck\/onnx \(first use on onnxruntime; reused while the checkpoint is unchanged\)$/);
-    expect(first.m.runner.decoders).toEqual(['flow', 'student']);
+    expect(first.m.runner.decoders).toEqual(['flow', 'jacobi', 'student']);
     expect(first.m.executionProvider?.name).toBe('cpu');
     await first.m.close();
     expect(readdirSync(dir).filter((f) => /\.(lock|tmp-.*)$/.test(f))).toEqual([]);

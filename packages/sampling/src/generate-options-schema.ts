@@ -1,3 +1,4 @@
+import { JACOBI_DEFAULTS } from '@farmer/flow/browser';
 import { z } from 'zod';
 import { DEFAULT_BATCH_SIZE, DEFAULT_REDRAWS, NAIVE_CFG_DEFAULTS, PAPER_RESAMPLING_CFG, PAPER_UNGUIDED_DECOUPLED } from './sampler-defaults.js';
 
@@ -60,6 +61,7 @@ function option<T extends z.ZodType>(schema: T, description: string, meta?: Gene
 function valueKinds(caps?: RequestCaps) {
   const capped = caps !== undefined;
   return {
+    capped,
     maxCount: caps?.maxCount ?? MAX_INT,
     // Temperatures and scales: the math needs > 0; a server keeps them in [0.01, 10], where no trained model overflows.
     positive: () => (capped ? z.number().min(0.01).max(10) : z.number().positive()),
@@ -125,6 +127,27 @@ function naiveSchema(k: Kinds) {
   });
 }
 
+/** The decoder choices: the three inverses of the AF and 'auto' (resolved per runtime and batch size by `resolveDecoder`). */
+export const DECODER_CHOICES = ['flow', 'jacobi', 'student', 'auto'] as const;
+
+/** The Jacobi decoder's settings (docs/method.md §3.13 Jacobi decoding). */
+function jacobiSchema(k: Kinds) {
+  return z.strictObject({
+    tolerance: option(
+      (k.capped ? z.number().min(0).max(1) : z.number().min(0)).default(JACOBI_DEFAULTS.tolerance),
+      'Stop a block (or module) when no value changed by more than this in the last pass; 0 runs every module to its exact cap.',
+    ),
+    maxIterations: option(
+      z.number().int().min(1).max(k.capped ? 4096 : MAX_INT).optional(),
+      "Most passes per block (or module). Default: the module's length, which is exact by construction; lower caps trade exactness for speed.",
+    ),
+    modules: option(
+      z.number().int().min(1).max(k.capped ? 64 : MAX_INT).optional(),
+      "Gauss-Seidel modules of the blocks the model's jacobi-plan.json marks tough. Default: the plan's.",
+    ),
+  });
+}
+
 /** The schema, with the server's caps when `caps` is given (see {@link servedGenerateOptionsSchema}). */
 function buildSchema(caps?: RequestCaps) {
   const k = valueKinds(caps);
@@ -155,7 +178,12 @@ function buildSchema(caps?: RequestCaps) {
     redundant: option(redundant.optional(), 'Decoupled sampling of the redundant head; each setting defaults to the informative one.'),
     cfg: option(cfgSchema(k).prefault({}), "Resampling CFG (docs/method.md §7.4 resampling CFG, the paper's Algorithm 1); defaults: the paper's 1.1B-p16 row.", { samplers: ['resampling-cfg'] }),
     naive: option(naiveSchema(k).prefault({}), 'The naive CFG baseline (docs/method.md §7.8 naive CFG).', { samplers: ['naive-cfg'] }),
-    decoder: option(z.enum(['flow', 'student']).default('flow'), "AF inverse: 'flow' (exact, KV-cached) or 'student' (distilled, one pass; when the model has one).", { url: 'decoder' }),
+    decoder: option(
+      z.enum(DECODER_CHOICES).default('flow'),
+      "AF inverse: 'flow' (the exact sequential inverse, KV-cached), 'jacobi' (GS-Jacobi iteration, all tokens of a block at once; exact to the tolerance), 'student' (distilled, one pass; when the model has one) or 'auto' (the fastest exact decoder for the batch size on the runtime: see docs/method.md §3.13 Jacobi decoding).",
+      { url: 'decoder' },
+    ),
+    jacobi: option(jacobiSchema(k).prefault({}), "The 'jacobi' decoder (docs/method.md §3.13 Jacobi decoding): stopping tolerance, iteration cap, Gauss-Seidel modules."),
     redraws: option(
       k.redraws().default(DEFAULT_REDRAWS),
       'Fresh draws of an image whose latents the decoder cannot invert (non-finite), before giving up with FARMER_E_NON_FINITE; 0: give up at the first.',

@@ -15,7 +15,7 @@ export interface GenerateResult {
   /** The label of each image (-1: unconditional). */
   labels: Int32Array;
   parameters: ResolvedGenerateOptions;
-  timings: { arSeconds: number; afSeconds: number; totalSeconds: number };
+  timings: GenerateTimings;
   runtime: string;
   /** Images whose first latents the decoder could not invert and that were drawn again (see `redraws`); usually empty. */
   redrawn: RedrawnImage[];
@@ -37,6 +37,17 @@ function geometry(runner: FarmerRunner): { dims: LatentDims; map: Int32Array | n
 }
 
 /** The latents of one batch decoded, undecodable images drawn again from their own seed (`redraws`), clamped and quantised. */
+/**
+ * Where the time went; with the 'jacobi' decoder also its passes per block
+ * (AF index), the mean over the batches (docs/method.md §3.13 Jacobi decoding).
+ */
+export interface GenerateTimings {
+  arSeconds: number;
+  afSeconds: number;
+  totalSeconds: number;
+  jacobiIterations?: number[];
+}
+
 async function drawBatch(runner: FarmerRunner, p: ResolvedGenerateOptions, options: GenerateOptions, batch: Batch, timings: GenerateResult['timings']): Promise<{ u8: U8Images; redrawn: RedrawnImage[] }> {
   const { dims, map, shape } = geometry(runner);
   const { N, d } = dims;
@@ -51,6 +62,11 @@ async function drawBatch(runner: FarmerRunner, p: ResolvedGenerateOptions, optio
     (zAf) =>
       runner.decode(zAf, b, {
         decoder: p.decoder,
+        jacobi: p.jacobi,
+        onJacobiBlock: (st) => {
+          const sums = (timings.jacobiIterations ??= new Array<number>(runner.config.flow.numBlocks).fill(0));
+          sums[st.block] += st.iterations;
+        },
         signal: options.signal,
         onProgress: (e) => options.onProgress?.({ phase: 'af', ...e, imagesDone: start, images: p.count }),
       }),
@@ -100,17 +116,21 @@ export async function generate(runner: FarmerRunner, options: GenerateOptions): 
   const perImage = channels * height * width;
   const out = new Uint8Array(p.count * perImage);
   const labelsOut = Int32Array.from({ length: p.count }, (_, i) => p.labels?.[i] ?? -1);
-  const timings = { arSeconds: 0, afSeconds: 0, totalSeconds: 0 };
+  const timings: GenerateTimings = { arSeconds: 0, afSeconds: 0, totalSeconds: 0 };
+  let batches = 0;
   const redrawn: RedrawnImage[] = [];
   const t0 = performance.now();
   for (let start = 0; start < p.count; start += p.batchSize) {
     const b = Math.min(p.batchSize, p.count - start);
     const seeds = Array.from({ length: b }, (_, i) => imageSeeds?.[start + i] ?? seedOf(p.seed, start + i));
     const r = await drawBatch(runner, p, options, { start, labels: labelsOut.subarray(start, start + b), seeds }, timings);
+    batches++;
     redrawn.push(...r.redrawn);
     out.set(r.u8.data, start * perImage);
   }
   timings.totalSeconds = (performance.now() - t0) / 1000;
+  // Passes per block, per batch on average (a redraw's decode adds its passes to its batch's).
+  if (timings.jacobiIterations) timings.jacobiIterations = timings.jacobiIterations.map((v) => v / batches);
   return {
     images: { data: out, count: p.count, height, width, channels },
     labels: labelsOut,

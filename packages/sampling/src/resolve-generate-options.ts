@@ -1,5 +1,6 @@
-import type { Decoder, FarmerRunner } from '@farmer/ar-gmm/browser';
+import type { Decoder, FarmerRunner, JacobiDecodeSettings } from '@farmer/ar-gmm/browser';
 import { FarmerError } from '@farmer/core/browser';
+import { resolveDecoder } from './decoder-choice.js';
 import type { ResolvedDecoupledOptions } from './decoupled.js';
 import { GENERATE_OPTIONS_SCHEMA, type GenerateOptionsInput, type SamplerName } from './generate-options-schema.js';
 import type { GuidanceSchedule } from './guidance-schedule.js';
@@ -39,7 +40,10 @@ export interface ResolvedGenerateOptions {
   redundant: ResolvedDecoupledOptions;
   cfg?: ResolvedResamplingCfgOptions & { schedule: GuidanceSchedule['kind'] };
   naive?: ResolvedNaiveCfgOptions;
+  /** The decoder used ('auto' resolved). */
   decoder: Decoder;
+  /** The Jacobi decoder's settings, when it is the decoder. */
+  jacobi?: JacobiDecodeSettings & { tolerance: number };
   batchSize: number;
   redraws: number;
 }
@@ -81,7 +85,8 @@ export function resolveRequest(runner: FarmerRunner, o: GenerateOptions): Resolv
   const guided = resolvedLabels !== null && resolvedLabels.some((y) => y >= 0);
   const sampler = p.sampler === 'auto' ? (guided && p.cfg.w > 0 ? 'resampling-cfg' : 'decoupled') : p.sampler;
   if (sampler !== 'decoupled' && !guided) bad('sampler', `${sampler} needs class labels (guidance contrasts a class with the null label)`);
-  if (!runner.decoders.includes(p.decoder)) bad('decoder', `'${p.decoder}' is not available for this model (available: ${runner.decoders.join(', ')})`);
+  const decoder = p.decoder === 'auto' ? resolveDecoder(runner, p.batchSize) : p.decoder;
+  if (!runner.decoders.includes(decoder)) bad('decoder', `'${decoder}' is not available for this model (available: ${runner.decoders.join(', ')})`);
   const { informative } = p;
   const redundant = { temperature: p.redundant?.temperature ?? informative.temperature, scale: p.redundant?.scale ?? informative.scale };
   const naive = sampler === 'naive-cfg' ? { w: p.naive.w ?? p.cfg.w, temperature: p.naive.temperature, scale: p.naive.scale, maxStdRatio: p.naive.maxStdRatio } : undefined;
@@ -94,7 +99,8 @@ export function resolveRequest(runner: FarmerRunner, o: GenerateOptions): Resolv
     redundant,
     cfg: sampler === 'resampling-cfg' ? p.cfg : undefined,
     naive,
-    decoder: p.decoder,
+    decoder,
+    jacobi: decoder === 'jacobi' ? p.jacobi : undefined,
     batchSize: p.batchSize,
     redraws: p.redraws,
   };

@@ -52,6 +52,9 @@ describe('the generate-options schema', () => {
       'naive.scale --naive-scale',
       'naive.maxStdRatio --naive-max-std-ratio',
       'decoder --decoder',
+      'jacobi.tolerance --jacobi-tolerance',
+      'jacobi.maxIterations --jacobi-max-iterations',
+      'jacobi.modules --jacobi-modules',
       'redraws --redraws',
       'batchSize --batch-size',
     ]);

@@ -7,7 +7,7 @@ import { className, evaluateBpd, FarmerModel, modelImageOptions, preset, Trainer
 import { chooseFarmerEngine, type TrainEngineChoice } from '@farmer/onnx';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '@farmer/runtime';
 import { holdsRun, prepareOutDir, runExists, stepsForBudget } from '@farmer/train';
-import type { GenerateResult } from '@farmer/sampling';
+import type { GenerateOptionsInput, GenerateResult } from '@farmer/sampling';
 import type { CliContext } from '../context.js';
 import { engineNote, engineOption, threadsOption, workersOption } from '../engine-flags.js';
 import { classRows, labelledFigure, type FigureRow } from '../figure.js';
@@ -16,7 +16,7 @@ import { modelDataSpec, MODEL_FLAG_HELP, openRunner } from '../model-open.js';
 import { UsageError } from '../errors.js';
 import { writeLossPlot } from '../plot.js';
 import { formatSeconds } from '../progress.js';
-import { generateWithProgress } from '../sampling/index.js';
+import { generateOptionFlag, generateOptionsOfFlags, generateWithProgress } from '../sampling/index.js';
 
 export interface DemoFlags {
   /** A built-in model by name (default mnist-small). */
@@ -32,6 +32,15 @@ export interface DemoFlags {
   runtime: RuntimeChoice;
   /** With --train: start over where --out/demo-run holds an earlier demo's run. */
   force?: boolean;
+}
+
+/** The generate options demo takes from its flags: the decoder and its settings (docs/method.md §3.13 Jacobi decoding). */
+const DEMO_DECODING = ['decoder', 'jacobi.tolerance', 'jacobi.maxIterations', 'jacobi.modules'] as const;
+
+/** The decoder and Jacobi settings of the flags, for every generate call of the demo. */
+function decodingOf(flags: DemoFlags): { decoder?: GenerateOptionsInput['decoder']; jacobi?: GenerateOptionsInput['jacobi'] } {
+  const o = generateOptionsOfFlags(flags as unknown as Record<string, unknown>);
+  return { decoder: o.decoder, jacobi: o.jacobi };
 }
 
 /** Test bits/dim of an opened model's likelihood. */
@@ -52,7 +61,7 @@ function rowsOf(r: GenerateResult, config: FarmerConfig, perClass: number): Figu
 async function classGrid(ctx: CliContext, runner: FarmerRunner, flags: DemoFlags, label: string): Promise<GenerateResult> {
   const k = runner.config.numClasses;
   const labels = Array.from({ length: k * flags.perClass }, (_, i) => Math.floor(i / flags.perClass));
-  return generateWithProgress(ctx, runner, { count: labels.length, labels, seed: flags.seed, sampler: 'resampling-cfg' }, label);
+  return generateWithProgress(ctx, runner, { count: labels.length, labels, seed: flags.seed, sampler: 'resampling-cfg', ...decodingOf(flags) }, label);
 }
 
 /** Seconds of each of the first CALIBRATION_STEPS training steps of a fresh mnist-small on this engine. */
@@ -77,7 +86,7 @@ const AGREEMENT_PER_CLASS = 20;
  * built-in model's own classifier (as `farmer eval agreement --classifier classifier-mnist
  * --per-class 20` scores them); undefined, with a note, when the classifier is not installed.
  */
-async function demoAgreement(ctx: CliContext, runner: FarmerRunner, seed: number): Promise<{ agreement: number; samples: number; classifier: string } | undefined> {
+async function demoAgreement(ctx: CliContext, runner: FarmerRunner, seed: number, decoding: ReturnType<typeof decodingOf>): Promise<{ agreement: number; samples: number; classifier: string } | undefined> {
   const classifier = BUILTIN_MODEL_INFO[BUILTIN_MODEL].classifier;
   let clf;
   try {
@@ -89,7 +98,7 @@ async function demoAgreement(ctx: CliContext, runner: FarmerRunner, seed: number
   try {
     const k = runner.config.numClasses;
     const labels = Array.from({ length: k * AGREEMENT_PER_CLASS }, (_, i) => Math.floor(i / AGREEMENT_PER_CLASS));
-    const r = await generateWithProgress(ctx, runner, { count: labels.length, labels, seed, sampler: 'resampling-cfg' }, 'agreement samples');
+    const r = await generateWithProgress(ctx, runner, { count: labels.length, labels, seed, sampler: 'resampling-cfg', ...decoding }, 'agreement samples');
     const a = await classifierAgreement(clf, r.images, r.labels);
     return { agreement: a.agreement, samples: r.images.count, classifier };
   } finally {
@@ -165,7 +174,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
           files.compare,
           await labelledFigure(rowsA.map((r, i) => ({ label: r.label, cells: [r.cells[0], rowsB[i].cells[0]] })), ['built-in model', `${flags.train} min of training`], { title: 'Built-in model vs a fresh mnist-small' }),
         );
-        const agreement = await demoAgreement(ctx, fresh.runner, flags.seed);
+        const agreement = await demoAgreement(ctx, fresh.runner, flags.seed, decodingOf(flags));
         summary.push(
           `fresh mnist-small trained for ${formatSeconds(s.elapsedSeconds)} (${s.steps} steps): test bits/dim ${s.lastEval ? `${s.lastEval.bpd.toFixed(4)} ± ${s.lastEval.stderr.toFixed(4)}` : 'n/a'}`,
           ...(agreement ? [`  classifier agreement ${(agreement.agreement * 100).toFixed(1)}% of ${agreement.samples} resampling-CFG samples (${agreement.classifier})`] : []),
@@ -199,6 +208,10 @@ export function demoCommand(ctx: () => CliContext): Command {
     .addOption(threadsOption('for --train: '))
     .option('--runtime <name>', 'sampling and bits/dim: auto (onnxruntime whenever it loads; else tfjs), onnx or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto')
     .addOption(forceRunOption('--out/demo-run'))
+    .addOption(generateOptionFlag(DEMO_DECODING[0]))
+    .addOption(generateOptionFlag(DEMO_DECODING[1]))
+    .addOption(generateOptionFlag(DEMO_DECODING[2]))
+    .addOption(generateOptionFlag(DEMO_DECODING[3]))
     .addHelpText('after', '\nExamples:\n  farmer demo\n  farmer demo --model fashion-small\n  farmer demo --train 5 --out demo/')
     .action(async (flags: DemoFlags) => runDemo(ctx(), flags));
 }

@@ -52,7 +52,7 @@ export async function runSample(ctx: CliContext, flags: SampleCommandFlags): Pro
     await writeFileAtomic(sidecar, `${JSON.stringify(meta, null, 2)}\n`);
     const t = result.timings;
     ctx.result(
-      `wrote ${result.images.count} samples (${result.parameters.sampler}) to ${grid}\nparameters: ${sidecar}\ntime: AR ${t.arSeconds.toFixed(2)} s, AF ${t.afSeconds.toFixed(2)} s (${(t.totalSeconds / result.images.count).toFixed(3)} s/image)`,
+      `wrote ${result.images.count} samples (${result.parameters.sampler}) to ${grid}\nparameters: ${sidecar}\ntime: AR ${t.arSeconds.toFixed(2)} s, AF ${t.afSeconds.toFixed(2)} s (${(t.totalSeconds / result.images.count).toFixed(3)} s/image)${t.jacobiIterations ? `\nJacobi passes per block (0 … ${t.jacobiIterations.length - 1}): ${t.jacobiIterations.map((v) => v.toFixed(1)).join(', ')}` : ''}`,
       { ...meta, sidecar },
     );
   } finally {

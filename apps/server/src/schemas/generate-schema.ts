@@ -86,6 +86,7 @@ export const generateJsonSchema = {
         arSeconds: { type: 'number' },
         afSeconds: { type: 'number' },
         totalSeconds: { type: 'number' },
+        jacobiIterations: { type: 'array', items: { type: 'number' }, description: "With the 'jacobi' decoder: passes per AF block (by block index), the mean over the job's batches." },
       },
     },
     batch: {

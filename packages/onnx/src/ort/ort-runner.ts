@@ -1,5 +1,7 @@
 import {
   arLogLikFromHeads,
+  decodeByJacobi,
+  type AfBlockAccess,
   farmerDims,
   jointNllHost,
   toArOrderHost,
@@ -15,7 +17,7 @@ import {
   type HostNll,
 } from '@farmer/ar-gmm/browser';
 import { FarmerError } from '@farmer/core/browser';
-import { assertFiniteTokens, isFlipBlock } from '@farmer/flow/browser';
+import { assertFiniteTokens, isFlipBlock, type JacobiPlan } from '@farmer/flow/browser';
 import { classRows } from '../class-rows.js';
 import { kvNames } from '../io-names.js';
 import type { GraphEntry, OnnxManifest } from '../manifest.js';
@@ -80,6 +82,7 @@ interface Graphs {
   flowForward?: OrtGraph;
   flowReverseSteps?: OrtGraph[];
   flowReverseBlocks?: OrtGraph[];
+  flowJacobiPasses?: OrtGraph[];
   arForward?: OrtGraph;
   arPrefill?: OrtGraph;
   arStep?: OrtGraph;
@@ -102,6 +105,8 @@ export class OrtRunner<P extends string = string> implements FarmerRunner, Farme
   readonly config: FarmerConfig;
   readonly dims: FarmerDims;
   readonly decoders: Decoder[];
+  readonly afBlocks?: AfBlockAccess;
+  jacobiPlan?: JacobiPlan;
   private disposed = false;
 
   private constructor(
@@ -113,7 +118,10 @@ export class OrtRunner<P extends string = string> implements FarmerRunner, Farme
   ) {
     this.config = source.config;
     this.dims = farmerDims(this.config);
-    this.decoders = graphs.flowReverseSteps || graphs.flowReverseBlocks ? (graphs.student ? ['flow', 'student'] : ['flow']) : [];
+    const exact = graphs.flowReverseSteps || graphs.flowReverseBlocks;
+    this.decoders = exact ? ['flow', ...(graphs.flowJacobiPasses ? (['jacobi'] as const) : []), ...(graphs.student ? (['student'] as const) : [])] : [];
+    this.jacobiPlan = source.manifest.jacobiPlan;
+    if (exact && graphs.flowJacobiPasses) this.afBlocks = { exact: (t, z, batch) => this.reverseOneBlock(t, z, batch, {}), pass: (t, x, z, batch, tokens) => this.jacobiPass(t, x, z, batch, tokens) };
   }
 
   /** The export's manifest. */
@@ -167,6 +175,10 @@ export class OrtRunner<P extends string = string> implements FarmerRunner, Farme
           graphs.flowReverseSteps = [];
           for (const e of g.flowReverseSteps) graphs.flowReverseSteps.push(await open(e));
         }
+        if (g.flowJacobiPasses) {
+          graphs.flowJacobiPasses = [];
+          for (const e of g.flowJacobiPasses) graphs.flowJacobiPasses.push(await open(e));
+        }
         if (g.student) graphs.student = await open(g.student);
       }
       if (purposes.has('likelihood')) {
@@ -205,15 +217,29 @@ export class OrtRunner<P extends string = string> implements FarmerRunner, Farme
       assertFiniteTokens(x, [batch, N, d], 0, 'reverse');
       return x;
     }
+    if (options.decoder === 'jacobi') {
+      if (!this.afBlocks) throw new FarmerError('FARMER_E_BAD_INPUT', 'this export has no Jacobi pass graphs (made before they existed); export it again, or use the flow decoder', { field: 'decoder' });
+      return decodeByJacobi(this, this.afBlocks, z, batch, options);
+    }
     const n = this.config.flow.numBlocks;
     let h = z;
-    if (this.graphs.flowReverseBlocks) {
-      for (let t = n - 1; t >= 0; t--) h = await this.reverseWholeBlock(this.graphs.flowReverseBlocks[t], t, h, batch, options, n - 1 - t);
-    } else {
-      const steps = this.need('flowReverseSteps', 'sample');
-      for (let t = n - 1; t >= 0; t--) h = await this.reverseBlock(steps[t], t, h, batch, options, n - 1 - t);
-    }
+    for (let t = n - 1; t >= 0; t--) h = await this.reverseOneBlock(t, h, batch, options, n - 1 - t);
     return h === z ? z.slice() : h;
+  }
+
+  /** Block t's exact inverse: z [B, N, d] → x [B, N, d] (AF order), by its Loop graph or, without one, token by token. */
+  private reverseOneBlock(t: number, z: Float32Array, batch: number, options: DecodeOptions, blocksDone = 0): Promise<Float32Array> {
+    if (this.graphs.flowReverseBlocks) return this.reverseWholeBlock(this.graphs.flowReverseBlocks[t], t, z, batch, options, blocksDone);
+    return this.reverseBlock(this.need('flowReverseSteps', 'sample')[t], t, z, batch, options, blocksDone);
+  }
+
+  /** Block t's Jacobi fixed-point map on a working-order prefix of `tokens` tokens: one call of its pass graph. */
+  private async jacobiPass(t: number, x: Float32Array, z: Float32Array, batch: number, tokens: number): Promise<Float32Array> {
+    const { tokenDim: d } = this.dims;
+    const feeds = { x: new this.ort.Tensor('float32', x, [batch, tokens, d]), z: new this.ort.Tensor('float32', z, [batch, tokens, d]) };
+    const out = await this.need('flowJacobiPasses', 'sample')[t].run(feeds);
+    disposeTensors(Object.values(feeds));
+    return out.x_next.data as Float32Array;
   }
 
   /** Inverts block t in one call of its Loop graph. */
@@ -325,7 +351,7 @@ export class OrtRunner<P extends string = string> implements FarmerRunner, Farme
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    const all = [this.graphs.flowForward, ...(this.graphs.flowReverseSteps ?? []), ...(this.graphs.flowReverseBlocks ?? []), this.graphs.arForward, this.graphs.arPrefill, this.graphs.arStep, this.graphs.arHeadRedundant, this.graphs.student];
+    const all = [this.graphs.flowForward, ...(this.graphs.flowReverseSteps ?? []), ...(this.graphs.flowReverseBlocks ?? []), ...(this.graphs.flowJacobiPasses ?? []), this.graphs.arForward, this.graphs.arPrefill, this.graphs.arStep, this.graphs.arHeadRedundant, this.graphs.student];
     await Promise.all(all.map((g) => g?.release()));
   }
 }
