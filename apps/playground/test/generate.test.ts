@@ -54,6 +54,15 @@ describe.runIf(run)('the page in headless Chromium', () => {
       await page.close();
     });
 
+    it('the Jacobi decoder (docs/method.md §3.13 Jacobi decoding), from a shared URL: the images farmer sample draws with it, and its passes per block in the timings', async () => {
+      const page = await openPage(chromium.context, `${server.url}?labels=1,4&seed=5&decoder=jacobi`);
+      expect(await page.inputValue('#decoder')).toBe('jacobi');
+      const got = await generateOnPage(page);
+      expectSameImages(got, cliSamples(['--labels', '1,4', '--seed', '5', '--decoder', 'jacobi']));
+      expect(await page.textContent('#timings')).toMatch(/Jacobi passes per AF block(\d+\.\d, ){3}\d+\.\d/);
+      await page.close();
+    });
+
     it('emoji-small, the colour built-in, from ?model=builtin:emoji-small: each canvas holds the RGB image farmer sample draws', async () => {
       const page = await openPage(chromium.context, `${server.url}?model=builtin:emoji-small&labels=0,4,8,2&seed=1`);
       expect(await page.textContent('#model-status')).toMatch(/^the built-in emoji-small: 9 classes, .*running on/);
