@@ -195,7 +195,7 @@ describe('distillation of a trained mnist-tiny teacher', () => {
     expect(diff).toBeLessThan(40);
     // A runner without a student refuses the student decoder, naming the fix.
     const plain = new TfRunner(runner.model);
-    await expect(generate(plain, { ...opts, decoder: 'student' })).rejects.toThrow(/'student' is not available for this model \(available: flow\)/);
+    await expect(generate(plain, { ...opts, decoder: 'student' })).rejects.toThrow(/'student' is not available for this model \(available: flow, jacobi\)/);
     student.dispose();
     runner.model.dispose();
   });
