@@ -1,4 +1,6 @@
 import { promises as fs } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import { classify, farmerDims, headOutputToGmm, imagesBitsPerDim, preset, tfLikelihood, saveFarmer, TfRunner, type FarmerModel, type GmmBatch, type StepGmm } from '@farmer/ar-gmm';
 import { initBackend, patchify, Rng, tf, type U8Images } from '@farmer/core';
@@ -221,9 +223,14 @@ describe('ORT vs tfjs on mnist-tiny with random weights', () => {
 describe('a long run', () => {
   it('does not grow memory: caches and outputs are dropped after every call', async () => {
     const run = () => generate(runner, { count: 2, labels: [1, 2], seed: 1 });
+    // A full collection before each reading, so what is measured is what stays alive, not when the collector last ran.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
     for (let i = 0; i < 5; i++) await run();
+    gc();
     const before = process.memoryUsage();
     for (let i = 0; i < 30; i++) await run();
+    gc();
     const after = process.memoryUsage();
     const mb = (x: number) => x / 2 ** 20;
     record('memory: rss growth over 30 generate() calls (MB)', mb(after.rss - before.rss));
