@@ -165,6 +165,14 @@ describe('a colour model, from a folder of RGBA PNGs to PNG', () => {
     expect(a.samples).toBe(6);
     expect(a.perClass).toHaveLength(3);
     expect(a.agreement).toBeGreaterThanOrEqual(0);
+    // Beside it, the classifier on its own test split (docs/method.md §10.3 Classifier agreement): the accuracy train-classifier reported.
+    const ref = a.reference;
+    expect(ref.accuracy).toBeCloseTo(t.testAccuracy, 12);
+    expect(ref.counts.reduce((s: number, n: number) => s + n, 0)).toBe(ref.images);
+    const rated = ref.perClass.filter((x: number | null) => x !== null);
+    expect(ref.balancedAccuracy).toBeCloseTo(rated.reduce((s: number, x: number) => s + x, 0) / rated.length, 12);
+    const weighted = a.perClass.reduce((s: number, x: number, c: number) => s + x * ref.counts[c], 0) / ref.images;
+    expect(ref.agreementAtRealShares).toBeCloseTo(weighted, 12);
   }, 120_000);
 });
 

@@ -64,3 +64,5 @@ export {
   type OodScore,
 } from './likelihood/ood-scores.js';
 export { fprAtTpr } from './fpr-at-tpr.js';
+export { balancedMean, classCounts, countWeightedMean } from './class-weighting.js';
+export { agreementReference, type AgreementReference } from './classifier/agreement-reference.js';

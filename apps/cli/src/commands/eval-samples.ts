@@ -4,7 +4,7 @@ import { DATASET_SPEC_HELP, directoryWriteProblem, encodePng, gatherExamples, im
 import { className, evaluateBpd, modelImageOptions, type FarmerRunner } from '@farmer/ar-gmm';
 import { resolveGenerateOptions, type GenerateOptions } from '@farmer/sampling';
 import { BUILTIN_CLASSIFIERS, classifierDirOf } from '@farmer/models';
-import { checkClassifierOutput, classifierAgreement, ClassifierConfigSchema, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
+import { agreementReference, checkClassifierOutput, classifierAgreement, ClassifierConfigSchema, loadClassifier, logdetDiagnostics, sampleMetrics, saveClassifier, trainClassifier, type AgreementReference, type FeatureClassifier, type ProbabilityExtractor, type SampleMetric } from '@farmer/eval';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { choiceFlag, forceOption, intFlag, intListFlag, pathFlag } from '../flags.js';
@@ -186,6 +186,25 @@ export async function runReport(ctx: CliContext, flags: MetricFlags & { out: str
   }
 }
 
+/**
+ * The classifier on the test split of the data it was trained on, beside the
+ * samples' agreement (docs/method.md §10.3 Classifier agreement); undefined,
+ * with a note, when that data cannot be read here.
+ */
+async function realReference(ctx: CliContext, clf: FeatureClassifier, agreementPerClass: number[]): Promise<AgreementReference | undefined> {
+  const spec = clf.config.data;
+  if (!spec) return undefined;
+  let ds;
+  try {
+    // Loaded as `farmer eval train-classifier` loaded it, so the accuracy is the one it reported.
+    ds = await loadDataset(spec, { split: 'test', imageSize: clf.config.height });
+  } catch (e) {
+    ctx.note(`note: no real-image reference: ${(e as Error).message}`);
+    return undefined;
+  }
+  return agreementReference(clf, ds.images, ds.labels, agreementPerClass);
+}
+
 export async function runAgreement(ctx: CliContext, flags: SampleFlags & { classifier: string }): Promise<void> {
   const classifierDir = classifierDirOf(flags.classifier);
   await ctx.initBackend();
@@ -196,9 +215,14 @@ export async function runAgreement(ctx: CliContext, flags: SampleFlags & { class
     const options = generateOptionsFromFlags({ ...flags, perClass: flags.perClass ?? (flags.labels ? undefined : 10) }, runner.config.numClasses);
     const r = await generateWithProgress(ctx, runner, options, 'generate');
     const a = await classifierAgreement(clf, r.images, r.labels);
+    const reference = await realReference(ctx, clf, a.perClass);
+    const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+    const referenceText = reference
+      ? `\nthe classifier on its ${reference.images} real test images (${clf.config.data}): accuracy ${pct(reference.accuracy)}, class-balanced ${pct(reference.balancedAccuracy)} (beside an agreement of equal samples per class); this agreement at the test images' class shares: ${pct(reference.agreementAtRealShares)} (beside the accuracy)`
+      : '';
     ctx.result(
-      `classifier agreement ${(a.agreement * 100).toFixed(1)}% on ${r.images.count} samples (${r.parameters.sampler}); per class: ${a.perClass.map((p, c) => `${className(runner.config, c)}: ${(p * 100).toFixed(0)}%`).join(', ')}`,
-      { agreement: a.agreement, perClass: a.perClass, samples: r.images.count, sampler: r.parameters.sampler, parameters: r.parameters, checkpoint: dir, classifier: flags.classifier },
+      `classifier agreement ${pct(a.agreement)} on ${r.images.count} samples (${r.parameters.sampler}); per class: ${a.perClass.map((p, c) => `${className(runner.config, c)}: ${(p * 100).toFixed(0)}%`).join(', ')}${referenceText}`,
+      { agreement: a.agreement, perClass: a.perClass, samples: r.images.count, sampler: r.parameters.sampler, parameters: r.parameters, checkpoint: dir, classifier: flags.classifier, ...(reference ? { reference } : {}) },
     );
   } finally {
     await clf.dispose();
