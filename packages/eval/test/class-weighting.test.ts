@@ -16,7 +16,7 @@ describe('class weighting (docs/method.md §10.3 Classifier agreement)', () => {
     // Equal samples per class give 0.5 overall; in 90/10 proportions the same rates give 0.82.
     const labels = [...Array(90).fill(0), ...Array(10).fill(1)];
     const predictions = [...Array(81).fill(0), ...Array(9).fill(1), 1, ...Array(9).fill(0)];
-    const right = labels.map((y, i) => (predictions[i] === y ? 1 : 0));
+    const right: number[] = labels.map((y, i) => (predictions[i] === y ? 1 : 0));
     const c = classCounts(labels, 2);
     expect(c).toEqual([90, 10]);
     const rates = [0, 1].map((k) => right.filter((_, i) => labels[i] === k).reduce((s, r) => s + r, 0) / c[k]);
