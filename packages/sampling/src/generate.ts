@@ -36,7 +36,6 @@ function geometry(runner: FarmerRunner): { dims: LatentDims; map: Int32Array | n
   return { dims: { N, d, dI, dR }, map: patchIndexMap(geo), shape: [geo.channels, geo.height, geo.width] };
 }
 
-/** The latents of one batch decoded, undecodable images drawn again from their own seed (`redraws`), clamped and quantised. */
 /**
  * Where the time went; with the 'jacobi' decoder also its passes per block
  * (AF index), the mean over the batches (docs/method.md §3.13 Jacobi decoding).
@@ -48,6 +47,7 @@ export interface GenerateTimings {
   jacobiIterations?: number[];
 }
 
+/** The latents of one batch decoded, undecodable images drawn again from their own seed (`redraws`), clamped and quantised. */
 async function drawBatch(runner: FarmerRunner, p: ResolvedGenerateOptions, options: GenerateOptions, batch: Batch, timings: GenerateResult['timings']): Promise<{ u8: U8Images; redrawn: RedrawnImage[] }> {
   const { dims, map, shape } = geometry(runner);
   const { N, d } = dims;

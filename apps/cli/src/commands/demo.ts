@@ -195,7 +195,7 @@ export async function runDemo(ctx: CliContext, flags: DemoFlags): Promise<void> 
 }
 
 export function demoCommand(ctx: () => CliContext): Command {
-  return new Command('demo')
+  const cmd = new Command('demo')
     .description('sample a class grid from the built-in model and report its test bits/dim (and optionally train a fresh model)')
     .option('--model <name>', MODEL_FLAG_HELP)
     .option('--train <minutes>', 'also train a fresh mnist-small for this many minutes and compare', numberFlag('--train', { min: 0, exclusiveMin: true }))
@@ -207,11 +207,9 @@ export function demoCommand(ctx: () => CliContext): Command {
     .addOption(workersOption('for --train: '))
     .addOption(threadsOption('for --train: '))
     .option('--runtime <name>', 'sampling and bits/dim: auto (onnxruntime whenever it loads; else tfjs), onnx or tfjs', choiceFlag('--runtime', RUNTIME_CHOICES), 'auto')
-    .addOption(forceRunOption('--out/demo-run'))
-    .addOption(generateOptionFlag(DEMO_DECODING[0]))
-    .addOption(generateOptionFlag(DEMO_DECODING[1]))
-    .addOption(generateOptionFlag(DEMO_DECODING[2]))
-    .addOption(generateOptionFlag(DEMO_DECODING[3]))
+    .addOption(forceRunOption('--out/demo-run'));
+  for (const path of DEMO_DECODING) cmd.addOption(generateOptionFlag(path));
+  return cmd
     .addHelpText('after', '\nExamples:\n  farmer demo\n  farmer demo --model fashion-small\n  farmer demo --train 5 --out demo/')
     .action(async (flags: DemoFlags) => runDemo(ctx(), flags));
 }
